@@ -1,0 +1,309 @@
+//! What an `AUTHORIZER_CONFIGURATION_ERROR` means and how to fix it.
+//!
+//! The texts API Gateway writes are documented in
+//! <https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html>;
+//! matching is on meaning (a few key words) rather than one exact sentence, because the wording
+//! differs between API types and has changed over time.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Language;
+
+/// Stable cause codes; subscribers filter on them, so they never change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    MissingInvokePermission,
+    InvalidResponseFormat,
+    AuthorizerTimeout,
+    Unknown,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 4] = [
+        Cause::MissingInvokePermission,
+        Cause::InvalidResponseFormat,
+        Cause::AuthorizerTimeout,
+        Cause::Unknown,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Cause::MissingInvokePermission => "missing_invoke_permission",
+            Cause::InvalidResponseFormat => "invalid_response_format",
+            Cause::AuthorizerTimeout => "authorizer_timeout",
+            Cause::Unknown => "unknown",
+        }
+    }
+
+    /// Words for the subject line, which SNS requires to be ASCII.
+    pub fn subject_words(self) -> &'static str {
+        match self {
+            Cause::MissingInvokePermission => "missing invoke permission",
+            Cause::InvalidResponseFormat => "invalid response format",
+            Cause::AuthorizerTimeout => "authorizer timeout",
+            Cause::Unknown => "unrecognised error",
+        }
+    }
+
+    /// Every cause stops all requests on the affected routes; a timeout may be intermittent.
+    pub fn severity(self) -> &'static str {
+        match self {
+            Cause::AuthorizerTimeout => "high",
+            _ => "critical",
+        }
+    }
+
+    pub fn title(self, lang: Language) -> &'static str {
+        match (self, lang) {
+            (Cause::MissingInvokePermission, Language::En) => {
+                "API Gateway is not allowed to invoke the authorizer function"
+            }
+            (Cause::MissingInvokePermission, Language::Ja) => {
+                "API Gateway にオーソライザー関数を呼び出す権限がありません"
+            }
+            (Cause::InvalidResponseFormat, Language::En) => {
+                "The authorizer function returned a response API Gateway cannot read"
+            }
+            (Cause::InvalidResponseFormat, Language::Ja) => {
+                "オーソライザー関数の応答が API Gateway の期待する形式ではありません"
+            }
+            (Cause::AuthorizerTimeout, Language::En) => "The authorizer function timed out",
+            (Cause::AuthorizerTimeout, Language::Ja) => "オーソライザー関数がタイムアウトしました",
+            (Cause::Unknown, Language::En) => "The authorizer failed with an unrecognised error",
+            (Cause::Unknown, Language::Ja) => "オーソライザーが未知のエラーで失敗しました",
+        }
+    }
+
+    pub fn explanation(self, lang: Language) -> &'static str {
+        match (self, lang) {
+            (Cause::MissingInvokePermission, Language::En) => {
+                "The authorizer function's resource-based policy has no statement that lets apigateway.amazonaws.com invoke it for this API's authorizer ARN, or the authorizer's invoke role lacks lambda:InvokeFunction. Every request on the protected routes gets HTTP 500."
+            }
+            (Cause::MissingInvokePermission, Language::Ja) => {
+                "オーソライザー関数のリソースベースポリシーに、この API のオーソライザー ARN から apigateway.amazonaws.com が呼び出すことを許可するステートメントがないか、オーソライザーの呼び出しロールに lambda:InvokeFunction がありません。保護されたルートへのすべてのリクエストが HTTP 500 になります。"
+            }
+            (Cause::InvalidResponseFormat, Language::En) => {
+                "API Gateway invoked the authorizer, but its response does not have the shape the authorizer's configuration requires. Every request on the protected routes gets HTTP 500."
+            }
+            (Cause::InvalidResponseFormat, Language::Ja) => {
+                "API Gateway はオーソライザーを呼び出しましたが、応答がオーソライザーの設定で必要な形式になっていません。保護されたルートへのすべてのリクエストが HTTP 500 になります。"
+            }
+            (Cause::AuthorizerTimeout, Language::En) => {
+                "The authorizer did not answer within API Gateway's limit, so the request failed with HTTP 500."
+            }
+            (Cause::AuthorizerTimeout, Language::Ja) => {
+                "オーソライザーが API Gateway の制限時間内に応答しなかったため、リクエストは HTTP 500 で失敗しました。"
+            }
+            (Cause::Unknown, Language::En) => {
+                "API Gateway reported an authorizer configuration error this tool does not recognise; the error text below is what API Gateway wrote."
+            }
+            (Cause::Unknown, Language::Ja) => {
+                "このツールが認識できないオーソライザー設定エラーを API Gateway が報告しました。以下のエラーテキストは API Gateway が記録したものです。"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// Classifies the error text that follows the token.
+pub fn classify(error_text: &str) -> Cause {
+    let t = error_text.to_ascii_lowercase();
+    let has = |w: &str| t.contains(w);
+    if has("permission") && (has("call") || has("invoke")) || has("not authorized to perform") {
+        Cause::MissingInvokePermission
+    } else if has("match the format")
+        || has("format that api gateway expects")
+        || (has("response") && (has("format") || has("isauthorized") || has("malformed")))
+    {
+        Cause::InvalidResponseFormat
+    } else if has("timed out") || has("timeout") || has("time out") || has("timing out") {
+        Cause::AuthorizerTimeout
+    } else {
+        Cause::Unknown
+    }
+}
+
+/// What the log told us about where the error happened, to fill the remedy's placeholders.
+#[derive(Clone, Debug, Default)]
+pub struct Place {
+    pub region: Option<String>,
+    pub account_id: Option<String>,
+    pub api_id: Option<String>,
+}
+
+/// A fix: steps for a person, and a command to paste when there is one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Remedy {
+    pub steps: Vec<String>,
+    pub command: Option<String>,
+}
+
+/// The remedy for a cause. `detail` is the error text, which names what the response lacked.
+pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
+    let en = lang == Language::En;
+    match cause {
+        Cause::MissingInvokePermission => {
+            let region = place.region.as_deref().unwrap_or("REGION");
+            let account = place.account_id.as_deref().unwrap_or("ACCOUNT_ID");
+            let api = place.api_id.as_deref().unwrap_or("API_ID");
+            let command = format!(
+                "aws lambda add-permission --function-name AUTHORIZER_FUNCTION --statement-id apigw-authorizer --action lambda:InvokeFunction --principal apigateway.amazonaws.com --source-arn arn:aws:execute-api:{region}:{account}:{api}/authorizers/AUTHORIZER_ID --region {region}"
+            );
+            let steps = if en {
+                vec![
+                    "Find the route's authorizer: aws apigatewayv2 get-authorizers --api-id API_ID (AUTHORIZER_ID and the function in AuthorizerUri).".to_owned(),
+                    "Grant API Gateway permission to invoke that function with the command below.".to_owned(),
+                    "Or, if the authorizer has an invoke role (AuthorizerCredentialsArn), allow that role lambda:InvokeFunction on the function.".to_owned(),
+                    "If the function is deployed with infrastructure as code, add the permission there (AWS::Lambda::Permission) so the next deployment keeps it.".to_owned(),
+                ]
+            } else {
+                vec![
+                    "ルートのオーソライザーを確認します: aws apigatewayv2 get-authorizers --api-id API_ID (AUTHORIZER_ID と AuthorizerUri の関数)。".to_owned(),
+                    "下のコマンドで API Gateway にその関数の呼び出し権限を付与します。".to_owned(),
+                    "オーソライザーに呼び出しロール (AuthorizerCredentialsArn) がある場合は、そのロールに関数への lambda:InvokeFunction を許可します。".to_owned(),
+                    "関数を IaC でデプロイしている場合は、次のデプロイで消えないようにそちらに権限 (AWS::Lambda::Permission) を追加します。".to_owned(),
+                ]
+            };
+            Remedy {
+                steps,
+                command: Some(command),
+            }
+        }
+        Cause::InvalidResponseFormat => Remedy {
+            steps: if en {
+                vec![
+                    "Check the authorizer's settings: aws apigatewayv2 get-authorizer --api-id API_ID --authorizer-id AUTHORIZER_ID (EnableSimpleResponses, AuthorizerPayloadFormatVersion).".to_owned(),
+                    "With simple responses enabled (payload format 2.0), the function must return {\"isAuthorized\": true|false, \"context\": {...}} with isAuthorized a boolean.".to_owned(),
+                    "Without simple responses (payload format 1.0, or 2.0 with simple responses off), it must return an IAM policy: {\"principalId\": \"...\", \"policyDocument\": {\"Version\": \"2012-10-17\", \"Statement\": [{\"Action\": \"execute-api:Invoke\", \"Effect\": \"Allow|Deny\", \"Resource\": \"ROUTE_ARN\"}]}, \"context\": {...}}.".to_owned(),
+                    "Make the function and the authorizer's settings agree, then redeploy; test the function directly with aws lambda invoke to see what it returns.".to_owned(),
+                ]
+            } else {
+                vec![
+                    "オーソライザーの設定を確認します: aws apigatewayv2 get-authorizer --api-id API_ID --authorizer-id AUTHORIZER_ID (EnableSimpleResponses, AuthorizerPayloadFormatVersion)。".to_owned(),
+                    "シンプルレスポンスが有効 (ペイロード形式 2.0) の場合、関数は {\"isAuthorized\": true|false, \"context\": {...}} を返す必要があり、isAuthorized はブール値です。".to_owned(),
+                    "シンプルレスポンスが無効 (ペイロード形式 1.0、またはシンプルレスポンス無効の 2.0) の場合、IAM ポリシー {\"principalId\": \"...\", \"policyDocument\": {\"Version\": \"2012-10-17\", \"Statement\": [{\"Action\": \"execute-api:Invoke\", \"Effect\": \"Allow|Deny\", \"Resource\": \"ROUTE_ARN\"}]}, \"context\": {...}} を返す必要があります。".to_owned(),
+                    "関数とオーソライザーの設定を一致させて再デプロイし、aws lambda invoke で関数を直接呼び出して応答を確認します。".to_owned(),
+                ]
+            },
+            command: None,
+        },
+        Cause::AuthorizerTimeout => Remedy {
+            steps: if en {
+                vec![
+                    "Look at the authorizer function's Duration and its configured timeout in CloudWatch metrics; API Gateway waits at most 10 seconds for an authorizer.".to_owned(),
+                    "Check for cold starts (consider provisioned concurrency) and slow downstream calls such as fetching JWKS keys or a database; cache them across invocations.".to_owned(),
+                    "Enable authorizer caching on the API (AuthorizerResultTtlInSeconds) to call the function less often.".to_owned(),
+                ]
+            } else {
+                vec![
+                    "CloudWatch メトリクスでオーソライザー関数の Duration と設定されたタイムアウトを確認します。API Gateway はオーソライザーを最大 10 秒待ちます。".to_owned(),
+                    "コールドスタート (プロビジョンド同時実行の検討) や、JWKS 鍵の取得やデータベースなどの遅い呼び出しを確認し、呼び出し間でキャッシュします。".to_owned(),
+                    "API のオーソライザーキャッシュ (AuthorizerResultTtlInSeconds) を有効にして関数の呼び出し回数を減らします。".to_owned(),
+                ]
+            },
+            command: None,
+        },
+        Cause::Unknown => Remedy {
+            steps: if en {
+                vec![
+                    "Read the error text below: it is exactly what API Gateway wrote.".to_owned(),
+                    "Check the authorizer's configuration (aws apigatewayv2 get-authorizers --api-id API_ID) and the function's own logs for the same request time.".to_owned(),
+                ]
+            } else {
+                vec![
+                    "下のエラーテキストを確認します。API Gateway が記録した内容そのものです。".to_owned(),
+                    "オーソライザーの設定 (aws apigatewayv2 get-authorizers --api-id API_ID) と、同じ時刻の関数自身のログを確認します。".to_owned(),
+                ]
+            },
+            command: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_known_texts_by_meaning() {
+        let cases = [
+            (
+                "The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again.",
+                Cause::MissingInvokePermission,
+            ),
+            (
+                "API Gateway does not have permission to invoke the function",
+                Cause::MissingInvokePermission,
+            ),
+            (
+                "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Simple response did not include 'isAuthorized'",
+                Cause::InvalidResponseFormat,
+            ),
+            (
+                "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Invalid value for 'isAuthorized'",
+                Cause::InvalidResponseFormat,
+            ),
+            ("Authorizer timed out", Cause::AuthorizerTimeout),
+            (
+                "The Lambda Authorizer hit a timeout after 10000ms",
+                Cause::AuthorizerTimeout,
+            ),
+            ("Request timeout", Cause::AuthorizerTimeout),
+            ("Something new happened", Cause::Unknown),
+            ("", Cause::Unknown),
+        ];
+        for (text, cause) in cases {
+            assert_eq!(classify(text), cause, "{text}");
+        }
+    }
+
+    #[test]
+    fn permission_remedy_fills_what_the_log_gave() {
+        let place = Place {
+            region: Some("eu-west-1".into()),
+            account_id: Some("123456789012".into()),
+            api_id: Some("a1b2c3".into()),
+        };
+        let r = remedy(Cause::MissingInvokePermission, &place, Language::En);
+        let cmd = r.command.unwrap();
+        assert!(cmd.contains(
+            "--source-arn arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/authorizers/AUTHORIZER_ID"
+        ));
+        assert!(cmd.contains("--principal apigateway.amazonaws.com"));
+        let unknown = remedy(
+            Cause::MissingInvokePermission,
+            &Place::default(),
+            Language::En,
+        );
+        assert!(
+            unknown
+                .command
+                .unwrap()
+                .contains("REGION:ACCOUNT_ID:API_ID")
+        );
+    }
+
+    #[test]
+    fn every_cause_has_text_in_every_language() {
+        for cause in Cause::ALL {
+            for lang in [Language::En, Language::Ja] {
+                assert!(!cause.title(lang).is_empty());
+                assert!(!cause.explanation(lang).is_empty());
+                assert!(!remedy(cause, &Place::default(), lang).steps.is_empty());
+            }
+            assert!(cause.subject_words().is_ascii());
+            assert_eq!(
+                serde_json::to_value(cause).unwrap(),
+                serde_json::Value::String(cause.code().into())
+            );
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The command line: try the forwarder on sample logs, check logs in a pipeline, publish for real.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, anyhow};
+use clap::{Args, Parser, Subcommand};
+
+use crate::alert::{self, Alert};
+use crate::config::{Config, Language, TopicArn, parse_label, parse_max_samples};
+use crate::decode::{self, Input};
+use crate::detect::{self, Finding, Scan};
+use crate::escape::visible;
+use crate::forward;
+use crate::publish::SnsPublisher;
+
+/// Exit status when nothing was flagged.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit status when at least one line was flagged.
+pub const EXIT_FLAGGED: u8 = 1;
+/// Exit status for bad input, bad usage or a failed publish.
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "forwarder",
+    version,
+    about = "Finds API Gateway Lambda authorizer configuration errors in access logs and explains them",
+    long_about = "Finds API Gateway Lambda authorizer configuration errors in access logs and explains them.\n\nRun by AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it is the subscription-filter handler; anywhere else it is this command line."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Scan access-log lines, subscription events, decoded payloads or gzip payloads.
+    ///
+    /// Exit status: 0 nothing flagged, 1 something flagged, 2 bad input, usage or publish failure.
+    Scan(ScanArgs),
+    /// Wrap access-log lines into a CloudWatch Logs subscription event.
+    Encode(EncodeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    /// Files to read; `-` or none reads standard input.
+    pub paths: Vec<PathBuf>,
+    /// Print one JSON object per flagged line (JSON Lines).
+    #[arg(long, conflicts_with = "alert")]
+    pub json: bool,
+    /// Print the alerts exactly as they would be published.
+    #[arg(long)]
+    pub alert: bool,
+    /// Publish the alerts to this SNS topic.
+    #[arg(long, value_name = "TOPIC_ARN")]
+    pub publish: Option<String>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// The settings the Lambda takes from its environment; flags win over the environment.
+#[derive(Args, Debug)]
+pub struct Settings {
+    /// The stage's access-log format string, as pasted into API Gateway [env: ACCESS_LOG_FORMAT].
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
+    /// Label in the alert subject, such as the environment [env: ALERT_LABEL].
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Language of the email and chat text: en or ja [env: ALERT_LANGUAGE].
+    #[arg(long)]
+    pub language: Option<String>,
+    /// Sample request ids per alert [env: MAX_SAMPLES].
+    #[arg(long, value_name = "N")]
+    pub max_samples: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    /// File of access-log lines; `-` or none reads standard input.
+    pub path: Option<PathBuf>,
+    #[arg(long, default_value = "/aws/vendedlogs/apigateway/http-api-access")]
+    pub log_group: String,
+    #[arg(long, default_value = "$default")]
+    pub log_stream: String,
+    /// The account id CloudWatch Logs puts in `owner`.
+    #[arg(long, default_value = "123456789012")]
+    pub owner: String,
+    /// Timestamp of the first event in milliseconds since the epoch (default: now).
+    #[arg(long, value_name = "MILLIS")]
+    pub timestamp: Option<i64>,
+}
+
+/// Parses arguments and runs; errors print as one line.
+pub async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => scan(args).await,
+        Command::Encode(args) => encode(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("forwarder: {}", visible(&format!("{e:#}")));
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+impl Settings {
+    fn config(&self) -> Result<Config> {
+        let mut config = Config::from_env(false)?;
+        if let Some(f) = &self.format {
+            config.format = crate::access_log::LogFormat::parse(f).context("--format")?;
+        }
+        if let Some(l) = &self.label {
+            config.label = Some(parse_label(l.clone()).context("--label")?);
+        }
+        if let Some(l) = &self.language {
+            config.language = l.parse::<Language>().context("--language")?;
+        }
+        if let Some(n) = &self.max_samples {
+            config.max_samples = parse_max_samples(n).context("--max-samples")?;
+        }
+        Ok(config)
+    }
+}
+
+/// One input's name and what came of scanning it.
+struct Scanned {
+    name: String,
+    scan: Scan,
+    alerts: Vec<Alert>,
+    control: bool,
+}
+
+fn read_input(path: Option<&PathBuf>) -> Result<(String, Vec<u8>)> {
+    let mut bytes = Vec::new();
+    match path {
+        Some(p) if p.as_os_str() != "-" => {
+            let name = p.display().to_string();
+            bytes = std::fs::read(p).with_context(|| format!("{name}: cannot read"))?;
+            Ok((name, bytes))
+        }
+        _ => {
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("<stdin>: cannot read")?;
+            Ok(("<stdin>".to_owned(), bytes))
+        }
+    }
+}
+
+fn scan_input(name: String, bytes: &[u8], config: &Config) -> Result<Scanned> {
+    let input = decode::sniff(bytes).map_err(|e| anyhow!("{name}: {e}"))?;
+    Ok(match input {
+        Input::Batch(batch) => {
+            let (scan, alerts) = forward::prepare(&batch, config);
+            Scanned {
+                name,
+                scan,
+                alerts,
+                control: batch.is_control(),
+            }
+        }
+        Input::Lines(text) => {
+            let scan = detect::scan_text(&text, &config.format);
+            let groups = alert::group(&scan.findings, config.max_samples);
+            let alerts = alert::render_all(&groups, config);
+            Scanned {
+                name,
+                scan,
+                alerts,
+                control: false,
+            }
+        }
+    })
+}
+
+async fn scan(args: ScanArgs) -> Result<u8> {
+    let config = args.settings.config()?;
+    let topic = args
+        .publish
+        .as_deref()
+        .map(|arn| arn.parse::<TopicArn>().context("--publish"))
+        .transpose()?;
+    let paths: Vec<Option<&PathBuf>> = if args.paths.is_empty() {
+        vec![None]
+    } else {
+        args.paths.iter().map(Some).collect()
+    };
+    let mut results = Vec::new();
+    let mut failed = false;
+    for path in paths {
+        match read_input(path).and_then(|(name, bytes)| scan_input(name, &bytes, &config)) {
+            Ok(scanned) => results.push(scanned),
+            Err(e) => {
+                eprintln!("forwarder: {}", visible(&format!("{e:#}")));
+                failed = true;
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    for r in &results {
+        if args.json {
+            for f in &r.scan.findings {
+                writeln!(out, "{}", finding_json(&r.name, f))?;
+            }
+        } else if args.alert {
+            print_alerts(&mut out, r)?;
+        } else {
+            print_summary(&mut out, r)?;
+        }
+    }
+    out.flush()?;
+    drop(out);
+    if let Some(topic) = topic {
+        let publisher = SnsPublisher::from_env(topic).await;
+        for r in &results {
+            let ids = forward::publish_all(&r.alerts, &publisher)
+                .await
+                .map_err(|e| anyhow!("{}: {e}", r.name))?;
+            for id in ids {
+                eprintln!(
+                    "{}: published message {id} to {}",
+                    r.name,
+                    publisher.topic()
+                );
+            }
+        }
+    }
+    Ok(if failed {
+        EXIT_ERROR
+    } else if results.iter().any(|r| !r.scan.findings.is_empty()) {
+        EXIT_FLAGGED
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+fn finding_json(source: &str, f: &Finding) -> serde_json::Value {
+    let mut v = serde_json::to_value(f).expect("a Finding always serialises");
+    v["source"] = serde_json::Value::String(source.to_owned());
+    v
+}
+
+fn print_summary(out: &mut impl Write, r: &Scanned) -> std::io::Result<()> {
+    let name = visible(&r.name);
+    if r.control {
+        return writeln!(
+            out,
+            "{name}: control message (subscription health check), nothing to scan"
+        );
+    }
+    write!(
+        out,
+        "{name}: {} lines, {} flagged",
+        r.scan.lines,
+        r.scan.findings.len()
+    )?;
+    if r.scan.ignored > 0 {
+        write!(
+            out,
+            ", {} ignored (token only in client-controlled text)",
+            r.scan.ignored
+        )?;
+    }
+    writeln!(out)?;
+    let groups = alert::group(&r.scan.findings, usize::MAX);
+    for g in &groups {
+        writeln!(
+            out,
+            "  {} x{}: {}",
+            g.cause.code(),
+            g.count,
+            g.cause.title(Language::En)
+        )?;
+    }
+    for f in &r.scan.findings {
+        writeln!(
+            out,
+            "    {} {} {} request {}: {}",
+            visible(f.time.as_deref().unwrap_or("-")),
+            f.status.map_or("-".to_owned(), |s| s.to_string()),
+            visible(f.route.as_deref().unwrap_or("-")),
+            visible(f.request_id.as_deref().unwrap_or("-")),
+            visible(&crate::escape::truncate(&f.error, 200)),
+        )?;
+    }
+    Ok(())
+}
+
+fn print_alerts(out: &mut impl Write, r: &Scanned) -> std::io::Result<()> {
+    let total = r.alerts.len();
+    if total == 0 {
+        return writeln!(out, "{}: no alert", visible(&r.name));
+    }
+    for (i, a) in r.alerts.iter().enumerate() {
+        let chat: serde_json::Value = serde_json::from_str(&a.chat).expect("we rendered JSON");
+        let machine: serde_json::Value =
+            serde_json::from_str(&a.machine).expect("we rendered JSON");
+        writeln!(
+            out,
+            "===== {}: alert {} of {total} =====",
+            visible(&r.name),
+            i + 1
+        )?;
+        writeln!(out, "Subject: {}", a.subject)?;
+        let attrs: Vec<String> = a
+            .attributes
+            .pairs()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        writeln!(out, "Attributes: {}", attrs.join(" "))?;
+        writeln!(out, "----- email -----")?;
+        write!(out, "{}", a.email)?;
+        writeln!(out, "----- chat (https, AWS Chatbot) -----")?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&chat).expect("JSON")
+        )?;
+        writeln!(out, "----- machine (default, sqs, lambda) -----")?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&machine).expect("JSON")
+        )?;
+    }
+    Ok(())
+}
+
+fn encode(args: EncodeArgs) -> Result<u8> {
+    let (name, bytes) = read_input(args.path.as_ref())?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        anyhow!(
+            "{name}: input is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )
+    })?;
+    let start = args.timestamp.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    });
+    let event = decode::encode_event(&text, &args.log_group, &args.log_stream, &args.owner, start);
+    println!("{event}");
+    Ok(EXIT_CLEAN)
+}

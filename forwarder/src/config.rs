@@ -1,0 +1,294 @@
+//! Settings from the environment, validated once at cold start so a bad deployment fails loudly
+//! on its first invocation instead of dropping alerts later.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::access_log::{DEFAULT_FORMAT, FormatError, LogFormat};
+
+pub const DEFAULT_MAX_SAMPLES: usize = 5;
+/// Keeps one alert readable; more ids belong in the log, not in an email.
+pub const MAX_MAX_SAMPLES: usize = 100;
+const MAX_LABEL_LEN: usize = 40;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("ALERT_TOPIC_ARN is not set: the forwarder needs the SNS topic to publish alerts to")]
+    MissingTopic,
+    #[error(
+        "ALERT_TOPIC_ARN {0:?} is not an SNS topic ARN (arn:PARTITION:sns:REGION:ACCOUNT_ID:NAME)"
+    )]
+    BadTopic(String),
+    #[error("MAX_SAMPLES {0:?} is not a whole number from 0 to {MAX_MAX_SAMPLES}")]
+    BadMaxSamples(String),
+    #[error("ALERT_LANGUAGE {0:?} is not supported (use en or ja)")]
+    BadLanguage(String),
+    #[error("ALERT_LABEL {0:?} must be printable ASCII of at most {MAX_LABEL_LEN} characters")]
+    BadLabel(String),
+    #[error("ACCESS_LOG_FORMAT is unusable: {0}")]
+    BadFormat(#[from] FormatError),
+}
+
+/// Language of the email and chat text. Subjects stay English: SNS requires ASCII there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Language {
+    #[default]
+    En,
+    Ja,
+}
+
+impl FromStr for Language {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "en" => Ok(Language::En),
+            "ja" => Ok(Language::Ja),
+            _ => Err(ConfigError::BadLanguage(s.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Language {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Language::En => "en",
+            Language::Ja => "ja",
+        })
+    }
+}
+
+/// An SNS topic ARN, checked so a typo fails at deploy time rather than at the first alert.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicArn {
+    arn: String,
+    region: String,
+    account_id: String,
+}
+
+impl TopicArn {
+    pub fn as_str(&self) -> &str {
+        &self.arn
+    }
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+    pub fn account_id(&self) -> &str {
+        &self.account_id
+    }
+}
+
+impl FromStr for TopicArn {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || ConfigError::BadTopic(s.to_owned());
+        let parts: Vec<&str> = s.split(':').collect();
+        let [arn, partition, service, region, account, name] = parts[..] else {
+            return Err(bad());
+        };
+        let name_ok = !name.is_empty()
+            && name.len() <= 256
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        if arn != "arn"
+            || !partition.starts_with("aws")
+            || service != "sns"
+            || region.is_empty()
+            || !region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            || account.len() != 12
+            || !account.bytes().all(|b| b.is_ascii_digit())
+            || !name_ok
+        {
+            return Err(bad());
+        }
+        Ok(TopicArn {
+            arn: s.to_owned(),
+            region: region.to_owned(),
+            account_id: account.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for TopicArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.arn)
+    }
+}
+
+/// Everything the forwarder needs besides AWS credentials.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub topic: Option<TopicArn>,
+    pub label: Option<String>,
+    pub max_samples: usize,
+    pub language: Language,
+    pub format: LogFormat,
+    /// Region for console links and remedy commands (`AWS_REGION` in Lambda).
+    pub region: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            topic: None,
+            label: None,
+            max_samples: DEFAULT_MAX_SAMPLES,
+            language: Language::En,
+            format: LogFormat::default(),
+            region: None,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the process environment. The Lambda requires a topic; the CLI does not.
+    pub fn from_env(require_topic: bool) -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok(), require_topic)
+    }
+
+    /// Reads settings through `get`, so tests need not touch the process environment.
+    pub fn from_lookup(
+        get: impl Fn(&str) -> Option<String>,
+        require_topic: bool,
+    ) -> Result<Self, ConfigError> {
+        let set = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let topic = match set("ALERT_TOPIC_ARN") {
+            Some(arn) => Some(arn.trim().parse::<TopicArn>()?),
+            None if require_topic => return Err(ConfigError::MissingTopic),
+            None => None,
+        };
+        let label = set("ALERT_LABEL").map(parse_label).transpose()?;
+        let max_samples = match set("MAX_SAMPLES") {
+            Some(v) => parse_max_samples(&v)?,
+            None => DEFAULT_MAX_SAMPLES,
+        };
+        let language = set("ALERT_LANGUAGE")
+            .map(|v| v.parse())
+            .transpose()?
+            .unwrap_or_default();
+        let format = LogFormat::parse(
+            set("ACCESS_LOG_FORMAT")
+                .as_deref()
+                .unwrap_or(DEFAULT_FORMAT),
+        )?;
+        let region = set("AWS_REGION")
+            .or_else(|| set("AWS_DEFAULT_REGION"))
+            .or_else(|| topic.as_ref().map(|t| t.region().to_owned()));
+        Ok(Config {
+            topic,
+            label,
+            max_samples,
+            language,
+            format,
+            region,
+        })
+    }
+}
+
+pub fn parse_max_samples(v: &str) -> Result<usize, ConfigError> {
+    v.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| *n <= MAX_MAX_SAMPLES)
+        .ok_or_else(|| ConfigError::BadMaxSamples(v.to_owned()))
+}
+
+pub fn parse_label(v: String) -> Result<String, ConfigError> {
+    let trimmed = v.trim();
+    if trimmed.len() > MAX_LABEL_LEN || !trimmed.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return Err(ConfigError::BadLabel(v));
+    }
+    Ok(trimmed.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const ARN: &str = "arn:aws:sns:eu-west-1:123456789012:authorizer-alerts";
+
+    fn load(pairs: &[(&str, &str)], require: bool) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| env.get(k).cloned(), require)
+    }
+
+    #[test]
+    fn defaults() {
+        let c = load(&[("ALERT_TOPIC_ARN", ARN)], true).unwrap();
+        assert_eq!(c.topic.unwrap().region(), "eu-west-1");
+        assert_eq!(c.max_samples, 5);
+        assert_eq!(c.language, Language::En);
+        assert_eq!(c.label, None);
+        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(c.format.source(), DEFAULT_FORMAT);
+    }
+
+    #[test]
+    fn each_bad_setting_is_named() {
+        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+            (vec![], "ALERT_TOPIC_ARN is not set"),
+            (
+                vec![("ALERT_TOPIC_ARN", "not-an-arn")],
+                "ALERT_TOPIC_ARN \"not-an-arn\"",
+            ),
+            (
+                vec![("ALERT_TOPIC_ARN", "arn:aws:sqs:eu-west-1:123456789012:q")],
+                "not an SNS topic ARN",
+            ),
+            (
+                vec![("ALERT_TOPIC_ARN", "arn:aws:sns:eu-west-1:1234:t")],
+                "not an SNS topic ARN",
+            ),
+            (
+                vec![("ALERT_TOPIC_ARN", ARN), ("MAX_SAMPLES", "many")],
+                "MAX_SAMPLES \"many\"",
+            ),
+            (
+                vec![("ALERT_TOPIC_ARN", ARN), ("MAX_SAMPLES", "-1")],
+                "MAX_SAMPLES",
+            ),
+            (
+                vec![("ALERT_TOPIC_ARN", ARN), ("MAX_SAMPLES", "101")],
+                "MAX_SAMPLES",
+            ),
+            (
+                vec![("ALERT_TOPIC_ARN", ARN), ("ALERT_LANGUAGE", "fr")],
+                "ALERT_LANGUAGE \"fr\"",
+            ),
+            (
+                vec![("ALERT_TOPIC_ARN", ARN), ("ALERT_LABEL", "pr\nod")],
+                "ALERT_LABEL",
+            ),
+            (
+                vec![
+                    ("ALERT_TOPIC_ARN", ARN),
+                    ("ACCESS_LOG_FORMAT", "$context.requestId"),
+                ],
+                "ACCESS_LOG_FORMAT is unusable",
+            ),
+        ];
+        for (env, expected) in cases {
+            let err = load(&env, true).unwrap_err().to_string();
+            assert!(err.contains(expected), "{env:?}: {err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn cli_needs_no_topic() {
+        let c = load(
+            &[("ALERT_LANGUAGE", "JA"), ("ALERT_LABEL", " prod ")],
+            false,
+        )
+        .unwrap();
+        assert!(c.topic.is_none());
+        assert_eq!(c.language, Language::Ja);
+        assert_eq!(c.label.as_deref(), Some("prod"));
+    }
+}

@@ -1,0 +1,53 @@
+//! Running as a Lambda function behind a CloudWatch Logs subscription filter.
+
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::value::RawValue;
+
+use crate::config::Config;
+use crate::forward::{ForwardError, Outcome, handle_event};
+use crate::publish::SnsPublisher;
+
+/// Starts the runtime loop. Configuration is checked once, before the first event: a bad setting
+/// fails the cold start with one line instead of failing every batch.
+pub async fn run() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .init();
+    let config = Config::from_env(true).inspect_err(|e| {
+        tracing::error!(error = %e, "invalid configuration");
+    })?;
+    let topic = config.topic.clone().expect("required above");
+    let publisher = SnsPublisher::from_env(topic).await;
+    let (config, publisher) = (&config, &publisher);
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            handle_event(event.payload.get().as_bytes(), config, publisher)
+                .await
+                .map_err(diagnostic)
+        },
+    ))
+    .await
+}
+
+/// Names the failure kind in the invocation error, so it shows in metrics and on-failure records.
+fn diagnostic(e: ForwardError) -> Diagnostic {
+    let error_type = match e {
+        ForwardError::Decode(_) => "EventRejected",
+        ForwardError::Publish { .. } => "PublishFailed",
+    };
+    Diagnostic {
+        error_type: error_type.to_owned(),
+        error_message: e.to_string(),
+    }
+}
+
+/// The response body, for the invoker's logs.
+pub type Response = Outcome;

@@ -1,0 +1,17 @@
+use std::process::ExitCode;
+
+/// Lambda sets `AWS_LAMBDA_RUNTIME_API`; anywhere else this binary is the CLI.
+#[tokio::main]
+async fn main() -> ExitCode {
+    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+        match forwarder::lambda::run().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("forwarder: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    } else {
+        forwarder::cli::main().await
+    }
+}
