@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Parser, Subcommand};
 
+use crate::access_log::LogFormat;
 use crate::alert::{self, Alert};
 use crate::config::{Config, Language, TopicArn, parse_label, parse_max_samples};
 use crate::decode::{self, Input};
@@ -67,6 +68,9 @@ pub struct Settings {
     /// The stage's access-log format string, as pasted into API Gateway [env: ACCESS_LOG_FORMAT].
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
+    /// Read the access-log format string from a file.
+    #[arg(long, value_name = "PATH", conflicts_with = "format")]
+    pub format_file: Option<PathBuf>,
     /// Label in the alert subject, such as the environment [env: ALERT_LABEL].
     #[arg(long)]
     pub label: Option<String>,
@@ -103,6 +107,13 @@ pub async fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // A closed pipe (`forwarder scan --alert | head`) is the reader's choice, not an error.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::from(EXIT_CLEAN)
+        }
         Err(e) => {
             eprintln!("forwarder: {}", visible(&format!("{e:#}")));
             ExitCode::from(EXIT_ERROR)
@@ -114,7 +125,13 @@ impl Settings {
     fn config(&self) -> Result<Config> {
         let mut config = Config::from_env(false)?;
         if let Some(f) = &self.format {
-            config.format = crate::access_log::LogFormat::parse(f).context("--format")?;
+            config.format = LogFormat::parse(f).context("--format")?;
+        }
+        if let Some(path) = &self.format_file {
+            let f = std::fs::read_to_string(path)
+                .with_context(|| format!("--format-file {}: cannot read", path.display()))?;
+            config.format = LogFormat::parse(&f)
+                .with_context(|| format!("--format-file {}", path.display()))?;
         }
         if let Some(l) = &self.label {
             config.label = Some(parse_label(l.clone()).context("--label")?);
@@ -255,9 +272,10 @@ fn print_summary(out: &mut impl Write, r: &Scanned) -> std::io::Result<()> {
             "{name}: control message (subscription health check), nothing to scan"
         );
     }
+    let plural = if r.scan.lines == 1 { "" } else { "s" };
     write!(
         out,
-        "{name}: {} lines, {} flagged",
+        "{name}: {} line{plural}, {} flagged",
         r.scan.lines,
         r.scan.findings.len()
     )?;

@@ -217,21 +217,19 @@ fn scan_json(map: &serde_json::Map<String, Value>, format: &LogFormat) -> LineVe
     }
 }
 
-/// A line in no known shape: the token counts only outside double-quoted segments.
+/// A line in no known shape: the token counts only outside double-quoted segments. A client can
+/// put a `"` inside a quoted value and shift which segments look quoted, so a segment counts as
+/// outside only if it is outside when quotes are paired from the start and from the end alike.
 fn scan_unstructured(line: &str) -> LineVerdict {
-    let mut in_quotes = false;
-    let mut start = 0;
-    for (i, c) in line.char_indices() {
-        if c == '"' {
-            if !in_quotes && let Some(after) = after_token(&line[start..i]) {
-                return flagged(Fields::default(), after);
-            }
-            in_quotes = !in_quotes;
-            start = i + 1;
+    let segments: Vec<&str> = line.split('"').collect();
+    let last = segments.len() - 1;
+    for (i, segment) in segments.iter().enumerate() {
+        if i % 2 == 0
+            && (last - i) % 2 == 0
+            && let Some(after) = after_token(segment)
+        {
+            return flagged(Fields::default(), after);
         }
-    }
-    if !in_quotes && let Some(after) = after_token(&line[start..]) {
-        return flagged(Fields::default(), after);
     }
     LineVerdict::Ignored
 }

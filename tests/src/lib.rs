@@ -1,1 +1,235 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration tests: the built binary, the sample logs, and a local SNS
+//! with SQS subscribers served by `moto_server` (started by `tests/run`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::{Message, QueueAttributeName};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// A file under `samplelogs/`.
+pub fn sample(rel: &str) -> PathBuf {
+    root().join("samplelogs").join(rel)
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// The `forwarder` binary, built once per test process (a separate package's binary is not built
+/// for this crate's tests by cargo itself).
+pub fn forwarder_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "forwarder", "--bin", "forwarder"])
+            .current_dir(root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build -p forwarder failed");
+        target_dir().join("debug").join("forwarder")
+    })
+}
+
+/// What a run of the binary produced.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the CLI as a user would, with a clean set of forwarder settings.
+pub fn forwarder(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(forwarder_bin());
+    cmd.args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in [
+        "AWS_LAMBDA_RUNTIME_API",
+        "ALERT_TOPIC_ARN",
+        "ALERT_LABEL",
+        "ALERT_LANGUAGE",
+        "MAX_SAMPLES",
+        "ACCESS_LOG_FORMAT",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ENDPOINT_URL",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    let mut child = cmd.spawn().expect("forwarder starts");
+    let mut input = child.stdin.take().expect("piped");
+    let bytes = stdin.unwrap_or_default().to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&bytes);
+    });
+    let out = child.wait_with_output().expect("forwarder runs");
+    writer.join().expect("stdin writer");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// The local AWS endpoint `tests/run` started. Tests that need it fail loudly without it.
+pub fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").expect(
+        "MOTO_ENDPOINT is not set: run the tests with ./tests/run, which starts moto_server",
+    )
+}
+
+pub const REGION: &str = "us-east-1";
+pub const ACCOUNT: &str = "123456789012";
+
+/// SDK settings for a local endpoint with dummy credentials.
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .test_credentials()
+        .load()
+        .await
+}
+
+/// A topic on the local SNS with three SQS subscribers: every message, only
+/// `cause=missing_invoke_permission`, and raw delivery.
+pub struct LocalTopic {
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub topic_arn: String,
+    pub all: String,
+    pub permission_only: String,
+    pub raw: String,
+}
+
+impl LocalTopic {
+    /// Creates the topic and queues under names unique to `test`.
+    pub async fn create(test: &str) -> Self {
+        let config = sdk_config(&moto_endpoint()).await;
+        let sns = aws_sdk_sns::Client::new(&config);
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        let topic_arn = sns
+            .create_topic()
+            .name(format!("alerts-{test}"))
+            .send()
+            .await
+            .expect("create topic")
+            .topic_arn
+            .expect("topic arn");
+        let mut urls = Vec::new();
+        for (suffix, filter, raw) in [
+            ("all", None, false),
+            (
+                "perm",
+                Some(r#"{"cause":["missing_invoke_permission"]}"#),
+                false,
+            ),
+            ("raw", None, true),
+        ] {
+            let name = format!("{test}-{suffix}");
+            let url = sqs
+                .create_queue()
+                .queue_name(&name)
+                .send()
+                .await
+                .expect("create queue")
+                .queue_url
+                .expect("queue url");
+            let arn = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .expect("queue attributes")
+                .attributes
+                .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+                .expect("queue arn");
+            let mut sub = sns
+                .subscribe()
+                .topic_arn(&topic_arn)
+                .protocol("sqs")
+                .endpoint(arn);
+            if let Some(policy) = filter {
+                sub = sub.attributes("FilterPolicy", policy);
+            }
+            if raw {
+                sub = sub.attributes("RawMessageDelivery", "true");
+            }
+            sub.send().await.expect("subscribe");
+            urls.push(url);
+        }
+        let [all, permission_only, raw] = <[String; 3]>::try_from(urls).expect("three queues");
+        LocalTopic {
+            sns,
+            sqs,
+            topic_arn,
+            all,
+            permission_only,
+            raw,
+        }
+    }
+
+    /// Receives messages until `want` arrived or `wait` passed; returns what arrived.
+    pub async fn receive(&self, queue: &str, want: usize, wait: Duration) -> Vec<Message> {
+        let deadline = Instant::now() + wait;
+        let mut got = Vec::new();
+        while got.len() < want && Instant::now() < deadline {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(queue)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .expect("receive");
+            for m in out.messages.unwrap_or_default() {
+                if let Some(handle) = &m.receipt_handle {
+                    self.sqs
+                        .delete_message()
+                        .queue_url(queue)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .expect("delete");
+                }
+                got.push(m);
+            }
+        }
+        got
+    }
+
+    /// Waits briefly and returns how many messages a queue holds; for asserting that none arrived.
+    pub async fn count_after(&self, queue: &str, wait: Duration) -> usize {
+        self.receive(queue, usize::MAX, wait).await.len()
+    }
+}
+
+/// The SNS envelope a non-raw SQS subscriber receives, parsed.
+pub fn sns_envelope(m: &Message) -> serde_json::Value {
+    serde_json::from_str(m.body().expect("body")).expect("SNS envelope is JSON")
+}
+
+/// Reads a sample file.
+pub fn read_sample(rel: &str) -> Vec<u8> {
+    std::fs::read(sample(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
