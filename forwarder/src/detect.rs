@@ -224,8 +224,8 @@ fn scan_unstructured(line: &str) -> LineVerdict {
     let segments: Vec<&str> = line.split('"').collect();
     let last = segments.len() - 1;
     for (i, segment) in segments.iter().enumerate() {
-        if i % 2 == 0
-            && (last - i) % 2 == 0
+        if i.is_multiple_of(2)
+            && (last - i).is_multiple_of(2)
             && let Some(after) = after_token(segment)
         {
             return flagged(Fields::default(), after);
