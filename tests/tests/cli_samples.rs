@@ -244,7 +244,9 @@ fn japanese_alerts() {
 
 #[test]
 fn usage_and_settings_errors_exit_2_with_one_line() {
-    let cases: [(&[&str], &[(&str, &str)], &str); 5] = [
+    /// Arguments, environment, and what the error line must say.
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 5] = [
         (
             &["scan", "samplelogs/no-such-file.log"],
             &[],
