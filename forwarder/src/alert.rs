@@ -235,14 +235,15 @@ fn render_with(group: &Group, config: &Config, limits: Limits) -> Alert {
         console_url: console_url(config.region.as_deref(), group.log_group.as_deref()),
     };
     let subject = subject(group, config.label.as_deref());
+    let email = email_text(&view, config.language);
     Alert {
         attributes: Attributes {
             cause: group.cause.code().to_owned(),
             log_group: ascii(group.log_group.as_deref().unwrap_or("unknown")),
             severity: group.cause.severity().to_owned(),
         },
-        machine: machine_json(&view, config, &subject).to_string(),
-        email: email_text(&view, config.language),
+        machine: machine_json(&view, config, &subject, &email).to_string(),
+        email,
         chat: chat_json(&view, config, &subject).to_string(),
         subject,
     }
@@ -279,7 +280,8 @@ pub fn console_url(region: Option<&str>, log_group: Option<&str>) -> Option<Stri
     ))
 }
 
-fn machine_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
+/// The group for programs, with the rendered text so a consumer can forward it as it is.
+fn machine_json(view: &View, config: &Config, subject: &str, text: &str) -> serde_json::Value {
     let g = view.group;
     json!({
         "type": "authorizer_configuration_error",
@@ -302,6 +304,7 @@ fn machine_json(view: &View, config: &Config, subject: &str) -> serde_json::Valu
         "omitted_request_ids": view.omitted_samples,
         "remedy": view.remedy,
         "console_url": view.console_url,
+        "text": text,
     })
 }
 

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: the built binary, the sample logs, and a local SNS
 //! with SQS subscribers served by `moto_server` (started by `tests/run`).
 
+pub mod http;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -187,6 +189,18 @@ impl LocalTopic {
         }
     }
 
+    /// Subscribes an HTTPS-protocol endpoint, the way AWS Chatbot subscribes to a topic.
+    pub async fn subscribe_https(&self, url: &str) {
+        self.sns
+            .subscribe()
+            .topic_arn(&self.topic_arn)
+            .protocol("https")
+            .endpoint(url)
+            .send()
+            .await
+            .expect("subscribe https");
+    }
+
     /// Receives messages until `want` arrived or `wait` passed; returns what arrived.
     pub async fn receive(&self, queue: &str, want: usize, wait: Duration) -> Vec<Message> {
         let deadline = Instant::now() + wait;
@@ -232,4 +246,39 @@ pub fn sns_envelope(m: &Message) -> serde_json::Value {
 /// Reads a sample file.
 pub fn read_sample(rel: &str) -> Vec<u8> {
     std::fs::read(sample(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// Checks a body against the AWS Chatbot custom-notification shape
+/// (<https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html>); returns it parsed.
+pub fn assert_chatbot_notification(body: &str) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(body).expect("chat body is JSON");
+    assert_eq!(v["version"], "1.0", "{v}");
+    assert_eq!(v["source"], "custom", "{v}");
+    let content = &v["content"];
+    assert_eq!(content["textType"], "client-markdown", "{v}");
+    let title = content["title"].as_str().expect("title is a string");
+    assert!(!title.is_empty() && title.len() <= 250, "{title}");
+    assert!(
+        content["description"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "{v}"
+    );
+    let steps = content["nextSteps"]
+        .as_array()
+        .expect("nextSteps is an array");
+    assert!(
+        !steps.is_empty() && steps.iter().all(serde_json::Value::is_string),
+        "{v}"
+    );
+    if let Some(meta) = v.get("metadata") {
+        assert!(meta.is_object(), "{v}");
+    }
+    v
+}
+
+/// A loopback port nothing listens on.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("address").port()
 }

@@ -1,0 +1,127 @@
+//! Minimal loopback HTTP servers for the tests: one that records what SNS delivers to an HTTPS
+//! subscriber (where AWS Chatbot would be), and one that plays an SNS endpoint that fails a few
+//! times before it accepts, to prove the SDK's retries deliver the alert.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub path: String,
+    pub body: String,
+}
+
+/// Reads one HTTP/1.1 request with a `Content-Length` body; `None` at end of stream.
+async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).await.ok()? == 0 {
+        return None;
+    }
+    let path = line.split_whitespace().nth(1)?.to_owned();
+    let mut length = 0usize;
+    loop {
+        let mut header = String::new();
+        reader.read_line(&mut header).await.ok()?;
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().ok()?;
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).await.ok()?;
+    Some(Request {
+        path,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+async fn respond(reader: &mut BufReader<TcpStream>, status: u16, content_type: &str, body: &str) {
+    let reason = match status {
+        200 => "OK",
+        400 => "Bad Request",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Status",
+    };
+    let response = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nx-amzn-RequestId: stub\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = reader.get_mut().write_all(response.as_bytes()).await;
+}
+
+/// Serves requests on 127.0.0.1, answering each with what `answer` returns.
+async fn serve<F>(answer: F) -> (String, mpsc::UnboundedReceiver<Request>)
+where
+    F: Fn(&Request) -> (u16, &'static str, String) + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let (tx, rx) = mpsc::unbounded_channel();
+    let answer = Arc::new(answer);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (tx, answer) = (tx.clone(), answer.clone());
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(stream);
+                while let Some(request) = read_request(&mut reader).await {
+                    let (status, content_type, body) = answer(&request);
+                    let _ = tx.send(request);
+                    respond(&mut reader, status, content_type, &body).await;
+                }
+            });
+        }
+    });
+    (url, rx)
+}
+
+/// A subscriber endpoint that accepts everything and hands over each request.
+pub async fn capture() -> (String, mpsc::UnboundedReceiver<Request>) {
+    serve(|_| (200, "text/plain", String::new())).await
+}
+
+/// An SNS Query API endpoint that answers the n-th Publish call as `plan[n]` says: `Some((status,
+/// code))` fails it with that error, `None` (or a call past the plan) accepts it. Returns its URL, a
+/// counter of Publish calls, and the requests.
+pub async fn sns_stub(
+    plan: Vec<Option<(u16, &'static str)>>,
+) -> (String, Arc<AtomicUsize>, mpsc::UnboundedReceiver<Request>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let (url, rx) = serve(move |req| {
+        if !req.body.contains("Action=Publish") {
+            return (400, "text/xml", error_xml("InvalidAction"));
+        }
+        let n = seen.fetch_add(1, Ordering::SeqCst);
+        match plan.get(n).copied().flatten() {
+            Some((status, code)) => (status, "text/xml", error_xml(code)),
+            None => (
+                200,
+                "text/xml",
+                format!(
+                    r#"<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>stub-{n}</MessageId></PublishResult><ResponseMetadata><RequestId>stub</RequestId></ResponseMetadata></PublishResponse>"#
+                ),
+            ),
+        }
+    })
+    .await;
+    (url, calls, rx)
+}
+
+fn error_xml(code: &str) -> String {
+    format!(
+        r#"<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>{code}</Code><Message>{code} from the test endpoint</Message></Error><RequestId>stub</RequestId></ErrorResponse>"#
+    )
+}
