@@ -37,12 +37,18 @@ impl Var {
         is_error_name(&self.0)
     }
 
-    /// Variables whose value comes from the request, where a client can write anything.
+    /// Variables whose value comes from the request, where a client can write anything. The route
+    /// key is API-defined, but it shares the quoted request segment with such text, so it is matched
+    /// the same way: as much as possible, leaving only API Gateway's own fields after it.
     fn is_client_controlled(&self) -> bool {
         let n = self.0.as_str();
         matches!(
             n,
-            "path" | "identity.userAgent" | "customDomain.basePathMatched" | "domainName"
+            "path"
+                | "routeKey"
+                | "identity.userAgent"
+                | "customDomain.basePathMatched"
+                | "domainName"
         ) || n.starts_with("requestOverride")
             || n.starts_with("responseOverride")
             || (n.starts_with("authorizer.")
