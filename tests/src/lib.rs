@@ -122,8 +122,10 @@ pub struct LocalTopic {
 }
 
 impl LocalTopic {
-    /// Creates the topic and queues under names unique to `test`.
+    /// Creates the topic and queues under names unique to `test` and this process, so reruns
+    /// against a long-lived moto_server never meet an earlier run's subscribers.
     pub async fn create(test: &str) -> Self {
+        let test = &format!("{test}-{}", std::process::id());
         let config = sdk_config(&moto_endpoint()).await;
         let sns = aws_sdk_sns::Client::new(&config);
         let sqs = aws_sdk_sqs::Client::new(&config);
