@@ -185,8 +185,7 @@ fn scan_input(name: String, bytes: &[u8], config: &Config) -> Result<Scanned> {
         }
         Input::Lines(text) => {
             let scan = detect::scan_text(&text, &config.format);
-            let groups = alert::group(&scan.findings, config.max_samples);
-            let alerts = alert::render_all(&groups, config);
+            let alerts = forward::alerts_for(&scan, config);
             Scanned {
                 name,
                 scan,

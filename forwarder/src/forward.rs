@@ -38,9 +38,14 @@ pub struct Outcome {
 /// Scans a batch and renders its alerts; no I/O, so previews and tests share it with Lambda.
 pub fn prepare(batch: &LogBatch, config: &Config) -> (Scan, Vec<Alert>) {
     let scan = detect::scan_batch(batch, &config.format);
-    let groups = alert::group(&scan.findings, config.max_samples);
-    let alerts = alert::render_all(&groups, config);
+    let alerts = alerts_for(&scan, config);
     (scan, alerts)
+}
+
+/// The alerts for a scan's findings: one per (log group, cause).
+pub fn alerts_for(scan: &Scan, config: &Config) -> Vec<Alert> {
+    let groups = alert::group(&scan.findings, config.max_samples);
+    alert::render_all(&groups, config)
 }
 
 /// Publishes alerts in order, stopping at the first failure.
