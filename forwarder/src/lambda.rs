@@ -4,7 +4,7 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
 use crate::config::Config;
-use crate::forward::{ForwardError, Outcome, handle_event};
+use crate::forward::{ForwardError, handle_event};
 use crate::publish::SnsPublisher;
 
 /// Starts the runtime loop. Configuration is checked once, before the first event: a bad setting
@@ -48,6 +48,3 @@ fn diagnostic(e: ForwardError) -> Diagnostic {
         error_message: e.to_string(),
     }
 }
-
-/// The response body, for the invoker's logs.
-pub type Response = Outcome;
