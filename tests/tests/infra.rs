@@ -1,0 +1,480 @@
+//! The SAM templates keep their security properties and point at the binary we build. Templates
+//! are read with cfn-lint's own CloudFormation YAML reader (short-form intrinsics such as `!Ref`
+//! come back in their long JSON form), so these tests see what CloudFormation sees.
+
+use std::process::Command;
+
+use forwarder_tests::root;
+use serde_json::{Value, json};
+
+/// The template as CloudFormation JSON.
+fn template(rel: &str) -> Value {
+    let python = root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run ./tests/run, which installs cfn-lint into .venv",
+        python.display()
+    );
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import json, sys\nfrom cfnlint.decode import decode\nt, m = decode(sys.argv[1])\nassert t is not None, m\nprint(json.dumps(t))",
+        ])
+        .arg(root().join(rel))
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{rel}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn resources_of_type<'a>(t: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
+    t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .collect()
+}
+
+/// Every IAM statement in the template: role policies, topic and queue policies.
+fn statements(t: &Value) -> Vec<Value> {
+    fn walk(v: &Value, out: &mut Vec<Value>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::Array(stmts)) = map.get("Statement") {
+                    for s in stmts {
+                        // Conditional statements: both branches count.
+                        match s.get("Fn::If") {
+                            Some(Value::Array(branches)) => out.extend(
+                                branches[1..]
+                                    .iter()
+                                    .filter(|b| b.get("Effect").is_some())
+                                    .cloned(),
+                            ),
+                            _ => out.push(s.clone()),
+                        }
+                    }
+                }
+                map.values().for_each(|v| walk(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(&t["Resources"], &mut out);
+    out
+}
+
+fn as_list(v: &Value) -> Vec<Value> {
+    match v {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+#[test]
+fn function_builds_the_forwarder_binary_for_arm64() {
+    let t = template("infra/template.yaml");
+    let f = &t["Resources"]["ForwarderFunction"];
+    assert_eq!(f["Type"], "AWS::Serverless::Function");
+    assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
+    assert_eq!(f["Metadata"]["BuildProperties"]["Binary"], "forwarder");
+    let p = &f["Properties"];
+    assert_eq!(p["Runtime"], "provided.al2023");
+    assert_eq!(p["Handler"], "bootstrap");
+    assert_eq!(p["Architectures"], json!(["arm64"]));
+    assert_eq!(p["MemorySize"], 128);
+    assert!(p["Timeout"].as_i64().unwrap() <= 60);
+    assert_eq!(
+        p["ReservedConcurrentExecutions"],
+        json!({"Ref": "ReservedConcurrency"})
+    );
+    // CodeUri is the package whose binary is `forwarder`.
+    let code = root().join("infra").join(p["CodeUri"].as_str().unwrap());
+    let manifest = std::fs::read_to_string(code.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"forwarder\""), "{manifest}");
+    assert!(code.join("src/main.rs").exists());
+    // `cargo lambda build --release --arm64 -p forwarder` (a step of tests/run) made that bootstrap.
+    let bootstrap = root().join("target/lambda/forwarder/bootstrap");
+    let elf = std::fs::read(&bootstrap).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run cargo lambda build --release --arm64 -p forwarder",
+            bootstrap.display()
+        )
+    });
+    assert_eq!(&elf[..4], b"\x7fELF");
+    assert_eq!(u16::from_le_bytes([elf[18], elf[19]]), 183, "EM_AARCH64");
+}
+
+#[test]
+fn environment_matches_what_the_forwarder_reads() {
+    let t = template("infra/template.yaml");
+    let vars = t["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"]
+        .as_object()
+        .unwrap();
+    let mut names: Vec<&str> = vars.keys().map(String::as_str).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "ACCESS_LOG_FORMAT",
+            "ALERT_LABEL",
+            "ALERT_LANGUAGE",
+            "ALERT_TOPIC_ARN",
+            "MAX_SAMPLES",
+            "RUST_LOG"
+        ]
+    );
+    // The parameters' defaults are settings the forwarder accepts.
+    let params = &t["Parameters"];
+    let env = |k: &str| match k {
+        "ALERT_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:t".to_owned()),
+        "ALERT_LABEL" => params["AlertLabel"]["Default"].as_str().map(str::to_owned),
+        "ALERT_LANGUAGE" => params["AlertLanguage"]["Default"]
+            .as_str()
+            .map(str::to_owned),
+        "MAX_SAMPLES" => Some(params["MaxSamples"]["Default"].to_string()),
+        "ACCESS_LOG_FORMAT" => params["AccessLogFormat"]["Default"]
+            .as_str()
+            .map(str::to_owned),
+        _ => None,
+    };
+    forwarder::config::Config::from_lookup(env, true)
+        .expect("template defaults are valid settings");
+    assert_eq!(
+        params["AlertLanguage"]["AllowedValues"],
+        json!(["en", "ja"])
+    );
+    assert_eq!(
+        params["MaxSamples"]["MaxValue"],
+        forwarder::config::MAX_MAX_SAMPLES
+    );
+}
+
+#[test]
+fn only_cloudwatch_logs_for_this_log_group_and_account_may_invoke() {
+    let t = template("infra/template.yaml");
+    let permissions = resources_of_type(&t, "AWS::Lambda::Permission");
+    assert_eq!(
+        permissions.len(),
+        1,
+        "no other principal may invoke the forwarder"
+    );
+    let p = &permissions[0].1["Properties"];
+    assert_eq!(p["Principal"], "logs.amazonaws.com");
+    assert_eq!(p["Action"], "lambda:InvokeFunction");
+    assert_eq!(p["SourceAccount"], json!({"Ref": "AWS::AccountId"}));
+    assert_eq!(
+        p["SourceArn"],
+        json!({"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${AccessLogGroupName}:*"})
+    );
+    let filter = &t["Resources"]["AccessLogSubscription"];
+    assert_eq!(filter["DependsOn"], permissions[0].0.as_str());
+    assert_eq!(
+        filter["Properties"]["LogGroupName"],
+        json!({"Ref": "AccessLogGroupName"})
+    );
+    assert_eq!(
+        filter["Properties"]["DestinationArn"],
+        json!({"Fn::GetAtt": ["ForwarderFunction", "Arn"]})
+    );
+    assert_eq!(
+        t["Parameters"]["FilterPattern"]["Default"],
+        "\"AUTHORIZER_CONFIGURATION_ERROR\""
+    );
+    // The forwarder can never be pointed at a Lambda log group (its own included).
+    assert!(
+        t["Parameters"]["AccessLogGroupName"]["AllowedPattern"]
+            .as_str()
+            .unwrap()
+            .starts_with("^(?!/aws/lambda/)")
+    );
+}
+
+#[test]
+fn no_wildcard_actions_or_resources_in_any_allow() {
+    for rel in ["infra/template.yaml", "infra/demo/template.yaml"] {
+        let t = template(rel);
+        let stmts = statements(&t);
+        // The demo's functions use the roles SAM generates; the forwarder stack writes its own.
+        assert!(
+            rel.contains("demo") || stmts.len() >= 8,
+            "{rel}: {}",
+            stmts.len()
+        );
+        for s in stmts.iter().filter(|s| s["Effect"] == "Allow") {
+            for action in as_list(&s["Action"]) {
+                assert!(
+                    !action.as_str().unwrap_or("").contains('*'),
+                    "{rel}: wildcard action in {s}"
+                );
+            }
+            for resource in as_list(&s["Resource"]) {
+                assert_ne!(resource, json!("*"), "{rel}: wildcard resource in {s}");
+            }
+            assert!(
+                s.get("NotAction").is_none() && s.get("NotResource").is_none(),
+                "{rel}: {s}"
+            );
+        }
+    }
+}
+
+#[test]
+fn function_role_may_only_publish_send_failures_and_log() {
+    let t = template("infra/template.yaml");
+    let role = &t["Resources"]["ForwarderRole"]["Properties"];
+    assert!(
+        role.get("ManagedPolicyArns").is_none(),
+        "no managed policies"
+    );
+    let trust = &role["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(
+        trust["Principal"],
+        json!({"Service": "lambda.amazonaws.com"})
+    );
+    let policy = json!({"Resources": {"R": role["Policies"]}});
+    let mut actions: Vec<String> = statements(&policy)
+        .iter()
+        .flat_map(|s| as_list(&s["Action"]))
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    actions.sort();
+    assert_eq!(
+        actions,
+        [
+            "kms:Decrypt",
+            "kms:GenerateDataKey",
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "sns:Publish",
+            "sqs:SendMessage"
+        ]
+    );
+    let by_action = |a: &str| {
+        statements(&policy)
+            .into_iter()
+            .find(|s| as_list(&s["Action"]).contains(&json!(a)))
+            .unwrap()["Resource"]
+            .clone()
+    };
+    assert_eq!(
+        by_action("sns:Publish"),
+        json!({"Fn::If": ["CreateTopic", {"Ref": "AlertTopic"}, {"Ref": "ExistingTopicArn"}]})
+    );
+    assert_eq!(
+        by_action("sqs:SendMessage"),
+        json!({"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})
+    );
+    assert_eq!(
+        by_action("logs:PutLogEvents"),
+        json!({"Fn::GetAtt": ["ForwarderLogGroup", "Arn"]})
+    );
+    assert_eq!(by_action("kms:Decrypt"), json!({"Ref": "KmsKeyArn"}));
+}
+
+#[test]
+fn topic_policy_lets_only_the_function_and_the_alarms_publish() {
+    let t = template("infra/template.yaml");
+    let stmts = t["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let allows: Vec<&Value> = stmts.iter().filter(|s| s["Effect"] == "Allow").collect();
+    assert_eq!(allows.len(), 2);
+    assert_eq!(
+        allows[0]["Principal"],
+        json!({"AWS": {"Fn::GetAtt": ["ForwarderRole", "Arn"]}})
+    );
+    assert_eq!(
+        allows[1]["Principal"],
+        json!({"Service": "cloudwatch.amazonaws.com"})
+    );
+    assert!(
+        allows[1]["Condition"]["ArnLike"]["aws:SourceArn"]
+            .to_string()
+            .contains(":alarm:${AWS::StackName}-*")
+    );
+    for s in &allows {
+        assert_eq!(s["Action"], "sns:Publish");
+    }
+    let deny_others = stmts
+        .iter()
+        .find(|s| s["Sid"] == "NoOtherPublishers")
+        .expect("deny statement");
+    assert_eq!(deny_others["Effect"], "Deny");
+    assert_eq!(
+        deny_others["Condition"]["ArnNotEquals"]["aws:PrincipalArn"],
+        json!({"Fn::GetAtt": ["ForwarderRole", "Arn"]})
+    );
+    let tls = stmts
+        .iter()
+        .find(|s| s["Sid"] == "DenyInsecureTransport")
+        .expect("TLS statement");
+    assert_eq!(tls["Condition"]["Bool"]["aws:SecureTransport"], "false");
+    assert_eq!(
+        t["Resources"]["AlertTopic"]["Properties"]["KmsMasterKeyId"],
+        json!({"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]})
+    );
+}
+
+#[test]
+fn failed_events_are_kept_in_an_encrypted_queue() {
+    let t = template("infra/template.yaml");
+    let cfg = &t["Resources"]["ForwarderInvokeConfig"]["Properties"];
+    assert_eq!(
+        cfg["DestinationConfig"]["OnFailure"]["Destination"],
+        json!({"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})
+    );
+    assert_eq!(
+        cfg["MaximumRetryAttempts"],
+        json!({"Ref": "MaximumRetryAttempts"})
+    );
+    assert!(
+        t["Parameters"]["MaximumRetryAttempts"]["MaxValue"]
+            .as_i64()
+            .unwrap()
+            <= 2
+    );
+    assert!(cfg["MaximumEventAgeInSeconds"].is_object());
+    let q = &t["Resources"]["DeadLetterQueue"]["Properties"];
+    assert_eq!(
+        q["SqsManagedSseEnabled"],
+        json!({"Fn::If": ["HasKmsKey", {"Ref": "AWS::NoValue"}, true]})
+    );
+    assert_eq!(
+        q["KmsMasterKeyId"],
+        json!({"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]})
+    );
+    assert_eq!(q["MessageRetentionPeriod"], 1_209_600);
+}
+
+#[test]
+fn alarms_watch_errors_throttles_and_the_queue() {
+    let t = template("infra/template.yaml");
+    let alarms = resources_of_type(&t, "AWS::CloudWatch::Alarm");
+    let mut metrics: Vec<String> = alarms
+        .iter()
+        .map(|(_, a)| {
+            let p = &a["Properties"];
+            assert_eq!(p["AlarmActions"], json!([{"Fn::If": ["CreateTopic", {"Ref": "AlertTopic"}, {"Ref": "ExistingTopicArn"}]}]));
+            assert_eq!(p["Threshold"], 1);
+            format!("{}/{}", p["Namespace"].as_str().unwrap(), p["MetricName"].as_str().unwrap())
+        })
+        .collect();
+    metrics.sort();
+    assert_eq!(
+        metrics,
+        [
+            "AWS/Lambda/Errors",
+            "AWS/Lambda/Throttles",
+            "AWS/SQS/ApproximateNumberOfMessagesVisible"
+        ]
+    );
+}
+
+#[test]
+fn outputs_tell_how_to_operate_the_stack() {
+    let t = template("infra/template.yaml");
+    let outputs = t["Outputs"].as_object().unwrap();
+    for name in [
+        "TopicArn",
+        "FunctionName",
+        "DeadLetterQueueUrl",
+        "ReplayCommand",
+    ] {
+        assert!(outputs.contains_key(name), "{name}");
+    }
+    let replay = outputs["ReplayCommand"]["Value"]["Fn::Sub"]
+        .as_str()
+        .unwrap();
+    for part in [
+        "aws sqs receive-message",
+        ".requestPayload",
+        "aws lambda invoke",
+        "--invocation-type Event",
+        "aws sqs delete-message",
+        "${DeadLetterQueue}",
+        "${ForwarderFunction}",
+    ] {
+        assert!(replay.contains(part), "{part} missing from {replay}");
+    }
+}
+
+#[test]
+fn demo_reproduces_both_failures_next_to_a_healthy_route() {
+    let t = template("infra/demo/template.yaml");
+    let res = &t["Resources"];
+    let route_authorizer = |key: &str| {
+        let (_, route) = resources_of_type(&t, "AWS::ApiGatewayV2::Route")
+            .into_iter()
+            .find(|(_, r)| r["Properties"]["RouteKey"] == key)
+            .unwrap_or_else(|| panic!("route {key}"));
+        route["Properties"]["AuthorizerId"]["Ref"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let permitted: Vec<String> = resources_of_type(&t, "AWS::Lambda::Permission")
+        .iter()
+        .filter_map(|(_, p)| {
+            p["Properties"]["FunctionName"]["Ref"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    let function_of = |authorizer: &str| {
+        let uri = res[authorizer]["Properties"]["AuthorizerUri"]["Fn::Sub"]
+            .as_str()
+            .unwrap();
+        let start = uri.find("functions/${").unwrap() + "functions/${".len();
+        uri[start..].split('.').next().unwrap().to_owned()
+    };
+    for (route, has_permission) in [
+        ("GET /health", true),
+        ("GET /orders", false),
+        ("GET /profile", true),
+    ] {
+        let authorizer = route_authorizer(route);
+        let function = function_of(&authorizer);
+        assert_eq!(
+            permitted.contains(&function),
+            has_permission,
+            "{route}: {function}"
+        );
+        let a = &res[authorizer.as_str()]["Properties"];
+        assert_eq!(
+            (
+                a["EnableSimpleResponses"].clone(),
+                a["AuthorizerPayloadFormatVersion"].clone()
+            ),
+            (json!(true), json!("2.0"))
+        );
+        let code = res[function.as_str()]["Properties"]["InlineCode"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            code.contains("isAuthorized"),
+            route != "GET /profile",
+            "{route}: {code}"
+        );
+    }
+    // The stage logs in the format the forwarder reads by default, to the group it watches.
+    let stage = &res["Stage"]["Properties"]["AccessLogSettings"];
+    assert_eq!(stage["Format"], forwarder::access_log::DEFAULT_FORMAT);
+    assert_eq!(
+        stage["DestinationArn"],
+        json!({"Fn::GetAtt": ["AccessLogGroup", "Arn"]})
+    );
+    let nested = &res["Forwarder"]["Properties"];
+    assert_eq!(nested["Location"], "../template.yaml");
+    assert_eq!(
+        nested["Parameters"]["AccessLogGroupName"],
+        json!({"Ref": "AccessLogGroup"})
+    );
+}
