@@ -5,7 +5,7 @@
 //! Given the same string, [`LogFormat`] splits a line back into its variables, so the detector knows
 //! which part API Gateway wrote and which part a client sent.
 
-use regex::Regex;
+use memchr::memmem;
 use serde_json::Value;
 
 /// The format in our reference material, used when none is configured.
@@ -23,8 +23,6 @@ pub enum FormatError {
         "access-log format puts ${0} and ${1} next to each other with nothing between, so lines cannot be split"
     )]
     AdjacentVariables(String, String),
-    #[error("access-log format is too complex: {0}")]
-    Regex(String),
 }
 
 /// A variable of the format, by its name after `$context.`.
@@ -57,15 +55,15 @@ impl Var {
                 && !n.ends_with("tatus"))
     }
 
-    /// A pattern that only matches what API Gateway can write for this variable, so a forged
-    /// segment in a client-controlled field cannot line up with the real fields after it.
-    fn pattern(&self) -> &'static str {
+    /// What API Gateway can write for this variable, so a forged segment in a client-controlled
+    /// field cannot line up with the real fields after it.
+    fn class(&self) -> Class {
         match self.0.as_str() {
             "status"
             | "authorizer.status"
             | "authorizer.integrationStatus"
             | "integrationStatus"
-            | "integration.status" => r"(\d{3}|-)",
+            | "integration.status" => Class::Status,
             "responseLength"
             | "requestTimeEpoch"
             | "responseLatency"
@@ -73,18 +71,75 @@ impl Var {
             | "authorizer.latency"
             | "authorizer.integrationLatency"
             | "integration.latency"
-            | "dataProcessed" => r"(\d+|-)",
-            "requestTime" => r"([^\]]*)",
-            "httpMethod" => r"([A-Z]+|-)",
-            "apiId" | "accountId" | "authorizer.principalId" => r"(\S*)",
-            "requestId" | "extendedRequestId" | "protocol" | "stage" | "identity.sourceIp" => {
-                r"(\S*)"
-            }
-            _ if self.is_client_controlled() => r"(.*)",
-            _ => r"(.*?)",
+            | "dataProcessed" => Class::Number,
+            "requestTime" => Class::Time,
+            "httpMethod" => Class::Method,
+            "apiId"
+            | "accountId"
+            | "authorizer.principalId"
+            | "requestId"
+            | "extendedRequestId"
+            | "protocol"
+            | "stage"
+            | "identity.sourceIp" => Class::Token,
+            _ if self.is_client_controlled() => Class::Greedy,
+            _ => Class::Lazy,
         }
     }
 }
+
+/// The shapes a variable's value can take, and how the splitter chooses where it ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    /// Three digits or `-`.
+    Status,
+    /// Digits or `-`.
+    Number,
+    /// Anything but `]` (`$context.requestTime` sits in brackets).
+    Time,
+    /// Upper-case letters or `-`.
+    Method,
+    /// No white space.
+    Token,
+    /// Anything, as much as possible: client text, so the real fields after it win.
+    Greedy,
+    /// Anything, as little as possible.
+    Lazy,
+}
+
+impl Class {
+    /// Whether the value may contain this byte; the tight classes stop at the first it may not.
+    fn allows(self, b: u8) -> bool {
+        match self {
+            Class::Status | Class::Number => b.is_ascii_digit() || b == b'-',
+            Class::Time => b != b']',
+            Class::Method => b.is_ascii_uppercase() || b == b'-',
+            Class::Token => !b.is_ascii_whitespace(),
+            Class::Greedy | Class::Lazy => true,
+        }
+    }
+
+    fn accepts(self, value: &[u8]) -> bool {
+        match self {
+            Class::Status => {
+                value == b"-" || (value.len() == 3 && value.iter().all(u8::is_ascii_digit))
+            }
+            Class::Number => {
+                value == b"-" || (!value.is_empty() && value.iter().all(u8::is_ascii_digit))
+            }
+            Class::Method => {
+                value == b"-" || (!value.is_empty() && value.iter().all(u8::is_ascii_uppercase))
+            }
+            Class::Time | Class::Token => value.iter().all(|b| self.allows(*b)),
+            Class::Greedy | Class::Lazy => true,
+        }
+    }
+}
+
+/// Upper bound on the split points tried for one line. A hostile line full of separators could
+/// otherwise make splitting quadratic; past the budget the line counts as not following the format
+/// and the quote rule (linear) decides.
+const SPLIT_BUDGET: usize = 4096;
 
 /// Field names that carry error text, in formats or in JSON keys.
 pub fn is_error_name(name: &str) -> bool {
@@ -97,7 +152,12 @@ pub fn is_error_name(name: &str) -> bool {
 pub struct LogFormat {
     source: String,
     vars: Vec<Var>,
-    regex: Regex,
+    classes: Vec<Class>,
+    errors: Vec<bool>,
+    /// The text around the variables: one more than there are variables.
+    literals: Vec<String>,
+    /// Searchers for `literals[1..]`, built once: building them per line costs more than searching.
+    finders: Vec<(memmem::Finder<'static>, memmem::FinderRev<'static>)>,
     /// For JSON formats: key path (dotted) to the variable it holds.
     json_keys: Vec<(String, Var)>,
 }
@@ -107,45 +167,35 @@ impl LogFormat {
     pub fn parse(source: &str) -> Result<Self, FormatError> {
         let source = source.trim();
         let mut vars = Vec::new();
-        let mut pattern = String::from("^");
+        let mut literals = vec![String::new()];
         let mut rest = source;
-        let mut last_was_var = false;
         while let Some(at) = rest.find("$context.") {
-            let literal = &rest[..at];
-            if last_was_var && literal.is_empty() {
-                let prev: &Var = vars.last().expect("a var was pushed");
-                let next = var_name(&rest[at + 9..]);
-                return Err(FormatError::AdjacentVariables(
-                    format!("context.{}", prev.0),
-                    format!("context.{next}"),
-                ));
-            }
-            pattern.push_str(&regex::escape(literal));
+            let literal = literals.last_mut().expect("never empty");
+            literal.push_str(&rest[..at]);
             let name = var_name(&rest[at + 9..]);
             if name.is_empty() {
-                pattern.push_str(&regex::escape("$context."));
+                literal.push_str("$context.");
                 rest = &rest[at + 9..];
-                last_was_var = false;
                 continue;
             }
-            let var = Var(name.to_owned());
-            pattern.push_str(var.pattern());
+            if !vars.is_empty() && literal.is_empty() {
+                let prev: &Var = vars.last().expect("checked");
+                return Err(FormatError::AdjacentVariables(
+                    format!("context.{}", prev.0),
+                    format!("context.{name}"),
+                ));
+            }
+            vars.push(Var(name.to_owned()));
+            literals.push(String::new());
             rest = &rest[at + 9 + name.len()..];
-            vars.push(var);
-            last_was_var = true;
         }
-        pattern.push_str(&regex::escape(rest));
-        pattern.push('$');
+        literals.last_mut().expect("never empty").push_str(rest);
         if vars.is_empty() {
             return Err(FormatError::NoVariables);
         }
         if !vars.iter().any(Var::is_error) {
             return Err(FormatError::NoErrorVariable);
         }
-        let regex = regex::RegexBuilder::new(&pattern)
-            .dot_matches_new_line(true)
-            .build()
-            .map_err(|e| FormatError::Regex(e.to_string()))?;
         let json_keys = match serde_json::from_str::<Value>(source) {
             Ok(Value::Object(map)) => {
                 let mut keys = Vec::new();
@@ -156,8 +206,19 @@ impl LogFormat {
         };
         Ok(Self {
             source: source.to_owned(),
+            classes: vars.iter().map(Var::class).collect(),
+            errors: vars.iter().map(Var::is_error).collect(),
+            finders: literals[1..]
+                .iter()
+                .map(|l| {
+                    (
+                        memmem::Finder::new(l.as_bytes()).into_owned(),
+                        memmem::FinderRev::new(l.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
             vars,
-            regex,
+            literals,
             json_keys,
         })
     }
@@ -170,16 +231,99 @@ impl LogFormat {
         &self.vars
     }
 
+    /// Whether variable `i` carries error text (see [`Var::is_error`]).
+    pub fn is_error_var(&self, i: usize) -> bool {
+        self.errors[i]
+    }
+
     /// Splits a line into the format's variables, or `None` when the line does not follow it.
+    ///
+    /// Like a regular expression with tight patterns for API Gateway's own fields, `(.*)` for
+    /// client fields and `(.*?)` for the rest, but it jumps between occurrences of the literal
+    /// text instead of trying every byte, and gives up after [`SPLIT_BUDGET`] attempts.
     pub fn split<'l>(&self, line: &'l str) -> Option<Vec<(&Var, &'l str)>> {
-        let caps = self.regex.captures(line)?;
-        Some(
-            self.vars
-                .iter()
-                .zip(caps.iter().skip(1))
-                .map(|(var, m)| (var, m.map_or("", |m| m.as_str())))
-                .collect(),
-        )
+        let bytes = line.as_bytes();
+        let first = self.literals[0].as_bytes();
+        if !bytes.starts_with(first) {
+            return None;
+        }
+        let mut ends = vec![0; self.vars.len()];
+        let mut budget = SPLIT_BUDGET;
+        if !self.split_from(bytes, 0, first.len(), &mut ends, &mut budget) {
+            return None;
+        }
+        let mut start = first.len();
+        let mut out = Vec::with_capacity(self.vars.len());
+        for (i, var) in self.vars.iter().enumerate() {
+            // Ends sit where a literal starts, and literals are whole UTF-8 text.
+            out.push((var, &line[start..ends[i]]));
+            start = ends[i] + self.literals[i + 1].len();
+        }
+        Some(out)
+    }
+
+    /// Places variable `i` starting at `start`, then the rest; records where each ends.
+    fn split_from(
+        &self,
+        line: &[u8],
+        i: usize,
+        start: usize,
+        ends: &mut [usize],
+        budget: &mut usize,
+    ) -> bool {
+        let class = self.classes[i];
+        let literal = self.literals[i + 1].as_bytes();
+        let last = i + 1 == self.vars.len();
+        let mut attempt = |end: usize, budget: &mut usize| -> bool {
+            if *budget == 0 || !class.accepts(&line[start..end]) {
+                return false;
+            }
+            *budget -= 1;
+            ends[i] = end;
+            if last {
+                end + literal.len() == line.len()
+            } else {
+                self.split_from(line, i + 1, end + literal.len(), ends, budget)
+            }
+        };
+        if last {
+            // The last variable runs to the final literal, which must end the line.
+            return line.len() >= start + literal.len()
+                && line.ends_with(literal)
+                && attempt(line.len() - literal.len(), budget);
+        }
+        let rest = &line[start..];
+        // Greedy values and tight ones (whose end cannot pass the first byte their class forbids)
+        // try the latest end first; lazy values the earliest.
+        let window = match class {
+            Class::Lazy => {
+                return self.finders[i]
+                    .0
+                    .find_iter(rest)
+                    .any(|pos| attempt(start + pos, budget));
+            }
+            Class::Greedy => rest,
+            _ => {
+                let extent = rest
+                    .iter()
+                    .position(|b| !class.allows(*b))
+                    .unwrap_or(rest.len());
+                &rest[..(extent + literal.len()).min(rest.len())]
+            }
+        };
+        let finder = &self.finders[i].1;
+        let mut upto = window.len();
+        while let Some(pos) = finder.rfind(&window[..upto]) {
+            if attempt(start + pos, budget) {
+                return true;
+            }
+            if *budget == 0 {
+                return false;
+            }
+            // The next occurrence may overlap this one.
+            upto = pos + literal.len() - 1;
+        }
+        false
     }
 
     /// The variable a JSON key path holds, when this is a JSON format.
@@ -351,6 +495,26 @@ mod tests {
             &("authorizer.error".into(), "-".into())
         );
         assert_eq!(got[6], ("requestId".into(), "realid".into()));
+    }
+
+    #[test]
+    fn hostile_separators_cannot_make_splitting_quadratic() {
+        let f = LogFormat::parse(
+            r#"$context.requestId "$context.httpMethod $context.path $context.protocol" $context.status "$context.identity.userAgent" $context.apiId $context.authorizer.error"#,
+        )
+        .unwrap();
+        // Hundreds of thousands of places where the path or user agent could end.
+        let noise = "\" 500 \" x".repeat(150_000);
+        let line = format!(r#"r "GET /{noise} HTTP/1.1" 200 "{noise}" api -"#);
+        let parts = f.split(&line);
+        // Either the budget ran out (the quote rule decides) or the real error field was found.
+        if let Some(parts) = parts {
+            assert_eq!(parts.last().unwrap().1, "-");
+        }
+        let tight = f
+            .split(r#"r "GET /a HTTP/1.1" 200 "ua" api AUTHORIZER_CONFIGURATION_ERROR,x"#)
+            .unwrap();
+        assert_eq!(tight[5].1, "ua");
     }
 
     #[test]

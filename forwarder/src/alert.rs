@@ -66,7 +66,7 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
             (
                 Group {
                     cause: f.cause,
-                    log_group: f.log_group.clone(),
+                    log_group: f.log_group.as_deref().map(str::to_owned),
                     count: 0,
                     first_seen: f.time.clone(),
                     last_seen: f.time.clone(),
@@ -514,7 +514,7 @@ mod tests {
             api_id: Some("a1b2c3".to_owned()),
             stage: Some("prod".to_owned()),
             source_ip: None,
-            log_group: Some(group.to_owned()),
+            log_group: Some(group.into()),
             log_stream: None,
             event_id: None,
             timestamp: Some(ts),

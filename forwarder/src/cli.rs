@@ -174,7 +174,8 @@ fn read_input(path: Option<&PathBuf>) -> Result<(String, Vec<u8>)> {
 fn scan_input(name: String, bytes: &[u8], config: &Config) -> Result<Scanned> {
     let input = decode::sniff(bytes).map_err(|e| anyhow!("{name}: {e}"))?;
     Ok(match input {
-        Input::Batch(batch) => {
+        Input::Batch(payload) => {
+            let batch = payload.parse().map_err(|e| anyhow!("{name}: {e}"))?;
             let (scan, alerts) = forward::prepare(&batch, config);
             Scanned {
                 name,
@@ -184,7 +185,7 @@ fn scan_input(name: String, bytes: &[u8], config: &Config) -> Result<Scanned> {
             }
         }
         Input::Lines(text) => {
-            let scan = detect::scan_text(&text, &config.format);
+            let scan = detect::scan_text(text, &config.format);
             let alerts = forward::alerts_for(&scan, config);
             Scanned {
                 name,

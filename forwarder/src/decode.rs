@@ -7,6 +7,7 @@
 //! failure into one serde message; an alerting tool must survive a gzip bomb and say which layer of
 //! a bad event broke, so the layers are decoded here one by one.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 
 use base64::Engine;
@@ -51,34 +52,61 @@ pub enum MessageType {
     ControlMessage,
 }
 
-/// The decoded payload of one subscription delivery.
+/// The decoded payload of one subscription delivery. Strings borrow from the decompressed bytes
+/// (see [`Payload`]) unless JSON escapes force a copy, so a batch costs one buffer, not two.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LogBatch {
+pub struct LogBatch<'a> {
     pub message_type: MessageType,
-    #[serde(default)]
-    pub owner: String,
-    pub log_group: String,
-    #[serde(default)]
-    pub log_stream: String,
-    #[serde(default)]
-    pub subscription_filters: Vec<String>,
-    pub log_events: Vec<LogEvent>,
+    #[serde(default, borrow)]
+    pub owner: Cow<'a, str>,
+    #[serde(borrow)]
+    pub log_group: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub log_stream: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub subscription_filters: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub log_events: Vec<LogEvent<'a>>,
 }
 
 /// One log event of a batch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LogEvent {
-    #[serde(default)]
-    pub id: String,
+pub struct LogEvent<'a> {
+    #[serde(default, borrow)]
+    pub id: Cow<'a, str>,
     /// Milliseconds since the epoch.
     pub timestamp: i64,
-    pub message: String,
+    #[serde(borrow)]
+    pub message: Cow<'a, str>,
 }
 
-impl LogBatch {
+impl LogBatch<'_> {
     pub fn is_control(&self) -> bool {
         self.message_type == MessageType::ControlMessage
+    }
+}
+
+/// The decompressed payload JSON of an event; [`Payload::parse`] reads a [`LogBatch`] out of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payload(Vec<u8>);
+
+impl Payload {
+    pub fn new(json: Vec<u8>) -> Self {
+        Payload(json)
+    }
+
+    /// Parses the payload; its strings borrow from `self`.
+    pub fn parse(&self) -> Result<LogBatch<'_>, DecodeError> {
+        parse_payload(&self.0)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -91,11 +119,11 @@ struct Envelope<'a> {
 #[derive(Deserialize)]
 struct AwsLogs<'a> {
     #[serde(borrow)]
-    data: Option<std::borrow::Cow<'a, str>>,
+    data: Option<Cow<'a, str>>,
 }
 
-/// Decodes a subscription event: `{"awslogs":{"data":"<base64 gzip>"}}`.
-pub fn decode_event(bytes: &[u8]) -> Result<LogBatch, DecodeError> {
+/// Decodes a subscription event, `{"awslogs":{"data":"<base64 gzip>"}}`, down to its payload.
+pub fn decode_event(bytes: &[u8]) -> Result<Payload, DecodeError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(DecodeError::Empty);
     }
@@ -107,10 +135,10 @@ pub fn decode_event(bytes: &[u8]) -> Result<LogBatch, DecodeError> {
     decode_data(&data)
 }
 
-/// Decodes the `awslogs.data` string.
-pub fn decode_data(data: &str) -> Result<LogBatch, DecodeError> {
+/// Decodes the `awslogs.data` string down to its payload.
+pub fn decode_data(data: &str) -> Result<Payload, DecodeError> {
     let gz = base64::engine::general_purpose::STANDARD.decode(data.trim())?;
-    parse_payload(&inflate(&gz, MAX_DECOMPRESSED_BYTES)?)
+    inflate(&gz, MAX_DECOMPRESSED_BYTES).map(Payload)
 }
 
 /// Gunzips `gz`, refusing output larger than `limit`.
@@ -135,43 +163,55 @@ pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
 }
 
 /// Parses the decompressed payload JSON.
-pub fn parse_payload(json: &[u8]) -> Result<LogBatch, DecodeError> {
+pub fn parse_payload(json: &[u8]) -> Result<LogBatch<'_>, DecodeError> {
     serde_json::from_slice(json).map_err(DecodeError::PayloadJson)
 }
 
 /// What a file or stdin given to the CLI turned out to be.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Input {
+pub enum Input<'a> {
     /// A subscription event, a decoded payload, or a gzip of a payload.
-    Batch(LogBatch),
+    Batch(Payload),
     /// Plain access-log lines.
-    Lines(String),
+    Lines(&'a str),
+}
+
+/// Just enough of a JSON document to tell an event or a payload from an access-log line; the
+/// values are skipped, not copied.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Probe {
+    awslogs: Option<serde::de::IgnoredAny>,
+    message_type: Option<serde::de::IgnoredAny>,
+    log_events: Option<serde::de::IgnoredAny>,
 }
 
 /// Recognises the CLI's input kinds by their first bytes, so users can feed whatever they have.
-pub fn sniff(bytes: &[u8]) -> Result<Input, DecodeError> {
+pub fn sniff(bytes: &[u8]) -> Result<Input<'_>, DecodeError> {
     if bytes.starts_with(&GZIP_MAGIC) {
-        return Ok(Input::Batch(parse_payload(&inflate(
-            bytes,
-            MAX_DECOMPRESSED_BYTES,
-        )?)?));
+        let payload = Payload(inflate(bytes, MAX_DECOMPRESSED_BYTES)?);
+        payload.parse()?;
+        return Ok(Input::Batch(payload));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::NotUtf8 {
         offset: e.valid_up_to(),
     })?;
-    let trimmed = text.trim_start();
-    if trimmed.starts_with('{') {
-        // One JSON document is an event or a payload; JSON-format access logs are one object a line.
-        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(trimmed) {
-            if map.contains_key("awslogs") {
-                return decode_event(bytes).map(Input::Batch);
-            }
-            if map.contains_key("messageType") || map.contains_key("logEvents") {
-                return parse_payload(bytes).map(Input::Batch);
-            }
+    // One JSON document is an event or a payload; JSON-format access logs are one object a line.
+    if text.trim_start().starts_with('{')
+        && let Ok(probe) = serde_json::from_str::<Probe>(text)
+    {
+        if probe.awslogs.is_some() {
+            let payload = decode_event(bytes)?;
+            payload.parse()?;
+            return Ok(Input::Batch(payload));
+        }
+        if probe.message_type.is_some() || probe.log_events.is_some() {
+            let payload = Payload(bytes.to_vec());
+            payload.parse()?;
+            return Ok(Input::Batch(payload));
         }
     }
-    Ok(Input::Lines(text.to_owned()))
+    Ok(Input::Lines(text))
 }
 
 /// Wraps access-log lines into a subscription event, the way CloudWatch Logs would deliver them.
@@ -184,19 +224,19 @@ pub fn encode_event(
 ) -> serde_json::Value {
     let batch = LogBatch {
         message_type: MessageType::DataMessage,
-        owner: owner.to_owned(),
-        log_group: log_group.to_owned(),
-        log_stream: log_stream.to_owned(),
-        subscription_filters: vec!["authorizer-errors".to_owned()],
+        owner: owner.into(),
+        log_group: log_group.into(),
+        log_stream: log_stream.into(),
+        subscription_filters: vec!["authorizer-errors".into()],
         log_events: lines
             .lines()
             .filter(|l| !l.trim().is_empty())
             .enumerate()
             .map(|(i, line)| LogEvent {
                 // Real ids are 56-digit numbers; a zero-padded index keeps them unique and stable.
-                id: format!("{:056}", i),
+                id: format!("{:056}", i).into(),
                 timestamp: start_ms + i as i64,
-                message: line.to_owned(),
+                message: line.into(),
             })
             .collect(),
     };
@@ -233,14 +273,15 @@ mod tests {
     #[test]
     fn round_trips_encoded_lines() {
         let event = encode_event("a line\n\nsecond line\n", "/g", "s", "123456789012", 1000);
-        let batch = decode_event(&serde_json::to_vec(&event).unwrap()).unwrap();
+        let payload = decode_event(&serde_json::to_vec(&event).unwrap()).unwrap();
+        let batch = payload.parse().unwrap();
         assert_eq!(batch.message_type, MessageType::DataMessage);
         assert_eq!(batch.log_group, "/g");
         assert_eq!(batch.owner, "123456789012");
         let messages: Vec<_> = batch
             .log_events
             .iter()
-            .map(|e| e.message.as_str())
+            .map(|e| e.message.as_ref())
             .collect();
         assert_eq!(messages, ["a line", "second line"]);
         assert_eq!(batch.log_events[1].timestamp, 1001);
@@ -269,7 +310,10 @@ mod tests {
             ),
         ];
         for (input, expected) in cases {
-            let err = decode_event(&input).unwrap_err().to_string();
+            let err = decode_event(&input)
+                .and_then(|p| p.parse().map(|_| ()))
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains(expected),
                 "{:?}: {err}",
@@ -290,8 +334,8 @@ mod tests {
     #[test]
     fn control_message_is_recognised() {
         let payload = br#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1432826855000,"message":"CWL CONTROL MESSAGE: Checking health of destination Firehose."}]}"#;
-        let batch = decode_data(&b64(&gzip(payload))).unwrap();
-        assert!(batch.is_control());
+        let payload = decode_data(&b64(&gzip(payload))).unwrap();
+        assert!(payload.parse().unwrap().is_control());
     }
 
     #[test]
@@ -299,7 +343,10 @@ mod tests {
         let mut payload = br#"{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[{"id":"1","timestamp":1,"message":"bad "#.to_vec();
         payload.extend_from_slice(&[0xff, 0xfe]);
         payload.extend_from_slice(br#""}]}"#);
-        let err = decode_data(&b64(&gzip(&payload))).unwrap_err();
+        let err = decode_data(&b64(&gzip(&payload)))
+            .unwrap()
+            .parse()
+            .unwrap_err();
         assert!(matches!(err, DecodeError::PayloadJson(_)), "{err}");
     }
 

@@ -5,6 +5,8 @@
 //! variables of the configured format, an error-named key of a JSON line, or (for lines that follow
 //! no known format) outside every double-quoted segment.
 
+use std::sync::{Arc, LazyLock};
+
 use memchr::memmem;
 use serde::Serialize;
 use serde_json::Value;
@@ -30,8 +32,9 @@ pub struct Finding {
     pub api_id: Option<String>,
     pub stage: Option<String>,
     pub source_ip: Option<String>,
-    pub log_group: Option<String>,
-    pub log_stream: Option<String>,
+    /// Shared by every finding of a batch.
+    pub log_group: Option<Arc<str>>,
+    pub log_stream: Option<Arc<str>>,
     pub event_id: Option<String>,
     /// Milliseconds since the epoch, from the log event.
     pub timestamp: Option<i64>,
@@ -83,18 +86,20 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
         return scan;
     }
     let finder = memmem::Finder::new(TOKEN);
+    let shared = |s: &str| (!s.is_empty()).then(|| Arc::<str>::from(s));
+    let (log_group, log_stream) = (shared(&batch.log_group), shared(&batch.log_stream));
     for event in &batch.log_events {
         let mut verdict = scan_line_with(&finder, &event.message, format);
         if let LineVerdict::Flagged(f) = &mut verdict {
-            f.log_group = Some(batch.log_group.clone()).filter(|g| !g.is_empty());
-            f.log_stream = Some(batch.log_stream.clone()).filter(|s| !s.is_empty());
-            f.event_id = Some(event.id.clone()).filter(|s| !s.is_empty());
+            f.log_group = log_group.clone();
+            f.log_stream = log_stream.clone();
+            f.event_id = Some(event.id.to_string()).filter(|s| !s.is_empty());
             f.timestamp = Some(event.timestamp);
             if f.time.is_none() {
                 f.time = Some(format_millis(event.timestamp));
             }
             if f.account_id.is_none() && is_account_id(&batch.owner) {
-                f.account_id = Some(batch.owner.clone());
+                f.account_id = Some(batch.owner.to_string());
             }
         }
         if verdict == LineVerdict::Ignored {
@@ -132,19 +137,19 @@ fn scan_line_with(finder: &memmem::Finder, line: &str, format: &LogFormat) -> Li
         return scan_json(&map, format);
     }
     if let Some(parts) = format.split(trimmed) {
-        return scan_split(&parts);
+        return scan_split(format, &parts);
     }
     scan_unstructured(trimmed)
 }
 
 /// A line that follows the configured format: only its error variables count.
-fn scan_split(parts: &[(&crate::access_log::Var, &str)]) -> LineVerdict {
+fn scan_split(format: &LogFormat, parts: &[(&crate::access_log::Var, &str)]) -> LineVerdict {
     let mut fields = Fields::default();
     let mut error = None;
-    for (var, value) in parts {
+    for (i, (var, value)) in parts.iter().enumerate() {
         fields.set(&var.0, value);
         if error.is_none()
-            && var.is_error()
+            && format.is_error_var(i)
             && let Some(after) = after_token(value)
         {
             error = Some(after);
@@ -255,9 +260,10 @@ fn flagged(fields: Fields, error: String) -> LineVerdict {
 
 /// The text after the first whole-word token in `s`, without the separator API Gateway puts there.
 pub fn after_token(s: &str) -> Option<String> {
+    static FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(TOKEN));
     let bytes = s.as_bytes();
     let mut from = 0;
-    while let Some(pos) = memmem::find(&bytes[from..], TOKEN.as_bytes()) {
+    while let Some(pos) = FINDER.find(&bytes[from..]) {
         let at = from + pos;
         let end = at + TOKEN.len();
         let word_before = at > 0 && is_word_byte(bytes[at - 1]);
@@ -421,7 +427,8 @@ mod tests {
             "123456789012",
             1_700_000_000_000,
         );
-        let batch = crate::decode::decode_event(&serde_json::to_vec(&event).unwrap()).unwrap();
+        let payload = crate::decode::decode_event(&serde_json::to_vec(&event).unwrap()).unwrap();
+        let batch = payload.parse().unwrap();
         let scan = scan_batch(&batch, &LogFormat::default());
         assert_eq!(scan.lines, 2);
         assert_eq!(scan.findings.len(), 1);

@@ -79,7 +79,10 @@ pub async fn handle_event<P: Publisher>(
     config: &Config,
     publisher: &P,
 ) -> Result<Outcome, ForwardError> {
-    let batch = decode::decode_event(event).inspect_err(|e| {
+    let payload = decode::decode_event(event).inspect_err(|e| {
+        tracing::error!(error = %e, "event rejected");
+    })?;
+    let batch = payload.parse().inspect_err(|e| {
         tracing::error!(error = %e, "event rejected");
     })?;
     if batch.is_control() {
@@ -163,11 +166,11 @@ mod tests {
         let batch = LogBatch {
             message_type: decode::MessageType::ControlMessage,
             owner: "CloudwatchLogs".into(),
-            log_group: String::new(),
-            log_stream: String::new(),
+            log_group: "".into(),
+            log_stream: "".into(),
             subscription_filters: vec![],
             log_events: vec![decode::LogEvent {
-                id: String::new(),
+                id: "".into(),
                 timestamp: 0,
                 message: PERMISSION.into(),
             }],

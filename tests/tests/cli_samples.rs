@@ -325,7 +325,7 @@ fn encode_round_trips_and_is_readable_by_aws_lambda_events() {
     assert_eq!(data.log_group, "/my/group");
     assert_eq!(data.message_type, "DATA_MESSAGE");
     let lines: Vec<&str> = std::str::from_utf8(&log).unwrap().lines().collect();
-    let messages: Vec<&str> = data.log_events.iter().map(|e| e.message.as_str()).collect();
+    let messages: Vec<&str> = data.log_events.iter().map(|e| e.message.as_ref()).collect();
     assert_eq!(messages, lines);
     assert_eq!(data.log_events[0].timestamp, 1000);
 }
@@ -335,11 +335,12 @@ fn checked_in_events_hold_exactly_the_checked_in_lines() {
     for name in ["default-format", "json-format", "custom-format"] {
         let batch =
             forwarder::decode::decode_event(&read_sample(&format!("events/{name}.json"))).unwrap();
+        let batch = batch.parse().unwrap();
         let log = String::from_utf8(read_sample(&format!("{name}.log"))).unwrap();
         let messages: Vec<&str> = batch
             .log_events
             .iter()
-            .map(|e| e.message.as_str())
+            .map(|e| e.message.as_ref())
             .collect();
         assert_eq!(
             messages,
