@@ -154,6 +154,7 @@ pub struct LogFormat {
     vars: Vec<Var>,
     classes: Vec<Class>,
     errors: Vec<bool>,
+    slots: Vec<Slot>,
     /// The text around the variables: one more than there are variables.
     literals: Vec<String>,
     /// Searchers for `literals[1..]`, built once: building them per line costs more than searching.
@@ -208,6 +209,7 @@ impl LogFormat {
             source: source.to_owned(),
             classes: vars.iter().map(Var::class).collect(),
             errors: vars.iter().map(Var::is_error).collect(),
+            slots: vars.iter().map(|v| Slot::of(&v.0)).collect(),
             finders: literals[1..]
                 .iter()
                 .map(|l| {
@@ -229,6 +231,11 @@ impl LogFormat {
 
     pub fn vars(&self) -> &[Var] {
         &self.vars
+    }
+
+    /// The field variable `i` feeds.
+    pub fn slot(&self, i: usize) -> Slot {
+        self.slots[i]
     }
 
     /// Whether variable `i` carries error text (see [`Var::is_error`]).
@@ -384,33 +391,79 @@ pub struct Fields {
     pub account_id: Option<String>,
 }
 
+/// Which [`Fields`] member a `$context` variable feeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Slot {
+    RequestId,
+    ExtendedRequestId,
+    Status,
+    RequestTime,
+    RequestTimeEpoch,
+    HttpMethod,
+    RouteKey,
+    Path,
+    SourceIp,
+    ApiId,
+    Stage,
+    AccountId,
+    None,
+}
+
+impl Slot {
+    pub fn of(var: &str) -> Slot {
+        match var {
+            "requestId" => Slot::RequestId,
+            "extendedRequestId" => Slot::ExtendedRequestId,
+            "status" => Slot::Status,
+            "requestTime" => Slot::RequestTime,
+            "requestTimeEpoch" => Slot::RequestTimeEpoch,
+            "httpMethod" => Slot::HttpMethod,
+            "routeKey" => Slot::RouteKey,
+            "path" => Slot::Path,
+            "identity.sourceIp" => Slot::SourceIp,
+            "apiId" => Slot::ApiId,
+            "stage" => Slot::Stage,
+            "accountId" => Slot::AccountId,
+            _ => Slot::None,
+        }
+    }
+}
+
 impl Fields {
     /// Records a variable's value under the field it feeds, if any.
     pub fn set(&mut self, var: &str, value: &str) {
+        self.put(Slot::of(var), value);
+    }
+
+    /// Records a value under a slot found once per format, not once per line.
+    pub fn put(&mut self, slot: Slot, value: &str) {
+        if slot == Slot::None {
+            return;
+        }
         let value = value.trim();
         if value.is_empty() || value == "-" {
             return;
         }
-        let slot = match var {
-            "requestId" => &mut self.request_id,
-            "extendedRequestId" if self.request_id.is_none() => &mut self.request_id,
-            "status" => {
+        let field = match slot {
+            Slot::RequestId => &mut self.request_id,
+            Slot::ExtendedRequestId if self.request_id.is_none() => &mut self.request_id,
+            Slot::Status => {
                 self.status = self.status.or_else(|| value.parse().ok());
                 return;
             }
-            "requestTime" => &mut self.time,
-            "requestTimeEpoch" if self.time.is_none() => &mut self.time,
-            "httpMethod" => &mut self.method,
-            "routeKey" => &mut self.route_key,
-            "path" => &mut self.path,
-            "identity.sourceIp" => &mut self.source_ip,
-            "apiId" => &mut self.api_id,
-            "stage" => &mut self.stage,
-            "accountId" => &mut self.account_id,
+            Slot::RequestTime => &mut self.time,
+            Slot::RequestTimeEpoch if self.time.is_none() => &mut self.time,
+            Slot::HttpMethod => &mut self.method,
+            Slot::RouteKey => &mut self.route_key,
+            Slot::Path => &mut self.path,
+            Slot::SourceIp => &mut self.source_ip,
+            Slot::ApiId => &mut self.api_id,
+            Slot::Stage => &mut self.stage,
+            Slot::AccountId => &mut self.account_id,
             _ => return,
         };
-        if slot.is_none() {
-            *slot = Some(value.to_owned());
+        if field.is_none() {
+            *field = Some(value.to_owned());
         }
     }
 

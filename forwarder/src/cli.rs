@@ -220,7 +220,8 @@ async fn scan(args: ScanArgs) -> Result<u8> {
             }
         }
     }
-    let mut out = std::io::stdout().lock();
+    // Stdout is line-buffered; a batch of findings would cost a write call per line.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for r in &results {
         if args.json {
             for f in &r.scan.findings {
@@ -287,7 +288,8 @@ fn print_summary(out: &mut impl Write, r: &Scanned) -> std::io::Result<()> {
         )?;
     }
     writeln!(out)?;
-    let groups = alert::group(&r.scan.findings, usize::MAX);
+    // The summary lists every finding below, so the groups need no samples.
+    let groups = alert::group(&r.scan.findings, 0);
     for g in &groups {
         writeln!(
             out,

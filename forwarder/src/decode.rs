@@ -187,11 +187,13 @@ struct Probe {
 }
 
 /// Recognises the CLI's input kinds by their first bytes, so users can feed whatever they have.
+/// A batch is decoded down to its payload; [`Payload::parse`] reports what is wrong inside it.
 pub fn sniff(bytes: &[u8]) -> Result<Input<'_>, DecodeError> {
     if bytes.starts_with(&GZIP_MAGIC) {
-        let payload = Payload(inflate(bytes, MAX_DECOMPRESSED_BYTES)?);
-        payload.parse()?;
-        return Ok(Input::Batch(payload));
+        return Ok(Input::Batch(Payload(inflate(
+            bytes,
+            MAX_DECOMPRESSED_BYTES,
+        )?)));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::NotUtf8 {
         offset: e.valid_up_to(),
@@ -201,14 +203,10 @@ pub fn sniff(bytes: &[u8]) -> Result<Input<'_>, DecodeError> {
         && let Ok(probe) = serde_json::from_str::<Probe>(text)
     {
         if probe.awslogs.is_some() {
-            let payload = decode_event(bytes)?;
-            payload.parse()?;
-            return Ok(Input::Batch(payload));
+            return decode_event(bytes).map(Input::Batch);
         }
         if probe.message_type.is_some() || probe.log_events.is_some() {
-            let payload = Payload(bytes.to_vec());
-            payload.parse()?;
-            return Ok(Input::Batch(payload));
+            return Ok(Input::Batch(Payload(bytes.to_vec())));
         }
     }
     Ok(Input::Lines(text))

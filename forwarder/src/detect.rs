@@ -146,8 +146,8 @@ fn scan_line_with(finder: &memmem::Finder, line: &str, format: &LogFormat) -> Li
 fn scan_split(format: &LogFormat, parts: &[(&crate::access_log::Var, &str)]) -> LineVerdict {
     let mut fields = Fields::default();
     let mut error = None;
-    for (i, (var, value)) in parts.iter().enumerate() {
-        fields.set(&var.0, value);
+    for (i, (_, value)) in parts.iter().enumerate() {
+        fields.put(format.slot(i), value);
         if error.is_none()
             && format.is_error_var(i)
             && let Some(after) = after_token(value)

@@ -8,7 +8,8 @@
 //!   classify, group and render all three alert bodies.
 //!
 //! Environment: `BENCH_WRITE_EVENTS=DIR` writes the workloads as event files (for `bench/run`)
-//! and exits; `BENCH_QUICK=1` measures briefly (the regression check in the test command).
+//! and exits; `BENCH_QUICK=1` measures briefly; `BENCH_MIN_RATIO=workload:ratio,...` fails the
+//! run when full / parse floor falls below a ratio (the regression check in the test command).
 
 mod workload;
 
@@ -117,14 +118,14 @@ fn write_events(dir: &Path, workloads: &[Workload]) {
         std::fs::write(dir.join(format!("{}.json", w.name)), &w.event).expect("write event");
     }
     // About 1 MB compressed: the largest batch a subscription delivers in one invocation.
-    let mut count = 40_000;
+    let mut count = 20_000;
     loop {
         let event = workload::event(&workload::lines(Shape::Default, count, 10, 4));
         if event.len() >= 1_000_000 {
             std::fs::write(dir.join("large_1mb.json"), &event).expect("write event");
             break;
         }
-        count += 10_000;
+        count += 1_000;
     }
 }
 
@@ -158,7 +159,38 @@ fn main() {
         group.finish();
     }
     criterion.final_summary();
-    summarise(&workloads);
+    let ratios = summarise(&workloads);
+    if let Ok(minimums) = std::env::var("BENCH_MIN_RATIO") {
+        check_ratios(&minimums, &ratios);
+    }
+}
+
+/// Exits non-zero when a workload's full / parse-floor ratio is below its minimum. Both sides are
+/// measured in the same run, so the ratio moves with the code, not with the machine's load.
+fn check_ratios(minimums: &str, ratios: &[(&str, f64)]) {
+    let mut failed = false;
+    for spec in minimums.split(',').filter(|s| !s.is_empty()) {
+        let (name, min) = spec
+            .split_once(':')
+            .expect("BENCH_MIN_RATIO entries are workload:ratio");
+        let min: f64 = min.parse().expect("a ratio is a number");
+        match ratios.iter().find(|(n, _)| *n == name) {
+            Some((_, ratio)) if *ratio >= min => {
+                println!("ratio check: {name} full / parse floor {ratio:.2} >= {min}")
+            }
+            Some((_, ratio)) => {
+                println!("ratio check FAILED: {name} full / parse floor {ratio:.2} < {min}");
+                failed = true;
+            }
+            None => {
+                println!("ratio check FAILED: {name} was not measured");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
 }
 
 /// Mean time of one measurement, from criterion's saved estimates.
@@ -175,8 +207,10 @@ fn mean_seconds(group: &str, stage: &str) -> Option<f64> {
     v["mean"]["point_estimate"].as_f64().map(|ns| ns / 1e9)
 }
 
-/// Prints the table BENCHMARKS.md records: throughput and the ratios to both floors.
-fn summarise(workloads: &[Workload]) {
+/// Prints the table BENCHMARKS.md records: throughput and the ratios to both floors. Returns each
+/// workload's full / parse-floor ratio.
+fn summarise(workloads: &[Workload]) -> Vec<(&'static str, f64)> {
+    let mut ratios = Vec::new();
     println!(
         "\n| workload | decompressed | lines | inflate floor | parse floor | full | full lines/s | full / parse floor | full / inflate floor |"
     );
@@ -203,5 +237,7 @@ fn summarise(workloads: &[Workload]) {
             parse / full,
             inflate / full,
         );
+        ratios.push((w.name, parse / full));
     }
+    ratios
 }

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Times `forwarder scan` against bench/reference.py on the same event files, as whole processes,
+and reports peak memory, startup time and the zipped Lambda bootstrap size. Used by bench/run."""
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FORWARDER = os.path.join(ROOT, "target", "release", "forwarder")
+REFERENCE = os.path.join(ROOT, "bench", "reference.py")
+EVENTS = os.path.join(ROOT, "bench", ".events")
+RUNS = int(os.environ.get("BENCH_RUNS", "15"))
+
+
+def run(cmd):
+    """Runs a command once; returns (seconds, peak RSS in KiB, exit status)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    return elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def median_time(cmd, expect):
+    times = []
+    for _ in range(RUNS):
+        elapsed, _, code = run(cmd)
+        if code not in expect:
+            sys.exit(f"{' '.join(cmd)} exited {code}")
+        times.append(elapsed)
+    return statistics.median(times)
+
+
+def main():
+    python = sys.executable
+    print(f"| event | compressed | forwarder scan | python reference | speed-up |")
+    print(f"|---|---|---|---|---|")
+    for name in ["default_1pct", "default_100pct", "json_1pct", "large_1mb"]:
+        path = os.path.join(EVENTS, f"{name}.json")
+        ours = median_time([FORWARDER, "scan", path], expect={0, 1})
+        theirs = median_time([python, REFERENCE, path], expect={0})
+        size = os.path.getsize(path)
+        print(f"| {name} | {size / 1e6:.2f} MB | {ours * 1e3:.1f} ms | {theirs * 1e3:.1f} ms | {theirs / ours:.1f}x |")
+    all_events = [os.path.join(EVENTS, f"{n}.json") for n in ["default_1pct", "default_100pct", "json_1pct"]]
+    ours = median_time([FORWARDER, "scan", *all_events], expect={0, 1})
+    theirs = median_time([python, REFERENCE, *all_events], expect={0})
+    print(f"| three events in one process | | {ours * 1e3:.1f} ms | {theirs * 1e3:.1f} ms | {theirs / ours:.1f}x |")
+
+    _, rss, _ = run([FORWARDER, "scan", os.path.join(EVENTS, "large_1mb.json")])
+    print(f"\npeak RSS of `forwarder scan large_1mb.json`: {rss / 1024:.1f} MB")
+
+    with tempfile.NamedTemporaryFile("w", suffix=".log") as tiny:
+        tiny.write('1.2.3.4 - - [t] "GET GET / HTTP/1.1" 200 1 r -\n')
+        tiny.flush()
+        startup = median_time([FORWARDER, "scan", tiny.name], expect={0})
+    print(f"startup to first output, tiny input (median of {RUNS}): {startup * 1e3:.2f} ms")
+
+    bootstrap = os.path.join(ROOT, "target", "lambda", "forwarder", "bootstrap")
+    if os.path.exists(bootstrap):
+        with tempfile.TemporaryDirectory() as d:
+            archive = os.path.join(d, "bootstrap.zip")
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+                z.write(bootstrap, "bootstrap")
+            print(f"arm64 bootstrap: {os.path.getsize(bootstrap) / 1e6:.2f} MB, zipped {os.path.getsize(archive) / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()
