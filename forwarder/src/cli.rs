@@ -197,6 +197,37 @@ fn scan_input(name: String, bytes: &[u8], config: &Config) -> Result<Scanned> {
     })
 }
 
+/// Scans the inputs on as many threads as there are cores, keeping their order: each input is
+/// decoded and scanned on its own, and inflating dominates the cost.
+fn scan_all(paths: &[Option<&PathBuf>], config: &Config) -> Vec<Result<Scanned>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(paths.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<Scanned>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(path) = paths.get(i) else { break mine };
+                        let outcome = read_input(*path)
+                            .and_then(|(name, bytes)| scan_input(name, &bytes, config));
+                        mine.push((i, outcome));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a scan thread does not panic"))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, outcome)| outcome).collect()
+}
+
 async fn scan(args: ScanArgs) -> Result<u8> {
     let config = args.settings.config()?;
     let topic = args
@@ -211,8 +242,8 @@ async fn scan(args: ScanArgs) -> Result<u8> {
     };
     let mut results = Vec::new();
     let mut failed = false;
-    for path in paths {
-        match read_input(path).and_then(|(name, bytes)| scan_input(name, &bytes, &config)) {
+    for outcome in scan_all(&paths, &config) {
+        match outcome {
             Ok(scanned) => results.push(scanned),
             Err(e) => {
                 eprintln!("forwarder: {}", visible(&format!("{e:#}")));

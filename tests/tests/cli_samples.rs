@@ -349,3 +349,28 @@ fn checked_in_events_hold_exactly_the_checked_in_lines() {
         );
     }
 }
+
+#[test]
+fn several_inputs_keep_their_order_and_a_bad_one_fails_the_run() {
+    let files = [
+        "samplelogs/json-format.log",
+        "samplelogs/malformed/not-gzip.json",
+        "samplelogs/default-format.log",
+        "samplelogs/events/control-message.json",
+    ];
+    let mut args = vec!["scan"];
+    args.extend(files);
+    let run = forwarder(&args, None, &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    let firsts: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert_eq!(firsts, [files[0], files[2], files[3]]);
+    assert_eq!(
+        run.stderr.trim_end(),
+        "forwarder: samplelogs/malformed/not-gzip.json: payload is not gzip (bad magic bytes)"
+    );
+}
