@@ -467,10 +467,10 @@ impl Fields {
         }
     }
 
-    /// A `METHOD route` label for the alert: the route key, else method and path.
-    pub fn route(&self) -> Option<String> {
-        match (&self.route_key, &self.method, &self.path) {
-            (Some(route), _, _) => Some(route.clone()),
+    /// A `METHOD route` label for the alert, moving the route key out: else method and path.
+    pub fn take_route(&mut self) -> Option<String> {
+        match (self.route_key.take(), &self.method, &self.path) {
+            (Some(route), _, _) => Some(route),
             (None, Some(method), Some(path)) => Some(format!("{method} {path}")),
             (None, None, Some(path)) => Some(path.clone()),
             _ => None,
@@ -621,7 +621,7 @@ mod tests {
         fields.set("path", "/a");
         assert_eq!(fields.request_id.as_deref(), Some("ext"));
         assert_eq!(fields.status, Some(500));
-        assert_eq!(fields.route().as_deref(), Some("GET /a"));
+        assert_eq!(fields.take_route().as_deref(), Some("GET /a"));
     }
 
     #[test]

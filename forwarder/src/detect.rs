@@ -239,10 +239,10 @@ fn scan_unstructured(line: &str) -> LineVerdict {
     LineVerdict::Ignored
 }
 
-fn flagged(fields: Fields, error: String) -> LineVerdict {
+fn flagged(mut fields: Fields, error: String) -> LineVerdict {
     LineVerdict::Flagged(Box::new(Finding {
         cause: classify(&error),
-        route: fields.route(),
+        route: fields.take_route(),
         request_id: fields.request_id,
         status: fields.status,
         time: fields.time,
