@@ -279,7 +279,7 @@ pub fn assert_chatbot_notification(body: &str) -> serde_json::Value {
     v
 }
 
-/// A loopback port nothing listens on.
+/// A loopback port nothing listens on: for a server to start on, or a client to fail against.
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("address").port()

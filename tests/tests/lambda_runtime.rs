@@ -22,11 +22,7 @@ struct Emulator {
 impl Emulator {
     fn start(name: &str, env: &[(&str, &str)]) -> Self {
         use std::os::unix::process::CommandExt;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = closed_port();
         let dir = root().join("tests/.run");
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join(format!("cargo-lambda-{name}.log"));
