@@ -79,12 +79,9 @@ pub async fn handle_event<P: Publisher>(
     config: &Config,
     publisher: &P,
 ) -> Result<Outcome, ForwardError> {
-    let payload = decode::decode_event(event).inspect_err(|e| {
-        tracing::error!(error = %e, "event rejected");
-    })?;
-    let batch = payload.parse().inspect_err(|e| {
-        tracing::error!(error = %e, "event rejected");
-    })?;
+    let rejected = |e: &DecodeError| tracing::error!(error = %e, "event rejected");
+    let payload = decode::decode_event(event).inspect_err(rejected)?;
+    let batch = payload.parse().inspect_err(rejected)?;
     if batch.is_control() {
         tracing::info!("control message acknowledged");
         return Ok(Outcome {
