@@ -18,6 +18,10 @@ use crate::decode::LogBatch;
 /// The token API Gateway writes before the reason.
 pub const TOKEN: &str = "AUTHORIZER_CONFIGURATION_ERROR";
 
+/// One searcher for the token, built once: every line is searched with it.
+static TOKEN_FINDER: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(TOKEN));
+
 /// One flagged log line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -85,11 +89,10 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
     if batch.is_control() {
         return scan;
     }
-    let finder = memmem::Finder::new(TOKEN);
     let shared = |s: &str| (!s.is_empty()).then(|| Arc::<str>::from(s));
     let (log_group, log_stream) = (shared(&batch.log_group), shared(&batch.log_stream));
     for event in &batch.log_events {
-        let mut verdict = scan_line_with(&finder, &event.message, format);
+        let mut verdict = scan_line(&event.message, format);
         if let LineVerdict::Flagged(f) = &mut verdict {
             f.log_group = log_group.clone();
             f.log_stream = log_stream.clone();
@@ -112,22 +115,17 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
 
 /// Scans plain access-log lines (one per line of `text`).
 pub fn scan_text(text: &str, format: &LogFormat) -> Scan {
-    let finder = memmem::Finder::new(TOKEN);
     let mut scan = Scan::default();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        scan.add(scan_line_with(&finder, line, format));
+        scan.add(scan_line(line, format));
     }
     scan
 }
 
 /// Decides one line.
 pub fn scan_line(line: &str, format: &LogFormat) -> LineVerdict {
-    scan_line_with(&memmem::Finder::new(TOKEN), line, format)
-}
-
-fn scan_line_with(finder: &memmem::Finder, line: &str, format: &LogFormat) -> LineVerdict {
     // Almost every line lacks the token; this check is the whole cost for them.
-    if finder.find(line.as_bytes()).is_none() {
+    if TOKEN_FINDER.find(line.as_bytes()).is_none() {
         return LineVerdict::Clean;
     }
     let trimmed = line.trim();
@@ -260,10 +258,9 @@ fn flagged(mut fields: Fields, error: String) -> LineVerdict {
 
 /// The text after the first whole-word token in `s`, without the separator API Gateway puts there.
 pub fn after_token(s: &str) -> Option<String> {
-    static FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(TOKEN));
     let bytes = s.as_bytes();
     let mut from = 0;
-    while let Some(pos) = FINDER.find(&bytes[from..]) {
+    while let Some(pos) = TOKEN_FINDER.find(&bytes[from..]) {
         let at = from + pos;
         let end = at + TOKEN.len();
         let word_before = at > 0 && is_word_byte(bytes[at - 1]);
