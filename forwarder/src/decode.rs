@@ -92,21 +92,9 @@ impl LogBatch<'_> {
 pub struct Payload(Vec<u8>);
 
 impl Payload {
-    pub fn new(json: Vec<u8>) -> Self {
-        Payload(json)
-    }
-
     /// Parses the payload; its strings borrow from `self`.
     pub fn parse(&self) -> Result<LogBatch<'_>, DecodeError> {
         parse_payload(&self.0)
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 
