@@ -57,19 +57,20 @@ pub struct Group {
 
 /// Groups findings by (log group, cause), keeping up to `max_samples` request ids each.
 pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
-    // Each group with the timestamps of its first and last finding.
-    type Slot = (Group, Option<i64>, Option<i64>);
+    // Each group with its earliest and latest finding (by log timestamp, ties to the later one for
+    // the latest); their times are copied once at the end, not once per finding.
+    type Slot<'f> = (Group, &'f Finding, &'f Finding);
     let mut groups: BTreeMap<(Cause, Option<&str>), Slot> = BTreeMap::new();
     for f in findings {
         let key = (f.cause, f.log_group.as_deref());
-        let (g, first_ts, last_ts) = groups.entry(key).or_insert_with(|| {
+        let (g, first, last) = groups.entry(key).or_insert_with(|| {
             (
                 Group {
                     cause: f.cause,
                     log_group: f.log_group.as_deref().map(str::to_owned),
                     count: 0,
-                    first_seen: f.time.clone(),
-                    last_seen: f.time.clone(),
+                    first_seen: None,
+                    last_seen: None,
                     sample_request_ids: Vec::new(),
                     errors: Vec::new(),
                     routes: Vec::new(),
@@ -77,25 +78,20 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
                     stages: Vec::new(),
                     account_id: None,
                 },
-                f.timestamp,
-                f.timestamp,
+                f,
+                f,
             )
         });
         g.count += 1;
         // Batches are nearly always in order, but timestamps decide when they are not.
-        match (f.timestamp, *first_ts) {
-            (Some(ts), Some(first)) if ts < first => {
-                *first_ts = Some(ts);
-                g.first_seen = f.time.clone();
-            }
-            _ => {}
+        if let (Some(ts), Some(earliest)) = (f.timestamp, first.timestamp)
+            && ts < earliest
+        {
+            *first = f;
         }
-        match (f.timestamp, *last_ts) {
-            (Some(ts), Some(last)) if ts < last => {}
-            _ => {
-                *last_ts = f.timestamp;
-                g.last_seen = f.time.clone();
-            }
+        match (f.timestamp, last.timestamp) {
+            (Some(ts), Some(latest)) if ts < latest => {}
+            _ => *last = f,
         }
         if let Some(id) = &f.request_id
             && g.sample_request_ids.len() < max_samples
@@ -117,7 +113,14 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
             g.account_id = f.account_id.clone();
         }
     }
-    groups.into_values().map(|(g, _, _)| g).collect()
+    groups
+        .into_values()
+        .map(|(mut g, first, last)| {
+            g.first_seen = first.time.clone();
+            g.last_seen = last.time.clone();
+            g
+        })
+        .collect()
 }
 
 fn push_distinct(list: &mut Vec<String>, value: &str, cap: usize) {

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, anyhow};
 use clap::{Args, Parser, Subcommand};
 
 use crate::access_log::LogFormat;
-use crate::alert::{self, Alert};
+use crate::alert::Alert;
 use crate::config::{Config, Language, TopicArn, parse_label, parse_max_samples};
 use crate::decode::{self, Input};
 use crate::detect::{self, Finding, Scan};
@@ -203,6 +203,9 @@ fn scan_all(paths: &[Option<&PathBuf>], config: &Config) -> Vec<Result<Scanned>>
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(paths.len());
+    let scan_one = |path: Option<&PathBuf>| {
+        read_input(path).and_then(|(name, bytes)| scan_input(name, &bytes, config))
+    };
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut done: Vec<(usize, Result<Scanned>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
@@ -212,9 +215,7 @@ fn scan_all(paths: &[Option<&PathBuf>], config: &Config) -> Vec<Result<Scanned>>
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(path) = paths.get(i) else { break mine };
-                        let outcome = read_input(*path)
-                            .and_then(|(name, bytes)| scan_input(name, &bytes, config));
-                        mine.push((i, outcome));
+                        mine.push((i, scan_one(*path)));
                     }
                 })
             })
@@ -261,7 +262,7 @@ async fn scan(args: ScanArgs) -> Result<u8> {
         } else if args.alert {
             print_alerts(&mut out, r)?;
         } else {
-            print_summary(&mut out, r)?;
+            print_summary(&mut out, r, config.max_samples)?;
         }
     }
     out.flush()?;
@@ -296,7 +297,9 @@ fn finding_json(source: &str, f: &Finding) -> serde_json::Value {
     v
 }
 
-fn print_summary(out: &mut impl Write, r: &Scanned) -> std::io::Result<()> {
+/// A few findings per cause, as many as an alert samples (`--max-samples`), so a large log
+/// reads as a report rather than a copy of itself.
+fn print_summary(out: &mut impl Write, r: &Scanned, max_listed: usize) -> std::io::Result<()> {
     let name = visible(&r.name);
     if r.control {
         return writeln!(
@@ -319,27 +322,38 @@ fn print_summary(out: &mut impl Write, r: &Scanned) -> std::io::Result<()> {
         )?;
     }
     writeln!(out)?;
-    // The summary lists every finding below, so the groups need no samples.
-    let groups = alert::group(&r.scan.findings, 0);
-    for g in &groups {
+    // Each cause with its first findings; `--json` lists every one.
+    let mut by_cause: std::collections::BTreeMap<_, Vec<&crate::detect::Finding>> =
+        std::collections::BTreeMap::new();
+    for f in &r.scan.findings {
+        by_cause.entry(f.cause).or_default().push(f);
+    }
+    for (cause, findings) in &by_cause {
         writeln!(
             out,
             "  {} x{}: {}",
-            g.cause.code(),
-            g.count,
-            g.cause.title(Language::En)
+            cause.code(),
+            findings.len(),
+            cause.title(Language::En)
         )?;
-    }
-    for f in &r.scan.findings {
-        writeln!(
-            out,
-            "    {} {} {} request {}: {}",
-            visible(f.time.as_deref().unwrap_or("-")),
-            f.status.map_or("-".to_owned(), |s| s.to_string()),
-            visible(f.route.as_deref().unwrap_or("-")),
-            visible(f.request_id.as_deref().unwrap_or("-")),
-            visible(&crate::escape::truncate(&f.error, 200)),
-        )?;
+        for f in findings.iter().take(max_listed) {
+            writeln!(
+                out,
+                "    {} {} {} request {}: {}",
+                visible(f.time.as_deref().unwrap_or("-")),
+                f.status.map_or("-".to_owned(), |s| s.to_string()),
+                visible(f.route.as_deref().unwrap_or("-")),
+                visible(f.request_id.as_deref().unwrap_or("-")),
+                visible(&crate::escape::truncate(&f.error, 200)),
+            )?;
+        }
+        if findings.len() > max_listed {
+            writeln!(
+                out,
+                "    ... and {} more (--json lists every finding)",
+                findings.len() - max_listed
+            )?;
+        }
     }
     Ok(())
 }

@@ -40,6 +40,8 @@ pub enum DecodeError {
     TooLarge { limit: usize },
     #[error("payload JSON is invalid: {0}")]
     PayloadJson(#[source] serde_json::Error),
+    #[error("payload JSON is invalid: not UTF-8 (invalid byte at offset {offset})")]
+    PayloadNotUtf8 { offset: usize },
     #[error("input is not UTF-8 text (invalid byte at offset {offset})")]
     NotUtf8 { offset: usize },
 }
@@ -78,7 +80,120 @@ pub struct LogEvent<'a> {
     /// Milliseconds since the epoch.
     pub timestamp: i64,
     #[serde(borrow)]
-    pub message: Cow<'a, str>,
+    pub message: Message<'a>,
+}
+
+/// A log event's message, left JSON-escaped until someone reads it.
+///
+/// Access-log lines in the default format quote their fields, so nearly every message of a batch
+/// carries `\"` escapes and unescaping it means a copy. Only lines with the token are ever read,
+/// so the rest stay as borrowed escaped text: see [`Message::escaped_contains`].
+#[derive(Clone)]
+pub struct Message<'a>(MessageRepr<'a>);
+
+#[derive(Clone)]
+enum MessageRepr<'a> {
+    Text(Cow<'a, str>),
+    /// The inside of a JSON string literal whose escapes serde_json has already checked, and which
+    /// holds no `\u` escape (those are decoded eagerly, see [`Message::deserialize`]).
+    Escaped(&'a str),
+}
+
+impl<'a> Message<'a> {
+    /// The message as API Gateway wrote it.
+    pub fn text(&self) -> Cow<'a, str> {
+        match &self.0 {
+            MessageRepr::Text(text) => text.clone(),
+            MessageRepr::Escaped(inner) => Cow::Owned(unescape(inner)),
+        }
+    }
+
+    /// Whether the message holds `needle`, without unescaping it. Exact for needles made of ASCII
+    /// letters, digits and `_`: no escape other than `\u` (never kept escaped) produces or splits
+    /// such characters, the escape letters `b f n r t` being lower case and the token upper case.
+    pub fn escaped_contains(&self, finder: &memchr::memmem::Finder) -> bool {
+        let haystack = match &self.0 {
+            MessageRepr::Text(text) => text.as_bytes(),
+            MessageRepr::Escaped(inner) => inner.as_bytes(),
+        };
+        finder.find(haystack).is_some()
+    }
+}
+
+/// Decodes the simple escapes of a JSON string's inside (no `\u`, checked when parsed).
+fn unescape(inner: &str) -> String {
+    let mut out = String::with_capacity(inner.len());
+    let mut rest = inner;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let escaped = rest.as_bytes().get(at + 1).copied().unwrap_or(b'\\');
+        out.push(match escaped {
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            other => char::from(other),
+        });
+        rest = rest.get(at + 2..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
+impl<'a> From<&'a str> for Message<'a> {
+    fn from(text: &'a str) -> Self {
+        Message(MessageRepr::Text(Cow::Borrowed(text)))
+    }
+}
+
+impl From<String> for Message<'_> {
+    fn from(text: String) -> Self {
+        Message(MessageRepr::Text(Cow::Owned(text)))
+    }
+}
+
+impl PartialEq for Message<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl Eq for Message<'_> {}
+
+impl std::fmt::Debug for Message<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.text(), f)
+    }
+}
+
+impl Serialize for Message<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Message<'a> {
+    /// Borrows the raw JSON string; serde_json has checked its escapes and UTF-8 by then. `\u`
+    /// escapes are decoded here, so a lone surrogate is still reported as bad payload JSON.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw: &'de serde_json::value::RawValue = Deserialize::deserialize(deserializer)?;
+        let literal = raw.get();
+        let Some(inner) = literal.strip_prefix('"').and_then(|l| l.strip_suffix('"')) else {
+            return Err(serde::de::Error::invalid_type(
+                serde::de::Unexpected::Other("a non-string JSON value"),
+                &"a string",
+            ));
+        };
+        if !inner.contains('\\') {
+            return Ok(Message(MessageRepr::Text(Cow::Borrowed(inner))));
+        }
+        if inner.contains("\\u") {
+            let text: String = serde_json::from_str(literal).map_err(serde::de::Error::custom)?;
+            return Ok(Message(MessageRepr::Text(Cow::Owned(text))));
+        }
+        Ok(Message(MessageRepr::Escaped(inner)))
+    }
 }
 
 impl LogBatch<'_> {
@@ -152,7 +267,11 @@ pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
 
 /// Parses the decompressed payload JSON.
 pub fn parse_payload(json: &[u8]) -> Result<LogBatch<'_>, DecodeError> {
-    serde_json::from_slice(json).map_err(DecodeError::PayloadJson)
+    // One UTF-8 check of the whole payload up front lets serde_json skip it per string.
+    let json = std::str::from_utf8(json).map_err(|e| DecodeError::PayloadNotUtf8 {
+        offset: e.valid_up_to(),
+    })?;
+    serde_json::from_str(json).map_err(DecodeError::PayloadJson)
 }
 
 /// What a file or stdin given to the CLI turned out to be.
@@ -264,13 +383,45 @@ mod tests {
         assert_eq!(batch.message_type, MessageType::DataMessage);
         assert_eq!(batch.log_group, "/g");
         assert_eq!(batch.owner, "123456789012");
-        let messages: Vec<_> = batch
-            .log_events
-            .iter()
-            .map(|e| e.message.as_ref())
-            .collect();
+        let messages: Vec<_> = batch.log_events.iter().map(|e| e.message.text()).collect();
         assert_eq!(messages, ["a line", "second line"]);
         assert_eq!(batch.log_events[1].timestamp, 1001);
+    }
+
+    /// Every kind of JSON escape a message can hold, read back exactly, and the token search on the
+    /// escaped text agreeing with a search on the decoded text.
+    #[test]
+    fn messages_stay_escaped_until_read() {
+        let token = memchr::memmem::Finder::new("AUTHORIZER_CONFIGURATION_ERROR");
+        let cases = [
+            "plain AUTHORIZER_CONFIGURATION_ERROR",
+            "1.2.3.4 \"GET / HTTP/1.1\" 500 AUTHORIZER_CONFIGURATION_ERROR",
+            "tab\tnew\nline\rform\u{c}back\u{8}slash\\/ \"q\"",
+            "trailing backslash \\",
+            "control \u{1} and \u{1f} and é and 😀 \"",
+            "no token \"here\"",
+            "split AUTHORIZER_\"CONFIGURATION_ERROR",
+        ];
+        for text in cases {
+            let json = serde_json::json!({"id": "1", "timestamp": 1, "message": text}).to_string();
+            let event: LogEvent = serde_json::from_str(&json).unwrap();
+            assert_eq!(event.message.text(), text, "{json}");
+            assert_eq!(
+                event.message.escaped_contains(&token),
+                text.contains("AUTHORIZER_CONFIGURATION_ERROR"),
+                "{json}"
+            );
+        }
+        // A token spelled with \u escapes is decoded when parsed, so the search still sees it.
+        let json =
+            r#"{"id":"1","timestamp":1,"message":"\u0041UTHORIZER_CONFIGURATION_ERROR \"x\""}"#;
+        let event: LogEvent = serde_json::from_str(json).unwrap();
+        assert!(event.message.escaped_contains(&token));
+        // Lone surrogates and non-strings stay errors of the payload.
+        for bad in [r#""\ud800 \"""#, "42", "null"] {
+            let json = format!(r#"{{"id":"1","timestamp":1,"message":{bad}}}"#);
+            assert!(serde_json::from_str::<LogEvent>(&json).is_err(), "{json}");
+        }
     }
 
     #[test]
@@ -333,7 +484,15 @@ mod tests {
             .unwrap()
             .parse()
             .unwrap_err();
-        assert!(matches!(err, DecodeError::PayloadJson(_)), "{err}");
+        let offset = payload.iter().position(|&b| b == 0xff).unwrap();
+        assert!(
+            matches!(err, DecodeError::PayloadNotUtf8 { offset: o } if o == offset),
+            "{err}"
+        );
+        assert!(
+            err.to_string().starts_with("payload JSON is invalid"),
+            "{err}"
+        );
     }
 
     #[test]

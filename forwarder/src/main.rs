@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 /// Lambda sets `AWS_LAMBDA_RUNTIME_API`; anywhere else this binary is the CLI.
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         match forwarder::lambda::run().await {

@@ -154,6 +154,34 @@ fn summary_counts_lines_findings_and_ignored_forgeries() {
         }
         assert_eq!(first, want);
     }
+    // The summary lists as many findings per cause as an alert samples, then counts the rest.
+    let run = forwarder(
+        &[
+            "scan",
+            "--max-samples",
+            "1",
+            "samplelogs/default-format.log",
+        ],
+        None,
+        &[],
+    );
+    let listed = run
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" request "))
+        .count();
+    let causes = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  ") && !l.starts_with("    "))
+        .count();
+    assert_eq!(listed, causes, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("    ... and 1 more (--json lists every finding)"),
+        "{}",
+        run.stdout
+    );
     let control = forwarder(
         &["scan", "samplelogs/events/control-message.json"],
         None,
@@ -337,11 +365,7 @@ fn checked_in_events_hold_exactly_the_checked_in_lines() {
             forwarder::decode::decode_event(&read_sample(&format!("events/{name}.json"))).unwrap();
         let batch = batch.parse().unwrap();
         let log = String::from_utf8(read_sample(&format!("{name}.log"))).unwrap();
-        let messages: Vec<&str> = batch
-            .log_events
-            .iter()
-            .map(|e| e.message.as_ref())
-            .collect();
+        let messages: Vec<_> = batch.log_events.iter().map(|e| e.message.text()).collect();
         assert_eq!(
             messages,
             log.lines().collect::<Vec<_>>(),
