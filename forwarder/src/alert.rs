@@ -6,7 +6,7 @@
 //! (<https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html>), and `default`,
 //! `sqs` and `lambda` get the machine-readable group.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::json;
@@ -59,29 +59,42 @@ pub struct Group {
 pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
     // Each group with its earliest and latest finding (by log timestamp, ties to the later one for
     // the latest); their times are copied once at the end, not once per finding.
+    // A batch has one log group (shared by pointer) and a handful of causes, so a short list
+    // searched by cause first beats a map comparing log-group names per finding.
     type Slot<'f> = (Group, &'f Finding, &'f Finding);
-    let mut groups: BTreeMap<(Cause, Option<&str>), Slot> = BTreeMap::new();
+    let mut groups: Vec<Slot> = Vec::new();
+    let same_group = |a: &Option<Arc<str>>, b: &Option<Arc<str>>| match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+        (None, None) => true,
+        _ => false,
+    };
     for f in findings {
-        let key = (f.cause, f.log_group.as_deref());
-        let (g, first, last) = groups.entry(key).or_insert_with(|| {
-            (
-                Group {
-                    cause: f.cause,
-                    log_group: f.log_group.as_deref().map(str::to_owned),
-                    count: 0,
-                    first_seen: None,
-                    last_seen: None,
-                    sample_request_ids: Vec::new(),
-                    errors: Vec::new(),
-                    routes: Vec::new(),
-                    api_ids: Vec::new(),
-                    stages: Vec::new(),
-                    account_id: None,
-                },
-                f,
-                f,
-            )
-        });
+        let at = groups
+            .iter()
+            .position(|(g, first, _)| {
+                g.cause == f.cause && same_group(&first.log_group, &f.log_group)
+            })
+            .unwrap_or_else(|| {
+                groups.push((
+                    Group {
+                        cause: f.cause,
+                        log_group: f.log_group.as_deref().map(str::to_owned),
+                        count: 0,
+                        first_seen: None,
+                        last_seen: None,
+                        sample_request_ids: Vec::new(),
+                        errors: Vec::new(),
+                        routes: Vec::new(),
+                        api_ids: Vec::new(),
+                        stages: Vec::new(),
+                        account_id: None,
+                    },
+                    f,
+                    f,
+                ));
+                groups.len() - 1
+            });
+        let (g, first, last) = &mut groups[at];
         g.count += 1;
         // Batches are nearly always in order, but timestamps decide when they are not.
         if let (Some(ts), Some(earliest)) = (f.timestamp, first.timestamp)
@@ -113,8 +126,9 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
             g.account_id = f.account_id.clone();
         }
     }
+    groups.sort_by(|(a, _, _), (b, _, _)| (a.cause, &a.log_group).cmp(&(b.cause, &b.log_group)));
     groups
-        .into_values()
+        .into_iter()
         .map(|(mut g, first, last)| {
             g.first_seen = first.time.clone();
             g.last_seen = last.time.clone();

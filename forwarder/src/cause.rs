@@ -115,6 +115,24 @@ impl fmt::Display for Cause {
 
 /// Classifies the error text that follows the token.
 pub fn classify(error_text: &str) -> Cause {
+    // API Gateway's own wording, as documented, decides without the general rule below; a fully
+    // flagged batch repeats these texts on every line.
+    const KNOWN: [(&str, Cause); 2] = [
+        (
+            "The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer.",
+            Cause::MissingInvokePermission,
+        ),
+        (
+            "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects.",
+            Cause::InvalidResponseFormat,
+        ),
+    ];
+    if let Some((_, cause)) = KNOWN
+        .iter()
+        .find(|(prefix, _)| error_text.trim_start().starts_with(prefix))
+    {
+        return *cause;
+    }
     let t = error_text.to_ascii_lowercase();
     let has = |w: &str| t.contains(w);
     if has("permission") && (has("call") || has("invoke")) || has("not authorized to perform") {
