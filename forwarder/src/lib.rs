@@ -4,8 +4,11 @@
 //! batches of lines. Lines where API Gateway wrote `AUTHORIZER_CONFIGURATION_ERROR` are classified
 //! by cause, grouped, and published to SNS as an email, a chat notification and machine JSON.
 //!
-//! The core ([`decode`], [`access_log`], [`detect`], [`cause`], [`alert`]) is plain functions over
-//! plain data; the only AWS call sits behind [`publish::Publisher`].
+//! When asked to, each alert is checked against the API's live configuration: the route's
+//! authorizer, its function and that function's resource policy.
+//!
+//! The core ([`decode`], [`access_log`], [`detect`], [`cause`], [`diagnose`], [`alert`]) is plain
+//! functions over plain data; AWS calls sit behind the small traits of [`publish`] and [`inspect`].
 
 pub mod access_log;
 pub mod alert;
@@ -14,7 +17,9 @@ pub mod cli;
 pub mod config;
 pub mod decode;
 pub mod detect;
+pub mod diagnose;
 pub mod escape;
 pub mod forward;
+pub mod inspect;
 pub mod lambda;
 pub mod publish;

@@ -1,0 +1,899 @@
+//! Checking an API's authorizers against their live configuration: which authorizer a failing
+//! route uses, which function it calls, and whether that function's resource policy lets API
+//! Gateway invoke it for that authorizer.
+//!
+//! Plain functions over what [`crate::inspect`] fetched, so every verdict is testable without AWS.
+//! Policies are read the way IAM evaluates them for this one request
+//! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html>):
+//! an explicit deny wins, then any allow whose principal, action and conditions all match.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::cause::Cause;
+
+/// An HTTP API as far as its authorizers go.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ApiConfig {
+    pub api_id: String,
+    pub name: Option<String>,
+    pub routes: Vec<Route>,
+    pub authorizers: Vec<Authorizer>,
+}
+
+/// A route and the authorizer it uses, if any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub route_key: String,
+    /// `NONE`, `JWT`, `AWS_IAM` or `CUSTOM` (a Lambda authorizer).
+    pub authorization_type: Option<String>,
+    pub authorizer_id: Option<String>,
+}
+
+/// The settings of one authorizer that decide whether API Gateway can use it
+/// (<https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-authorizers-authorizerid.html>).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Authorizer {
+    pub id: String,
+    pub name: String,
+    /// `REQUEST` (Lambda) or `JWT`.
+    pub authorizer_type: String,
+    pub uri: Option<String>,
+    /// When set, API Gateway invokes the function with this role instead of through the
+    /// function's resource policy.
+    pub credentials_arn: Option<String>,
+    pub simple_responses: bool,
+    pub payload_format_version: Option<String>,
+}
+
+impl Authorizer {
+    /// The Lambda function ARN inside the authorizer URI
+    /// (`arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/FUNCTION_ARN/invocations`).
+    pub fn function_arn(&self) -> Option<FunctionArn> {
+        let uri = self.uri.as_deref()?;
+        let start = uri.find("/functions/")? + "/functions/".len();
+        let rest = &uri[start..];
+        let arn = rest.strip_suffix("/invocations").unwrap_or(rest);
+        FunctionArn::parse(arn)
+    }
+
+    fn is_lambda(&self) -> bool {
+        self.authorizer_type.eq_ignore_ascii_case("REQUEST")
+    }
+
+    /// The payload version in effect: API Gateway's default for HTTP APIs is 2.0.
+    fn payload_version(&self) -> &str {
+        self.payload_format_version.as_deref().unwrap_or("2.0")
+    }
+}
+
+/// `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FunctionArn {
+    pub arn: String,
+    pub partition: String,
+    pub region: String,
+    pub account: String,
+    pub name: String,
+}
+
+impl FunctionArn {
+    pub fn parse(arn: &str) -> Option<Self> {
+        let parts: Vec<&str> = arn.split(':').collect();
+        match parts.as_slice() {
+            [
+                "arn",
+                partition,
+                "lambda",
+                region,
+                account,
+                "function",
+                name,
+                ..,
+            ] if !region.is_empty() && account.len() == 12 && !name.is_empty() => Some(Self {
+                arn: arn.to_owned(),
+                partition: (*partition).to_owned(),
+                region: (*region).to_owned(),
+                account: (*account).to_owned(),
+                name: (*name).to_owned(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// What a resource policy says about API Gateway invoking a function for one authorizer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum PolicyVerdict {
+    /// A statement allows it (named by its `Sid`).
+    Allowed { statement: String },
+    /// A statement denies it explicitly.
+    Denied { statement: String },
+    /// No statement allows it; statements for other APIs or authorizers are listed.
+    NotAllowed { other_source_arns: Vec<String> },
+    /// The function has no resource policy at all.
+    NoPolicy,
+    /// A statement might allow it under conditions this check does not evaluate.
+    Undetermined { statement: String, reason: String },
+}
+
+const INVOKE_PRINCIPAL: &str = "apigateway.amazonaws.com";
+
+/// Evaluates a resource policy (the JSON `GetPolicy` returns, `None` when there is none) for API
+/// Gateway invoking the function with `source_arn` from `source_account`.
+pub fn permission_verdict(
+    policy: Option<&str>,
+    source_arn: &str,
+    source_account: &str,
+) -> Result<PolicyVerdict, String> {
+    let Some(policy) = policy else {
+        return Ok(PolicyVerdict::NoPolicy);
+    };
+    let doc: serde_json::Value =
+        serde_json::from_str(policy).map_err(|e| format!("resource policy is not JSON: {e}"))?;
+    let statements = match &doc["Statement"] {
+        serde_json::Value::Array(list) => list.clone(),
+        one @ serde_json::Value::Object(_) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    let request = Request {
+        source_arn,
+        source_account,
+    };
+    let mut allowed = None;
+    let mut undetermined = None;
+    let mut others = Vec::new();
+    for (i, st) in statements.iter().enumerate() {
+        let sid = st["Sid"]
+            .as_str()
+            .map_or_else(|| format!("#{}", i + 1), str::to_owned);
+        if !principal_matches(&st["Principal"]) || !action_matches(&st["Action"]) {
+            continue;
+        }
+        let effect = st["Effect"].as_str().unwrap_or("");
+        match conditions_match(&st["Condition"], &request) {
+            Match::Yes if effect == "Deny" => return Ok(PolicyVerdict::Denied { statement: sid }),
+            Match::Yes if effect == "Allow" => {
+                allowed.get_or_insert(sid);
+            }
+            Match::No if effect == "Allow" => {
+                // Only the ARNs that name something else explain the miss.
+                others.extend(
+                    source_arns_of(&st["Condition"])
+                        .into_iter()
+                        .filter(|arn| !arn_like(arn, source_arn)),
+                );
+            }
+            Match::Unknown(reason) if effect == "Allow" => {
+                undetermined.get_or_insert((sid, reason));
+            }
+            _ => {}
+        }
+    }
+    Ok(match (allowed, undetermined) {
+        (Some(statement), _) => PolicyVerdict::Allowed { statement },
+        (None, Some((statement, reason))) => PolicyVerdict::Undetermined { statement, reason },
+        (None, None) => PolicyVerdict::NotAllowed {
+            other_source_arns: others,
+        },
+    })
+}
+
+struct Request<'a> {
+    source_arn: &'a str,
+    source_account: &'a str,
+}
+
+enum Match {
+    Yes,
+    No,
+    Unknown(String),
+}
+
+/// One string or a list of strings, as IAM allows for most elements.
+fn strings(v: &serde_json::Value) -> Vec<&str> {
+    match v {
+        serde_json::Value::String(s) => vec![s.as_str()],
+        serde_json::Value::Array(list) => list.iter().filter_map(|x| x.as_str()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn principal_matches(p: &serde_json::Value) -> bool {
+    match p {
+        serde_json::Value::String(s) => s == "*",
+        serde_json::Value::Object(map) => map.iter().any(|(kind, v)| {
+            let values = strings(v);
+            (kind == "Service" && values.contains(&INVOKE_PRINCIPAL))
+                || (kind == "AWS" && values.contains(&"*"))
+        }),
+        _ => false,
+    }
+}
+
+fn action_matches(a: &serde_json::Value) -> bool {
+    strings(a).iter().any(|action| {
+        let action = action.to_ascii_lowercase();
+        action == "*" || action == "lambda:*" || action == "lambda:invokefunction"
+    })
+}
+
+/// Every condition block must hold (IAM ANDs operators and keys, ORs the values of one key).
+fn conditions_match(c: &serde_json::Value, req: &Request) -> Match {
+    let Some(ops) = c.as_object() else {
+        return Match::Yes;
+    };
+    for (op, keys) in ops {
+        let Some(keys) = keys.as_object() else {
+            return Match::Unknown(format!("condition {op} is not an object"));
+        };
+        for (key, values) in keys {
+            let actual = match key.to_ascii_lowercase().as_str() {
+                "aws:sourcearn" => req.source_arn,
+                "aws:sourceaccount" => req.source_account,
+                _ => return Match::Unknown(format!("condition key {key} is not checked here")),
+            };
+            let values = strings(values);
+            let hit = match op.as_str() {
+                "ArnLike" | "ArnEquals" => values.iter().any(|v| arn_like(v, actual)),
+                "StringLike" => values.iter().any(|v| glob(v, actual)),
+                "StringEquals" => values.contains(&actual),
+                "StringEqualsIgnoreCase" => values.iter().any(|v| v.eq_ignore_ascii_case(actual)),
+                _ => return Match::Unknown(format!("condition operator {op} is not checked here")),
+            };
+            if !hit {
+                return Match::No;
+            }
+        }
+    }
+    Match::Yes
+}
+
+/// The source ARNs a statement names, to show which API or authorizer it was meant for.
+fn source_arns_of(c: &serde_json::Value) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(ops) = c.as_object() {
+        for keys in ops.values() {
+            if let Some(keys) = keys.as_object() {
+                for (key, values) in keys {
+                    if key.eq_ignore_ascii_case("aws:SourceArn") {
+                        out.extend(strings(values).into_iter().map(str::to_owned));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// IAM `ArnLike`: the six colon-separated parts are matched one by one, each with `*` and `?`.
+fn arn_like(pattern: &str, arn: &str) -> bool {
+    let p: Vec<&str> = pattern.splitn(6, ':').collect();
+    let a: Vec<&str> = arn.splitn(6, ':').collect();
+    p.len() == 6 && a.len() == 6 && p.iter().zip(&a).all(|(p, a)| glob(p, a))
+}
+
+/// `*` matches any run of characters, `?` any one character; everything else is literal.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// The ARN API Gateway presents as `aws:SourceArn` when it calls an authorizer's function.
+pub fn authorizer_source_arn(
+    partition: &str,
+    region: &str,
+    account: &str,
+    api_id: &str,
+    authorizer_id: &str,
+) -> String {
+    format!("arn:{partition}:execute-api:{region}:{account}:{api_id}/authorizers/{authorizer_id}")
+}
+
+/// The command that adds the missing statement.
+pub fn add_permission_command(
+    function: &FunctionArn,
+    source_arn: &str,
+    authorizer_id: &str,
+) -> String {
+    format!(
+        "aws lambda add-permission --region {} --function-name {} --statement-id apigateway-authorizer-{} --action lambda:InvokeFunction --principal {INVOKE_PRINCIPAL} --source-arn {}",
+        function.region, function.arn, authorizer_id, source_arn
+    )
+}
+
+/// What the function must return, for the authorizer's settings
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html>).
+pub fn expected_response(auth: &Authorizer) -> &'static str {
+    if auth.simple_responses && auth.payload_version() == "2.0" {
+        r#"{"isAuthorized": true, "context": {"key": "value"}}"#
+    } else {
+        r#"{"principalId": "user", "policyDocument": {"Version": "2012-10-17", "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/METHOD/PATH"}]}, "context": {"key": "value"}}"#
+    }
+}
+
+/// One check of one authorizer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub ok: bool,
+    /// What was found, in one sentence.
+    pub summary: String,
+    /// The exact command that fixes it, when there is one.
+    pub command: Option<String>,
+}
+
+impl Check {
+    fn ok(summary: String) -> Self {
+        Self {
+            ok: true,
+            summary,
+            command: None,
+        }
+    }
+
+    fn problem(summary: String, command: Option<String>) -> Self {
+        Self {
+            ok: false,
+            summary,
+            command,
+        }
+    }
+}
+
+/// Everything checked about one authorizer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AuthorizerReport {
+    pub authorizer_id: String,
+    pub name: String,
+    pub routes: Vec<String>,
+    pub function_arn: Option<String>,
+    pub credentials_arn: Option<String>,
+    pub simple_responses: bool,
+    pub payload_format_version: String,
+    pub checks: Vec<Check>,
+}
+
+impl AuthorizerReport {
+    pub fn has_problems(&self) -> bool {
+        self.checks.iter().any(|c| !c.ok)
+    }
+}
+
+/// What the live API says about an alert, or why it could not be asked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Diagnosis {
+    Checked {
+        api_id: String,
+        authorizers: Vec<AuthorizerReport>,
+    },
+    Unavailable {
+        reason: String,
+    },
+}
+
+impl Diagnosis {
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Self::Unavailable {
+            reason: reason.into(),
+        }
+    }
+
+    /// The commands that fix what was found, in order, without repeats.
+    pub fn commands(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        if let Diagnosis::Checked { authorizers, .. } = self {
+            for cmd in authorizers
+                .iter()
+                .flat_map(|a| &a.checks)
+                .filter_map(|c| c.command.as_deref())
+            {
+                if !out.contains(&cmd) {
+                    out.push(cmd);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What [`crate::inspect`] fetched for one API: its configuration and, per function ARN, the
+/// resource policy (`Ok(None)`: no policy) or why it could not be read.
+#[derive(Clone, Debug, Default)]
+pub struct Evidence {
+    pub api: ApiConfig,
+    pub policies: BTreeMap<String, Result<Option<String>, String>>,
+}
+
+/// Checks every Lambda authorizer a route uses (an authorizer no route uses cannot fail a
+/// request). `region` and `account` complete the source ARN when the function ARN cannot.
+pub fn check_api(evidence: &Evidence, only_routes: Option<&[String]>) -> Vec<AuthorizerReport> {
+    let api = &evidence.api;
+    let mut used: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for route in &api.routes {
+        if let Some(filter) = only_routes
+            && !filter.iter().any(|r| r == &route.route_key)
+        {
+            continue;
+        }
+        if let Some(id) = route.authorizer_id.as_deref() {
+            used.entry(id).or_default().push(route.route_key.clone());
+        }
+    }
+    let mut reports = Vec::new();
+    for (id, routes) in used {
+        let Some(auth) = api.authorizers.iter().find(|a| a.id == id) else {
+            reports.push(AuthorizerReport {
+                authorizer_id: id.to_owned(),
+                name: String::new(),
+                routes,
+                function_arn: None,
+                credentials_arn: None,
+                simple_responses: false,
+                payload_format_version: String::new(),
+                checks: vec![Check::problem(
+                    format!("the routes use authorizer {id}, which the API does not have"),
+                    None,
+                )],
+            });
+            continue;
+        };
+        if !auth.is_lambda() {
+            continue;
+        }
+        reports.push(check_authorizer(evidence, auth, routes));
+    }
+    reports
+}
+
+fn check_authorizer(
+    evidence: &Evidence,
+    auth: &Authorizer,
+    routes: Vec<String>,
+) -> AuthorizerReport {
+    let function = auth.function_arn();
+    let mut checks = Vec::new();
+    match (&function, &auth.credentials_arn) {
+        (None, _) => checks.push(Check::problem(
+            format!(
+                "authorizer URI {} does not name a Lambda function",
+                auth.uri.as_deref().unwrap_or("(none)")
+            ),
+            None,
+        )),
+        (Some(_), Some(role)) => checks.push(Check::ok(format!(
+            "API Gateway invokes the function with role {role}; that role must allow lambda:InvokeFunction on the function and trust apigateway.amazonaws.com (IAM role policies are not read here)"
+        ))),
+        (Some(f), None) => checks.push(permission_check(evidence, auth, f)),
+    }
+    checks.push(response_check(auth));
+    AuthorizerReport {
+        authorizer_id: auth.id.clone(),
+        name: auth.name.clone(),
+        routes,
+        function_arn: function.map(|f| f.arn),
+        credentials_arn: auth.credentials_arn.clone(),
+        simple_responses: auth.simple_responses,
+        payload_format_version: auth.payload_version().to_owned(),
+        checks,
+    }
+}
+
+fn permission_check(evidence: &Evidence, auth: &Authorizer, f: &FunctionArn) -> Check {
+    let source_arn = authorizer_source_arn(
+        &f.partition,
+        &f.region,
+        &f.account,
+        &evidence.api.api_id,
+        &auth.id,
+    );
+    let command = || Some(add_permission_command(f, &source_arn, &auth.id));
+    let policy = match evidence.policies.get(&f.arn) {
+        Some(Ok(policy)) => policy.as_deref(),
+        Some(Err(reason)) => {
+            return Check::problem(
+                format!("could not read the resource policy of {}: {reason}", f.arn),
+                None,
+            );
+        }
+        None => {
+            return Check::problem(
+                format!("the resource policy of {} was not read", f.arn),
+                None,
+            );
+        }
+    };
+    match permission_verdict(policy, &source_arn, &f.account) {
+        Ok(PolicyVerdict::Allowed { statement }) => Check::ok(format!(
+            "statement {statement} of {} lets API Gateway invoke it for {source_arn}",
+            f.name
+        )),
+        Ok(PolicyVerdict::Denied { statement }) => Check::problem(
+            format!(
+                "statement {statement} of {} denies API Gateway invoking it for {source_arn}; remove that statement",
+                f.name
+            ),
+            None,
+        ),
+        Ok(PolicyVerdict::NoPolicy) => Check::problem(
+            format!(
+                "function {} has no resource policy, so API Gateway may not invoke it for {source_arn}",
+                f.name
+            ),
+            command(),
+        ),
+        Ok(PolicyVerdict::NotAllowed { other_source_arns }) => {
+            let others = if other_source_arns.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (its statements for API Gateway name {} instead)",
+                    other_source_arns.join(", ")
+                )
+            };
+            Check::problem(
+                format!(
+                    "no statement of {}'s resource policy lets API Gateway invoke it for {source_arn}{others}",
+                    f.name
+                ),
+                command(),
+            )
+        }
+        Ok(PolicyVerdict::Undetermined { statement, reason }) => Check::problem(
+            format!(
+                "statement {statement} of {} may allow API Gateway, but {reason}; check it by hand",
+                f.name
+            ),
+            None,
+        ),
+        Err(reason) => Check::problem(format!("{}: {reason}", f.name), None),
+    }
+}
+
+fn response_check(auth: &Authorizer) -> Check {
+    let version = auth.payload_version();
+    if auth.simple_responses && version != "2.0" {
+        return Check::problem(
+            format!(
+                "simple responses are on but the payload format is {version}; simple responses need payload format 2.0"
+            ),
+            None,
+        );
+    }
+    let mode = if auth.simple_responses {
+        "simple responses on"
+    } else {
+        "simple responses off"
+    };
+    Check::ok(format!(
+        "payload format {version}, {mode}: the function must return {}",
+        expected_response(auth)
+    ))
+}
+
+/// Diagnoses an alert: the authorizers of the routes that failed (every route's when the log
+/// did not name one). For an invalid response the shape check is the answer; for a missing
+/// permission, the policy check.
+pub fn diagnose(cause: Cause, evidence: &Evidence, routes: &[String]) -> Diagnosis {
+    let mut authorizers = check_api(evidence, (!routes.is_empty()).then_some(routes));
+    if authorizers.is_empty() {
+        authorizers = check_api(evidence, None);
+    }
+    if cause == Cause::InvalidResponseFormat {
+        // The shape is the point; say it first.
+        for a in &mut authorizers {
+            a.checks.reverse();
+        }
+    }
+    Diagnosis::Checked {
+        api_id: evidence.api.api_id.clone(),
+        authorizers,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:auth-fn";
+    const SOURCE: &str = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/authorizers/abc123";
+
+    fn policy(condition: serde_json::Value) -> String {
+        serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "s1",
+                "Effect": "Allow",
+                "Principal": {"Service": "apigateway.amazonaws.com"},
+                "Action": "lambda:InvokeFunction",
+                "Resource": FN,
+                "Condition": condition,
+            }]
+        })
+        .to_string()
+    }
+
+    fn verdict(p: Option<&str>) -> PolicyVerdict {
+        permission_verdict(p, SOURCE, "123456789012").unwrap()
+    }
+
+    #[test]
+    fn policy_verdicts() {
+        let allowed = |s: &str| PolicyVerdict::Allowed {
+            statement: s.into(),
+        };
+        let cases: Vec<(&str, serde_json::Value, PolicyVerdict)> = vec![
+            (
+                "exact source ARN",
+                serde_json::json!({"ArnLike": {"AWS:SourceArn": SOURCE}}),
+                allowed("s1"),
+            ),
+            (
+                "wildcard over the API",
+                serde_json::json!({"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/*"}}),
+                allowed("s1"),
+            ),
+            (
+                "wildcard region and lower-case key",
+                serde_json::json!({"ArnLike": {"aws:sourcearn": "arn:aws:execute-api:*:123456789012:a1b2c3/authorizers/*"}}),
+                allowed("s1"),
+            ),
+            ("no condition", serde_json::json!(null), allowed("s1")),
+            (
+                "another API",
+                serde_json::json!({"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:eu-west-1:123456789012:zzz999/*"}}),
+                PolicyVerdict::NotAllowed {
+                    other_source_arns: vec![
+                        "arn:aws:execute-api:eu-west-1:123456789012:zzz999/*".into(),
+                    ],
+                },
+            ),
+            (
+                "another authorizer",
+                serde_json::json!({"ArnEquals": {"AWS:SourceArn": "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/authorizers/other1"}}),
+                PolicyVerdict::NotAllowed {
+                    other_source_arns: vec![
+                        "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/authorizers/other1"
+                            .into(),
+                    ],
+                },
+            ),
+            (
+                "a wildcard does not cross ARN parts",
+                serde_json::json!({"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:eu-west-1*"}}),
+                PolicyVerdict::NotAllowed {
+                    other_source_arns: vec!["arn:aws:execute-api:eu-west-1*".into()],
+                },
+            ),
+            (
+                "source account must match too",
+                serde_json::json!({"ArnLike": {"AWS:SourceArn": SOURCE}, "StringEquals": {"AWS:SourceAccount": "999999999999"}}),
+                PolicyVerdict::NotAllowed {
+                    other_source_arns: vec![],
+                },
+            ),
+            (
+                "a key this check cannot see",
+                serde_json::json!({"StringEquals": {"aws:PrincipalOrgID": "o-1"}}),
+                PolicyVerdict::Undetermined {
+                    statement: "s1".into(),
+                    reason: "condition key aws:PrincipalOrgID is not checked here".into(),
+                },
+            ),
+        ];
+        for (what, condition, want) in cases {
+            let p = policy(condition);
+            assert_eq!(verdict(Some(&p)), want, "{what}");
+        }
+        assert_eq!(verdict(None), PolicyVerdict::NoPolicy);
+    }
+
+    #[test]
+    fn deny_wins_and_other_principals_do_not_count() {
+        let p = serde_json::json!({"Statement": [
+            {"Sid": "allow", "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}, "Action": "lambda:*"},
+            {"Sid": "deny", "Effect": "Deny", "Principal": "*", "Action": "lambda:InvokeFunction"},
+        ]})
+        .to_string();
+        assert_eq!(
+            verdict(Some(&p)),
+            PolicyVerdict::Denied {
+                statement: "deny".into()
+            }
+        );
+        let p = serde_json::json!({"Statement": {"Sid": "s3", "Effect": "Allow", "Principal": {"Service": ["s3.amazonaws.com"]}, "Action": ["lambda:InvokeFunction"]}})
+            .to_string();
+        assert_eq!(
+            verdict(Some(&p)),
+            PolicyVerdict::NotAllowed {
+                other_source_arns: vec![]
+            }
+        );
+        assert!(permission_verdict(Some("not json"), SOURCE, "1").is_err());
+    }
+
+    #[test]
+    fn glob_matches_like_iam() {
+        for (p, t, want) in [
+            ("*", "", true),
+            ("a*c", "abbbc", true),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("a*", "b", false),
+            ("*x*", "abxcd", true),
+            ("abc", "abcd", false),
+        ] {
+            assert_eq!(glob(p, t), want, "{p} {t}");
+        }
+    }
+
+    fn evidence(policy: Result<Option<String>, String>, simple: bool, version: &str) -> Evidence {
+        Evidence {
+            api: ApiConfig {
+                api_id: "a1b2c3".into(),
+                name: Some("orders".into()),
+                routes: vec![
+                    Route {
+                        route_key: "GET /orders".into(),
+                        authorization_type: Some("CUSTOM".into()),
+                        authorizer_id: Some("abc123".into()),
+                    },
+                    Route {
+                        route_key: "GET /health".into(),
+                        authorization_type: Some("NONE".into()),
+                        authorizer_id: None,
+                    },
+                ],
+                authorizers: vec![Authorizer {
+                    id: "abc123".into(),
+                    name: "jwt-check".into(),
+                    authorizer_type: "REQUEST".into(),
+                    uri: Some(format!(
+                        "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/{FN}/invocations"
+                    )),
+                    credentials_arn: None,
+                    simple_responses: simple,
+                    payload_format_version: Some(version.into()),
+                }],
+            },
+            policies: [(FN.to_owned(), policy)].into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn missing_permission_names_route_authorizer_function_and_command() {
+        let d = diagnose(
+            Cause::MissingInvokePermission,
+            &evidence(Ok(None), true, "2.0"),
+            &["GET /orders".into()],
+        );
+        let Diagnosis::Checked {
+            api_id,
+            authorizers,
+        } = &d
+        else {
+            panic!("{d:?}")
+        };
+        assert_eq!(api_id, "a1b2c3");
+        assert_eq!(authorizers.len(), 1);
+        let a = &authorizers[0];
+        assert_eq!(
+            (a.name.as_str(), a.routes.as_slice()),
+            ("jwt-check", &["GET /orders".to_owned()][..])
+        );
+        assert_eq!(a.function_arn.as_deref(), Some(FN));
+        assert!(a.has_problems());
+        assert_eq!(
+            d.commands(),
+            [format!(
+                "aws lambda add-permission --region eu-west-1 --function-name {FN} --statement-id apigateway-authorizer-abc123 --action lambda:InvokeFunction --principal apigateway.amazonaws.com --source-arn {SOURCE}"
+            )]
+        );
+    }
+
+    #[test]
+    fn allowed_function_and_consistent_settings_pass() {
+        let p = policy(serde_json::json!({"ArnLike": {"AWS:SourceArn": SOURCE}}));
+        let reports = check_api(&evidence(Ok(Some(p)), true, "2.0"), None);
+        assert_eq!(reports.len(), 1);
+        assert!(!reports[0].has_problems(), "{reports:?}");
+        assert!(
+            reports[0].checks[1]
+                .summary
+                .contains(r#"{"isAuthorized": true"#)
+        );
+    }
+
+    #[test]
+    fn response_shape_follows_the_settings() {
+        let d = diagnose(
+            Cause::InvalidResponseFormat,
+            &evidence(Ok(None), false, "1.0"),
+            &[],
+        );
+        let Diagnosis::Checked { authorizers, .. } = d else {
+            panic!()
+        };
+        let first = &authorizers[0].checks[0];
+        assert!(first.ok);
+        assert!(
+            first
+                .summary
+                .contains("payload format 1.0, simple responses off")
+        );
+        assert!(first.summary.contains(r#""policyDocument""#));
+        let bad = check_api(&evidence(Ok(None), true, "1.0"), None);
+        assert!(
+            bad[0]
+                .checks
+                .iter()
+                .any(|c| !c.ok && c.summary.contains("need payload format 2.0"))
+        );
+    }
+
+    #[test]
+    fn unreadable_policy_is_a_problem_without_a_guess() {
+        let reports = check_api(
+            &evidence(Err("AccessDeniedException".into()), true, "2.0"),
+            None,
+        );
+        let c = &reports[0].checks[0];
+        assert!(!c.ok && c.command.is_none() && c.summary.contains("AccessDeniedException"));
+    }
+
+    #[test]
+    fn role_authorizers_and_dangling_ids() {
+        let mut e = evidence(Ok(None), true, "2.0");
+        e.api.authorizers[0].credentials_arn =
+            Some("arn:aws:iam::123456789012:role/invoker".into());
+        e.api.routes.push(Route {
+            route_key: "GET /gone".into(),
+            authorization_type: Some("CUSTOM".into()),
+            authorizer_id: Some("nope99".into()),
+        });
+        let reports = check_api(&e, None);
+        assert_eq!(reports.len(), 2);
+        assert!(reports[0].checks[0].ok && reports[0].checks[0].summary.contains("role/invoker"));
+        assert!(reports[1].has_problems() && reports[1].authorizer_id == "nope99");
+    }
+
+    #[test]
+    fn function_arns_from_uris() {
+        let a = Authorizer {
+            uri: Some(format!(
+                "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/{FN}:live/invocations"
+            )),
+            ..Authorizer::default()
+        };
+        let f = a.function_arn().unwrap();
+        assert_eq!(
+            (f.name.as_str(), f.account.as_str()),
+            ("auth-fn", "123456789012")
+        );
+        assert!(f.arn.ends_with(":live"));
+        let bad = Authorizer {
+            uri: Some("https://example.com".into()),
+            ..Authorizer::default()
+        };
+        assert!(bad.function_arn().is_none());
+    }
+}

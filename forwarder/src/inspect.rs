@@ -1,0 +1,466 @@
+//! Reading an API's live configuration and its authorizers' function policies, and recent access
+//! log events. Each AWS call sits behind a small trait with an in-memory version, so the handler
+//! and the CLI are tested without AWS and the end-to-end tests go through the real SDK.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use aws_sdk_apigatewayv2::error::DisplayErrorContext;
+
+use crate::diagnose::{ApiConfig, Authorizer, Evidence, Route};
+
+/// Why the live configuration could not be read. Rendered into the alert as "diagnosis
+/// unavailable: ...", so it says what a person can act on.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InspectError {
+    #[error("API {0} was not found in this account and region")]
+    ApiNotFound(String),
+    #[error("{call} was refused: {reason}")]
+    Denied { call: &'static str, reason: String },
+    #[error("{call} failed: {reason}")]
+    Failed { call: &'static str, reason: String },
+    #[error("no answer within {0:?}")]
+    TimedOut(Duration),
+}
+
+/// `GetRoutes` + `GetAuthorizer` (API Gateway v2) and `GetPolicy` (Lambda).
+pub trait Inspector: Sync {
+    fn api(&self, api_id: &str) -> impl Future<Output = Result<ApiConfig, InspectError>> + Send;
+    /// The function's resource policy JSON; `None` when it has none.
+    fn policy(
+        &self,
+        function_arn: &str,
+    ) -> impl Future<Output = Result<Option<String>, InspectError>> + Send;
+}
+
+/// Reads an API and the policy of every function its Lambda authorizers call, within `budget`.
+/// A policy that cannot be read is kept as that function's error; the API itself must be read.
+pub async fn gather<I: Inspector>(
+    inspector: &I,
+    api_id: &str,
+    budget: Duration,
+) -> Result<Evidence, InspectError> {
+    let work = async {
+        let api = inspector.api(api_id).await?;
+        let mut functions: Vec<String> = api
+            .authorizers
+            .iter()
+            .filter_map(|a| a.function_arn().map(|f| f.arn))
+            .collect();
+        functions.sort();
+        functions.dedup();
+        // An API has a handful of authorizer functions; one at a time keeps this simple.
+        let mut policies = std::collections::BTreeMap::new();
+        for f in functions {
+            let policy = inspector.policy(&f).await.map_err(|e| e.to_string());
+            policies.insert(f, policy);
+        }
+        Ok(Evidence { api, policies })
+    };
+    tokio::time::timeout(budget, work)
+        .await
+        .unwrap_or(Err(InspectError::TimedOut(budget)))
+}
+
+/// Keeps what was read for `ttl`, so a warm Lambda does not ask again for every batch of a flood.
+/// Failures are not kept: the next batch tries again (each try is bounded by [`gather`]).
+pub struct Cached<I> {
+    inner: I,
+    ttl: Duration,
+    apis: Mutex<HashMap<String, (Instant, ApiConfig)>>,
+    policies: Mutex<HashMap<String, (Instant, Option<String>)>>,
+}
+
+impl<I> Cached<I> {
+    pub fn new(inner: I, ttl: Duration) -> Self {
+        Self {
+            inner,
+            ttl,
+            apis: Mutex::default(),
+            policies: Mutex::default(),
+        }
+    }
+
+    pub fn inner(&self) -> &I {
+        &self.inner
+    }
+}
+
+fn fresh<V: Clone>(
+    map: &Mutex<HashMap<String, (Instant, V)>>,
+    key: &str,
+    ttl: Duration,
+) -> Option<V> {
+    let map = map.lock().unwrap_or_else(|e| e.into_inner());
+    map.get(key)
+        .filter(|(at, _)| at.elapsed() < ttl)
+        .map(|(_, v)| v.clone())
+}
+
+fn keep<V>(map: &Mutex<HashMap<String, (Instant, V)>>, key: &str, value: V) {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    map.insert(key.to_owned(), (Instant::now(), value));
+}
+
+impl<I: Inspector + Send> Inspector for Cached<I> {
+    async fn api(&self, api_id: &str) -> Result<ApiConfig, InspectError> {
+        if let Some(api) = fresh(&self.apis, api_id, self.ttl) {
+            return Ok(api);
+        }
+        let api = self.inner.api(api_id).await?;
+        keep(&self.apis, api_id, api.clone());
+        Ok(api)
+    }
+
+    async fn policy(&self, function_arn: &str) -> Result<Option<String>, InspectError> {
+        if let Some(p) = fresh(&self.policies, function_arn, self.ttl) {
+            return Ok(p);
+        }
+        let p = self.inner.policy(function_arn).await?;
+        keep(&self.policies, function_arn, p.clone());
+        Ok(p)
+    }
+}
+
+/// Reads through the AWS SDK.
+#[derive(Clone, Debug)]
+pub struct AwsInspector {
+    apigw: aws_sdk_apigatewayv2::Client,
+    lambda: aws_sdk_lambda::Client,
+}
+
+/// Short timeouts: a diagnosis is a bonus, the alert must not wait for it.
+pub fn diagnosis_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(4))
+        .build()
+}
+
+impl AwsInspector {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            apigw: aws_sdk_apigatewayv2::Client::new(sdk),
+            lambda: aws_sdk_lambda::Client::new(sdk),
+        }
+    }
+}
+
+/// Names the error the way the service did (`AccessDeniedException: ...`).
+fn describe<E: std::error::Error>(e: &E) -> String {
+    DisplayErrorContext(e).to_string()
+}
+
+fn is_denied(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "AccessDeniedException"
+                | "AccessDenied"
+                | "UnauthorizedOperation"
+                | "UnrecognizedClientException"
+                | "ExpiredTokenException"
+        )
+    )
+}
+
+impl Inspector for AwsInspector {
+    async fn api(&self, api_id: &str) -> Result<ApiConfig, InspectError> {
+        use aws_sdk_apigatewayv2::error::ProvideErrorMetadata;
+        let fail = |call: &'static str, code: Option<&str>, reason: String| {
+            if code == Some("NotFoundException") {
+                InspectError::ApiNotFound(api_id.to_owned())
+            } else if is_denied(code) {
+                InspectError::Denied { call, reason }
+            } else {
+                InspectError::Failed { call, reason }
+            }
+        };
+        let mut routes = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = self
+                .apigw
+                .get_routes()
+                .api_id(api_id)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| fail("apigateway:GetRoutes", e.code(), describe(&e)))?;
+            routes.extend(page.items().iter().map(|r| Route {
+                route_key: r.route_key().unwrap_or_default().to_owned(),
+                authorization_type: r.authorization_type().map(|t| t.as_str().to_owned()),
+                authorizer_id: r.authorizer_id().map(str::to_owned),
+            }));
+            match page.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        let mut ids: Vec<&str> = routes
+            .iter()
+            .filter_map(|r| r.authorizer_id.as_deref())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut authorizers = Vec::new();
+        for id in ids {
+            let a = match self
+                .apigw
+                .get_authorizer()
+                .api_id(api_id)
+                .authorizer_id(id)
+                .send()
+                .await
+            {
+                Ok(a) => a,
+                // A route naming a deleted authorizer is itself a finding; check_api reports it.
+                Err(e) if e.code() == Some("NotFoundException") => continue,
+                Err(e) => return Err(fail("apigateway:GetAuthorizer", e.code(), describe(&e))),
+            };
+            authorizers.push(Authorizer {
+                id: id.to_owned(),
+                name: a.name().unwrap_or_default().to_owned(),
+                authorizer_type: a
+                    .authorizer_type()
+                    .map(|t| t.as_str().to_owned())
+                    .unwrap_or_default(),
+                uri: a.authorizer_uri().map(str::to_owned),
+                credentials_arn: a
+                    .authorizer_credentials_arn()
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+                simple_responses: a.enable_simple_responses().unwrap_or(false),
+                payload_format_version: a.authorizer_payload_format_version().map(str::to_owned),
+            });
+        }
+        Ok(ApiConfig {
+            api_id: api_id.to_owned(),
+            name: None,
+            routes,
+            authorizers,
+        })
+    }
+
+    async fn policy(&self, function_arn: &str) -> Result<Option<String>, InspectError> {
+        use aws_sdk_lambda::error::ProvideErrorMetadata;
+        match self
+            .lambda
+            .get_policy()
+            .function_name(function_arn)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.policy().map(str::to_owned)),
+            // Lambda answers this both for "no policy" and "no such function".
+            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+            Err(e) if is_denied(e.code()) => Err(InspectError::Denied {
+                call: "lambda:GetPolicy",
+                reason: describe(&e),
+            }),
+            Err(e) => Err(InspectError::Failed {
+                call: "lambda:GetPolicy",
+                reason: describe(&e),
+            }),
+        }
+    }
+}
+
+/// Fixed answers, for tests and for previews without AWS.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryInspector {
+    pub apis: HashMap<String, ApiConfig>,
+    pub policies: HashMap<String, Option<String>>,
+    /// When set, every call fails with this.
+    pub failure: Option<InspectError>,
+}
+
+impl Inspector for MemoryInspector {
+    async fn api(&self, api_id: &str) -> Result<ApiConfig, InspectError> {
+        if let Some(e) = &self.failure {
+            return Err(e.clone());
+        }
+        self.apis
+            .get(api_id)
+            .cloned()
+            .ok_or_else(|| InspectError::ApiNotFound(api_id.to_owned()))
+    }
+
+    async fn policy(&self, function_arn: &str) -> Result<Option<String>, InspectError> {
+        if let Some(e) = &self.failure {
+            return Err(e.clone());
+        }
+        Ok(self.policies.get(function_arn).cloned().flatten())
+    }
+}
+
+/// One log event found by a search, with the stream it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundEvent {
+    pub log_stream: String,
+    pub event_id: String,
+    pub timestamp: i64,
+    pub message: String,
+}
+
+/// `FilterLogEvents` over a log group and time range.
+pub trait LogSearch {
+    fn search(
+        &self,
+        log_group: &str,
+        pattern: &str,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> impl Future<Output = Result<Vec<FoundEvent>, InspectError>> + Send;
+}
+
+/// At most this many events are read by one `check`; a log with more is reported as truncated.
+pub const MAX_SEARCH_EVENTS: usize = 100_000;
+
+/// Searches CloudWatch Logs through the AWS SDK.
+#[derive(Clone, Debug)]
+pub struct AwsLogSearch {
+    client: aws_sdk_cloudwatchlogs::Client,
+}
+
+impl AwsLogSearch {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            client: aws_sdk_cloudwatchlogs::Client::new(sdk),
+        }
+    }
+}
+
+impl LogSearch for AwsLogSearch {
+    async fn search(
+        &self,
+        log_group: &str,
+        pattern: &str,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<FoundEvent>, InspectError> {
+        use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+        let mut found = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .filter_log_events()
+                .log_group_name(log_group)
+                .filter_pattern(pattern)
+                .start_time(start_ms)
+                .end_time(end_ms)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    let reason = describe(&e);
+                    if is_denied(e.code()) {
+                        InspectError::Denied {
+                            call: "logs:FilterLogEvents",
+                            reason,
+                        }
+                    } else {
+                        InspectError::Failed {
+                            call: "logs:FilterLogEvents",
+                            reason,
+                        }
+                    }
+                })?;
+            found.extend(page.events().iter().map(|e| FoundEvent {
+                log_stream: e.log_stream_name().unwrap_or_default().to_owned(),
+                event_id: e.event_id().unwrap_or_default().to_owned(),
+                timestamp: e.timestamp().unwrap_or_default(),
+                message: e.message().unwrap_or_default().to_owned(),
+            }));
+            match page.next_token() {
+                Some(t) if !t.is_empty() && found.len() < MAX_SEARCH_EVENTS => {
+                    next = Some(t.to_owned())
+                }
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Counting {
+        inner: MemoryInspector,
+        calls: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Inspector for Counting {
+        async fn api(&self, api_id: &str) -> Result<ApiConfig, InspectError> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.api(api_id).await
+        }
+        async fn policy(&self, f: &str) -> Result<Option<String>, InspectError> {
+            self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.inner.policy(f).await
+        }
+    }
+
+    fn one_api() -> MemoryInspector {
+        let mut m = MemoryInspector::default();
+        m.apis.insert(
+            "a1".into(),
+            ApiConfig {
+                api_id: "a1".into(),
+                ..ApiConfig::default()
+            },
+        );
+        m
+    }
+
+    #[tokio::test]
+    async fn cache_answers_warm_lookups_and_forgets_failures() {
+        let cached = Cached::new(
+            Counting {
+                inner: one_api(),
+                calls: 0.into(),
+            },
+            Duration::from_secs(300),
+        );
+        for _ in 0..3 {
+            assert!(cached.api("a1").await.is_ok());
+            assert!(cached.api("zz").await.is_err());
+        }
+        // One call for the API that exists, three for the one that does not.
+        assert_eq!(
+            cached
+                .inner()
+                .calls
+                .load(std::sync::atomic::Ordering::SeqCst),
+            4
+        );
+    }
+
+    struct Slow;
+
+    impl Inspector for Slow {
+        async fn api(&self, _: &str) -> Result<ApiConfig, InspectError> {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(ApiConfig::default())
+        }
+        async fn policy(&self, _: &str) -> Result<Option<String>, InspectError> {
+            Ok(None)
+        }
+    }
+
+    #[tokio::test]
+    async fn gather_is_bounded() {
+        let started = Instant::now();
+        let err = gather(&Slow, "a1", Duration::from_millis(50))
+            .await
+            .unwrap_err();
+        assert_eq!(err, InspectError::TimedOut(Duration::from_millis(50)));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}
