@@ -12,8 +12,10 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::cause::{Cause, Place, Remedy, remedy};
+use crate::config::is_api_id;
 use crate::config::{Config, Language};
 use crate::detect::Finding;
+use crate::diagnose::Diagnosis;
 use crate::escape::{ascii, chat_code, chat_text, truncate, visible};
 
 /// SNS refuses larger messages (256 KiB, counted in bytes).
@@ -53,6 +55,8 @@ pub struct Group {
     pub api_ids: Vec<String>,
     pub stages: Vec<String>,
     pub account_id: Option<String>,
+    /// What the API's live configuration says, when the forwarder was asked to check it.
+    pub diagnosis: Option<Diagnosis>,
 }
 
 /// Groups findings by (log group, cause), keeping up to `max_samples` request ids each.
@@ -88,6 +92,7 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
                         api_ids: Vec::new(),
                         stages: Vec::new(),
                         account_id: None,
+                        diagnosis: None,
                     },
                     f,
                     f,
@@ -142,14 +147,6 @@ fn push_distinct(list: &mut Vec<String>, value: &str, cap: usize) {
     if list.len() < cap && !list.iter().any(|v| *v == value) {
         list.push(value.into_owned());
     }
-}
-
-/// API ids are ten lower-case alphanumerics; anything else in that field is not trusted into a
-/// command line.
-fn is_api_id(s: &str) -> bool {
-    (1..=20).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// The SNS message attributes subscribers filter on.
@@ -320,6 +317,7 @@ fn machine_json(view: &View, config: &Config, subject: &str, text: &str) -> serd
         "sample_request_ids": view.samples,
         "omitted_request_ids": view.omitted_samples,
         "remedy": view.remedy,
+        "diagnosis": g.diagnosis,
         "console_url": view.console_url,
         "text": text,
     })
@@ -433,18 +431,104 @@ fn email_text(view: &View, lang: Language) -> String {
             visible(if e.is_empty() { "-" } else { e })
         ));
     }
+    if let Some(d) = &g.diagnosis {
+        t.push('\n');
+        t.push_str(&diagnosis_text(d));
+    }
     t.push_str(&format!("\n{}:\n", w.fix));
     for (i, step) in view.remedy.steps.iter().enumerate() {
         t.push_str(&format!("  {}. {step}\n", i + 1));
     }
-    if let Some(cmd) = &view.remedy.command {
-        t.push_str(&format!("\n{}:\n  {cmd}\n", w.command));
+    let commands = commands(view);
+    if !commands.is_empty() {
+        t.push_str(&format!("\n{}:\n", w.command));
+        for cmd in commands {
+            t.push_str(&format!("  {}\n", visible(cmd)));
+        }
     }
     if let Some(url) = &view.console_url {
         t.push_str(&format!("\n{}: {url}\n", w.console));
     }
     t.push_str(&format!("\n{}: {}\n", w.code, g.cause.code()));
     t
+}
+
+/// The exact commands the diagnosis found, else the remedy's template.
+fn commands<'v>(view: &'v View) -> Vec<&'v str> {
+    let exact = view
+        .group
+        .diagnosis
+        .as_ref()
+        .map(Diagnosis::commands)
+        .unwrap_or_default();
+    if exact.is_empty() {
+        view.remedy.command.as_deref().into_iter().collect()
+    } else {
+        exact
+    }
+}
+
+/// The diagnosis for people, in English: it quotes the API's own names and AWS's own errors.
+pub fn diagnosis_text(d: &Diagnosis) -> String {
+    match d {
+        Diagnosis::Unavailable { reason } => {
+            format!("Diagnosis unavailable: {}\n", visible(reason))
+        }
+        Diagnosis::Checked {
+            api_id,
+            authorizers,
+        } if authorizers.is_empty() => format!(
+            "Diagnosis (API {api_id}, live configuration): no route of the API uses a Lambda authorizer.\n"
+        ),
+        Diagnosis::Checked {
+            api_id,
+            authorizers,
+        } => {
+            let mut t = format!("Diagnosis (API {api_id}, live configuration):\n");
+            for a in authorizers {
+                t.push_str(&format!(
+                    "  route {} -> authorizer {} ({}) -> function {}\n",
+                    visible(&a.routes.join(", ")),
+                    visible(&a.name),
+                    visible(&a.authorizer_id),
+                    visible(a.function_arn.as_deref().unwrap_or("-")),
+                ));
+                for c in &a.checks {
+                    let mark = if c.ok { "ok" } else { "PROBLEM" };
+                    t.push_str(&format!("    {mark}: {}\n", visible(&c.summary)));
+                }
+            }
+            t
+        }
+    }
+}
+
+fn diagnosis_chat(d: &Diagnosis) -> String {
+    match d {
+        Diagnosis::Unavailable { reason } => {
+            format!("• *Diagnosis unavailable:* {}\n", chat_text(reason))
+        }
+        Diagnosis::Checked {
+            api_id,
+            authorizers,
+        } => {
+            let mut t = format!("• *Diagnosis* (API {}):\n", chat_code(api_id));
+            for a in authorizers {
+                t.push_str(&format!(
+                    "  {} → authorizer {} ({}) → {}\n",
+                    chat_code(&a.routes.join(", ")),
+                    chat_code(&a.name),
+                    chat_code(&a.authorizer_id),
+                    chat_code(a.function_arn.as_deref().unwrap_or("-")),
+                ));
+                for c in &a.checks {
+                    let mark = if c.ok { ":white_check_mark:" } else { ":x:" };
+                    t.push_str(&format!("    {mark} {}\n", chat_text(&c.summary)));
+                }
+            }
+            t
+        }
+    }
 }
 
 fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
@@ -489,8 +573,11 @@ fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
     if let Some(url) = &view.console_url {
         d.push_str(&format!("<{url}|{}>\n", w.console));
     }
+    if let Some(diag) = &g.diagnosis {
+        d.push_str(&diagnosis_chat(diag));
+    }
     let mut next_steps: Vec<String> = view.remedy.steps.iter().map(|s| chat_text(s)).collect();
-    if let Some(cmd) = &view.remedy.command {
+    for cmd in commands(view) {
         next_steps.push(format!("{}: ```{}```", w.command, chat_text(cmd)));
     }
     json!({

@@ -7,13 +7,17 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Parser, Subcommand};
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use crate::access_log::LogFormat;
-use crate::alert::Alert;
-use crate::config::{Config, Language, TopicArn, parse_label, parse_max_samples};
+use crate::alert::{self, Alert, Group};
+use crate::config::{Config, Language, TopicArn, parse_api_id, parse_label, parse_max_samples};
 use crate::decode::{self, Input};
 use crate::detect::{self, Finding, Scan};
+use crate::diagnose::{self, AuthorizerReport};
 use crate::escape::visible;
 use crate::forward;
+use crate::inspect::{self, AwsInspector, AwsLogSearch, LogSearch};
 use crate::publish::SnsPublisher;
 
 /// Exit status when nothing was flagged.
@@ -41,8 +45,55 @@ pub enum Command {
     ///
     /// Exit status: 0 nothing flagged, 1 something flagged, 2 bad input, usage or publish failure.
     Scan(ScanArgs),
+    /// Check every Lambda authorizer of an API now, before traffic finds the problem.
+    ///
+    /// For each authorizer a route uses: its function may be invoked by API Gateway for that
+    /// authorizer, and its simple-response and payload settings agree. Needs read access to API
+    /// Gateway (GET on the API's routes and authorizers) and lambda:GetPolicy.
+    ///
+    /// Exit status: 0 all good, 1 problems found, 2 the API could not be read.
+    Doctor(DoctorArgs),
+    /// Search a stage's access log in CloudWatch Logs and report like the Lambda would.
+    ///
+    /// Exit status: 0 nothing flagged, 1 something flagged, 2 the log could not be read, bad
+    /// usage or a failed publish.
+    Check(CheckArgs),
     /// Wrap access-log lines into a CloudWatch Logs subscription event.
     Encode(EncodeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// The HTTP API to check.
+    #[arg(long, value_name = "ID")]
+    pub api_id: String,
+    /// The API's region [env: AWS_REGION].
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Print the findings as one JSON document.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The stage's access-log group.
+    #[arg(long, value_name = "NAME")]
+    pub log_group: String,
+    /// How far back to look: 15m, 2h, 1d, ...
+    #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
+    pub since: Duration,
+    /// Print one JSON object per flagged line (JSON Lines).
+    #[arg(long, conflicts_with = "alert")]
+    pub json: bool,
+    /// Print the alerts exactly as they would be published.
+    #[arg(long)]
+    pub alert: bool,
+    /// Publish the alerts to this SNS topic.
+    #[arg(long, value_name = "TOPIC_ARN")]
+    pub publish: Option<String>,
+    #[command(flatten)]
+    pub settings: Settings,
 }
 
 #[derive(Args, Debug)]
@@ -80,6 +131,15 @@ pub struct Settings {
     /// Sample request ids per alert [env: MAX_SAMPLES].
     #[arg(long, value_name = "N")]
     pub max_samples: Option<String>,
+    /// Check each alert against the API's live configuration [env: DIAGNOSE].
+    #[arg(long)]
+    pub diagnose: bool,
+    /// The API to check when the lines carry no $context.apiId [env: API_ID].
+    #[arg(long, value_name = "ID")]
+    pub api_id: Option<String>,
+    /// AWS region for the API, the log group and links [env: AWS_REGION].
+    #[arg(long)]
+    pub region: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -102,7 +162,11 @@ pub struct EncodeArgs {
 pub async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Scan(args) => scan(args).await,
+        // Boxed: the SDK futures are deep, and one inline state machine for all of them would be
+        // too large for the compiler's layout limit and for the stack.
+        Command::Scan(args) => Box::pin(scan(args)).await,
+        Command::Doctor(args) => Box::pin(doctor(args)).await,
+        Command::Check(args) => Box::pin(check(args)).await,
         Command::Encode(args) => encode(args),
     };
     match result {
@@ -142,6 +206,15 @@ impl Settings {
         if let Some(n) = &self.max_samples {
             config.max_samples = parse_max_samples(n).context("--max-samples")?;
         }
+        if self.diagnose {
+            config.diagnose = true;
+        }
+        if let Some(id) = &self.api_id {
+            config.api_id = Some(parse_api_id(id).context("--api-id")?);
+        }
+        if let Some(r) = &self.region {
+            config.region = Some(r.clone());
+        }
         Ok(config)
     }
 }
@@ -150,8 +223,23 @@ impl Settings {
 struct Scanned {
     name: String,
     scan: Scan,
+    groups: Vec<Group>,
     alerts: Vec<Alert>,
     control: bool,
+}
+
+impl Scanned {
+    fn new(name: String, scan: Scan, config: &Config, control: bool) -> Self {
+        let groups = forward::groups_for(&scan, config);
+        let alerts = alert::render_all(&groups, config);
+        Self {
+            name,
+            scan,
+            groups,
+            alerts,
+            control,
+        }
+    }
 }
 
 fn read_input(path: Option<&PathBuf>) -> Result<(String, Vec<u8>)> {
@@ -176,23 +264,11 @@ fn scan_input(name: String, bytes: &[u8], config: &Config) -> Result<Scanned> {
     Ok(match input {
         Input::Batch(payload) => {
             let batch = payload.parse().map_err(|e| anyhow!("{name}: {e}"))?;
-            let (scan, alerts) = forward::prepare(&batch, config);
-            Scanned {
-                name,
-                scan,
-                alerts,
-                control: batch.is_control(),
-            }
+            let scan = detect::scan_batch(&batch, &config.format);
+            Scanned::new(name, scan, config, batch.is_control())
         }
         Input::Lines(text) => {
-            let scan = detect::scan_text(text, &config.format);
-            let alerts = forward::alerts_for(&scan, config);
-            Scanned {
-                name,
-                scan,
-                alerts,
-                control: false,
-            }
+            Scanned::new(name, detect::scan_text(text, &config.format), config, false)
         }
     })
 }
@@ -252,14 +328,39 @@ async fn scan(args: ScanArgs) -> Result<u8> {
             }
         }
     }
+    diagnose_all(&mut results, &config).await;
+    let code = report(&results, &config, args.json, args.alert, topic).await?;
+    Ok(if failed { EXIT_ERROR } else { code })
+}
+
+/// Adds the live API's diagnosis to every alert, when asked to.
+async fn diagnose_all(results: &mut [Scanned], config: &Config) {
+    if !config.diagnose || results.iter().all(|r| r.groups.is_empty()) {
+        return;
+    }
+    let inspector = AwsInspector::from_env(config.region.as_deref()).await;
+    for r in results {
+        forward::diagnose_groups(&mut r.groups, config, &inspector).await;
+        r.alerts = alert::render_all(&r.groups, config);
+    }
+}
+
+/// Prints the results in the chosen form, publishes when asked, and returns the exit status.
+async fn report(
+    results: &[Scanned],
+    config: &Config,
+    json: bool,
+    alerts: bool,
+    topic: Option<TopicArn>,
+) -> Result<u8> {
     // Stdout is line-buffered; a batch of findings would cost a write call per line.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for r in &results {
-        if args.json {
+    for r in results {
+        if json {
             for f in &r.scan.findings {
                 writeln!(out, "{}", finding_json(&r.name, f))?;
             }
-        } else if args.alert {
+        } else if alerts {
             print_alerts(&mut out, r)?;
         } else {
             print_summary(&mut out, r, config.max_samples)?;
@@ -269,7 +370,7 @@ async fn scan(args: ScanArgs) -> Result<u8> {
     drop(out);
     if let Some(topic) = topic {
         let publisher = SnsPublisher::from_env(topic).await;
-        for r in &results {
+        for r in results {
             let ids = forward::publish_all(&r.alerts, &publisher)
                 .await
                 .map_err(|e| anyhow!("{}: {e}", r.name))?;
@@ -282,13 +383,116 @@ async fn scan(args: ScanArgs) -> Result<u8> {
             }
         }
     }
-    Ok(if failed {
-        EXIT_ERROR
-    } else if results.iter().any(|r| !r.scan.findings.is_empty()) {
+    Ok(if results.iter().any(|r| !r.scan.findings.is_empty()) {
         EXIT_FLAGGED
     } else {
         EXIT_CLEAN
     })
+}
+
+/// The filter pattern a subscription filter uses: CloudWatch Logs' term match narrows the search,
+/// the scan then decides where the token stands.
+const FILTER_PATTERN: &str = "\"AUTHORIZER_CONFIGURATION_ERROR\"";
+
+async fn check(args: CheckArgs) -> Result<u8> {
+    let config = args.settings.config()?;
+    let topic = args
+        .publish
+        .as_deref()
+        .map(|arn| arn.parse::<TopicArn>().context("--publish"))
+        .transpose()?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the clock is before 1970")?;
+    let start = now.saturating_sub(args.since);
+    let search = AwsLogSearch::new(&inspect::sdk_config(config.region.as_deref()).await);
+    let events = search
+        .search(
+            &args.log_group,
+            FILTER_PATTERN,
+            i64::try_from(start.as_millis()).unwrap_or(i64::MAX),
+            i64::try_from(now.as_millis()).unwrap_or(i64::MAX),
+        )
+        .await
+        .map_err(|e| anyhow!("{}: {e}", args.log_group))?;
+    if events.len() >= inspect::MAX_SEARCH_EVENTS {
+        eprintln!(
+            "forwarder: {}: stopped after {} events; use a shorter --since for the rest",
+            visible(&args.log_group),
+            events.len()
+        );
+    }
+    let scan = forward::scan_found(&args.log_group, &events, &config.format);
+    let mut results = vec![Scanned::new(args.log_group.clone(), scan, &config, false)];
+    diagnose_all(&mut results, &config).await;
+    report(&results, &config, args.json, args.alert, topic).await
+}
+
+/// How long `doctor` waits for API Gateway and Lambda in all.
+const DOCTOR_BUDGET: Duration = Duration::from_secs(60);
+
+async fn doctor(args: DoctorArgs) -> Result<u8> {
+    let api_id = parse_api_id(&args.api_id).context("--api-id")?;
+    let inspector = AwsInspector::from_env(args.region.as_deref()).await;
+    let evidence = inspect::gather(&inspector, &api_id, DOCTOR_BUDGET)
+        .await
+        .map_err(|e| anyhow!("API {api_id}: {e}"))?;
+    let reports = diagnose::check_api(&evidence, None);
+    let problems = reports.iter().filter(|r| r.has_problems()).count();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if args.json {
+        let doc = serde_json::json!({
+            "api_id": api_id,
+            "authorizers": reports,
+            "authorizers_with_problems": problems,
+        });
+        writeln!(out, "{doc}")?;
+    } else {
+        print_doctor(&mut out, &api_id, &reports, problems)?;
+    }
+    out.flush()?;
+    Ok(if problems > 0 {
+        EXIT_FLAGGED
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+fn print_doctor(
+    out: &mut impl Write,
+    api_id: &str,
+    reports: &[AuthorizerReport],
+    problems: usize,
+) -> std::io::Result<()> {
+    if reports.is_empty() {
+        return writeln!(out, "API {api_id}: no route uses a Lambda authorizer");
+    }
+    let plural = if reports.len() == 1 { "" } else { "s" };
+    writeln!(
+        out,
+        "API {api_id}: {} Lambda authorizer{plural} checked, {problems} with problems",
+        reports.len()
+    )?;
+    for r in reports {
+        writeln!(
+            out,
+            "authorizer {} ({}): routes {}",
+            visible(&r.name),
+            visible(&r.authorizer_id),
+            visible(&r.routes.join(", "))
+        )?;
+        if let Some(f) = &r.function_arn {
+            writeln!(out, "  function {}", visible(f))?;
+        }
+        for c in &r.checks {
+            let mark = if c.ok { "ok" } else { "PROBLEM" };
+            writeln!(out, "  {mark}: {}", visible(&c.summary))?;
+            if let Some(cmd) = &c.command {
+                writeln!(out, "    fix: {}", visible(cmd))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn finding_json(source: &str, f: &Finding) -> serde_json::Value {
@@ -353,6 +557,13 @@ fn print_summary(out: &mut impl Write, r: &Scanned, max_listed: usize) -> std::i
                 "    ... and {} more (--json lists every finding)",
                 findings.len() - max_listed
             )?;
+        }
+        for g in r.groups.iter().filter(|g| g.cause == *cause) {
+            if let Some(d) = &g.diagnosis {
+                for line in alert::diagnosis_text(d).lines() {
+                    writeln!(out, "    {line}")?;
+                }
+            }
         }
     }
     Ok(())

@@ -27,6 +27,10 @@ pub enum ConfigError {
     BadLabel(String),
     #[error("ACCESS_LOG_FORMAT is unusable: {0}")]
     BadFormat(#[from] FormatError),
+    #[error("DIAGNOSE {0:?} is not true or false")]
+    BadDiagnose(String),
+    #[error("API_ID {0:?} is not an API Gateway API id (lower-case letters and digits)")]
+    BadApiId(String),
 }
 
 /// Language of the email and chat text. Subjects stay English: SNS requires ASCII there.
@@ -127,6 +131,10 @@ pub struct Config {
     pub format: LogFormat,
     /// Region for console links and remedy commands (`AWS_REGION` in Lambda).
     pub region: Option<String>,
+    /// Check each alert against the API's live configuration (`DIAGNOSE`).
+    pub diagnose: bool,
+    /// The API to check when the log lines do not carry `$context.apiId` (`API_ID`).
+    pub api_id: Option<String>,
 }
 
 impl Default for Config {
@@ -138,6 +146,8 @@ impl Default for Config {
             language: Language::En,
             format: LogFormat::default(),
             region: None,
+            diagnose: false,
+            api_id: None,
         }
     }
 }
@@ -176,6 +186,13 @@ impl Config {
         let region = set("AWS_REGION")
             .or_else(|| set("AWS_DEFAULT_REGION"))
             .or_else(|| topic.as_ref().map(|t| t.region().to_owned()));
+        let diagnose = match set("DIAGNOSE").map(|v| v.trim().to_ascii_lowercase()) {
+            None => false,
+            Some(v) if v == "true" => true,
+            Some(v) if v == "false" => false,
+            Some(v) => return Err(ConfigError::BadDiagnose(v)),
+        };
+        let api_id = set("API_ID").map(|v| parse_api_id(&v)).transpose()?;
         Ok(Config {
             topic,
             label,
@@ -183,7 +200,25 @@ impl Config {
             language,
             format,
             region,
+            diagnose,
+            api_id,
         })
+    }
+}
+
+/// API ids are ten lower-case alphanumerics; anything else is not trusted into a command line.
+pub fn is_api_id(s: &str) -> bool {
+    (1..=20).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+pub fn parse_api_id(v: &str) -> Result<String, ConfigError> {
+    let v = v.trim();
+    if is_api_id(v) {
+        Ok(v.to_owned())
+    } else {
+        Err(ConfigError::BadApiId(v.to_owned()))
     }
 }
 
@@ -227,6 +262,11 @@ mod tests {
         assert_eq!(c.label, None);
         assert_eq!(c.region.as_deref(), Some("eu-west-1"));
         assert_eq!(c.format.source(), DEFAULT_FORMAT);
+        assert!(!c.diagnose);
+        assert_eq!(c.api_id, None);
+        let c = load(&[("DIAGNOSE", " True "), ("API_ID", "a1b2c3d4e5")], false).unwrap();
+        assert!(c.diagnose);
+        assert_eq!(c.api_id.as_deref(), Some("a1b2c3d4e5"));
     }
 
     #[test]
@@ -256,6 +296,14 @@ mod tests {
             (
                 vec![("ALERT_TOPIC_ARN", ARN), ("MAX_SAMPLES", "101")],
                 "MAX_SAMPLES",
+            ),
+            (
+                vec![("ALERT_TOPIC_ARN", ARN), ("DIAGNOSE", "yes")],
+                "DIAGNOSE \"yes\" is not true or false",
+            ),
+            (
+                vec![("ALERT_TOPIC_ARN", ARN), ("API_ID", "abc; rm -rf /")],
+                "API_ID \"abc; rm -rf /\" is not an API Gateway API id",
             ),
             (
                 vec![("ALERT_TOPIC_ARN", ARN), ("ALERT_LANGUAGE", "fr")],

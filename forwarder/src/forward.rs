@@ -2,11 +2,20 @@
 
 use serde::Serialize;
 
-use crate::alert::{self, Alert};
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use crate::access_log::LogFormat;
+use crate::alert::{self, Alert, Group};
 use crate::config::Config;
 use crate::decode::{self, DecodeError, LogBatch};
 use crate::detect::{self, Scan};
+use crate::diagnose::{self, Diagnosis, Evidence};
+use crate::inspect::{self, FoundEvent, Inspector};
 use crate::publish::{PublishError, Publisher};
+
+/// How long all diagnoses of one invocation may take together; an alert never waits longer.
+pub const DIAGNOSIS_BUDGET: Duration = Duration::from_secs(3);
 
 /// Why an invocation failed. Both kinds are returned to Lambda as errors, so its retries and the
 /// on-failure destination keep the event: a bad event is kept for a person to look at, a failed
@@ -42,10 +51,76 @@ pub fn prepare(batch: &LogBatch, config: &Config) -> (Scan, Vec<Alert>) {
     (scan, alerts)
 }
 
+/// Scans events found by a log search as the subscription would have delivered them: one batch
+/// per log stream.
+pub fn scan_found(log_group: &str, events: &[FoundEvent], format: &LogFormat) -> Scan {
+    let mut streams: BTreeMap<&str, Vec<&FoundEvent>> = BTreeMap::new();
+    for e in events {
+        streams.entry(&e.log_stream).or_default().push(e);
+    }
+    let mut scan = Scan::default();
+    for (stream, events) in streams {
+        let batch = LogBatch {
+            message_type: decode::MessageType::DataMessage,
+            owner: "".into(),
+            log_group: log_group.into(),
+            log_stream: stream.into(),
+            subscription_filters: Vec::new(),
+            log_events: events
+                .into_iter()
+                .map(|e| decode::LogEvent {
+                    id: e.event_id.as_str().into(),
+                    timestamp: e.timestamp,
+                    message: e.message.as_str().into(),
+                })
+                .collect(),
+        };
+        scan.merge(detect::scan_batch(&batch, format));
+    }
+    scan
+}
+
+/// The groups of a scan's findings: one per (log group, cause).
+pub fn groups_for(scan: &Scan, config: &Config) -> Vec<Group> {
+    alert::group(&scan.findings, config.max_samples)
+}
+
 /// The alerts for a scan's findings: one per (log group, cause).
 pub fn alerts_for(scan: &Scan, config: &Config) -> Vec<Alert> {
-    let groups = alert::group(&scan.findings, config.max_samples);
-    alert::render_all(&groups, config)
+    alert::render_all(&groups_for(scan, config), config)
+}
+
+/// Checks each group against its API's live configuration when `config.diagnose` is set. Every
+/// group gets a diagnosis or the reason there is none; all of it together takes at most
+/// [`DIAGNOSIS_BUDGET`], and nothing here can fail the alert.
+pub async fn diagnose_groups<I: Inspector>(groups: &mut [Group], config: &Config, inspector: &I) {
+    if !config.diagnose {
+        return;
+    }
+    let deadline = Instant::now() + DIAGNOSIS_BUDGET;
+    let mut read: HashMap<String, Result<Evidence, String>> = HashMap::new();
+    for g in groups.iter_mut() {
+        let Some(api_id) = g.api_ids.first().or(config.api_id.as_ref()).cloned() else {
+            g.diagnosis = Some(Diagnosis::unavailable(
+                "the log lines carry no $context.apiId and API_ID is not set",
+            ));
+            continue;
+        };
+        if !read.contains_key(&api_id) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let evidence = inspect::gather(inspector, &api_id, left)
+                .await
+                .map_err(|e| e.to_string());
+            if let Err(e) = &evidence {
+                tracing::warn!(api_id, error = %e, "diagnosis unavailable");
+            }
+            read.insert(api_id.clone(), evidence);
+        }
+        g.diagnosis = Some(match &read[&api_id] {
+            Ok(evidence) => diagnose::diagnose(g.cause, evidence, &g.routes),
+            Err(reason) => Diagnosis::unavailable(reason.clone()),
+        });
+    }
 }
 
 /// Publishes alerts in order, stopping at the first failure.
@@ -74,10 +149,11 @@ pub async fn publish_all<P: Publisher>(
 }
 
 /// Handles one subscription event as delivered to Lambda.
-pub async fn handle_event<P: Publisher>(
+pub async fn handle_event<P: Publisher, I: Inspector>(
     event: &[u8],
     config: &Config,
     publisher: &P,
+    inspector: &I,
 ) -> Result<Outcome, ForwardError> {
     let rejected = |e: &DecodeError| tracing::error!(error = %e, "event rejected");
     let payload = decode::decode_event(event).inspect_err(rejected)?;
@@ -89,7 +165,10 @@ pub async fn handle_event<P: Publisher>(
             ..Outcome::default()
         });
     }
-    let (scan, alerts) = prepare(&batch, config);
+    let scan = detect::scan_batch(&batch, &config.format);
+    let mut groups = groups_for(&scan, config);
+    diagnose_groups(&mut groups, config, inspector).await;
+    let alerts = alert::render_all(&groups, config);
     tracing::info!(
         log_group = %batch.log_group,
         lines = scan.lines,
@@ -111,6 +190,8 @@ pub async fn handle_event<P: Publisher>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnose::{ApiConfig, Authorizer, Route};
+    use crate::inspect::{InspectError, MemoryInspector};
     use crate::publish::MemoryPublisher;
 
     const PERMISSION: &str = r#"198.51.100.7 - - [10/Oct/2023:01:01:01 +0000] "GET GET /orders HTTP/1.1" 500 35 req-1= AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again."#;
@@ -138,6 +219,7 @@ mod tests {
             &event(&[PERMISSION, FORMAT, HEALTHY, PERMISSION]),
             &config(),
             &publisher,
+            &MemoryInspector::default(),
         )
         .await
         .unwrap();
@@ -174,16 +256,23 @@ mod tests {
         };
         let bytes = serde_json::to_vec(&decode::encode_batch(&batch)).unwrap();
         let publisher = MemoryPublisher::new();
-        let out = handle_event(&bytes, &config(), &publisher).await.unwrap();
+        let out = handle_event(&bytes, &config(), &publisher, &MemoryInspector::default())
+            .await
+            .unwrap();
         assert!(out.control_message);
         assert!(publisher.sent().is_empty());
     }
 
     #[tokio::test]
     async fn bad_event_is_an_error() {
-        let err = handle_event(b"{}", &config(), &MemoryPublisher::new())
-            .await
-            .unwrap_err();
+        let err = handle_event(
+            b"{}",
+            &config(),
+            &MemoryPublisher::new(),
+            &MemoryInspector::default(),
+        )
+        .await
+        .unwrap_err();
         assert!(
             matches!(err, ForwardError::Decode(DecodeError::MissingAwslogs)),
             "{err}"
@@ -193,13 +282,141 @@ mod tests {
     #[tokio::test]
     async fn partial_publish_is_an_error_that_counts() {
         let publisher = MemoryPublisher::failing_after(1);
-        let err = handle_event(&event(&[PERMISSION, FORMAT]), &config(), &publisher)
-            .await
-            .unwrap_err();
+        let err = handle_event(
+            &event(&[PERMISSION, FORMAT]),
+            &config(),
+            &publisher,
+            &MemoryInspector::default(),
+        )
+        .await
+        .unwrap_err();
         assert_eq!(
             err.to_string(),
             "1 of 2 alerts published, then publishing to memory failed: refused by test publisher"
         );
         assert_eq!(publisher.sent().len(), 1);
+    }
+
+    const FN: &str = "arn:aws:lambda:us-east-1:123456789012:function:auth-fn";
+
+    fn live_api() -> MemoryInspector {
+        let mut m = MemoryInspector::default();
+        m.apis.insert(
+            "a1b2c3".into(),
+            ApiConfig {
+                api_id: "a1b2c3".into(),
+                name: None,
+                routes: vec![Route {
+                    route_key: "GET /orders".into(),
+                    authorization_type: Some("CUSTOM".into()),
+                    authorizer_id: Some("au1".into()),
+                }],
+                authorizers: vec![Authorizer {
+                    id: "au1".into(),
+                    name: "orders-auth".into(),
+                    authorizer_type: "REQUEST".into(),
+                    uri: Some(format!(
+                        "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{FN}/invocations"
+                    )),
+                    credentials_arn: None,
+                    simple_responses: true,
+                    payload_format_version: Some("2.0".into()),
+                }],
+            },
+        );
+        m
+    }
+
+    fn diagnosing() -> Config {
+        Config {
+            diagnose: true,
+            api_id: Some("a1b2c3".into()),
+            ..config()
+        }
+    }
+
+    #[tokio::test]
+    async fn alerts_carry_the_diagnosis_and_the_exact_command() {
+        let publisher = MemoryPublisher::new();
+        handle_event(
+            &event(&[PERMISSION]),
+            &diagnosing(),
+            &publisher,
+            &live_api(),
+        )
+        .await
+        .unwrap();
+        let sent = publisher.sent();
+        let email = &sent[0].email;
+        assert!(
+            email.contains("route GET /orders -> authorizer orders-auth (au1) -> function arn:aws:lambda:us-east-1:123456789012:function:auth-fn"),
+            "{email}"
+        );
+        assert!(
+            email.contains("PROBLEM: function auth-fn has no resource policy"),
+            "{email}"
+        );
+        assert!(
+            email.contains(
+                "--source-arn arn:aws:execute-api:us-east-1:123456789012:a1b2c3/authorizers/au1"
+            ),
+            "{email}"
+        );
+        let machine: serde_json::Value = serde_json::from_str(&sent[0].machine).unwrap();
+        assert_eq!(machine["diagnosis"]["status"], "checked");
+        assert_eq!(
+            machine["diagnosis"]["authorizers"][0]["authorizer_id"],
+            "au1"
+        );
+        let chat: serde_json::Value = serde_json::from_str(&sent[0].chat).unwrap();
+        assert!(
+            chat["content"]["nextSteps"]
+                .to_string()
+                .contains("authorizers/au1")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_lookup_still_alerts() {
+        let cases = [
+            (
+                MemoryInspector {
+                    failure: Some(InspectError::Denied {
+                        call: "apigateway:GetRoutes",
+                        reason: "AccessDeniedException".into(),
+                    }),
+                    ..MemoryInspector::default()
+                },
+                "Diagnosis unavailable: apigateway:GetRoutes was refused: AccessDeniedException",
+            ),
+            (
+                MemoryInspector::default(),
+                "Diagnosis unavailable: API a1b2c3 was not found in this account and region",
+            ),
+        ];
+        for (inspector, expected) in cases {
+            let publisher = MemoryPublisher::new();
+            handle_event(&event(&[PERMISSION]), &diagnosing(), &publisher, &inspector)
+                .await
+                .unwrap();
+            let email = &publisher.sent()[0].email;
+            assert!(email.contains(expected), "{email}");
+            // The remedy's own command stands in for the exact one.
+            assert!(email.contains("aws lambda add-permission"), "{email}");
+        }
+        // Without an API id there is nothing to look up.
+        let publisher = MemoryPublisher::new();
+        let config = Config {
+            api_id: None,
+            ..diagnosing()
+        };
+        handle_event(&event(&[PERMISSION]), &config, &publisher, &live_api())
+            .await
+            .unwrap();
+        assert!(
+            publisher.sent()[0]
+                .email
+                .contains("Diagnosis unavailable: the log lines carry no $context.apiId")
+        );
     }
 }

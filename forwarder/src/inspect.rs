@@ -64,6 +64,9 @@ pub async fn gather<I: Inspector>(
         .unwrap_or(Err(InspectError::TimedOut(budget)))
 }
 
+/// How long a warm Lambda trusts what it read about an API.
+pub const INSPECT_CACHE_TTL: Duration = Duration::from_secs(300);
+
 /// Keeps what was read for `ttl`, so a warm Lambda does not ask again for every batch of a flood.
 /// Failures are not kept: the next batch tries again (each try is bounded by [`gather`]).
 pub struct Cached<I> {
@@ -140,12 +143,27 @@ pub fn diagnosis_timeouts() -> aws_config::timeout::TimeoutConfig {
         .build()
 }
 
+/// The SDK configuration for diagnosis and log reads: credentials and `AWS_ENDPOINT_URL` from the
+/// environment, `region` when given, and [`diagnosis_timeouts`].
+pub async fn sdk_config(region: Option<&str>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(diagnosis_timeouts());
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_owned()));
+    }
+    loader.load().await
+}
+
 impl AwsInspector {
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
         Self {
             apigw: aws_sdk_apigatewayv2::Client::new(sdk),
             lambda: aws_sdk_lambda::Client::new(sdk),
         }
+    }
+
+    pub async fn from_env(region: Option<&str>) -> Self {
+        Self::new(&sdk_config(region).await)
     }
 }
 

@@ -5,6 +5,7 @@ use serde_json::value::RawValue;
 
 use crate::config::Config;
 use crate::forward::{ForwardError, handle_event};
+use crate::inspect::{AwsInspector, Cached, INSPECT_CACHE_TTL};
 use crate::publish::SnsPublisher;
 
 /// Starts the runtime loop. Configuration is checked once, before the first event: a bad setting
@@ -26,10 +27,15 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     })?;
     let topic = config.topic.clone().expect("required above");
     let publisher = SnsPublisher::from_env(topic).await;
-    let (config, publisher) = (&config, &publisher);
+    // Kept across warm invocations: a flood of batches asks the API once per few minutes.
+    let inspector = Cached::new(
+        AwsInspector::from_env(config.region.as_deref()).await,
+        INSPECT_CACHE_TTL,
+    );
+    let (config, publisher, inspector) = (&config, &publisher, &inspector);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
-            handle_event(event.payload.get().as_bytes(), config, publisher)
+            handle_event(event.payload.get().as_bytes(), config, publisher, inspector)
                 .await
                 .map_err(diagnostic)
         },

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        match forwarder::lambda::run().await {
+        match Box::pin(forwarder::lambda::run()).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("forwarder: {e}");
@@ -12,6 +12,6 @@ async fn main() -> ExitCode {
             }
         }
     } else {
-        forwarder::cli::main().await
+        Box::pin(forwarder::cli::main()).await
     }
 }

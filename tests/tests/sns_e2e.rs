@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use forwarder::config::{Config, TopicArn};
 use forwarder::forward::{ForwardError, handle_event};
+use forwarder::inspect::MemoryInspector;
 use forwarder::publish::SnsPublisher;
 use forwarder_tests::http::{capture, sns_stub};
 use forwarder_tests::{
@@ -45,9 +46,14 @@ async fn handler_alerts_reach_every_subscriber() {
     let publisher = publisher(&moto_endpoint(), &local.topic_arn).await;
     let event = read_sample("events/default-format.json");
 
-    let out = handle_event(&event, &config(&local.topic_arn), &publisher)
-        .await
-        .unwrap();
+    let out = handle_event(
+        &event,
+        &config(&local.topic_arn),
+        &publisher,
+        &MemoryInspector::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!((out.lines, out.findings, out.message_ids.len()), (10, 5, 4));
 
     // Every message, in the SNS envelope, one per cause.
@@ -218,6 +224,7 @@ async fn unreachable_sns_fails_the_invocation_and_names_the_topic() {
         &read_sample("events/default-format.json"),
         &config(&topic),
         &publisher,
+        &MemoryInspector::default(),
     )
     .await
     .unwrap_err();
@@ -244,6 +251,7 @@ async fn missing_topic_is_an_error() {
         &read_sample("events/json-format.json"),
         &config(&topic),
         &publisher,
+        &MemoryInspector::default(),
     )
     .await
     .unwrap_err()
@@ -259,6 +267,7 @@ async fn access_denied_is_an_error_and_not_retried() {
         &read_sample("events/json-format.json"),
         &config(&topic),
         &publisher(&url, &topic).await,
+        &MemoryInspector::default(),
     )
     .await
     .unwrap_err()
@@ -294,6 +303,7 @@ async fn throttling_and_server_errors_are_retried_until_delivered() {
             &serde_json::to_vec(&events).unwrap(),
             &config(&topic),
             &publisher(&url, &topic).await,
+            &MemoryInspector::default(),
         )
         .await
         .unwrap_or_else(|e| panic!("{code}: {e}"));
@@ -315,6 +325,7 @@ async fn failure_after_some_alerts_returns_an_error() {
         &read_sample("events/default-format.json"),
         &config(&topic),
         &publisher(&url, &topic).await,
+        &MemoryInspector::default(),
     )
     .await
     .unwrap_err();
