@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use aws_sdk_apigatewayv2::error::DisplayErrorContext;
+use aws_sdk_apigatewayv2::error::ProvideErrorMetadata;
 
 use crate::diagnose::{ApiConfig, Authorizer, Evidence, Route};
 
@@ -21,7 +21,7 @@ pub enum InspectError {
     Denied { call: &'static str, reason: String },
     #[error("{call} failed: {reason}")]
     Failed { call: &'static str, reason: String },
-    #[error("no answer within {0:?}")]
+    #[error("no answer within {} ms", .0.as_millis())]
     TimedOut(Duration),
 }
 
@@ -167,10 +167,31 @@ impl AwsInspector {
     }
 }
 
-/// Names the error the way the service did (`AccessDeniedException: ...`).
-fn describe<E: std::error::Error>(e: &E) -> String {
-    DisplayErrorContext(e).to_string()
+/// Names the error the way the service did (`AccessDeniedException: User ... is not authorized`),
+/// or the chain of causes when no service answered (`dispatch failure: ... Connection refused`).
+fn describe<E: ProvideErrorMetadata + std::error::Error>(e: &E) -> String {
+    let mut text = match (e.code(), e.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        (None, _) => {
+            let mut chain = e.to_string();
+            let mut source = e.source();
+            while let Some(cause) = source {
+                chain.push_str(": ");
+                chain.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            chain
+        }
+    };
+    if text.len() > MAX_REASON_BYTES {
+        text = crate::escape::truncate(&text, MAX_REASON_BYTES).into_owned();
+    }
+    text
 }
+
+/// An error reason goes into an alert; a few lines of it say everything useful.
+const MAX_REASON_BYTES: usize = 400;
 
 fn is_denied(code: Option<&str>) -> bool {
     matches!(
@@ -187,7 +208,6 @@ fn is_denied(code: Option<&str>) -> bool {
 
 impl Inspector for AwsInspector {
     async fn api(&self, api_id: &str) -> Result<ApiConfig, InspectError> {
-        use aws_sdk_apigatewayv2::error::ProvideErrorMetadata;
         let fail = |call: &'static str, code: Option<&str>, reason: String| {
             if code == Some("NotFoundException") {
                 InspectError::ApiNotFound(api_id.to_owned())
@@ -264,7 +284,6 @@ impl Inspector for AwsInspector {
     }
 
     async fn policy(&self, function_arn: &str) -> Result<Option<String>, InspectError> {
-        use aws_sdk_lambda::error::ProvideErrorMetadata;
         match self
             .lambda
             .get_policy()
@@ -360,7 +379,6 @@ impl LogSearch for AwsLogSearch {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<FoundEvent>, InspectError> {
-        use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
         let mut found = Vec::new();
         let mut next: Option<String> = None;
         loop {

@@ -1,6 +1,7 @@
 //! Minimal loopback HTTP servers for the tests: one that records what SNS delivers to an HTTPS
-//! subscriber (where AWS Chatbot would be), and one that plays an SNS endpoint that fails a few
-//! times before it accepts, to prove the SDK's retries deliver the alert.
+//! subscriber (where AWS Chatbot would be), one that plays an SNS endpoint that fails a few
+//! times before it accepts, to prove the SDK's retries deliver the alert, and one that refuses
+//! every call as IAM would.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -49,6 +50,7 @@ async fn respond(reader: &mut BufReader<TcpStream>, status: u16, content_type: &
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
+        403 => "Forbidden",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Status",
@@ -118,6 +120,19 @@ pub async fn sns_stub(
     })
     .await;
     (url, calls, rx)
+}
+
+/// A JSON-protocol AWS endpoint (API Gateway v2, Lambda) that refuses every call the way IAM
+/// does, with HTTP 403 and `AccessDeniedException`.
+pub async fn denying_stub() -> (String, mpsc::UnboundedReceiver<Request>) {
+    serve(|_| {
+        (
+            403,
+            "application/json",
+            r#"{"__type":"AccessDeniedException","message":"User: arn:aws:sts::123456789012:assumed-role/forwarder/x is not authorized to perform: apigateway:GET"}"#.to_owned(),
+        )
+    })
+    .await
 }
 
 fn error_xml(code: &str) -> String {

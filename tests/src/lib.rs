@@ -71,6 +71,8 @@ pub fn forwarder(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> R
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
         "AWS_ENDPOINT_URL",
+        "DIAGNOSE",
+        "API_ID",
     ] {
         cmd.env_remove(var);
     }
