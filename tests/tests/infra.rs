@@ -126,6 +126,8 @@ fn environment_matches_what_the_forwarder_reads() {
             "ALERT_LABEL",
             "ALERT_LANGUAGE",
             "ALERT_TOPIC_ARN",
+            "API_ID",
+            "DIAGNOSE",
             "MAX_SAMPLES",
             "RUST_LOG"
         ]
@@ -142,10 +144,17 @@ fn environment_matches_what_the_forwarder_reads() {
         "ACCESS_LOG_FORMAT" => params["AccessLogFormat"]["Default"]
             .as_str()
             .map(str::to_owned),
+        "DIAGNOSE" => params["Diagnose"]["Default"].as_str().map(str::to_owned),
+        "API_ID" => params["ApiId"]["Default"].as_str().map(str::to_owned),
         _ => None,
     };
-    forwarder::config::Config::from_lookup(env, true)
+    let config = forwarder::config::Config::from_lookup(env, true)
         .expect("template defaults are valid settings");
+    assert!(config.diagnose, "the stack diagnoses by default");
+    // Every value the ApiId pattern admits is an id the forwarder accepts, and the pattern
+    // refuses what the forwarder would refuse.
+    assert_eq!(params["ApiId"]["AllowedPattern"], "^[a-z0-9]{0,20}$");
+    assert!(forwarder::config::parse_api_id("a1b2c3d4e5").is_ok());
     assert_eq!(
         params["AlertLanguage"]["AllowedValues"],
         json!(["en", "ja"])
@@ -226,7 +235,7 @@ fn no_wildcard_actions_or_resources_in_any_allow() {
 }
 
 #[test]
-fn function_role_may_only_publish_send_failures_and_log() {
+fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
     let t = template("infra/template.yaml");
     let role = &t["Resources"]["ForwarderRole"]["Properties"];
     assert!(
@@ -248,8 +257,10 @@ fn function_role_may_only_publish_send_failures_and_log() {
     assert_eq!(
         actions,
         [
+            "apigateway:GET",
             "kms:Decrypt",
             "kms:GenerateDataKey",
+            "lambda:GetPolicy",
             "logs:CreateLogStream",
             "logs:PutLogEvents",
             "sns:Publish",
@@ -276,6 +287,30 @@ fn function_role_may_only_publish_send_failures_and_log() {
         json!({"Fn::GetAtt": ["ForwarderLogGroup", "Arn"]})
     );
     assert_eq!(by_action("kms:Decrypt"), json!({"Ref": "KmsKeyArn"}));
+    // Diagnosis reads only routes and authorizers (of the one API when ApiId is given) and
+    // function policies in this account and region; nothing is granted when it is off.
+    let reads = by_action("apigateway:GET");
+    let paths = reads.to_string();
+    for allowed in ["/routes\"", "/routes/*", "/authorizers/*", "${ApiId}"] {
+        assert!(paths.contains(allowed), "{allowed} in {paths}");
+    }
+    for refused in ["/stages", "/integrations", "::/apis/*\"", "::*"] {
+        assert!(!paths.contains(refused), "{refused} in {paths}");
+    }
+    assert_eq!(
+        by_action("lambda:GetPolicy"),
+        json!({"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"})
+    );
+    let conditions: Vec<Value> = role["Policies"][0]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.get("Fn::If").map(|f| f[0].clone()))
+        .collect();
+    assert_eq!(
+        conditions,
+        [json!("HasKmsKey"), json!("DiagnoseOn"), json!("DiagnoseOn")]
+    );
 }
 
 #[test]
