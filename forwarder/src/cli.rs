@@ -83,15 +83,8 @@ pub struct CheckArgs {
     /// How far back to look: 15m, 2h, 1d, ...
     #[arg(long, default_value = "15m", value_parser = humantime::parse_duration)]
     pub since: Duration,
-    /// Print one JSON object per flagged line (JSON Lines).
-    #[arg(long, conflicts_with = "alert")]
-    pub json: bool,
-    /// Print the alerts exactly as they would be published.
-    #[arg(long)]
-    pub alert: bool,
-    /// Publish the alerts to this SNS topic.
-    #[arg(long, value_name = "TOPIC_ARN")]
-    pub publish: Option<String>,
+    #[command(flatten)]
+    pub output: Output,
     #[command(flatten)]
     pub settings: Settings,
 }
@@ -100,6 +93,15 @@ pub struct CheckArgs {
 pub struct ScanArgs {
     /// Files to read; `-` or none reads standard input.
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub output: Output,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// What `scan` and `check` do with what they found.
+#[derive(Args, Debug)]
+pub struct Output {
     /// Print one JSON object per flagged line (JSON Lines).
     #[arg(long, conflicts_with = "alert")]
     pub json: bool,
@@ -109,8 +111,15 @@ pub struct ScanArgs {
     /// Publish the alerts to this SNS topic.
     #[arg(long, value_name = "TOPIC_ARN")]
     pub publish: Option<String>,
-    #[command(flatten)]
-    pub settings: Settings,
+}
+
+impl Output {
+    fn topic(&self) -> Result<Option<TopicArn>> {
+        self.publish
+            .as_deref()
+            .map(|arn| arn.parse::<TopicArn>().context("--publish"))
+            .transpose()
+    }
 }
 
 /// The settings the Lambda takes from its environment; flags win over the environment.
@@ -307,11 +316,7 @@ fn scan_all(paths: &[Option<&PathBuf>], config: &Config) -> Vec<Result<Scanned>>
 
 async fn scan(args: ScanArgs) -> Result<u8> {
     let config = args.settings.config()?;
-    let topic = args
-        .publish
-        .as_deref()
-        .map(|arn| arn.parse::<TopicArn>().context("--publish"))
-        .transpose()?;
+    let topic = args.output.topic()?;
     let paths: Vec<Option<&PathBuf>> = if args.paths.is_empty() {
         vec![None]
     } else {
@@ -329,7 +334,7 @@ async fn scan(args: ScanArgs) -> Result<u8> {
         }
     }
     diagnose_all(&mut results, &config).await;
-    let code = report(&results, &config, args.json, args.alert, topic).await?;
+    let code = report(&results, &config, &args.output, topic).await?;
     Ok(if failed { EXIT_ERROR } else { code })
 }
 
@@ -349,18 +354,17 @@ async fn diagnose_all(results: &mut [Scanned], config: &Config) {
 async fn report(
     results: &[Scanned],
     config: &Config,
-    json: bool,
-    alerts: bool,
+    output: &Output,
     topic: Option<TopicArn>,
 ) -> Result<u8> {
     // Stdout is line-buffered; a batch of findings would cost a write call per line.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for r in results {
-        if json {
+        if output.json {
             for f in &r.scan.findings {
                 writeln!(out, "{}", finding_json(&r.name, f))?;
             }
-        } else if alerts {
+        } else if output.alert {
             print_alerts(&mut out, r)?;
         } else {
             print_summary(&mut out, r, config.max_samples)?;
@@ -396,11 +400,7 @@ const FILTER_PATTERN: &str = "\"AUTHORIZER_CONFIGURATION_ERROR\"";
 
 async fn check(args: CheckArgs) -> Result<u8> {
     let config = args.settings.config()?;
-    let topic = args
-        .publish
-        .as_deref()
-        .map(|arn| arn.parse::<TopicArn>().context("--publish"))
-        .transpose()?;
+    let topic = args.output.topic()?;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .context("the clock is before 1970")?;
@@ -425,7 +425,7 @@ async fn check(args: CheckArgs) -> Result<u8> {
     let scan = forward::scan_found(&args.log_group, &events, &config.format);
     let mut results = vec![Scanned::new(args.log_group.clone(), scan, &config, false)];
     diagnose_all(&mut results, &config).await;
-    report(&results, &config, args.json, args.alert, topic).await
+    report(&results, &config, &args.output, topic).await
 }
 
 /// How long `doctor` waits for API Gateway and Lambda in all.

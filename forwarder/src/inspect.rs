@@ -193,6 +193,28 @@ fn describe<E: ProvideErrorMetadata + std::error::Error>(e: &E) -> String {
 /// An error reason goes into an alert; a few lines of it say everything useful.
 const MAX_REASON_BYTES: usize = 400;
 
+/// A refusal by IAM or bad credentials, or any other failure of `call`.
+fn failure<E: ProvideErrorMetadata + std::error::Error>(call: &'static str, e: &E) -> InspectError {
+    let reason = describe(e);
+    if is_denied(e.code()) {
+        InspectError::Denied { call, reason }
+    } else {
+        InspectError::Failed { call, reason }
+    }
+}
+
+fn api_failure<E: ProvideErrorMetadata + std::error::Error>(
+    api_id: &str,
+    call: &'static str,
+    e: &E,
+) -> InspectError {
+    if e.code() == Some("NotFoundException") {
+        InspectError::ApiNotFound(api_id.to_owned())
+    } else {
+        failure(call, e)
+    }
+}
+
 fn is_denied(code: Option<&str>) -> bool {
     matches!(
         code,
@@ -208,15 +230,6 @@ fn is_denied(code: Option<&str>) -> bool {
 
 impl Inspector for AwsInspector {
     async fn api(&self, api_id: &str) -> Result<ApiConfig, InspectError> {
-        let fail = |call: &'static str, code: Option<&str>, reason: String| {
-            if code == Some("NotFoundException") {
-                InspectError::ApiNotFound(api_id.to_owned())
-            } else if is_denied(code) {
-                InspectError::Denied { call, reason }
-            } else {
-                InspectError::Failed { call, reason }
-            }
-        };
         let mut routes = Vec::new();
         let mut next: Option<String> = None;
         loop {
@@ -227,7 +240,7 @@ impl Inspector for AwsInspector {
                 .set_next_token(next.take())
                 .send()
                 .await
-                .map_err(|e| fail("apigateway:GetRoutes", e.code(), describe(&e)))?;
+                .map_err(|e| api_failure(api_id, "apigateway:GetRoutes", &e))?;
             routes.extend(page.items().iter().map(|r| Route {
                 route_key: r.route_key().unwrap_or_default().to_owned(),
                 authorization_type: r.authorization_type().map(|t| t.as_str().to_owned()),
@@ -257,7 +270,7 @@ impl Inspector for AwsInspector {
                 Ok(a) => a,
                 // A route naming a deleted authorizer is itself a finding; check_api reports it.
                 Err(e) if e.code() == Some("NotFoundException") => continue,
-                Err(e) => return Err(fail("apigateway:GetAuthorizer", e.code(), describe(&e))),
+                Err(e) => return Err(api_failure(api_id, "apigateway:GetAuthorizer", &e)),
             };
             authorizers.push(Authorizer {
                 id: id.to_owned(),
@@ -294,14 +307,7 @@ impl Inspector for AwsInspector {
             Ok(out) => Ok(out.policy().map(str::to_owned)),
             // Lambda answers this both for "no policy" and "no such function".
             Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
-            Err(e) if is_denied(e.code()) => Err(InspectError::Denied {
-                call: "lambda:GetPolicy",
-                reason: describe(&e),
-            }),
-            Err(e) => Err(InspectError::Failed {
-                call: "lambda:GetPolicy",
-                reason: describe(&e),
-            }),
+            Err(e) => Err(failure("lambda:GetPolicy", &e)),
         }
     }
 }
@@ -392,20 +398,7 @@ impl LogSearch for AwsLogSearch {
                 .set_next_token(next.take())
                 .send()
                 .await
-                .map_err(|e| {
-                    let reason = describe(&e);
-                    if is_denied(e.code()) {
-                        InspectError::Denied {
-                            call: "logs:FilterLogEvents",
-                            reason,
-                        }
-                    } else {
-                        InspectError::Failed {
-                            call: "logs:FilterLogEvents",
-                            reason,
-                        }
-                    }
-                })?;
+                .map_err(|e| failure("logs:FilterLogEvents", &e))?;
             found.extend(page.events().iter().map(|e| FoundEvent {
                 log_stream: e.log_stream_name().unwrap_or_default().to_owned(),
                 event_id: e.event_id().unwrap_or_default().to_owned(),
