@@ -146,12 +146,7 @@ pub fn diagnosis_timeouts() -> aws_config::timeout::TimeoutConfig {
 /// The SDK configuration for diagnosis and log reads: credentials and `AWS_ENDPOINT_URL` from the
 /// environment, `region` when given, and [`diagnosis_timeouts`].
 pub async fn sdk_config(region: Option<&str>) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(diagnosis_timeouts());
-    if let Some(region) = region {
-        loader = loader.region(aws_config::Region::new(region.to_owned()));
-    }
-    loader.load().await
+    crate::sdk::load(region, diagnosis_timeouts()).await
 }
 
 impl AwsInspector {

@@ -33,13 +33,20 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         INSPECT_CACHE_TTL,
     );
     let (config, publisher, inspector) = (&config, &publisher, &inspector);
-    lambda_runtime::run(service_fn(
+    // Each invocation's future is boxed: with the SDK calls of publishing and diagnosis inline,
+    // the runtime's future is deeper than the compiler lays out.
+    Box::pin(lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
-            handle_event(event.payload.get().as_bytes(), config, publisher, inspector)
-                .await
-                .map_err(diagnostic)
+            Box::pin(handle_event(
+                event.payload.get().as_bytes(),
+                config,
+                publisher,
+                inspector,
+            ))
+            .await
+            .map_err(diagnostic)
         },
-    ))
+    )))
     .await
 }
 

@@ -23,3 +23,4 @@ pub mod forward;
 pub mod inspect;
 pub mod lambda;
 pub mod publish;
+pub mod sdk;

@@ -48,11 +48,7 @@ impl SnsPublisher {
             .operation_attempt_timeout(Duration::from_secs(5))
             .operation_timeout(Duration::from_secs(20))
             .build();
-        let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(topic.region().to_owned()))
-            .timeout_config(timeouts)
-            .load()
-            .await;
+        let shared = crate::sdk::load(Some(topic.region()), timeouts).await;
         Self::new(aws_sdk_sns::Client::new(&shared), topic)
     }
 
