@@ -17,6 +17,7 @@ use crate::config::{Config, Language};
 use crate::detect::Finding;
 use crate::diagnose::Diagnosis;
 use crate::escape::{ascii, chat_code, chat_text, truncate, visible};
+use crate::flood::Suppressed;
 
 /// SNS refuses larger messages (256 KiB, counted in bytes).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
@@ -57,6 +58,8 @@ pub struct Group {
     pub account_id: Option<String>,
     /// What the API's live configuration says, when the forwarder was asked to check it.
     pub diagnosis: Option<Diagnosis>,
+    /// What flood control kept quiet since the last alert for this problem.
+    pub suppressed_before: Option<Suppressed>,
 }
 
 /// Groups findings by (log group, cause), keeping up to `max_samples` request ids each.
@@ -93,6 +96,7 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
                         stages: Vec::new(),
                         account_id: None,
                         diagnosis: None,
+                        suppressed_before: None,
                     },
                     f,
                     f,
@@ -318,6 +322,7 @@ fn machine_json(view: &View, config: &Config, subject: &str, text: &str) -> serd
         "omitted_request_ids": view.omitted_samples,
         "remedy": view.remedy,
         "diagnosis": g.diagnosis,
+        "suppressed_before": g.suppressed_before,
         "console_url": view.console_url,
         "text": text,
     })
@@ -337,6 +342,8 @@ struct Words {
     code: &'static str,
     requests_failed: &'static str,
     more: &'static str,
+    since_last: &'static str,
+    suppressed: &'static str,
 }
 
 const EN: Words = Words {
@@ -353,6 +360,8 @@ const EN: Words = Words {
     code: "Cause code",
     requests_failed: "requests failed with HTTP 500",
     more: "more",
+    since_last: "Since the last alert",
+    suppressed: "more failed requests were not alerted on (flood control), in batches:",
 };
 
 const JA: Words = Words {
@@ -369,6 +378,8 @@ const JA: Words = Words {
     code: "原因コード",
     requests_failed: "件のリクエストが HTTP 500 で失敗",
     more: "件ほか",
+    since_last: "前回のアラート以降",
+    suppressed: "件の失敗リクエストは通知を抑制しました (フラッド制御)。バッチ数:",
 };
 
 fn words(lang: Language) -> &'static Words {
@@ -401,6 +412,9 @@ fn email_text(view: &View, lang: Language) -> String {
         &format!("{} {}", g.count, w.requests_failed),
     );
     line(&mut t, w.when, &when(g));
+    if let Some(p) = &g.suppressed_before {
+        line(&mut t, w.since_last, &suppressed_text(p, w));
+    }
     line(
         &mut t,
         w.log_group,
@@ -450,6 +464,15 @@ fn email_text(view: &View, lang: Language) -> String {
         t.push_str(&format!("\n{}: {url}\n", w.console));
     }
     t.push_str(&format!("\n{}: {}\n", w.code, g.cause.code()));
+    t
+}
+
+/// `297 more failed requests were not alerted on (flood control), in batches: 99 (ids: ...)`.
+fn suppressed_text(p: &Suppressed, w: &Words) -> String {
+    let mut t = format!("{} {} {}", p.failed_requests, w.suppressed, p.batches);
+    if !p.sample_request_ids.is_empty() {
+        t.push_str(&format!(" ({})", visible(&p.sample_request_ids.join(", "))));
+    }
     t
 }
 
@@ -543,6 +566,13 @@ fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
     ));
     d.push_str(&format!("• *{}:* {}\n", w.count, g.count));
     d.push_str(&format!("• *{}:* {}\n", w.when, chat_code(&when(g))));
+    if let Some(p) = &g.suppressed_before {
+        d.push_str(&format!(
+            "• *{}:* {}\n",
+            w.since_last,
+            chat_text(&suppressed_text(p, w))
+        ));
+    }
     if let Some(lg) = &g.log_group {
         d.push_str(&format!("• *{}:* {}\n", w.log_group, chat_code(lg)));
     }

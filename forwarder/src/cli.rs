@@ -268,18 +268,37 @@ fn read_input(path: Option<&PathBuf>) -> Result<(String, Vec<u8>)> {
     }
 }
 
-fn scan_input(name: String, bytes: &[u8], config: &Config) -> Result<Scanned> {
-    let input = decode::sniff(bytes).map_err(|e| anyhow!("{name}: {e}"))?;
-    Ok(match input {
-        Input::Batch(payload) => {
-            let batch = payload.parse().map_err(|e| anyhow!("{name}: {e}"))?;
-            let scan = detect::scan_batch(&batch, &config.format);
-            Scanned::new(name, scan, config, batch.is_control())
-        }
-        Input::Lines(text) => {
-            Scanned::new(name, detect::scan_text(text, &config.format), config, false)
-        }
-    })
+/// Scans one input; a Kinesis event gives one result per record, named `FILE#SEQUENCE`, so a bad
+/// record is reported without hiding the others.
+fn scan_input(name: String, bytes: &[u8], config: &Config) -> Vec<Result<Scanned>> {
+    let input = match decode::sniff(bytes) {
+        Ok(input) => input,
+        Err(e) => return vec![Err(anyhow!("{name}: {e}"))],
+    };
+    let scan_payload = |name: String, payload: &decode::Payload| {
+        let batch = payload.parse().map_err(|e| anyhow!("{name}: {e}"))?;
+        let scan = detect::scan_batch(&batch, &config.format);
+        Ok(Scanned::new(name, scan, config, batch.is_control()))
+    };
+    match input {
+        Input::Batch(payload) => vec![scan_payload(name, &payload)],
+        Input::Lines(text) => vec![Ok(Scanned::new(
+            name,
+            detect::scan_text(text, &config.format),
+            config,
+            false,
+        ))],
+        Input::Records(records) => records
+            .into_iter()
+            .map(|(sequence, payload)| {
+                let name = format!("{name}#{sequence}");
+                match payload {
+                    Ok(payload) => scan_payload(name, &payload),
+                    Err(e) => Err(anyhow!("{name}: {e}")),
+                }
+            })
+            .collect(),
+    }
 }
 
 /// Scans the inputs on as many threads as there are cores, keeping their order: each input is
@@ -288,11 +307,12 @@ fn scan_all(paths: &[Option<&PathBuf>], config: &Config) -> Vec<Result<Scanned>>
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(paths.len());
-    let scan_one = |path: Option<&PathBuf>| {
-        read_input(path).and_then(|(name, bytes)| scan_input(name, &bytes, config))
+    let scan_one = |path: Option<&PathBuf>| match read_input(path) {
+        Ok((name, bytes)) => scan_input(name, &bytes, config),
+        Err(e) => vec![Err(e)],
     };
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, Result<Scanned>)> = std::thread::scope(|s| {
+    let mut done: Vec<(usize, Vec<Result<Scanned>>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 s.spawn(|| {
@@ -311,7 +331,9 @@ fn scan_all(paths: &[Option<&PathBuf>], config: &Config) -> Vec<Result<Scanned>>
             .collect()
     });
     done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, outcome)| outcome).collect()
+    done.into_iter()
+        .flat_map(|(_, outcomes)| outcomes)
+        .collect()
 }
 
 async fn scan(args: ScanArgs) -> Result<u8> {

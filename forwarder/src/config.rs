@@ -31,7 +31,18 @@ pub enum ConfigError {
     BadDiagnose(String),
     #[error("API_ID {0:?} is not an API Gateway API id (lower-case letters and digits)")]
     BadApiId(String),
+    #[error(
+        "ALERT_WINDOW_SECONDS {0:?} is not a whole number of seconds from 0 to {MAX_WINDOW_SECONDS}"
+    )]
+    BadWindow(String),
+    #[error("ALERT_STATE_TABLE {0:?} is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)")]
+    BadTable(String),
 }
+
+/// One alert per problem and window by default: 15 minutes.
+pub const DEFAULT_WINDOW_SECONDS: u64 = 900;
+/// A day; longer would hide a problem that came back.
+pub const MAX_WINDOW_SECONDS: u64 = 86_400;
 
 /// Language of the email and chat text. Subjects stay English: SNS requires ASCII there.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -135,6 +146,20 @@ pub struct Config {
     pub diagnose: bool,
     /// The API to check when the log lines do not carry `$context.apiId` (`API_ID`).
     pub api_id: Option<String>,
+    /// Flood-control window (`ALERT_WINDOW_SECONDS`); 0 turns it off.
+    pub window_seconds: u64,
+    /// The DynamoDB table that holds the windows (`ALERT_STATE_TABLE`); none turns it off.
+    pub state_table: Option<String>,
+}
+
+impl Config {
+    /// Flood control needs both a table and a window.
+    pub fn flood_control(&self) -> Option<(&str, u64)> {
+        self.state_table
+            .as_deref()
+            .filter(|_| self.window_seconds > 0)
+            .map(|t| (t, self.window_seconds))
+    }
 }
 
 impl Default for Config {
@@ -148,6 +173,8 @@ impl Default for Config {
             region: None,
             diagnose: false,
             api_id: None,
+            window_seconds: DEFAULT_WINDOW_SECONDS,
+            state_table: None,
         }
     }
 }
@@ -193,6 +220,28 @@ impl Config {
             Some(v) => return Err(ConfigError::BadDiagnose(v)),
         };
         let api_id = set("API_ID").map(|v| parse_api_id(&v)).transpose()?;
+        let window_seconds = match set("ALERT_WINDOW_SECONDS") {
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|s| *s <= MAX_WINDOW_SECONDS)
+                .ok_or(ConfigError::BadWindow(v))?,
+            None => DEFAULT_WINDOW_SECONDS,
+        };
+        let state_table = set("ALERT_STATE_TABLE")
+            .map(|t| {
+                let t = t.trim().to_owned();
+                let ok = (3..=255).contains(&t.len())
+                    && t.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+                if ok {
+                    Ok(t)
+                } else {
+                    Err(ConfigError::BadTable(t))
+                }
+            })
+            .transpose()?;
         Ok(Config {
             topic,
             label,
@@ -202,6 +251,8 @@ impl Config {
             region,
             diagnose,
             api_id,
+            window_seconds,
+            state_table,
         })
     }
 }
@@ -256,7 +307,7 @@ mod tests {
     #[test]
     fn defaults() {
         let c = load(&[("ALERT_TOPIC_ARN", ARN)], true).unwrap();
-        assert_eq!(c.topic.unwrap().region(), "eu-west-1");
+        assert_eq!(c.topic.as_ref().unwrap().region(), "eu-west-1");
         assert_eq!(c.max_samples, 5);
         assert_eq!(c.language, Language::En);
         assert_eq!(c.label, None);
@@ -264,9 +315,28 @@ mod tests {
         assert_eq!(c.format.source(), DEFAULT_FORMAT);
         assert!(!c.diagnose);
         assert_eq!(c.api_id, None);
-        let c = load(&[("DIAGNOSE", " True "), ("API_ID", "a1b2c3d4e5")], false).unwrap();
+        assert_eq!(c.flood_control(), None, "no table, no flood control");
+        let c = load(
+            &[
+                ("DIAGNOSE", " True "),
+                ("API_ID", "a1b2c3d4e5"),
+                ("ALERT_STATE_TABLE", "alert-windows"),
+            ],
+            false,
+        )
+        .unwrap();
         assert!(c.diagnose);
         assert_eq!(c.api_id.as_deref(), Some("a1b2c3d4e5"));
+        assert_eq!(c.flood_control(), Some(("alert-windows", 900)));
+        let off = load(
+            &[
+                ("ALERT_STATE_TABLE", "alert-windows"),
+                ("ALERT_WINDOW_SECONDS", "0"),
+            ],
+            false,
+        )
+        .unwrap();
+        assert_eq!(off.flood_control(), None, "a zero window turns it off");
     }
 
     #[test]
@@ -296,6 +366,18 @@ mod tests {
             (
                 vec![("ALERT_TOPIC_ARN", ARN), ("MAX_SAMPLES", "101")],
                 "MAX_SAMPLES",
+            ),
+            (
+                vec![("ALERT_TOPIC_ARN", ARN), ("ALERT_WINDOW_SECONDS", "15m")],
+                "ALERT_WINDOW_SECONDS \"15m\" is not a whole number of seconds",
+            ),
+            (
+                vec![("ALERT_TOPIC_ARN", ARN), ("ALERT_WINDOW_SECONDS", "86401")],
+                "ALERT_WINDOW_SECONDS \"86401\"",
+            ),
+            (
+                vec![("ALERT_TOPIC_ARN", ARN), ("ALERT_STATE_TABLE", "a b")],
+                "ALERT_STATE_TABLE \"a b\" is not a DynamoDB table name",
             ),
             (
                 vec![("ALERT_TOPIC_ARN", ARN), ("DIAGNOSE", "yes")],

@@ -238,6 +238,64 @@ pub fn decode_event(bytes: &[u8]) -> Result<Payload, DecodeError> {
     decode_data(&data)
 }
 
+/// A Kinesis event, as Lambda delivers a stream fed by a CloudWatch Logs destination or an
+/// account-level subscription policy
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CrossAccountSubscriptions-Kinesis.html>):
+/// each record's `data` is base64 of the same gzip payload a subscription sends to Lambda.
+#[derive(Clone, Debug, Deserialize)]
+pub struct KinesisEvent<'a> {
+    #[serde(rename = "Records", borrow)]
+    pub records: Vec<KinesisRecord<'a>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct KinesisRecord<'a> {
+    #[serde(borrow)]
+    pub kinesis: KinesisData<'a>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KinesisData<'a> {
+    /// What a partial batch failure names.
+    #[serde(borrow)]
+    pub sequence_number: Cow<'a, str>,
+    #[serde(borrow)]
+    pub data: Cow<'a, str>,
+}
+
+/// Reads a Kinesis event; its records are decoded one by one, so one bad record is one failure.
+pub fn parse_kinesis(bytes: &[u8]) -> Result<KinesisEvent<'_>, DecodeError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(DecodeError::Empty);
+    }
+    serde_json::from_slice(bytes).map_err(DecodeError::EventJson)
+}
+
+/// Which kind of event Lambda delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// `{"awslogs":{"data":...}}` from a subscription filter.
+    Subscription,
+    /// `{"Records":[{"kinesis":...}]}` from a stream.
+    Kinesis,
+}
+
+#[derive(Deserialize)]
+struct KindProbe {
+    #[serde(rename = "Records")]
+    records: Option<serde::de::IgnoredAny>,
+}
+
+/// Tells a Kinesis event from a subscription event by its top-level key. Anything else is
+/// treated as a subscription event, whose decoder names what is wrong with it.
+pub fn event_kind(bytes: &[u8]) -> EventKind {
+    match serde_json::from_slice::<KindProbe>(bytes) {
+        Ok(KindProbe { records: Some(_) }) => EventKind::Kinesis,
+        _ => EventKind::Subscription,
+    }
+}
+
 /// Decodes the `awslogs.data` string down to its payload.
 pub fn decode_data(data: &str) -> Result<Payload, DecodeError> {
     let gz = base64::engine::general_purpose::STANDARD.decode(data.trim())?;
@@ -275,12 +333,14 @@ pub fn parse_payload(json: &[u8]) -> Result<LogBatch<'_>, DecodeError> {
 }
 
 /// What a file or stdin given to the CLI turned out to be.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Input<'a> {
     /// A subscription event, a decoded payload, or a gzip of a payload.
     Batch(Payload),
     /// Plain access-log lines.
     Lines(&'a str),
+    /// A Kinesis event: each record's sequence number and its payload, or why it is unreadable.
+    Records(Vec<(String, Result<Payload, DecodeError>)>),
 }
 
 /// Just enough of a JSON document to tell an event or a payload from an access-log line; the
@@ -291,6 +351,8 @@ struct Probe {
     awslogs: Option<serde::de::IgnoredAny>,
     message_type: Option<serde::de::IgnoredAny>,
     log_events: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "Records")]
+    records: Option<serde::de::IgnoredAny>,
 }
 
 /// Recognises the CLI's input kinds by their first bytes, so users can feed whatever they have.
@@ -311,6 +373,21 @@ pub fn sniff(bytes: &[u8]) -> Result<Input<'_>, DecodeError> {
     {
         if probe.awslogs.is_some() {
             return decode_event(bytes).map(Input::Batch);
+        }
+        if probe.records.is_some() {
+            let event = parse_kinesis(bytes)?;
+            return Ok(Input::Records(
+                event
+                    .records
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.kinesis.sequence_number.to_string(),
+                            decode_data(&r.kinesis.data),
+                        )
+                    })
+                    .collect(),
+            ));
         }
         if probe.message_type.is_some() || probe.log_events.is_some() {
             return Ok(Input::Batch(Payload(bytes.to_vec())));
@@ -348,11 +425,41 @@ pub fn encode_event(
     encode_batch(&batch)
 }
 
+/// Wraps payloads into a Kinesis event the way Lambda delivers a stream's records; `data` of each
+/// is base64 of the gzip of the payload, as a CloudWatch Logs destination writes it.
+pub fn encode_kinesis(records: &[(&str, Vec<u8>)]) -> serde_json::Value {
+    let records: Vec<serde_json::Value> = records
+        .iter()
+        .map(|(sequence, gz)| {
+            serde_json::json!({
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": "authorizer-errors",
+                    "sequenceNumber": sequence,
+                    "data": base64::engine::general_purpose::STANDARD.encode(gz),
+                    "approximateArrivalTimestamp": 1_764_000_000.0,
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": format!("shardId-000000000000:{sequence}"),
+                "eventName": "aws:kinesis:record",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/access-logs",
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
+
 /// Serialises, gzips and base64-encodes a batch into the `awslogs` envelope.
 pub fn encode_batch(batch: &LogBatch) -> serde_json::Value {
-    let json = serde_json::to_vec(batch).expect("a LogBatch always serialises");
-    let data = base64::engine::general_purpose::STANDARD.encode(gzip(&json));
+    let data = base64::engine::general_purpose::STANDARD.encode(gzip_batch(batch));
     serde_json::json!({ "awslogs": { "data": data } })
+}
+
+/// A batch as CloudWatch Logs ships it: gzip of its JSON.
+pub fn gzip_batch(batch: &LogBatch) -> Vec<u8> {
+    gzip(&serde_json::to_vec(batch).expect("a LogBatch always serialises"))
 }
 
 /// Gzips bytes in memory.
@@ -512,11 +619,19 @@ mod tests {
                 b"{\"requestId\":\"a\"}\n{\"requestId\":\"b\"}\n".to_vec(),
                 "lines",
             ),
+            (
+                serde_json::to_vec(&encode_kinesis(&[("1", gzip(&payload_bytes))])).unwrap(),
+                "records",
+            ),
         ];
         for (bytes, kind) in kinds {
             let got = match sniff(&bytes).unwrap() {
                 Input::Batch(_) => "batch",
                 Input::Lines(_) => "lines",
+                Input::Records(records) => {
+                    assert!(records.iter().all(|(_, p)| p.is_ok()));
+                    "records"
+                }
             };
             assert_eq!(got, kind, "{}", String::from_utf8_lossy(&bytes));
         }

@@ -11,7 +11,8 @@ use crate::config::Config;
 use crate::decode::{self, DecodeError, LogBatch};
 use crate::detect::{self, Scan};
 use crate::diagnose::{self, Diagnosis, Evidence};
-use crate::inspect::{self, FoundEvent, Inspector};
+use crate::flood::{self, AlertWindows};
+use crate::inspect::{self, FoundEvent, Inspector, Offline};
 use crate::publish::{PublishError, Publisher};
 
 /// How long all diagnoses of one invocation may take together; an alert never waits longer.
@@ -41,6 +42,8 @@ pub struct Outcome {
     pub lines: usize,
     pub findings: usize,
     pub ignored: usize,
+    /// Groups flood control counted instead of alerting.
+    pub suppressed: usize,
     pub message_ids: Vec<String>,
 }
 
@@ -148,16 +151,67 @@ pub async fn publish_all<P: Publisher>(
     Ok(ids)
 }
 
+/// What an invocation talks to besides its settings: where alerts go, where the API's live
+/// configuration is read, where flood-control windows are kept.
+pub struct Services<'a, P, I, W> {
+    pub publisher: &'a P,
+    pub inspector: &'a I,
+    pub windows: &'a W,
+}
+
+impl<'a, P> Services<'a, P, Offline, flood::Off> {
+    /// Publishing only: no diagnosis, no flood control (the settings decide whether either runs).
+    pub fn new(publisher: &'a P) -> Self {
+        Self {
+            publisher,
+            inspector: &Offline,
+            windows: &flood::Off,
+        }
+    }
+}
+
+impl<'a, P, I, W> Services<'a, P, I, W> {
+    pub fn inspector<J>(self, inspector: &'a J) -> Services<'a, P, J, W> {
+        Services {
+            publisher: self.publisher,
+            inspector,
+            windows: self.windows,
+        }
+    }
+
+    pub fn windows<V>(self, windows: &'a V) -> Services<'a, P, I, V> {
+        Services {
+            publisher: self.publisher,
+            inspector: self.inspector,
+            windows,
+        }
+    }
+}
+
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// Handles one subscription event as delivered to Lambda.
-pub async fn handle_event<P: Publisher, I: Inspector>(
+pub async fn handle_event<P: Publisher, I: Inspector, W: AlertWindows>(
     event: &[u8],
     config: &Config,
-    publisher: &P,
-    inspector: &I,
+    services: &Services<'_, P, I, W>,
 ) -> Result<Outcome, ForwardError> {
     let rejected = |e: &DecodeError| tracing::error!(error = %e, "event rejected");
     let payload = decode::decode_event(event).inspect_err(rejected)?;
     let batch = payload.parse().inspect_err(rejected)?;
+    forward_batch(&batch, config, services).await
+}
+
+/// Scans one batch, keeps the groups flood control lets through, diagnoses and publishes them.
+pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
+    batch: &LogBatch<'_>,
+    config: &Config,
+    services: &Services<'_, P, I, W>,
+) -> Result<Outcome, ForwardError> {
     if batch.is_control() {
         tracing::info!("control message acknowledged");
         return Ok(Outcome {
@@ -165,9 +219,14 @@ pub async fn handle_event<P: Publisher, I: Inspector>(
             ..Outcome::default()
         });
     }
-    let scan = detect::scan_batch(&batch, &config.format);
+    let scan = detect::scan_batch(batch, &config.format);
     let mut groups = groups_for(&scan, config);
-    diagnose_groups(&mut groups, config, inspector).await;
+    let now = now_seconds();
+    let gate = match config.flood_control() {
+        Some((_, seconds)) => flood::gate(&mut groups, services.windows, now, seconds).await,
+        None => flood::Gate::default(),
+    };
+    diagnose_groups(&mut groups, config, services.inspector).await;
     let alerts = alert::render_all(&groups, config);
     tracing::info!(
         log_group = %batch.log_group,
@@ -175,16 +234,79 @@ pub async fn handle_event<P: Publisher, I: Inspector>(
         findings = scan.findings.len(),
         ignored = scan.ignored,
         alerts = alerts.len(),
+        suppressed = gate.suppressed,
         "batch scanned"
     );
-    let message_ids = publish_all(&alerts, publisher).await?;
+    let message_ids = match publish_all(&alerts, services.publisher).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            // The windows of the alerts that did not go out are closed again, so the retry of
+            // this batch alerts instead of counting itself as a repeat.
+            if let ForwardError::Publish { published, .. } = &e {
+                for g in &groups[*published..] {
+                    gate.release(services.windows, g, now).await;
+                }
+            }
+            return Err(e);
+        }
+    };
     Ok(Outcome {
         control_message: false,
         lines: scan.lines,
         findings: scan.findings.len(),
         ignored: scan.ignored,
+        suppressed: gate.suppressed,
         message_ids,
     })
+}
+
+/// The answer to a Kinesis invocation
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/services-kinesis-batchfailurereporting.html>):
+/// the records that failed, so Lambda retries from the first of them instead of the whole batch.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KinesisResponse {
+    pub batch_item_failures: Vec<BatchItemFailure>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchItemFailure {
+    /// The record's sequence number.
+    pub item_identifier: String,
+}
+
+/// Handles a Kinesis event from a stream a CloudWatch Logs destination feeds: each record holds
+/// the same gzip payload a subscription delivers. A record that cannot be decoded or whose alerts
+/// cannot be published is reported by its sequence number; the others go through. Lambda resumes
+/// from the lowest failed sequence number, so records after it may be delivered again; flood
+/// control turns those repeats into counts.
+pub async fn handle_kinesis<P: Publisher, I: Inspector, W: AlertWindows>(
+    event: &[u8],
+    config: &Config,
+    services: &Services<'_, P, I, W>,
+) -> Result<KinesisResponse, ForwardError> {
+    let event = decode::parse_kinesis(event).inspect_err(|e| {
+        tracing::error!(error = %e, "event rejected");
+    })?;
+    let mut response = KinesisResponse::default();
+    for record in &event.records {
+        let sequence = record.kinesis.sequence_number.as_ref();
+        let outcome = match decode::decode_data(&record.kinesis.data) {
+            Ok(payload) => match payload.parse() {
+                Ok(batch) => forward_batch(&batch, config, services).await,
+                Err(e) => Err(e.into()),
+            },
+            Err(e) => Err(e.into()),
+        };
+        if let Err(e) = outcome {
+            tracing::error!(sequence_number = sequence, error = %e, "record failed");
+            response.batch_item_failures.push(BatchItemFailure {
+                item_identifier: sequence.to_owned(),
+            });
+        }
+    }
+    Ok(response)
 }
 
 #[cfg(test)]
@@ -218,8 +340,7 @@ mod tests {
         let out = handle_event(
             &event(&[PERMISSION, FORMAT, HEALTHY, PERMISSION]),
             &config(),
-            &publisher,
-            &MemoryInspector::default(),
+            &Services::new(&publisher),
         )
         .await
         .unwrap();
@@ -256,7 +377,7 @@ mod tests {
         };
         let bytes = serde_json::to_vec(&decode::encode_batch(&batch)).unwrap();
         let publisher = MemoryPublisher::new();
-        let out = handle_event(&bytes, &config(), &publisher, &MemoryInspector::default())
+        let out = handle_event(&bytes, &config(), &Services::new(&publisher))
             .await
             .unwrap();
         assert!(out.control_message);
@@ -265,14 +386,9 @@ mod tests {
 
     #[tokio::test]
     async fn bad_event_is_an_error() {
-        let err = handle_event(
-            b"{}",
-            &config(),
-            &MemoryPublisher::new(),
-            &MemoryInspector::default(),
-        )
-        .await
-        .unwrap_err();
+        let err = handle_event(b"{}", &config(), &Services::new(&MemoryPublisher::new()))
+            .await
+            .unwrap_err();
         assert!(
             matches!(err, ForwardError::Decode(DecodeError::MissingAwslogs)),
             "{err}"
@@ -285,8 +401,7 @@ mod tests {
         let err = handle_event(
             &event(&[PERMISSION, FORMAT]),
             &config(),
-            &publisher,
-            &MemoryInspector::default(),
+            &Services::new(&publisher),
         )
         .await
         .unwrap_err();
@@ -341,8 +456,7 @@ mod tests {
         handle_event(
             &event(&[PERMISSION]),
             &diagnosing(),
-            &publisher,
-            &live_api(),
+            &Services::new(&publisher).inspector(&live_api()),
         )
         .await
         .unwrap();
@@ -396,9 +510,13 @@ mod tests {
         ];
         for (inspector, expected) in cases {
             let publisher = MemoryPublisher::new();
-            handle_event(&event(&[PERMISSION]), &diagnosing(), &publisher, &inspector)
-                .await
-                .unwrap();
+            handle_event(
+                &event(&[PERMISSION]),
+                &diagnosing(),
+                &Services::new(&publisher).inspector(&inspector),
+            )
+            .await
+            .unwrap();
             let email = &publisher.sent()[0].email;
             assert!(email.contains(expected), "{email}");
             // The remedy's own command stands in for the exact one.
@@ -410,9 +528,13 @@ mod tests {
             api_id: None,
             ..diagnosing()
         };
-        handle_event(&event(&[PERMISSION]), &config, &publisher, &live_api())
-            .await
-            .unwrap();
+        handle_event(
+            &event(&[PERMISSION]),
+            &config,
+            &Services::new(&publisher).inspector(&live_api()),
+        )
+        .await
+        .unwrap();
         assert!(
             publisher.sent()[0]
                 .email

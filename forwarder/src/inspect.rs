@@ -307,6 +307,23 @@ impl Inspector for AwsInspector {
     }
 }
 
+/// No lookups at all: every call says diagnosis is off. For callers that do not diagnose.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Offline;
+
+impl Inspector for Offline {
+    async fn api(&self, _: &str) -> Result<ApiConfig, InspectError> {
+        Err(InspectError::Failed {
+            call: "diagnosis",
+            reason: "diagnosis is off".to_owned(),
+        })
+    }
+
+    async fn policy(&self, _: &str) -> Result<Option<String>, InspectError> {
+        Ok(None)
+    }
+}
+
 /// Fixed answers, for tests and for previews without AWS.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryInspector {

@@ -4,8 +4,10 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
 use crate::config::Config;
-use crate::forward::{ForwardError, handle_event};
-use crate::inspect::{AwsInspector, Cached, INSPECT_CACHE_TTL};
+use crate::decode::{self, EventKind};
+use crate::flood::DynamoWindows;
+use crate::forward::{ForwardError, Services, handle_event, handle_kinesis};
+use crate::inspect::{self, AwsInspector, Cached, INSPECT_CACHE_TTL};
 use crate::publish::SnsPublisher;
 
 /// Starts the runtime loop. Configuration is checked once, before the first event: a bad setting
@@ -27,24 +29,30 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     })?;
     let topic = config.topic.clone().expect("required above");
     let publisher = SnsPublisher::from_env(topic).await;
+    // Reads for diagnosis and flood control share short timeouts: neither may hold an alert.
+    let sdk = inspect::sdk_config(config.region.as_deref()).await;
     // Kept across warm invocations: a flood of batches asks the API once per few minutes.
-    let inspector = Cached::new(
-        AwsInspector::from_env(config.region.as_deref()).await,
-        INSPECT_CACHE_TTL,
-    );
-    let (config, publisher, inspector) = (&config, &publisher, &inspector);
+    let inspector = Cached::new(AwsInspector::new(&sdk), INSPECT_CACHE_TTL);
+    // Only consulted when a table and a window are configured (Config::flood_control).
+    let windows = DynamoWindows::new(&sdk, config.state_table.clone().unwrap_or_default());
+    let services = Services::new(&publisher)
+        .inspector(&inspector)
+        .windows(&windows);
+    let (config, services) = (&config, &services);
     // Each invocation's future is boxed: with the SDK calls of publishing and diagnosis inline,
     // the runtime's future is deeper than the compiler lays out.
     Box::pin(lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
-            Box::pin(handle_event(
-                event.payload.get().as_bytes(),
-                config,
-                publisher,
-                inspector,
-            ))
-            .await
-            .map_err(diagnostic)
+            let bytes = event.payload.get().as_bytes();
+            let response = match decode::event_kind(bytes) {
+                EventKind::Kinesis => Box::pin(handle_kinesis(bytes, config, services))
+                    .await
+                    .map(|r| serde_json::to_value(r).expect("a response serialises")),
+                EventKind::Subscription => Box::pin(handle_event(bytes, config, services))
+                    .await
+                    .map(|o| serde_json::to_value(o).expect("an outcome serialises")),
+            };
+            response.map_err(diagnostic)
         },
     )))
     .await

@@ -10,8 +10,7 @@ use forwarder::alert::MAX_MESSAGE_BYTES;
 use forwarder::config::Config;
 use forwarder::decode::{self, LogBatch, LogEvent, MessageType};
 use forwarder::detect::{LineVerdict, scan_line};
-use forwarder::forward::{Outcome, handle_event};
-use forwarder::inspect::MemoryInspector;
+use forwarder::forward::{Outcome, Services, handle_event};
 use forwarder::publish::MemoryPublisher;
 use proptest::prelude::*;
 
@@ -147,7 +146,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
 async fn every_bad_input_has_its_stated_outcome() {
     for (name, input, expect) in cases() {
         let publisher = MemoryPublisher::new();
-        let result = handle_event(&input, &config(), &publisher, &MemoryInspector::default()).await;
+        let result = handle_event(&input, &config(), &Services::new(&publisher)).await;
         match (expect, result) {
             (Expect::Error(text), Err(e)) => {
                 let msg = e.to_string();
@@ -209,7 +208,7 @@ async fn injected_markdown_is_shown_as_code_not_rendered() {
         "AUTHORIZER_CONFIGURATION_ERROR,<!channel> *bold* `tick` <http://evil.example|click>",
     )]);
     let publisher = MemoryPublisher::new();
-    handle_event(&input, &config(), &publisher, &MemoryInspector::default())
+    handle_event(&input, &config(), &Services::new(&publisher))
         .await
         .unwrap();
     let chat: serde_json::Value = serde_json::from_str(&publisher.sent()[0].chat).unwrap();
@@ -226,7 +225,7 @@ async fn many_tokens_keep_the_message_small_and_the_count_right() {
         &"AUTHORIZER_CONFIGURATION_ERROR ".repeat(20_000),
     )]);
     let publisher = MemoryPublisher::new();
-    handle_event(&input, &config(), &publisher, &MemoryInspector::default())
+    handle_event(&input, &config(), &Services::new(&publisher))
         .await
         .unwrap();
     let machine: serde_json::Value = serde_json::from_str(&publisher.sent()[0].machine).unwrap();

@@ -12,7 +12,7 @@ use aws_sdk_lambda::types::{FunctionCode, Runtime};
 use forwarder::access_log::LogFormat;
 use forwarder::config::Config;
 use forwarder::decode;
-use forwarder::forward::handle_event;
+use forwarder::forward::{Services, handle_event};
 use forwarder::inspect::AwsInspector;
 use forwarder::publish::MemoryPublisher;
 use forwarder_tests::http::denying_stub;
@@ -491,8 +491,7 @@ async fn the_handler_enriches_from_the_api_id_in_the_line() {
     handle_event(
         &permission_event(&f.api_id),
         &diagnosing(JSON_FORMAT),
-        &publisher,
-        &inspector,
+        &Services::new(&publisher).inspector(&inspector),
     )
     .await
     .unwrap();
@@ -548,8 +547,7 @@ async fn refused_or_unreachable_lookups_leave_the_alert_standing() {
         handle_event(
             &permission_event("a1b2c3d4e5"),
             &diagnosing(JSON_FORMAT),
-            &publisher,
-            &inspector,
+            &Services::new(&publisher).inspector(&inspector),
         )
         .await
         .expect("the alert goes out");

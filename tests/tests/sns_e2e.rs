@@ -5,8 +5,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use forwarder::config::{Config, TopicArn};
-use forwarder::forward::{ForwardError, handle_event};
-use forwarder::inspect::MemoryInspector;
+use forwarder::forward::{ForwardError, Services, handle_event};
 use forwarder::publish::SnsPublisher;
 use forwarder_tests::http::{capture, sns_stub};
 use forwarder_tests::{
@@ -49,8 +48,7 @@ async fn handler_alerts_reach_every_subscriber() {
     let out = handle_event(
         &event,
         &config(&local.topic_arn),
-        &publisher,
-        &MemoryInspector::default(),
+        &Services::new(&publisher),
     )
     .await
     .unwrap();
@@ -223,8 +221,7 @@ async fn unreachable_sns_fails_the_invocation_and_names_the_topic() {
     let err = handle_event(
         &read_sample("events/default-format.json"),
         &config(&topic),
-        &publisher,
-        &MemoryInspector::default(),
+        &Services::new(&publisher),
     )
     .await
     .unwrap_err();
@@ -250,8 +247,7 @@ async fn missing_topic_is_an_error() {
     let err = handle_event(
         &read_sample("events/json-format.json"),
         &config(&topic),
-        &publisher,
-        &MemoryInspector::default(),
+        &Services::new(&publisher),
     )
     .await
     .unwrap_err()
@@ -266,8 +262,7 @@ async fn access_denied_is_an_error_and_not_retried() {
     let err = handle_event(
         &read_sample("events/json-format.json"),
         &config(&topic),
-        &publisher(&url, &topic).await,
-        &MemoryInspector::default(),
+        &Services::new(&publisher(&url, &topic).await),
     )
     .await
     .unwrap_err()
@@ -302,8 +297,7 @@ async fn throttling_and_server_errors_are_retried_until_delivered() {
         let out = handle_event(
             &serde_json::to_vec(&events).unwrap(),
             &config(&topic),
-            &publisher(&url, &topic).await,
-            &MemoryInspector::default(),
+            &Services::new(&publisher(&url, &topic).await),
         )
         .await
         .unwrap_or_else(|e| panic!("{code}: {e}"));
@@ -324,8 +318,7 @@ async fn failure_after_some_alerts_returns_an_error() {
     let err = handle_event(
         &read_sample("events/default-format.json"),
         &config(&topic),
-        &publisher(&url, &topic).await,
-        &MemoryInspector::default(),
+        &Services::new(&publisher(&url, &topic).await),
     )
     .await
     .unwrap_err();

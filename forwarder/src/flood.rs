@@ -1,0 +1,536 @@
+//! Flood control: one alert per problem and window, however many batches report it.
+//!
+//! A broken authorizer fails every request, so a busy API sends the forwarder batch after batch
+//! with the same cause. The first batch opens a window for its (API or log group, cause) with a
+//! conditional write; batches inside the window only add to its counters; the first alert after
+//! the window closes says how many failed requests went unreported meanwhile.
+//!
+//! The state lives in DynamoDB (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html>):
+//! conditional writes make concurrent invocations agree on who alerts, `ADD` counts atomically,
+//! and a TTL attribute lets the table clean itself. If the table cannot be reached the forwarder
+//! alerts anyway: a duplicate alert is better than a lost one.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+
+use crate::alert::Group;
+
+/// What a window kept quiet, reported by the next alert for the same problem.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Suppressed {
+    /// Failed requests not alerted on.
+    pub failed_requests: u64,
+    /// Batches (invocations) they came in.
+    pub batches: u64,
+    /// Seconds since the epoch of the window's start and of the last suppressed batch.
+    pub window_start: i64,
+    pub last_suppressed: i64,
+    pub sample_request_ids: Vec<String>,
+}
+
+/// The answer to "may this group alert?".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Opening {
+    /// A new window is open; alert, and report what the previous one suppressed.
+    Opened { previous: Option<Suppressed> },
+    /// A window is open already: count, do not alert.
+    AlreadyOpen,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FloodError {
+    /// The window closed between the two steps; open a new one.
+    #[error("the window closed meanwhile")]
+    WindowClosed,
+    #[error("{0}")]
+    Store(String),
+}
+
+/// The two writes flood control needs.
+pub trait AlertWindows: Sync {
+    /// Opens a window on `key` from `now` until `until` (seconds) unless one is open.
+    fn open(
+        &self,
+        key: &str,
+        now: i64,
+        until: i64,
+    ) -> impl Future<Output = Result<Opening, FloodError>> + Send;
+
+    /// Adds a suppressed batch to the open window on `key`.
+    fn add(
+        &self,
+        key: &str,
+        now: i64,
+        failed_requests: u64,
+        sample_request_ids: &[String],
+    ) -> impl Future<Output = Result<(), FloodError>> + Send;
+
+    /// Ends the window on `key` that was opened at `opened_at`, if it is still that one.
+    fn release(
+        &self,
+        key: &str,
+        opened_at: i64,
+    ) -> impl Future<Output = Result<(), FloodError>> + Send;
+}
+
+/// The key of a problem: the API when the lines name it, else the log group, and the cause.
+pub fn key(group: &Group) -> String {
+    let scope = group
+        .api_ids
+        .first()
+        .map(|api| format!("api:{api}"))
+        .or_else(|| group.log_group.as_ref().map(|g| format!("log:{g}")))
+        .unwrap_or_else(|| "log:-".to_owned());
+    format!("{scope}#{}", group.cause.code())
+}
+
+/// What [`gate`] did: how many groups it held back, and which windows it opened.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Gate {
+    pub suppressed: usize,
+    opened: Vec<(String, i64)>,
+}
+
+impl Gate {
+    /// Closes the window this invocation opened for `group`, when its alert could not be sent:
+    /// the retry must alert, not count itself as a repeat.
+    pub async fn release<W: AlertWindows>(&self, windows: &W, group: &Group, now: i64) {
+        let key = key(group);
+        if self.opened.iter().any(|(k, at)| *k == key && *at == now)
+            && let Err(e) = windows.release(&key, now).await
+        {
+            tracing::warn!(key, error = %e, "window not closed after a failed publish");
+        }
+    }
+}
+
+/// Keeps the groups that may alert now, with what their previous window suppressed; counts the
+/// others into their open window. Store failures let the group alert (fail open) and are logged.
+pub async fn gate<W: AlertWindows>(
+    groups: &mut Vec<Group>,
+    windows: &W,
+    now: i64,
+    seconds: u64,
+) -> Gate {
+    let until = now.saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX));
+    let mut gate = Gate::default();
+    let mut keep = Vec::with_capacity(groups.len());
+    for mut group in groups.drain(..) {
+        let key = key(&group);
+        match decide(windows, &key, &mut group, now, until).await {
+            Decision::Opened => {
+                gate.opened.push((key, now));
+                keep.push(group);
+            }
+            Decision::FailedOpen => keep.push(group),
+            Decision::Suppressed => gate.suppressed += 1,
+        }
+    }
+    *groups = keep;
+    gate
+}
+
+enum Decision {
+    Opened,
+    FailedOpen,
+    Suppressed,
+}
+
+async fn decide<W: AlertWindows>(
+    windows: &W,
+    key: &str,
+    group: &mut Group,
+    now: i64,
+    until: i64,
+) -> Decision {
+    // Opening and adding race with other invocations and with the window's end; a few rounds
+    // settle it, and if they do not, alerting is the safe side.
+    for _ in 0..3 {
+        match windows.open(key, now, until).await {
+            Ok(Opening::Opened { previous }) => {
+                group.suppressed_before = previous.filter(|p| p.failed_requests > 0);
+                return Decision::Opened;
+            }
+            Ok(Opening::AlreadyOpen) => {
+                let count = u64::try_from(group.count).unwrap_or(u64::MAX);
+                match windows
+                    .add(key, now, count, &group.sample_request_ids)
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::info!(
+                            key,
+                            failed_requests = count,
+                            "alert suppressed: window open"
+                        );
+                        return Decision::Suppressed;
+                    }
+                    Err(FloodError::WindowClosed) => continue,
+                    Err(FloodError::Store(e)) => {
+                        tracing::warn!(key, error = %e, "flood control unavailable; alerting");
+                        return Decision::FailedOpen;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(key, error = %e, "flood control unavailable; alerting");
+                return Decision::FailedOpen;
+            }
+        }
+    }
+    Decision::FailedOpen
+}
+
+/// Sample request ids a window keeps for the follow-up alert.
+pub const MAX_WINDOW_SAMPLES: usize = 10;
+/// How long an item outlives its window, so a follow-up can still report it.
+pub const TTL_AFTER_WINDOW_SECONDS: i64 = 7 * 24 * 3600;
+
+/// Windows in a DynamoDB table with a string partition key `pk` and TTL on `expires_at`.
+#[derive(Clone, Debug)]
+pub struct DynamoWindows {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl DynamoWindows {
+    pub fn new(sdk: &aws_config::SdkConfig, table: impl Into<String>) -> Self {
+        Self {
+            client: aws_sdk_dynamodb::Client::new(sdk),
+            table: table.into(),
+        }
+    }
+}
+
+fn n(v: i64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn number(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+fn store_error<E: ProvideErrorMetadata + std::error::Error>(e: &E) -> FloodError {
+    FloodError::Store(match (e.code(), e.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_owned(),
+        _ => {
+            let mut chain = e.to_string();
+            let mut source = e.source();
+            while let Some(cause) = source {
+                chain.push_str(": ");
+                chain.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            chain
+        }
+    })
+}
+
+impl AlertWindows for DynamoWindows {
+    async fn open(&self, key: &str, now: i64, until: i64) -> Result<Opening, FloodError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.to_owned()))
+            .update_expression(
+                "SET window_start = :now, window_end = :until, expires_at = :ttl, suppressed = :zero, batches = :zero REMOVE sample_ids, last_suppressed",
+            )
+            .condition_expression("attribute_not_exists(pk) OR window_end < :now")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":ttl", n(until.saturating_add(TTL_AFTER_WINDOW_SECONDS)))
+            .expression_attribute_values(":zero", n(0))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let previous = out.attributes().map(|old| Suppressed {
+                    failed_requests: u64::try_from(number(old, "suppressed")).unwrap_or(0),
+                    batches: u64::try_from(number(old, "batches")).unwrap_or(0),
+                    window_start: number(old, "window_start"),
+                    last_suppressed: number(old, "last_suppressed"),
+                    sample_request_ids: old
+                        .get("sample_ids")
+                        .and_then(|v| v.as_ss().ok())
+                        .cloned()
+                        .unwrap_or_default(),
+                });
+                Ok(Opening::Opened { previous })
+            }
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+                Ok(Opening::AlreadyOpen)
+            }
+            Err(e) => Err(store_error(&e)),
+        }
+    }
+
+    async fn add(
+        &self,
+        key: &str,
+        now: i64,
+        failed_requests: u64,
+        sample_request_ids: &[String],
+    ) -> Result<(), FloodError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.to_owned()))
+            .update_expression("ADD suppressed :count, batches :one SET last_suppressed = :now")
+            .condition_expression("window_end >= :now")
+            .expression_attribute_values(":count", AttributeValue::N(failed_requests.to_string()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+                return Err(FloodError::WindowClosed);
+            }
+            Err(e) => return Err(store_error(&e)),
+        };
+        // Samples only while the window has few: a string set caps nothing by itself.
+        let before = out
+            .attributes()
+            .map_or(0, |a| number(a, "suppressed"))
+            .saturating_sub(i64::try_from(failed_requests).unwrap_or(i64::MAX));
+        let ids: Vec<String> = sample_request_ids
+            .iter()
+            .filter(|id| !id.is_empty())
+            .take(MAX_WINDOW_SAMPLES)
+            .cloned()
+            .collect();
+        if before < MAX_WINDOW_SAMPLES as i64 && !ids.is_empty() {
+            let samples = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", AttributeValue::S(key.to_owned()))
+                .update_expression("ADD sample_ids :ids")
+                .expression_attribute_values(":ids", AttributeValue::Ss(ids))
+                .send()
+                .await;
+            if let Err(e) = samples {
+                tracing::warn!(key, error = %store_error(&e), "sample ids not kept");
+            }
+        }
+        Ok(())
+    }
+
+    async fn release(&self, key: &str, opened_at: i64) -> Result<(), FloodError> {
+        self.end(key, opened_at).await
+    }
+}
+
+impl DynamoWindows {
+    async fn end(&self, key: &str, opened_at: i64) -> Result<(), FloodError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.to_owned()))
+            .update_expression("SET window_end = :ended")
+            .condition_expression("window_start = :opened")
+            .expression_attribute_values(":ended", n(opened_at.saturating_sub(1)))
+            .expression_attribute_values(":opened", n(opened_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Someone else's window by now: leave it.
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(e) => Err(store_error(&e)),
+        }
+    }
+}
+
+/// Flood control that never suppresses: for tests, and when no table is configured.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Off;
+
+impl AlertWindows for Off {
+    async fn open(&self, _: &str, _: i64, _: i64) -> Result<Opening, FloodError> {
+        Ok(Opening::Opened { previous: None })
+    }
+
+    async fn add(&self, _: &str, _: i64, _: u64, _: &[String]) -> Result<(), FloodError> {
+        Ok(())
+    }
+
+    async fn release(&self, _: &str, _: i64) -> Result<(), FloodError> {
+        Ok(())
+    }
+}
+
+/// Windows in memory, with the same rules as the table.
+#[derive(Debug, Default)]
+pub struct MemoryWindows {
+    state: Mutex<HashMap<String, (i64, Suppressed)>>,
+    /// When set, every call fails with this.
+    pub failure: Option<String>,
+}
+
+impl AlertWindows for MemoryWindows {
+    async fn open(&self, key: &str, now: i64, until: i64) -> Result<Opening, FloodError> {
+        if let Some(f) = &self.failure {
+            return Err(FloodError::Store(f.clone()));
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match state.get(key) {
+            Some((end, _)) if *end >= now => Ok(Opening::AlreadyOpen),
+            old => {
+                let previous = old.map(|(_, s)| s.clone());
+                state.insert(
+                    key.to_owned(),
+                    (
+                        until,
+                        Suppressed {
+                            window_start: now,
+                            ..Suppressed::default()
+                        },
+                    ),
+                );
+                Ok(Opening::Opened { previous })
+            }
+        }
+    }
+
+    async fn add(
+        &self,
+        key: &str,
+        now: i64,
+        failed_requests: u64,
+        ids: &[String],
+    ) -> Result<(), FloodError> {
+        if let Some(f) = &self.failure {
+            return Err(FloodError::Store(f.clone()));
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        match state.get_mut(key) {
+            Some((end, s)) if *end >= now => {
+                s.failed_requests += failed_requests;
+                s.batches += 1;
+                s.last_suppressed = now;
+                for id in ids {
+                    if s.sample_request_ids.len() < MAX_WINDOW_SAMPLES
+                        && !s.sample_request_ids.contains(id)
+                    {
+                        s.sample_request_ids.push(id.clone());
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(FloodError::WindowClosed),
+        }
+    }
+
+    async fn release(&self, key: &str, opened_at: i64) -> Result<(), FloodError> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((end, s)) = state.get_mut(key)
+            && s.window_start == opened_at
+        {
+            *end = opened_at - 1;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cause::Cause;
+
+    fn group(cause: Cause, count: usize, api: Option<&str>) -> Group {
+        Group {
+            cause,
+            log_group: Some("/aws/api/prod".into()),
+            count,
+            first_seen: None,
+            last_seen: None,
+            sample_request_ids: vec![format!("req-{count}")],
+            errors: Vec::new(),
+            routes: Vec::new(),
+            api_ids: api.map(|a| vec![a.to_owned()]).unwrap_or_default(),
+            stages: Vec::new(),
+            account_id: None,
+            diagnosis: None,
+            suppressed_before: None,
+        }
+    }
+
+    #[test]
+    fn keys_name_the_api_or_the_log_group() {
+        assert_eq!(
+            key(&group(Cause::MissingInvokePermission, 1, Some("a1b2c3"))),
+            "api:a1b2c3#missing_invoke_permission"
+        );
+        assert_eq!(
+            key(&group(Cause::Unknown, 1, None)),
+            "log:/aws/api/prod#unknown"
+        );
+    }
+
+    #[tokio::test]
+    async fn one_alert_per_window_then_a_follow_up_with_counts() {
+        let windows = MemoryWindows::default();
+        let mut alerted = 0;
+        for i in 0..100 {
+            let mut groups = vec![group(Cause::MissingInvokePermission, 3, Some("a1"))];
+            let gate = gate(&mut groups, &windows, 1_000 + i, 900).await;
+            alerted += groups.len();
+            assert_eq!(gate.suppressed + groups.len(), 1);
+        }
+        assert_eq!(alerted, 1);
+        // Another cause has its own window.
+        let mut other = vec![group(Cause::InvalidResponseFormat, 1, Some("a1"))];
+        gate(&mut other, &windows, 1_050, 900).await;
+        assert_eq!(other.len(), 1);
+        // After the window: alert again, with what the last one kept quiet.
+        let mut later = vec![group(Cause::MissingInvokePermission, 2, Some("a1"))];
+        gate(&mut later, &windows, 1_000 + 901, 900).await;
+        let previous = later[0].suppressed_before.clone().expect("follow-up");
+        assert_eq!((previous.failed_requests, previous.batches), (297, 99));
+        assert_eq!(
+            (previous.window_start, previous.last_suppressed),
+            (1_000, 1_099)
+        );
+        assert_eq!(previous.sample_request_ids, ["req-3"]);
+    }
+
+    #[tokio::test]
+    async fn a_released_window_lets_the_retry_alert() {
+        let windows = MemoryWindows::default();
+        let mut groups = vec![group(Cause::Unknown, 1, None)];
+        let opened = gate(&mut groups, &windows, 500, 900).await;
+        opened.release(&windows, &groups[0], 500).await;
+        let mut retry = vec![group(Cause::Unknown, 1, None)];
+        gate(&mut retry, &windows, 500, 900).await;
+        assert_eq!(retry.len(), 1, "the retry alerts");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_lets_every_alert_through() {
+        let windows = MemoryWindows {
+            failure: Some("dispatch failure".into()),
+            ..MemoryWindows::default()
+        };
+        for now in 0..3 {
+            let mut groups = vec![group(Cause::Unknown, 1, None)];
+            assert_eq!(gate(&mut groups, &windows, now, 900).await.suppressed, 0);
+            assert_eq!(groups.len(), 1);
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Flood control against moto's DynamoDB: a hundred batches with the same cause make one alert
+//! and the right counts, concurrent batches race on the conditional write and still make one, the
+//! first alert after the window reports what was suppressed, a failed publish leaves the window
+//! open for the retry, and an unreachable table lets every alert through.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use forwarder::config::Config;
+use forwarder::decode;
+use forwarder::flood::DynamoWindows;
+use forwarder::forward::{Outcome, Services, handle_event};
+use forwarder::publish::MemoryPublisher;
+use forwarder_tests::{ACCOUNT, closed_port, moto_endpoint, sdk_config};
+
+const PERMISSION: &str = r#"198.51.100.7 - - [25/Nov/2026:10:00:00 +0000] "GET GET /orders HTTP/1.1" 500 35 req-1= AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again."#;
+
+/// An event with `findings` failed requests on the same route, in a log group unique to `test`.
+fn event(test: &str, findings: usize) -> Vec<u8> {
+    let lines: Vec<String> = (0..findings)
+        .map(|i| PERMISSION.replace("req-1=", &format!("req-{i}=")))
+        .collect();
+    let group = format!("/aws/vendedlogs/apigateway/{test}-{}", std::process::id());
+    let e = decode::encode_event(&lines.join("\n"), &group, "$default", ACCOUNT, 0);
+    serde_json::to_vec(&e).unwrap()
+}
+
+async fn table(test: &str) -> (String, aws_sdk_dynamodb::Client) {
+    let name = format!("alert-windows-{test}-{}", std::process::id());
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config(&moto_endpoint()).await);
+    client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("create table");
+    (name, client)
+}
+
+fn config(table: &str, window: u64) -> Config {
+    Config {
+        topic: Some("arn:aws:sns:us-east-1:123456789012:alerts".parse().unwrap()),
+        window_seconds: window,
+        state_table: Some(table.to_owned()),
+        ..Config::default()
+    }
+}
+
+/// The window item of a log group's missing-permission alerts.
+async fn item(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    test: &str,
+) -> std::collections::HashMap<String, AttributeValue> {
+    let key = format!(
+        "log:/aws/vendedlogs/apigateway/{test}-{}#missing_invoke_permission",
+        std::process::id()
+    );
+    client
+        .get_item()
+        .table_name(table)
+        .key("pk", AttributeValue::S(key))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("window item")
+}
+
+fn n(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> i64 {
+    item[name].as_n().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_hundred_batches_make_one_alert_and_count_the_rest() {
+    let (name, client) = table("hundred").await;
+    let windows = DynamoWindows::new(&sdk_config(&moto_endpoint()).await, &name);
+    let publisher = MemoryPublisher::new();
+    let services = Services::new(&publisher).windows(&windows);
+    let config = config(&name, 900);
+    let event = event("hundred", 3);
+    let mut suppressed = 0;
+    for _ in 0..100 {
+        let out: Outcome = handle_event(&event, &config, &services).await.unwrap();
+        assert_eq!(out.findings, 3);
+        suppressed += out.suppressed;
+    }
+    assert_eq!(publisher.sent().len(), 1, "one alert per window");
+    assert_eq!(suppressed, 99);
+    let item = item(&client, &name, "hundred").await;
+    assert_eq!(n(&item, "suppressed"), 99 * 3, "failed requests counted");
+    assert_eq!(n(&item, "batches"), 99);
+    assert!(
+        n(&item, "expires_at") > n(&item, "window_end"),
+        "TTL after the window"
+    );
+    let samples = item["sample_ids"].as_ss().unwrap();
+    assert!(!samples.is_empty() && samples.len() <= forwarder::flood::MAX_WINDOW_SAMPLES);
+}
+
+// Real parallelism: twenty invocations on four threads, all racing for the same window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_batches_race_and_one_alerts() {
+    let (name, client) = table("race").await;
+    let windows = Arc::new(DynamoWindows::new(
+        &sdk_config(&moto_endpoint()).await,
+        &name,
+    ));
+    let publisher = Arc::new(MemoryPublisher::new());
+    let config = Arc::new(config(&name, 900));
+    let event = Arc::new(event("race", 1));
+    let start = Arc::new(tokio::sync::Barrier::new(20));
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (windows, publisher, config, event, start) = (
+                windows.clone(),
+                publisher.clone(),
+                config.clone(),
+                event.clone(),
+                start.clone(),
+            );
+            tokio::spawn(async move {
+                start.wait().await;
+                let services = Services::new(&*publisher).windows(&*windows);
+                handle_event(&event, &config, &services).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task").expect("handled");
+    }
+    assert_eq!(
+        publisher.sent().len(),
+        1,
+        "exactly one invocation won the window"
+    );
+    let item = item(&client, &name, "race").await;
+    assert_eq!((n(&item, "suppressed"), n(&item, "batches")), (19, 19));
+}
+
+#[tokio::test]
+async fn the_first_alert_after_the_window_reports_what_was_suppressed() {
+    let (name, _client) = table("expiry").await;
+    let windows = DynamoWindows::new(&sdk_config(&moto_endpoint()).await, &name);
+    let publisher = MemoryPublisher::new();
+    let services = Services::new(&publisher).windows(&windows);
+    let config = config(&name, 1);
+    let event = event("expiry", 2);
+    for _ in 0..6 {
+        handle_event(&event, &config, &services).await.unwrap();
+    }
+    // Windows are counted in whole seconds: the next alert needs the window's last second over.
+    let first = publisher.sent().len();
+    assert!(first >= 1);
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    handle_event(&event, &config, &services).await.unwrap();
+    let sent = publisher.sent();
+    assert_eq!(
+        sent.len(),
+        first + 1,
+        "the window closed, so the next batch alerts"
+    );
+    let machine: serde_json::Value = serde_json::from_str(&sent.last().unwrap().machine).unwrap();
+    let suppressed = &machine["suppressed_before"];
+    let requests = suppressed["failed_requests"].as_u64().unwrap();
+    let batches = suppressed["batches"].as_u64().unwrap();
+    // Six batches went in before the pause; the ones that did not alert are accounted for.
+    assert_eq!(batches as usize, 6 - first, "{machine:#}");
+    assert_eq!(requests, batches * 2);
+    let email = &sent.last().unwrap().email;
+    assert!(
+        email.contains(&format!(
+            "Since the last alert: {requests} more failed requests were not alerted on (flood control), in batches: {batches}"
+        )),
+        "{email}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_publish_leaves_the_window_to_the_retry() {
+    let (name, _client) = table("retry").await;
+    let windows = DynamoWindows::new(&sdk_config(&moto_endpoint()).await, &name);
+    let config = config(&name, 900);
+    let event = event("retry", 1);
+    let failing = MemoryPublisher::failing_after(0);
+    let err = handle_event(&event, &config, &Services::new(&failing).windows(&windows))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with("0 of 1 alerts published"),
+        "{err}"
+    );
+    // Lambda retries the event: it must alert, not count itself as a repeat.
+    let publisher = MemoryPublisher::new();
+    let out = handle_event(
+        &event,
+        &config,
+        &Services::new(&publisher).windows(&windows),
+    )
+    .await
+    .unwrap();
+    assert_eq!((out.suppressed, publisher.sent().len()), (0, 1));
+}
+
+#[tokio::test]
+async fn an_unreachable_table_lets_every_alert_through() {
+    let unreachable = format!("http://127.0.0.1:{}", closed_port());
+    let windows = DynamoWindows::new(&sdk_config(&unreachable).await, "alert-windows");
+    let publisher = MemoryPublisher::new();
+    let services = Services::new(&publisher).windows(&windows);
+    let config = config("alert-windows", 900);
+    let started = Instant::now();
+    for _ in 0..3 {
+        let out = handle_event(&event("down", 1), &config, &services)
+            .await
+            .unwrap();
+        assert_eq!(out.suppressed, 0);
+    }
+    assert_eq!(publisher.sent().len(), 3, "fail open: every batch alerts");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+}
