@@ -125,7 +125,9 @@ fn environment_matches_what_the_forwarder_reads() {
             "ACCESS_LOG_FORMAT",
             "ALERT_LABEL",
             "ALERT_LANGUAGE",
+            "ALERT_STATE_TABLE",
             "ALERT_TOPIC_ARN",
+            "ALERT_WINDOW_SECONDS",
             "API_ID",
             "DIAGNOSE",
             "MAX_SAMPLES",
@@ -146,11 +148,18 @@ fn environment_matches_what_the_forwarder_reads() {
             .map(str::to_owned),
         "DIAGNOSE" => params["Diagnose"]["Default"].as_str().map(str::to_owned),
         "API_ID" => params["ApiId"]["Default"].as_str().map(str::to_owned),
+        "ALERT_WINDOW_SECONDS" => Some(params["AlertWindowSeconds"]["Default"].to_string()),
+        "ALERT_STATE_TABLE" => Some("stack-AlertWindowsTable-1".to_owned()),
         _ => None,
     };
     let config = forwarder::config::Config::from_lookup(env, true)
         .expect("template defaults are valid settings");
     assert!(config.diagnose, "the stack diagnoses by default");
+    assert_eq!(config.flood_control().map(|(_, s)| s), Some(900));
+    assert_eq!(
+        params["AlertWindowSeconds"]["MaxValue"],
+        forwarder::config::MAX_WINDOW_SECONDS
+    );
     // Every value the ApiId pattern admits is an id the forwarder accepts, and the pattern
     // refuses what the forwarder would refuse.
     assert_eq!(params["ApiId"]["AllowedPattern"], "^[a-z0-9]{0,20}$");
@@ -184,6 +193,9 @@ fn only_cloudwatch_logs_for_this_log_group_and_account_may_invoke() {
     );
     let filter = &t["Resources"]["AccessLogSubscription"];
     assert_eq!(filter["DependsOn"], permissions[0].0.as_str());
+    // Both exist only with a log group; a stream-fed forwarder (infra/org) has neither.
+    assert_eq!(permissions[0].1["Condition"], "HasLogGroup");
+    assert_eq!(filter["Condition"], "HasLogGroup");
     assert_eq!(
         filter["Properties"]["LogGroupName"],
         json!({"Ref": "AccessLogGroupName"})
@@ -201,7 +213,7 @@ fn only_cloudwatch_logs_for_this_log_group_and_account_may_invoke() {
         t["Parameters"]["AccessLogGroupName"]["AllowedPattern"]
             .as_str()
             .unwrap()
-            .starts_with("^(?!/aws/lambda/)")
+            .starts_with("^((?!/aws/lambda/)")
     );
 }
 
@@ -258,6 +270,7 @@ fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
         actions,
         [
             "apigateway:GET",
+            "dynamodb:UpdateItem",
             "kms:Decrypt",
             "kms:GenerateDataKey",
             "lambda:GetPolicy",
@@ -309,7 +322,112 @@ fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
         .collect();
     assert_eq!(
         conditions,
-        [json!("HasKmsKey"), json!("DiagnoseOn"), json!("DiagnoseOn")]
+        [
+            json!("HasKmsKey"),
+            json!("DiagnoseOn"),
+            json!("FloodControlOn"),
+            json!("DiagnoseOn")
+        ]
+    );
+    assert_eq!(
+        by_action("dynamodb:UpdateItem"),
+        json!({"Fn::GetAtt": ["AlertWindowsTable", "Arn"]})
+    );
+}
+
+#[test]
+fn flood_control_table_cleans_itself_and_costs_nothing_idle() {
+    let t = template("infra/template.yaml");
+    let table = &t["Resources"]["AlertWindowsTable"];
+    assert_eq!(table["Condition"], "FloodControlOn");
+    let p = &table["Properties"];
+    assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(
+        p["KeySchema"],
+        json!([{"AttributeName": "pk", "KeyType": "HASH"}])
+    );
+    // The attribute the forwarder writes as the item's expiry.
+    assert_eq!(
+        p["TimeToLiveSpecification"],
+        json!({"AttributeName": "expires_at", "Enabled": true})
+    );
+    let env = &t["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(
+        env["ALERT_STATE_TABLE"],
+        json!({"Fn::If": ["FloodControlOn", {"Ref": "AlertWindowsTable"}, ""]})
+    );
+}
+
+#[test]
+fn organisation_stream_reports_failed_records_and_admits_only_members() {
+    let t = template("infra/org/central.yaml");
+    let res = &t["Resources"];
+    let mapping = &res["StreamMapping"]["Properties"];
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    assert_eq!(
+        mapping["DestinationConfig"]["OnFailure"]["Destination"],
+        json!({"Fn::GetAtt": ["Forwarder", "Outputs.DeadLetterQueueArn"]})
+    );
+    assert!(mapping["MaximumRetryAttempts"].as_u64().unwrap() <= 10);
+    let stream = &res["LogStream"]["Properties"];
+    assert_eq!(stream["StreamEncryption"]["EncryptionType"], "KMS");
+    assert_eq!(stream["StreamModeDetails"]["StreamMode"], "ON_DEMAND");
+    // The forwarder is not subscribed to a log group there, and does not try to read member APIs.
+    let forwarder = &res["Forwarder"]["Properties"];
+    assert_eq!(forwarder["Location"], "../template.yaml");
+    assert_eq!(forwarder["Parameters"]["AccessLogGroupName"], "");
+    assert_eq!(forwarder["Parameters"]["Diagnose"], "false");
+    // The destination policy names who may subscribe: listed accounts or the organisation.
+    let policy = res["Destination"]["Properties"]["DestinationPolicy"].to_string();
+    assert!(policy.contains("aws:PrincipalOrgID"), "{policy}");
+    assert!(policy.contains(r#"\"AWS\":[\"${Accounts}\"]"#), "{policy}");
+    // CloudWatch Logs may only put records, only into this stream.
+    let role = &res["LogsToStreamRole"]["Properties"];
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"],
+        json!({"Service": "logs.amazonaws.com"})
+    );
+    let put = &role["Policies"][0]["PolicyDocument"]["Statement"][0];
+    assert_eq!(put["Action"], "kinesis:PutRecord");
+    assert_eq!(put["Resource"], json!({"Fn::GetAtt": ["LogStream", "Arn"]}));
+    // The forwarder may read the stream and nothing else is added to its role.
+    let reads = &res["ForwarderReadsStream"]["Properties"]["PolicyDocument"]["Statement"];
+    assert_eq!(reads.as_array().unwrap().len(), 1);
+    assert_eq!(
+        reads[0]["Resource"],
+        json!({"Fn::GetAtt": ["LogStream", "Arn"]})
+    );
+    for action in reads[0]["Action"].as_array().unwrap() {
+        assert!(action.as_str().unwrap().starts_with("kinesis:"), "{action}");
+    }
+}
+
+#[test]
+fn member_accounts_send_one_log_group_or_the_whole_account() {
+    let t = template("infra/org/member.yaml");
+    let res = &t["Resources"];
+    assert_eq!(res["AccessLogSubscription"]["Condition"], "OneLogGroup");
+    assert_eq!(res["AccountSubscription"]["Condition"], "WholeAccount");
+    let policy = &res["AccountSubscription"]["Properties"];
+    assert_eq!(policy["PolicyType"], "SUBSCRIPTION_FILTER_POLICY");
+    // CloudWatch Logs selects log groups for account policies only by exclusion.
+    assert!(
+        policy["SelectionCriteria"]
+            .to_string()
+            .contains("LogGroupName NOT IN")
+    );
+    assert_eq!(
+        t["Parameters"]["FilterPattern"]["Default"],
+        "\"AUTHORIZER_CONFIGURATION_ERROR\""
+    );
+    assert!(
+        t["Parameters"]["AccessLogGroupName"]["AllowedPattern"]
+            .as_str()
+            .unwrap()
+            .contains("(?!/aws/lambda/)")
     );
 }
 
