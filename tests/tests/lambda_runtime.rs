@@ -67,6 +67,11 @@ impl Emulator {
 
     /// Invokes the function with a sample event; returns (exit code, stdout, stderr).
     fn invoke(&self, event: &str) -> (i32, String, String) {
+        self.invoke_file(&sample(event))
+    }
+
+    /// Invokes the function with the event in `path`.
+    fn invoke_file(&self, path: &std::path::Path) -> (i32, String, String) {
         let out = Command::new("cargo")
             .args([
                 "lambda",
@@ -78,7 +83,7 @@ impl Emulator {
                 &self.port.to_string(),
                 "--data-file",
             ])
-            .arg(sample(event))
+            .arg(path)
             .current_dir(root())
             .output()
             .expect("cargo lambda invoke runs");
@@ -202,6 +207,36 @@ async fn sample_events_through_the_lambda_runtime_reach_subscribers() {
         let env: Value = serde_json::from_str(&req.body).unwrap();
         assert_chatbot_notification(env["Message"].as_str().unwrap());
     }
+
+    // A Kinesis event from a stream: every record handled, the answer in Lambda's batch shape.
+    let (code, stdout, stderr) = emulator.invoke("events/kinesis-stream.json");
+    assert_eq!(code, 0, "{stdout} {stderr}");
+    let answer: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
+    assert_eq!(
+        local
+            .receive(&local.all, 4, Duration::from_secs(15))
+            .await
+            .len(),
+        4,
+        "the stream's batch alerts like the subscription's"
+    );
+    // A corrupt record is the one failure reported.
+    let mut stream: Value =
+        serde_json::from_slice(&forwarder_tests::read_sample("events/kinesis-stream.json"))
+            .unwrap();
+    stream["Records"][1]["kinesis"]["data"] = Value::from("bm90IGd6aXA=");
+    let corrupt = root().join("tests/.run/kinesis-corrupt.json");
+    std::fs::write(&corrupt, stream.to_string()).unwrap();
+    let (code, stdout, stderr) = emulator.invoke_file(&corrupt);
+    assert_eq!(code, 0, "{stdout} {stderr}");
+    let answer: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        answer,
+        serde_json::json!({"batchItemFailures": [
+            {"itemIdentifier": "49650000000000000000000000000000000000000000000000000002"}
+        ]})
+    );
 
     // A malformed event fails the invocation, naming the layer, so Lambda keeps it.
     let (code, stdout, stderr) = emulator.invoke("malformed/truncated-gzip.json");
