@@ -219,20 +219,7 @@ fn number(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
 }
 
 fn store_error<E: ProvideErrorMetadata + std::error::Error>(e: &E) -> FloodError {
-    FloodError::Store(match (e.code(), e.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        _ => {
-            let mut chain = e.to_string();
-            let mut source = e.source();
-            while let Some(cause) = source {
-                chain.push_str(": ");
-                chain.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            chain
-        }
-    })
+    FloodError::Store(crate::sdk::describe(e))
 }
 
 impl AlertWindows for DynamoWindows {

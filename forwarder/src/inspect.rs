@@ -162,35 +162,9 @@ impl AwsInspector {
     }
 }
 
-/// Names the error the way the service did (`AccessDeniedException: User ... is not authorized`),
-/// or the chain of causes when no service answered (`dispatch failure: ... Connection refused`).
-fn describe<E: ProvideErrorMetadata + std::error::Error>(e: &E) -> String {
-    let mut text = match (e.code(), e.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_owned(),
-        (None, _) => {
-            let mut chain = e.to_string();
-            let mut source = e.source();
-            while let Some(cause) = source {
-                chain.push_str(": ");
-                chain.push_str(&cause.to_string());
-                source = cause.source();
-            }
-            chain
-        }
-    };
-    if text.len() > MAX_REASON_BYTES {
-        text = crate::escape::truncate(&text, MAX_REASON_BYTES).into_owned();
-    }
-    text
-}
-
-/// An error reason goes into an alert; a few lines of it say everything useful.
-const MAX_REASON_BYTES: usize = 400;
-
 /// A refusal by IAM or bad credentials, or any other failure of `call`.
 fn failure<E: ProvideErrorMetadata + std::error::Error>(call: &'static str, e: &E) -> InspectError {
-    let reason = describe(e);
+    let reason = crate::sdk::describe(e);
     if is_denied(e.code()) {
         InspectError::Denied { call, reason }
     } else {
