@@ -17,7 +17,7 @@ use crate::config::{Config, Language};
 use crate::detect::Finding;
 use crate::diagnose::Diagnosis;
 use crate::escape::{ascii, chat_code, chat_text, truncate, visible};
-use crate::flood::Suppressed;
+use crate::flood::{Quiet, Suppressed};
 
 /// SNS refuses larger messages (256 KiB, counted in bytes).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
@@ -267,6 +267,79 @@ fn render_with(group: &Group, config: &Config, limits: Limits) -> Alert {
     }
 }
 
+/// The note that a problem is over: its window closed and nothing came for a whole window.
+pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
+    let lang = config.language;
+    let w = words(lang);
+    let mut subject = String::new();
+    if let Some(label) = config.label.as_deref() {
+        subject.push_str(&format!("[{}] ", ascii(label)));
+    }
+    subject.push_str("API authorizer recovered: ");
+    subject.push_str(q.cause.subject_words());
+    subject.truncate(MAX_SUBJECT_CHARS);
+    let scope = match q.scope.split_once(':') {
+        Some(("api", api)) => format!("{} {api}", w.api),
+        Some((_, group)) => format!("{} {group}", w.log_group),
+        None => q.scope.clone(),
+    };
+    let last_seen = crate::detect::format_millis(q.last_seen.saturating_mul(1000));
+    let scope = visible(&scope);
+    let quiet = match lang {
+        Language::En => {
+            format!("No request has failed with this cause on {scope} since {last_seen}.")
+        }
+        Language::Ja => {
+            format!("{scope} では {last_seen} 以降、この原因で失敗したリクエストはありません。")
+        }
+    };
+    let mut text = format!("{}: {}\n\n{quiet}\n", w.recovered, q.cause.title(lang));
+    if q.suppressed.failed_requests > 0 {
+        text.push_str(&format!(
+            "{}: {}\n",
+            w.since_last,
+            suppressed_text(&q.suppressed, w)
+        ));
+    }
+    text.push_str(&format!("\n{}: {}\n", w.code, q.cause.code()));
+    let chat = json!({
+        "version": "1.0",
+        "source": "custom",
+        "id": format!("{}:{}", q.cause.code(), ascii(&q.scope)),
+        "content": {
+            "textType": "client-markdown",
+            "title": format!(":white_check_mark: {}", chat_text(&subject)),
+            "description": chat_text(&text),
+        },
+        "metadata": {
+            "threadId": format!("{}:{}", q.cause.code(), ascii(&q.scope)),
+            "summary": subject,
+            "eventType": "AuthorizerConfigurationRecovered",
+        },
+    });
+    let machine = json!({
+        "type": "authorizer_configuration_recovered",
+        "subject": subject,
+        "label": config.label,
+        "cause": q.cause,
+        "scope": q.scope,
+        "last_seen": last_seen,
+        "suppressed_before": q.suppressed,
+        "text": text,
+    });
+    Alert {
+        attributes: Attributes {
+            cause: q.cause.code().to_owned(),
+            log_group: ascii(q.scope.split_once(':').map_or(q.scope.as_str(), |(_, v)| v)),
+            severity: "info".to_owned(),
+        },
+        machine: machine.to_string(),
+        email: text,
+        chat: chat.to_string(),
+        subject,
+    }
+}
+
 /// `[label] API authorizer misconfigured: missing invoke permission (12x)`, at most 100 ASCII chars.
 pub fn subject(group: &Group, label: Option<&str>) -> String {
     let mut s = String::new();
@@ -344,6 +417,7 @@ struct Words {
     more: &'static str,
     since_last: &'static str,
     suppressed: &'static str,
+    recovered: &'static str,
 }
 
 const EN: Words = Words {
@@ -362,6 +436,7 @@ const EN: Words = Words {
     more: "more",
     since_last: "Since the last alert",
     suppressed: "more failed requests were not alerted on (flood control), in batches:",
+    recovered: "Recovered",
 };
 
 const JA: Words = Words {
@@ -380,6 +455,7 @@ const JA: Words = Words {
     more: "件ほか",
     since_last: "前回のアラート以降",
     suppressed: "件の失敗リクエストは通知を抑制しました (フラッド制御)。バッチ数:",
+    recovered: "復旧",
 };
 
 fn words(lang: Language) -> &'static Words {

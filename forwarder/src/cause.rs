@@ -29,6 +29,11 @@ impl Cause {
         Cause::Unknown,
     ];
 
+    /// The cause named by [`Cause::code`].
+    pub fn from_code(code: &str) -> Option<Cause> {
+        Cause::ALL.into_iter().find(|c| c.code() == code)
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Cause::MissingInvokePermission => "missing_invoke_permission",

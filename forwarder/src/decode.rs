@@ -279,19 +279,33 @@ pub enum EventKind {
     Subscription,
     /// `{"Records":[{"kinesis":...}]}` from a stream.
     Kinesis,
+    /// An EventBridge schedule: time to report the problems that are over.
+    Schedule,
 }
 
 #[derive(Deserialize)]
-struct KindProbe {
+struct KindProbe<'a> {
     #[serde(rename = "Records")]
     records: Option<serde::de::IgnoredAny>,
+    #[serde(borrow)]
+    source: Option<Cow<'a, str>>,
+    #[serde(rename = "detail-type", borrow)]
+    detail_type: Option<Cow<'a, str>>,
 }
 
-/// Tells a Kinesis event from a subscription event by its top-level key. Anything else is
-/// treated as a subscription event, whose decoder names what is wrong with it.
+/// Tells the kinds of event apart by their top-level keys
+/// (<https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-run-lambda-schedule.html>).
+/// Anything else is treated as a subscription event, whose decoder names what is wrong with it.
 pub fn event_kind(bytes: &[u8]) -> EventKind {
     match serde_json::from_slice::<KindProbe>(bytes) {
-        Ok(KindProbe { records: Some(_) }) => EventKind::Kinesis,
+        Ok(KindProbe {
+            records: Some(_), ..
+        }) => EventKind::Kinesis,
+        Ok(KindProbe {
+            source: Some(source),
+            detail_type: Some(detail),
+            ..
+        }) if source == "aws.events" && detail == "Scheduled Event" => EventKind::Schedule,
         _ => EventKind::Subscription,
     }
 }
@@ -600,6 +614,28 @@ mod tests {
             err.to_string().starts_with("payload JSON is invalid"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn tells_the_lambda_event_kinds_apart() {
+        let schedule = br#"{"version":"0","id":"53dc4d37","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-11-25T18:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/recovery"],"detail":{}}"#;
+        let kinesis = serde_json::to_vec(&encode_kinesis(&[("1", gzip(b"{}"))])).unwrap();
+        let logs = serde_json::to_vec(&encode_event("x", "/g", "s", "1", 0)).unwrap();
+        let other_event = br#"{"source":"aws.s3","detail-type":"Object Created"}"#;
+        for (bytes, kind) in [
+            (&schedule[..], EventKind::Schedule),
+            (&kinesis[..], EventKind::Kinesis),
+            (&logs[..], EventKind::Subscription),
+            (&other_event[..], EventKind::Subscription),
+            (b"not json", EventKind::Subscription),
+        ] {
+            assert_eq!(
+                event_kind(bytes),
+                kind,
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
     }
 
     #[test]

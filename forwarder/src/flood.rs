@@ -19,6 +19,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
 use crate::alert::Group;
+use crate::cause::Cause;
 
 /// What a window kept quiet, reported by the next alert for the same problem.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -31,6 +32,25 @@ pub struct Suppressed {
     pub window_start: i64,
     pub last_suppressed: i64,
     pub sample_request_ids: Vec<String>,
+}
+
+/// A problem that is over: its window closed and nothing came for a whole window length.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Quiet {
+    pub key: String,
+    /// `api:ID` or `log:GROUP`.
+    pub scope: String,
+    pub cause: Cause,
+    /// Seconds since the epoch of the last failed request the window saw.
+    pub last_seen: i64,
+    /// What the window held back after its alert.
+    pub suppressed: Suppressed,
+}
+
+/// Splits a window key back into its scope and cause.
+pub fn parse_key(key: &str) -> Option<(&str, Cause)> {
+    let (scope, code) = key.rsplit_once('#')?;
+    Some((scope, Cause::from_code(code)?))
 }
 
 /// The answer to "may this group alert?".
@@ -76,6 +96,22 @@ pub trait AlertWindows: Sync {
         key: &str,
         opened_at: i64,
     ) -> impl Future<Output = Result<(), FloodError>> + Send;
+
+    /// The problems over by `now`: window closed, nothing for `quiet` seconds, not yet reported.
+    fn quiet(
+        &self,
+        now: i64,
+        quiet: i64,
+    ) -> impl Future<Output = Result<Vec<Quiet>, FloodError>> + Send;
+
+    /// Records that the recovery of the window opened at `opened_at` was reported; false when
+    /// someone else did, or a new window opened meanwhile.
+    fn mark_recovered(
+        &self,
+        key: &str,
+        opened_at: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, FloodError>> + Send;
 }
 
 /// The key of a problem: the API when the lines name it, else the log group, and the cause.
@@ -218,6 +254,20 @@ fn number(item: &HashMap<String, AttributeValue>, name: &str) -> i64 {
         .unwrap_or(0)
 }
 
+fn suppressed_of(item: &HashMap<String, AttributeValue>) -> Suppressed {
+    Suppressed {
+        failed_requests: u64::try_from(number(item, "suppressed")).unwrap_or(0),
+        batches: u64::try_from(number(item, "batches")).unwrap_or(0),
+        window_start: number(item, "window_start"),
+        last_suppressed: number(item, "last_suppressed"),
+        sample_request_ids: item
+            .get("sample_ids")
+            .and_then(|v| v.as_ss().ok())
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
 fn store_error<E: ProvideErrorMetadata + std::error::Error>(e: &E) -> FloodError {
     FloodError::Store(crate::sdk::describe(e))
 }
@@ -230,7 +280,7 @@ impl AlertWindows for DynamoWindows {
             .table_name(&self.table)
             .key("pk", AttributeValue::S(key.to_owned()))
             .update_expression(
-                "SET window_start = :now, window_end = :until, expires_at = :ttl, suppressed = :zero, batches = :zero REMOVE sample_ids, last_suppressed",
+                "SET window_start = :now, window_end = :until, expires_at = :ttl, suppressed = :zero, batches = :zero REMOVE sample_ids, last_suppressed, recovered_at",
             )
             .condition_expression("attribute_not_exists(pk) OR window_end < :now")
             .expression_attribute_values(":now", n(now))
@@ -242,17 +292,11 @@ impl AlertWindows for DynamoWindows {
             .await;
         match result {
             Ok(out) => {
-                let previous = out.attributes().map(|old| Suppressed {
-                    failed_requests: u64::try_from(number(old, "suppressed")).unwrap_or(0),
-                    batches: u64::try_from(number(old, "batches")).unwrap_or(0),
-                    window_start: number(old, "window_start"),
-                    last_suppressed: number(old, "last_suppressed"),
-                    sample_request_ids: old
-                        .get("sample_ids")
-                        .and_then(|v| v.as_ss().ok())
-                        .cloned()
-                        .unwrap_or_default(),
-                });
+                // A window whose recovery was reported has told its counts already.
+                let previous = out
+                    .attributes()
+                    .filter(|old| !old.contains_key("recovered_at"))
+                    .map(suppressed_of);
                 Ok(Opening::Opened { previous })
             }
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
@@ -320,6 +364,73 @@ impl AlertWindows for DynamoWindows {
     async fn release(&self, key: &str, opened_at: i64) -> Result<(), FloodError> {
         self.end(key, opened_at).await
     }
+
+    async fn quiet(&self, now: i64, quiet: i64) -> Result<Vec<Quiet>, FloodError> {
+        // The table holds one small item per problem seen in the last week: a filtered scan.
+        let mut found = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("window_end < :now AND attribute_not_exists(recovered_at)")
+                .expression_attribute_values(":now", n(now))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error(&e))?;
+            for item in page.items() {
+                let Some(key) = item.get("pk").and_then(|v| v.as_s().ok()) else {
+                    continue;
+                };
+                let Some((scope, cause)) = parse_key(key) else {
+                    continue;
+                };
+                let suppressed = suppressed_of(item);
+                let last_seen = suppressed.window_start.max(suppressed.last_suppressed);
+                if now.saturating_sub(last_seen) >= quiet {
+                    found.push(Quiet {
+                        key: key.clone(),
+                        scope: scope.to_owned(),
+                        cause,
+                        last_seen,
+                        suppressed,
+                    });
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(found)
+    }
+
+    async fn mark_recovered(
+        &self,
+        key: &str,
+        opened_at: i64,
+        now: i64,
+    ) -> Result<bool, FloodError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.to_owned()))
+            .update_expression("SET recovered_at = :now")
+            .condition_expression("window_start = :opened AND attribute_not_exists(recovered_at)")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":opened", n(opened_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(store_error(&e)),
+        }
+    }
 }
 
 impl DynamoWindows {
@@ -360,39 +471,64 @@ impl AlertWindows for Off {
     async fn release(&self, _: &str, _: i64) -> Result<(), FloodError> {
         Ok(())
     }
+
+    async fn quiet(&self, _: i64, _: i64) -> Result<Vec<Quiet>, FloodError> {
+        Ok(Vec::new())
+    }
+
+    async fn mark_recovered(&self, _: &str, _: i64, _: i64) -> Result<bool, FloodError> {
+        Ok(false)
+    }
 }
 
 /// Windows in memory, with the same rules as the table.
 #[derive(Debug, Default)]
 pub struct MemoryWindows {
-    state: Mutex<HashMap<String, (i64, Suppressed)>>,
+    state: Mutex<HashMap<String, MemoryWindow>>,
     /// When set, every call fails with this.
     pub failure: Option<String>,
 }
 
+#[derive(Clone, Debug, Default)]
+struct MemoryWindow {
+    end: i64,
+    counted: Suppressed,
+    recovered: bool,
+}
+
+impl MemoryWindows {
+    fn state(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, HashMap<String, MemoryWindow>>, FloodError> {
+        match &self.failure {
+            Some(f) => Err(FloodError::Store(f.clone())),
+            None => Ok(self.state.lock().unwrap_or_else(|e| e.into_inner())),
+        }
+    }
+}
+
 impl AlertWindows for MemoryWindows {
     async fn open(&self, key: &str, now: i64, until: i64) -> Result<Opening, FloodError> {
-        if let Some(f) = &self.failure {
-            return Err(FloodError::Store(f.clone()));
+        let mut state = self.state()?;
+        if state.get(key).is_some_and(|w| w.end >= now) {
+            return Ok(Opening::AlreadyOpen);
         }
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        match state.get(key) {
-            Some((end, _)) if *end >= now => Ok(Opening::AlreadyOpen),
-            old => {
-                let previous = old.map(|(_, s)| s.clone());
-                state.insert(
-                    key.to_owned(),
-                    (
-                        until,
-                        Suppressed {
-                            window_start: now,
-                            ..Suppressed::default()
-                        },
-                    ),
-                );
-                Ok(Opening::Opened { previous })
-            }
-        }
+        let previous = state
+            .get(key)
+            .filter(|w| !w.recovered)
+            .map(|w| w.counted.clone());
+        state.insert(
+            key.to_owned(),
+            MemoryWindow {
+                end: until,
+                counted: Suppressed {
+                    window_start: now,
+                    ..Suppressed::default()
+                },
+                recovered: false,
+            },
+        );
+        Ok(Opening::Opened { previous })
     }
 
     async fn add(
@@ -402,12 +538,10 @@ impl AlertWindows for MemoryWindows {
         failed_requests: u64,
         ids: &[String],
     ) -> Result<(), FloodError> {
-        if let Some(f) = &self.failure {
-            return Err(FloodError::Store(f.clone()));
-        }
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut state = self.state()?;
         match state.get_mut(key) {
-            Some((end, s)) if *end >= now => {
+            Some(w) if w.end >= now => {
+                let s = &mut w.counted;
                 s.failed_requests += failed_requests;
                 s.batches += 1;
                 s.last_suppressed = now;
@@ -425,13 +559,45 @@ impl AlertWindows for MemoryWindows {
     }
 
     async fn release(&self, key: &str, opened_at: i64) -> Result<(), FloodError> {
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((end, s)) = state.get_mut(key)
-            && s.window_start == opened_at
+        let mut state = self.state()?;
+        if let Some(w) = state.get_mut(key)
+            && w.counted.window_start == opened_at
         {
-            *end = opened_at - 1;
+            w.end = opened_at - 1;
         }
         Ok(())
+    }
+
+    async fn quiet(&self, now: i64, quiet: i64) -> Result<Vec<Quiet>, FloodError> {
+        let state = self.state()?;
+        let mut found: Vec<Quiet> = state
+            .iter()
+            .filter(|(_, w)| w.end < now && !w.recovered)
+            .filter_map(|(key, w)| {
+                let (scope, cause) = parse_key(key)?;
+                let last_seen = w.counted.window_start.max(w.counted.last_suppressed);
+                (now.saturating_sub(last_seen) >= quiet).then(|| Quiet {
+                    key: key.clone(),
+                    scope: scope.to_owned(),
+                    cause,
+                    last_seen,
+                    suppressed: w.counted.clone(),
+                })
+            })
+            .collect();
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(found)
+    }
+
+    async fn mark_recovered(&self, key: &str, opened_at: i64, _: i64) -> Result<bool, FloodError> {
+        let mut state = self.state()?;
+        match state.get_mut(key) {
+            Some(w) if w.counted.window_start == opened_at && !w.recovered => {
+                w.recovered = true;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }
 
@@ -495,6 +661,55 @@ mod tests {
             (1_000, 1_099)
         );
         assert_eq!(previous.sample_request_ids, ["req-3"]);
+    }
+
+    #[tokio::test]
+    async fn a_quiet_window_is_reported_once_and_not_counted_again() {
+        let windows = MemoryWindows::default();
+        let mut first = vec![group(Cause::MissingInvokePermission, 1, Some("a1"))];
+        gate(&mut first, &windows, 100, 10).await;
+        let mut repeat = vec![group(Cause::MissingInvokePermission, 4, Some("a1"))];
+        gate(&mut repeat, &windows, 105, 10).await;
+        // Still inside the quiet period after the last error (105 + 10).
+        assert!(windows.quiet(114, 10).await.unwrap().is_empty());
+        let over = windows.quiet(115, 10).await.unwrap();
+        assert_eq!(over.len(), 1);
+        assert_eq!(
+            (over[0].scope.as_str(), over[0].cause),
+            ("api:a1", Cause::MissingInvokePermission)
+        );
+        assert_eq!(
+            (over[0].last_seen, over[0].suppressed.failed_requests),
+            (105, 4)
+        );
+        assert!(
+            windows
+                .mark_recovered(&over[0].key, 100, 115)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !windows
+                .mark_recovered(&over[0].key, 100, 116)
+                .await
+                .unwrap(),
+            "once"
+        );
+        assert!(windows.quiet(200, 10).await.unwrap().is_empty());
+        // When it comes back, the alert does not repeat counts the recovery already told.
+        let mut back = vec![group(Cause::MissingInvokePermission, 1, Some("a1"))];
+        gate(&mut back, &windows, 300, 10).await;
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].suppressed_before, None);
+    }
+
+    #[test]
+    fn keys_parse_back() {
+        assert_eq!(
+            parse_key("log:/aws/x#y#invalid_response_format"),
+            Some(("log:/aws/x#y", Cause::InvalidResponseFormat))
+        );
+        assert_eq!(parse_key("api:a1#nonsense"), None);
     }
 
     #[tokio::test]

@@ -33,6 +33,10 @@ pub enum ForwardError {
         #[source]
         source: PublishError,
     },
+    /// Only the scheduled recovery check reads the windows without a batch to alert on; it
+    /// fails, and the next run tries again.
+    #[error("flood-control windows unreadable: {0}")]
+    Windows(String),
 }
 
 /// What an invocation did; the handler's response and its log line.
@@ -258,6 +262,61 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
         suppressed: gate.suppressed,
         message_ids,
     })
+}
+
+/// What a scheduled recovery check did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RecoveryOutcome {
+    /// Problems reported as over.
+    pub recovered: usize,
+    pub message_ids: Vec<String>,
+}
+
+/// Reports the problems that are over: windows that closed with no new failure for a whole
+/// window length (an EventBridge schedule invokes this). Each is reported once: a new failure
+/// opens a new window, and the next quiet window is reported again.
+pub async fn handle_recovery<P: Publisher, I: Inspector, W: AlertWindows>(
+    config: &Config,
+    services: &Services<'_, P, I, W>,
+) -> Result<RecoveryOutcome, ForwardError> {
+    let Some((_, seconds)) = config.flood_control() else {
+        tracing::info!("flood control is off; nothing to report as recovered");
+        return Ok(RecoveryOutcome::default());
+    };
+    let now = now_seconds();
+    let quiet = i64::try_from(seconds).unwrap_or(i64::MAX);
+    let over = services
+        .windows
+        .quiet(now, quiet)
+        .await
+        .map_err(|e| ForwardError::Windows(e.to_string()))?;
+    let mut outcome = RecoveryOutcome::default();
+    for (i, q) in over.iter().enumerate() {
+        let alert = alert::render_recovered(q, config);
+        let id =
+            services
+                .publisher
+                .publish(&alert)
+                .await
+                .map_err(|source| ForwardError::Publish {
+                    published: i,
+                    total: over.len(),
+                    source,
+                })?;
+        tracing::info!(key = %q.key, message_id = %id, "recovery published");
+        // Marked after publishing: a crash in between repeats the note rather than losing it.
+        match services
+            .windows
+            .mark_recovered(&q.key, q.suppressed.window_start, now)
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => tracing::warn!(key = %q.key, error = %e, "recovery not recorded"),
+        }
+        outcome.recovered += 1;
+        outcome.message_ids.push(id);
+    }
+    Ok(outcome)
 }
 
 /// The answer to a Kinesis invocation

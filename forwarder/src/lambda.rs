@@ -6,7 +6,7 @@ use serde_json::value::RawValue;
 use crate::config::Config;
 use crate::decode::{self, EventKind};
 use crate::flood::DynamoWindows;
-use crate::forward::{ForwardError, Services, handle_event, handle_kinesis};
+use crate::forward::{ForwardError, Services, handle_event, handle_kinesis, handle_recovery};
 use crate::inspect::{self, AwsInspector, Cached, INSPECT_CACHE_TTL};
 use crate::publish::SnsPublisher;
 
@@ -51,6 +51,9 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
                 EventKind::Subscription => Box::pin(handle_event(bytes, config, services))
                     .await
                     .map(|o| serde_json::to_value(o).expect("an outcome serialises")),
+                EventKind::Schedule => Box::pin(handle_recovery(config, services))
+                    .await
+                    .map(|o| serde_json::to_value(o).expect("an outcome serialises")),
             };
             response.map_err(diagnostic)
         },
@@ -63,6 +66,7 @@ fn diagnostic(e: ForwardError) -> Diagnostic {
     let error_type = match e {
         ForwardError::Decode(_) => "EventRejected",
         ForwardError::Publish { .. } => "PublishFailed",
+        ForwardError::Windows(_) => "WindowsUnavailable",
     };
     Diagnostic {
         error_type: error_type.to_owned(),

@@ -13,7 +13,7 @@ use aws_sdk_dynamodb::types::{
 use forwarder::config::Config;
 use forwarder::decode;
 use forwarder::flood::DynamoWindows;
-use forwarder::forward::{Outcome, Services, handle_event};
+use forwarder::forward::{Outcome, RecoveryOutcome, Services, handle_event, handle_recovery};
 use forwarder::publish::MemoryPublisher;
 use forwarder_tests::{ACCOUNT, closed_port, moto_endpoint, sdk_config};
 
@@ -241,5 +241,62 @@ async fn an_unreachable_table_lets_every_alert_through() {
         started.elapsed() < Duration::from_secs(30),
         "{:?}",
         started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_problem_that_stays_quiet_is_reported_over_once() {
+    let (name, _client) = table("recovery").await;
+    let windows = DynamoWindows::new(&sdk_config(&moto_endpoint()).await, &name);
+    let publisher = MemoryPublisher::new();
+    let services = Services::new(&publisher).windows(&windows);
+    let config = config(&name, 1);
+    for _ in 0..3 {
+        handle_event(&event("recovery", 2), &config, &services)
+            .await
+            .unwrap();
+    }
+    let alerts = publisher.sent().len();
+    // Nothing is over while failures keep coming.
+    assert_eq!(
+        handle_recovery(&config, &services).await.unwrap().recovered,
+        0
+    );
+    // A closed window and a whole window without failures: over.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let out = handle_recovery(&config, &services).await.unwrap();
+    assert_eq!(out.recovered, 1, "{out:?}");
+    let sent = publisher.sent();
+    assert_eq!(sent.len(), alerts + 1);
+    let note = sent.last().unwrap();
+    assert_eq!(
+        note.subject,
+        "API authorizer recovered: missing invoke permission"
+    );
+    assert_eq!(note.attributes.severity, "info");
+    let group = format!("/aws/vendedlogs/apigateway/recovery-{}", std::process::id());
+    assert_eq!(note.attributes.log_group, group);
+    assert!(
+        note.email
+            .starts_with("Recovered: API Gateway is not allowed to invoke the authorizer function\n\nNo request has failed with this cause on Log group "),
+        "{}",
+        note.email
+    );
+    let machine: serde_json::Value = serde_json::from_str(&note.machine).unwrap();
+    assert_eq!(machine["type"], "authorizer_configuration_recovered");
+    assert_eq!(machine["scope"], format!("log:{group}"));
+    // Reported once.
+    assert_eq!(
+        handle_recovery(&config, &services).await.unwrap().recovered,
+        0
+    );
+    // Flood control off: nothing to read, nothing to report.
+    let off = Config {
+        window_seconds: 0,
+        ..config.clone()
+    };
+    assert_eq!(
+        handle_recovery(&off, &services).await.unwrap(),
+        RecoveryOutcome::default()
     );
 }

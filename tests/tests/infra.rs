@@ -177,7 +177,18 @@ fn environment_matches_what_the_forwarder_reads() {
 #[test]
 fn only_cloudwatch_logs_for_this_log_group_and_account_may_invoke() {
     let t = template("infra/template.yaml");
-    let permissions = resources_of_type(&t, "AWS::Lambda::Permission");
+    let all = resources_of_type(&t, "AWS::Lambda::Permission");
+    // Besides CloudWatch Logs, only this stack's recovery schedule may invoke the forwarder.
+    let (schedule, others): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .partition(|(_, p)| p["Properties"]["Principal"] == "events.amazonaws.com");
+    assert_eq!(schedule.len(), 1);
+    assert_eq!(
+        schedule[0].1["Properties"]["SourceArn"],
+        json!({"Fn::GetAtt": ["RecoveryCheck", "Arn"]})
+    );
+    assert_eq!(schedule[0].1["Condition"], "FloodControlOn");
+    let permissions = others;
     assert_eq!(
         permissions.len(),
         1,
@@ -270,6 +281,7 @@ fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
         actions,
         [
             "apigateway:GET",
+            "dynamodb:Scan",
             "dynamodb:UpdateItem",
             "kms:Decrypt",
             "kms:GenerateDataKey",

@@ -238,6 +238,21 @@ async fn sample_events_through_the_lambda_runtime_reach_subscribers() {
         ]})
     );
 
+    // The recovery schedule's event reaches the recovery check (flood control is off here).
+    let schedule = root().join("tests/.run/schedule.json");
+    std::fs::write(
+        &schedule,
+        r#"{"version":"0","id":"1","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-11-25T18:00:00Z","region":"us-east-1","resources":[],"detail":{}}"#,
+    )
+    .unwrap();
+    let (code, stdout, stderr) = emulator.invoke_file(&schedule);
+    assert_eq!(code, 0, "{stdout} {stderr}");
+    let answer: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        answer,
+        serde_json::json!({"recovered": 0, "message_ids": []})
+    );
+
     // A malformed event fails the invocation, naming the layer, so Lambda keeps it.
     let (code, stdout, stderr) = emulator.invoke("malformed/truncated-gzip.json");
     assert_ne!(code, 0, "{stdout}");
