@@ -129,16 +129,18 @@ pub fn key(group: &Group) -> String {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Gate {
     pub suppressed: usize,
-    opened: Vec<(String, i64)>,
+    /// The keys whose windows this gate opened, all at `at`.
+    opened: Vec<String>,
+    at: i64,
 }
 
 impl Gate {
     /// Closes the window this invocation opened for `group`, when its alert could not be sent:
     /// the retry must alert, not count itself as a repeat.
-    pub async fn release<W: AlertWindows>(&self, windows: &W, group: &Group, now: i64) {
+    pub async fn release<W: AlertWindows>(&self, windows: &W, group: &Group) {
         let key = key(group);
-        if self.opened.iter().any(|(k, at)| *k == key && *at == now)
-            && let Err(e) = windows.release(&key, now).await
+        if self.opened.contains(&key)
+            && let Err(e) = windows.release(&key, self.at).await
         {
             tracing::warn!(key, error = %e, "window not closed after a failed publish");
         }
@@ -154,13 +156,16 @@ pub async fn gate<W: AlertWindows>(
     seconds: u64,
 ) -> Gate {
     let until = now.saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX));
-    let mut gate = Gate::default();
+    let mut gate = Gate {
+        at: now,
+        ..Gate::default()
+    };
     let mut keep = Vec::with_capacity(groups.len());
     for mut group in groups.drain(..) {
         let key = key(&group);
         match decide(windows, &key, &mut group, now, until).await {
             Decision::Opened => {
-                gate.opened.push((key, now));
+                gate.opened.push(key);
                 keep.push(group);
             }
             Decision::FailedOpen => keep.push(group),
@@ -717,7 +722,7 @@ mod tests {
         let windows = MemoryWindows::default();
         let mut groups = vec![group(Cause::Unknown, 1, None)];
         let opened = gate(&mut groups, &windows, 500, 900).await;
-        opened.release(&windows, &groups[0], 500).await;
+        opened.release(&windows, &groups[0]).await;
         let mut retry = vec![group(Cause::Unknown, 1, None)];
         gate(&mut retry, &windows, 500, 900).await;
         assert_eq!(retry.len(), 1, "the retry alerts");

@@ -248,7 +248,7 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
             // this batch alerts instead of counting itself as a repeat.
             if let ForwardError::Publish { published, .. } = &e {
                 for g in &groups[*published..] {
-                    gate.release(services.windows, g, now).await;
+                    gate.release(services.windows, g).await;
                 }
             }
             return Err(e);
