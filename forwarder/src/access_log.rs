@@ -5,6 +5,8 @@
 //! Given the same string, [`LogFormat`] splits a line back into its variables, so the detector knows
 //! which part API Gateway wrote and which part a client sent.
 
+use std::borrow::Cow;
+
 use memchr::memmem;
 use serde_json::Value;
 
@@ -158,7 +160,7 @@ pub struct LogFormat {
     /// The text around the variables: one more than there are variables.
     literals: Vec<String>,
     /// Searchers for `literals[1..]`, built once: building them per line costs more than searching.
-    finders: Vec<(memmem::Finder<'static>, memmem::FinderRev<'static>)>,
+    finders: Vec<(memmem::Finder<'static>, RevLiteral)>,
     /// For JSON formats: key path (dotted) to the variable it holds.
     json_keys: Vec<(String, Var)>,
 }
@@ -215,7 +217,7 @@ impl LogFormat {
                 .map(|l| {
                     (
                         memmem::Finder::new(l.as_bytes()).into_owned(),
-                        memmem::FinderRev::new(l.as_bytes()).into_owned(),
+                        RevLiteral::new(l.as_bytes()),
                     )
                 })
                 .collect(),
@@ -249,24 +251,71 @@ impl LogFormat {
     /// client fields and `(.*?)` for the rest, but it jumps between occurrences of the literal
     /// text instead of trying every byte, and gives up after [`SPLIT_BUDGET`] attempts.
     pub fn split<'l>(&self, line: &'l str) -> Option<Vec<(&Var, &'l str)>> {
-        let bytes = line.as_bytes();
-        let first = self.literals[0].as_bytes();
-        if !bytes.starts_with(first) {
-            return None;
-        }
         let mut ends = vec![0; self.vars.len()];
-        let mut budget = SPLIT_BUDGET;
-        if !self.split_from(bytes, 0, first.len(), &mut ends, &mut budget) {
+        let mut latest = vec![0; self.vars.len()];
+        self.split_ends(line, &mut ends, &mut latest)?;
+        Some(
+            self.vars
+                .iter()
+                .enumerate()
+                .map(|(i, var)| (var, self.value(line, &ends, i)))
+                .collect(),
+        )
+    }
+
+    /// Splits a line and hands the value ends to `f`, with the buffers on the stack for formats of
+    /// up to 32 variables (every real one), so a batch's lines are split without allocating.
+    pub fn split_with<R>(&self, line: &str, f: impl FnOnce(&[usize]) -> R) -> Option<R> {
+        const STACK: usize = 32;
+        let n = self.vars.len();
+        if n <= STACK {
+            let (mut ends, mut latest) = ([0; STACK], [0; STACK]);
+            self.split_ends(line, &mut ends[..n], &mut latest[..n])?;
+            Some(f(&ends[..n]))
+        } else {
+            let (mut ends, mut latest) = (vec![0; n], vec![0; n]);
+            self.split_ends(line, &mut ends, &mut latest)?;
+            Some(f(&ends))
+        }
+    }
+
+    /// Variable `i`'s value, given the ends [`LogFormat::split_ends`] found.
+    pub fn value<'l>(&self, line: &'l str, ends: &[usize], i: usize) -> &'l str {
+        let start = match i {
+            0 => self.literals[0].len(),
+            _ => ends[i - 1] + self.literals[i].len(),
+        };
+        // Ends sit where a literal starts, and literals are whole UTF-8 text.
+        &line[start..ends[i]]
+    }
+
+    /// Splits a line like [`LogFormat::split`] into caller-provided buffers (one slot per
+    /// variable each), so scanning a batch allocates nothing per line. `ends` receives where each
+    /// value ends; `latest` is scratch space.
+    pub fn split_ends(&self, line: &str, ends: &mut [usize], latest: &mut [usize]) -> Option<()> {
+        let bytes = line.as_bytes();
+        let n = self.vars.len();
+        let (first, last) = (self.literals[0].as_bytes(), self.literals[n].as_bytes());
+        if bytes.len() < first.len() + last.len()
+            || (!first.is_empty() && !bytes.starts_with(first))
+            || (!last.is_empty() && !bytes.ends_with(last))
+        {
             return None;
         }
-        let mut start = first.len();
-        let mut out = Vec::with_capacity(self.vars.len());
-        for (i, var) in self.vars.iter().enumerate() {
-            // Ends sit where a literal starts, and literals are whole UTF-8 text.
-            out.push((var, &line[start..ends[i]]));
-            start = ends[i] + self.literals[i + 1].len();
+        // The latest end each value can have: every literal after it must still fit, in order,
+        // before the line ends. One search per literal from the right bounds the candidates, so a
+        // greedy field followed by a common separator (the route key before " ") does not try
+        // every separator in the text after it.
+        latest[n - 1] = bytes.len() - last.len();
+        for k in (0..n - 1).rev() {
+            latest[k] = self.finders[k].1.rfind(&bytes[..latest[k + 1]])?;
         }
-        Some(out)
+        if latest[0] < first.len() {
+            return None;
+        }
+        let mut budget = SPLIT_BUDGET;
+        self.split_from(bytes, 0, first.len(), ends, latest, &mut budget)
+            .then_some(())
     }
 
     /// Places variable `i` starting at `start`, then the rest; records where each ends.
@@ -276,8 +325,12 @@ impl LogFormat {
         i: usize,
         start: usize,
         ends: &mut [usize],
+        latest: &[usize],
         budget: &mut usize,
     ) -> bool {
+        if start > latest[i] {
+            return false;
+        }
         let class = self.classes[i];
         let literal = self.literals[i + 1].as_bytes();
         let last = i + 1 == self.vars.len();
@@ -287,19 +340,14 @@ impl LogFormat {
             }
             *budget -= 1;
             ends[i] = end;
-            if last {
-                end + literal.len() == line.len()
-            } else {
-                self.split_from(line, i + 1, end + literal.len(), ends, budget)
-            }
+            // The last variable runs to the final literal, which `split_ends` checked ends the line.
+            last || self.split_from(line, i + 1, end + literal.len(), ends, latest, budget)
         };
         if last {
-            // The last variable runs to the final literal, which must end the line.
-            return line.len() >= start + literal.len()
-                && line.ends_with(literal)
-                && attempt(line.len() - literal.len(), budget);
+            return attempt(latest[i], budget);
         }
-        let rest = &line[start..];
+        // Candidates end where the literal starts, no later than `latest[i]`.
+        let rest = &line[start..latest[i] + literal.len()];
         // Greedy values and tight ones (whose end cannot pass the first byte their class forbids)
         // try the latest end first; lazy values the earliest.
         let window = match class {
@@ -376,19 +424,77 @@ fn collect_json_keys(value: &Value, prefix: &str, out: &mut Vec<(String, Var)>) 
     }
 }
 
+/// A literal of the format, searched from the right.
+///
+/// Literals are a few bytes of spaces and punctuation. At that size a general reverse substring
+/// search costs more in set-up than in searching, so this jumps between occurrences of the
+/// literal's least common byte (a quote or bracket rather than a space) and compares the rest.
+#[derive(Clone, Debug)]
+struct RevLiteral {
+    bytes: Vec<u8>,
+    /// Index of the byte `memrchr` looks for.
+    anchor: usize,
+}
+
+impl RevLiteral {
+    fn new(bytes: &[u8]) -> Self {
+        let rank = |b: u8| match b {
+            b' ' => 0,
+            b if b.is_ascii_alphanumeric() => 1,
+            b'-' | b'.' | b':' | b'/' | b',' | b'_' => 2,
+            _ => 3,
+        };
+        let anchor = (0..bytes.len())
+            .max_by_key(|&i| rank(bytes[i]))
+            .unwrap_or(0);
+        Self {
+            bytes: bytes.to_vec(),
+            anchor,
+        }
+    }
+
+    /// Where the last occurrence in `hay` starts.
+    fn rfind(&self, hay: &[u8]) -> Option<usize> {
+        let n = self.bytes.len();
+        if n == 0 || hay.len() < n {
+            return (n == 0).then_some(hay.len());
+        }
+        let a = self.anchor;
+        // The anchor of an occurrence that fits sits at `a ..= hay.len() - n + a`.
+        let mut end = hay.len() - n + a + 1;
+        while let Some(p) = memchr::memrchr(self.bytes[a], &hay[..end]) {
+            if p < a {
+                return None;
+            }
+            let start = p - a;
+            if hay[start..start + n]
+                .iter()
+                .zip(&self.bytes)
+                .all(|(x, y)| x == y)
+            {
+                return Some(start);
+            }
+            end = p;
+        }
+        None
+    }
+}
+
 /// The fields of a line an alert can use. `None` where the format lacks them or the log wrote `-`.
+/// Borrowed from the line where they can be: only flagged lines get this far, and a fully flagged
+/// batch has thousands of them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Fields {
-    pub request_id: Option<String>,
+pub struct Fields<'l> {
+    pub request_id: Option<Cow<'l, str>>,
     pub status: Option<u16>,
-    pub time: Option<String>,
-    pub method: Option<String>,
-    pub route_key: Option<String>,
-    pub path: Option<String>,
-    pub source_ip: Option<String>,
-    pub api_id: Option<String>,
-    pub stage: Option<String>,
-    pub account_id: Option<String>,
+    pub time: Option<Cow<'l, str>>,
+    pub method: Option<Cow<'l, str>>,
+    pub route_key: Option<Cow<'l, str>>,
+    pub path: Option<Cow<'l, str>>,
+    pub source_ip: Option<Cow<'l, str>>,
+    pub api_id: Option<Cow<'l, str>>,
+    pub stage: Option<Cow<'l, str>>,
+    pub account_id: Option<Cow<'l, str>>,
 }
 
 /// Which [`Fields`] member a `$context` variable feeds.
@@ -429,18 +535,22 @@ impl Slot {
     }
 }
 
-impl Fields {
+impl<'l> Fields<'l> {
     /// Records a variable's value under the field it feeds, if any.
-    pub fn set(&mut self, var: &str, value: &str) {
+    pub fn set(&mut self, var: &str, value: impl Into<Cow<'l, str>>) {
         self.put(Slot::of(var), value);
     }
 
     /// Records a value under a slot found once per format, not once per line.
-    pub fn put(&mut self, slot: Slot, value: &str) {
+    pub fn put(&mut self, slot: Slot, value: impl Into<Cow<'l, str>>) {
         if slot == Slot::None {
             return;
         }
-        let value = value.trim();
+        let value = match value.into() {
+            Cow::Borrowed(v) => Cow::Borrowed(v.trim()),
+            Cow::Owned(v) if v.trim().len() == v.len() => Cow::Owned(v),
+            Cow::Owned(v) => Cow::Owned(v.trim().to_owned()),
+        };
         if value.is_empty() || value == "-" {
             return;
         }
@@ -463,16 +573,16 @@ impl Fields {
             _ => return,
         };
         if field.is_none() {
-            *field = Some(value.to_owned());
+            *field = Some(value);
         }
     }
 
-    /// A `METHOD route` label for the alert, moving the route key out: else method and path.
-    pub fn take_route(&mut self) -> Option<String> {
-        match (self.route_key.take(), &self.method, &self.path) {
-            (Some(route), _, _) => Some(route),
-            (None, Some(method), Some(path)) => Some(format!("{method} {path}")),
-            (None, None, Some(path)) => Some(path.clone()),
+    /// A `METHOD route` label for the alert: the route key, else method and path.
+    pub fn route(&self) -> Option<Cow<'_, str>> {
+        match (&self.route_key, &self.method, &self.path) {
+            (Some(route), _, _) => Some(Cow::Borrowed(route)),
+            (None, Some(method), Some(path)) => Some(Cow::Owned(format!("{method} {path}"))),
+            (None, None, Some(path)) => Some(Cow::Borrowed(path)),
             _ => None,
         }
     }
@@ -508,6 +618,63 @@ pub fn guess_var_for_key(key: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reverse literal search agrees with the obvious one, whatever byte it anchors on.
+    #[test]
+    fn rev_literal_finds_the_last_occurrence() {
+        let naive = |hay: &[u8], lit: &[u8]| {
+            (lit.len() <= hay.len())
+                .then(|| {
+                    (0..=hay.len() - lit.len())
+                        .rev()
+                        .find(|&i| hay[i..].starts_with(lit))
+                })
+                .flatten()
+        };
+        let cases: [(&str, &str); 8] = [
+            ("a b c", " "),
+            ("x\" \" y\" z", "\" "),
+            ("] \"] \"", "] \""),
+            (" - - [", " - - ["),
+            ("\"\"\"", "\"\""),
+            ("abc", "abcd"),
+            ("", "x"),
+            ("ab", ""),
+        ];
+        for (hay, lit) in cases {
+            let rev = RevLiteral::new(lit.as_bytes());
+            assert_eq!(
+                rev.rfind(hay.as_bytes()),
+                naive(hay.as_bytes(), lit.as_bytes()).or((lit.is_empty()).then_some(hay.len())),
+                "{hay:?} / {lit:?}"
+            );
+        }
+        proptest::proptest!(|(hay in "[ a\"\\]\\[-]{0,40}", lit in "[ a\"\\]\\[-]{1,4}")| {
+            let rev = RevLiteral::new(lit.as_bytes());
+            proptest::prop_assert_eq!(rev.rfind(hay.as_bytes()), naive(hay.as_bytes(), lit.as_bytes()));
+        });
+    }
+
+    /// Bounding each value by the literals after it never changes where a line splits.
+    #[test]
+    fn split_bounds_keep_the_split() {
+        let format = LogFormat::default();
+        let line = r#"203.0.113.0 - - [t] "GET GET /a" HTTP/1.1" 500 35 r= HTTP/1.1" 500 35 x AUTHORIZER_CONFIGURATION_ERROR,e" 1 2"#;
+        let parts = split_map(&format, line);
+        // The client's route key takes every forged field it can; API Gateway's own come last.
+        assert_eq!(
+            parts[3],
+            ("routeKey".into(), r#"GET /a" HTTP/1.1" 500 35 r="#.into())
+        );
+        assert_eq!(parts[7], ("requestId".into(), "x".into()));
+        assert_eq!(
+            parts[8],
+            (
+                "authorizer.error".into(),
+                r#"AUTHORIZER_CONFIGURATION_ERROR,e" 1 2"#.into()
+            )
+        );
+    }
 
     const REAL_LINE: &str = r#"203.0.113.0 - - [10/Oct/2023:01:01:01 +0000] "GET ANY / HTTP/1.1" 500 35 abcdefghijklmno= - Internal Server Error AUTHORIZER_CONFIGURATION_ERROR,The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Simple response did not include 'isAuthorized'"#;
 
@@ -621,7 +788,9 @@ mod tests {
         fields.set("path", "/a");
         assert_eq!(fields.request_id.as_deref(), Some("ext"));
         assert_eq!(fields.status, Some(500));
-        assert_eq!(fields.take_route().as_deref(), Some("GET /a"));
+        assert_eq!(fields.route().as_deref(), Some("GET /a"));
+        fields.set("routeKey", String::from(" GET /b "));
+        assert_eq!(fields.route().as_deref(), Some("GET /b"));
     }
 
     #[test]

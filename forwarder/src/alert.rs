@@ -15,6 +15,8 @@ use crate::cause::{Cause, Place, Remedy, remedy};
 use crate::config::is_api_id;
 use crate::config::{Config, Language};
 use crate::detect::Finding;
+#[cfg(test)]
+use crate::detect::FindingText;
 use crate::diagnose::Diagnosis;
 use crate::escape::{ascii, chat_code, chat_text, truncate, visible};
 use crate::flood::{Quiet, Suppressed};
@@ -115,32 +117,32 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
             (Some(ts), Some(latest)) if ts < latest => {}
             _ => *last = f,
         }
-        if let Some(id) = &f.request_id
+        if let Some(id) = f.request_id()
             && g.sample_request_ids.len() < max_samples
-            && !g.sample_request_ids.contains(id)
+            && !g.sample_request_ids.iter().any(|s| s == id)
         {
-            g.sample_request_ids.push(id.clone());
+            g.sample_request_ids.push(id.to_owned());
         }
-        push_distinct(&mut g.errors, &f.error, START_LIMITS.errors);
-        if let Some(route) = &f.route {
+        push_distinct(&mut g.errors, f.error(), START_LIMITS.errors);
+        if let Some(route) = f.route() {
             push_distinct(&mut g.routes, route, START_LIMITS.routes);
         }
-        if let Some(api) = f.api_id.as_deref().filter(|a| is_api_id(a)) {
+        if let Some(api) = f.api_id().filter(|a| is_api_id(a)) {
             push_distinct(&mut g.api_ids, api, 10);
         }
-        if let Some(stage) = &f.stage {
+        if let Some(stage) = f.stage() {
             push_distinct(&mut g.stages, stage, 10);
         }
         if g.account_id.is_none() {
-            g.account_id = f.account_id.clone();
+            g.account_id = f.account_id().map(str::to_owned);
         }
     }
     groups.sort_by(|(a, _, _), (b, _, _)| (a.cause, &a.log_group).cmp(&(b.cause, &b.log_group)));
     groups
         .into_iter()
         .map(|(mut g, first, last)| {
-            g.first_seen = first.time.clone();
-            g.last_seen = last.time.clone();
+            g.first_seen = first.time().map(str::to_owned);
+            g.last_seen = last.time().map(str::to_owned);
             g
         })
         .collect()
@@ -714,22 +716,34 @@ mod tests {
     use super::*;
 
     fn finding(cause: Cause, group: &str, id: &str, ts: i64) -> Finding {
-        Finding {
+        let mut f = Finding::new(
             cause,
-            request_id: Some(id.to_owned()),
-            status: Some(500),
-            time: Some(format!("t{ts}")),
-            error: "AUTHORIZER text".to_owned(),
-            route: Some("GET /orders".to_owned()),
-            api_id: Some("a1b2c3".to_owned()),
-            stage: Some("prod".to_owned()),
-            source_ip: None,
-            log_group: Some(group.into()),
-            log_stream: None,
-            event_id: None,
-            timestamp: Some(ts),
-            account_id: Some("123456789012".to_owned()),
-        }
+            FindingText {
+                request_id: Some(id),
+                time: Some(&format!("t{ts}")),
+                error: "AUTHORIZER text",
+                route: Some("GET /orders"),
+                api_id: Some("a1b2c3"),
+                stage: Some("prod"),
+                account_id: Some("123456789012"),
+                ..FindingText::default()
+            },
+        );
+        f.status = Some(500);
+        f.log_group = Some(group.into());
+        f.timestamp = Some(ts);
+        f
+    }
+
+    /// The same finding with some text fields changed.
+    fn with<'a>(f: &'a Finding, change: impl FnOnce(&mut FindingText<'a>)) -> Finding {
+        let mut text = f.text();
+        change(&mut text);
+        let mut changed = Finding::new(f.cause, text);
+        changed.status = f.status;
+        changed.log_group = f.log_group.clone();
+        changed.timestamp = f.timestamp;
+        changed
     }
 
     fn config() -> Config {
@@ -829,10 +843,15 @@ mod tests {
     fn oversized_groups_are_trimmed_not_cut() {
         let mut findings = Vec::new();
         for i in 0..100 {
-            let mut f = finding(Cause::Unknown, "/g", &format!("{i:0>90}"), i);
-            f.error = format!("{i} {}", "e".repeat(1_000_000));
-            f.route = Some(format!("GET /{i}/{}", "r".repeat(100_000)));
-            findings.push(f);
+            let f = finding(Cause::Unknown, "/g", &format!("{i:0>90}"), i);
+            let (error, route) = (
+                format!("{i} {}", "e".repeat(1_000_000)),
+                format!("GET /{i}/{}", "r".repeat(100_000)),
+            );
+            findings.push(with(&f, |t| {
+                t.error = &error;
+                t.route = Some(&route);
+            }));
         }
         let groups = group(&findings, 100);
         let alert = render(&groups[0], &config());
@@ -845,9 +864,10 @@ mod tests {
 
     #[test]
     fn hostile_text_is_escaped_for_chat() {
-        let mut f = finding(Cause::Unknown, "/g", "r", 1);
-        f.error = "<!channel> *boom* `x` <http://evil|click> \x1b[31m".to_owned();
-        f.api_id = Some("`rm -rf`".to_owned());
+        let f = with(&finding(Cause::Unknown, "/g", "r", 1), |t| {
+            t.error = "<!channel> *boom* `x` <http://evil|click> \x1b[31m";
+            t.api_id = Some("`rm -rf`");
+        });
         let alert = render(&group(&[f], 5)[0], &config());
         let chat: serde_json::Value = serde_json::from_str(&alert.chat).unwrap();
         let d = chat["content"]["description"].as_str().unwrap();

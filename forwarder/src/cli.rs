@@ -566,11 +566,11 @@ fn print_summary(out: &mut impl Write, r: &Scanned, max_listed: usize) -> std::i
             writeln!(
                 out,
                 "    {} {} {} request {}: {}",
-                visible(f.time.as_deref().unwrap_or("-")),
+                visible(f.time().unwrap_or("-")),
                 f.status.map_or("-".to_owned(), |s| s.to_string()),
-                visible(f.route.as_deref().unwrap_or("-")),
-                visible(f.request_id.as_deref().unwrap_or("-")),
-                visible(&crate::escape::truncate(&f.error, 200)),
+                visible(f.route().unwrap_or("-")),
+                visible(f.request_id().unwrap_or("-")),
+                visible(&crate::escape::truncate(f.error(), 200)),
             )?;
         }
         if findings.len() > max_listed {

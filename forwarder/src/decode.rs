@@ -9,6 +9,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, Read};
+use std::sync::LazyLock;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -104,7 +105,24 @@ impl<'a> Message<'a> {
     pub fn text(&self) -> Cow<'a, str> {
         match &self.0 {
             MessageRepr::Text(text) => text.clone(),
-            MessageRepr::Escaped(inner) => Cow::Owned(unescape(inner)),
+            MessageRepr::Escaped(inner) => {
+                let mut out = String::with_capacity(inner.len());
+                unescape_into(inner, &mut out);
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    /// The message as API Gateway wrote it, unescaped into `scratch` when it has to be, so a
+    /// batch's flagged lines share one buffer.
+    pub fn read<'s>(&'s self, scratch: &'s mut String) -> &'s str {
+        match &self.0 {
+            MessageRepr::Text(text) => text,
+            MessageRepr::Escaped(inner) => {
+                scratch.clear();
+                unescape_into(inner, scratch);
+                scratch
+            }
         }
     }
 
@@ -121,10 +139,9 @@ impl<'a> Message<'a> {
 }
 
 /// Decodes the simple escapes of a JSON string's inside (no `\u`, checked when parsed).
-fn unescape(inner: &str) -> String {
-    let mut out = String::with_capacity(inner.len());
+fn unescape_into(inner: &str, out: &mut String) {
     let mut rest = inner;
-    while let Some(at) = rest.find('\\') {
+    while let Some(at) = memchr::memchr(b'\\', rest.as_bytes()) {
         out.push_str(&rest[..at]);
         let escaped = rest.as_bytes().get(at + 1).copied().unwrap_or(b'\\');
         out.push(match escaped {
@@ -138,7 +155,6 @@ fn unescape(inner: &str) -> String {
         rest = rest.get(at + 2..).unwrap_or("");
     }
     out.push_str(rest);
-    out
 }
 
 impl<'a> From<&'a str> for Message<'a> {
@@ -185,10 +201,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Message<'a> {
                 &"a string",
             ));
         };
-        if !inner.contains('\\') {
+        // memchr's searchers, not `str::contains`: this runs on every message of every batch.
+        if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
             return Ok(Message(MessageRepr::Text(Cow::Borrowed(inner))));
         }
-        if inner.contains("\\u") {
+        static UNICODE_ESCAPE: LazyLock<memchr::memmem::Finder<'static>> =
+            LazyLock::new(|| memchr::memmem::Finder::new(b"\\u"));
+        if UNICODE_ESCAPE.find(inner.as_bytes()).is_some() {
             let text: String = serde_json::from_str(literal).map_err(serde::de::Error::custom)?;
             return Ok(Message(MessageRepr::Text(Cow::Owned(text))));
         }

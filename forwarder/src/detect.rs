@@ -23,27 +23,181 @@ static TOKEN_FINDER: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(TOKEN));
 
 /// One flagged log line.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+///
+/// Its text fields share one buffer. A fully flagged batch (what a subscription filter pattern
+/// delivers) makes one finding per line, and one allocation each instead of one per field is most
+/// of what a finding costs.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Finding {
     pub cause: Cause,
-    pub request_id: Option<String>,
     pub status: Option<u16>,
-    /// `$context.requestTime` when logged, else the log event's timestamp.
-    pub time: Option<String>,
-    /// The text API Gateway wrote after the token.
-    pub error: String,
-    pub route: Option<String>,
-    pub api_id: Option<String>,
-    pub stage: Option<String>,
-    pub source_ip: Option<String>,
     /// Shared by every finding of a batch.
     pub log_group: Option<Arc<str>>,
     pub log_stream: Option<Arc<str>>,
-    pub event_id: Option<String>,
     /// Milliseconds since the epoch, from the log event.
     pub timestamp: Option<i64>,
-    #[serde(skip)]
-    pub account_id: Option<String>,
+    text: Box<str>,
+    spans: [Span; TEXT_FIELDS],
+}
+
+/// The text fields of a finding, borrowed: how one is built and read whole.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FindingText<'a> {
+    pub request_id: Option<&'a str>,
+    /// `$context.requestTime` when logged, else the log event's timestamp.
+    pub time: Option<&'a str>,
+    /// The text API Gateway wrote after the token.
+    pub error: &'a str,
+    pub route: Option<&'a str>,
+    pub api_id: Option<&'a str>,
+    pub stage: Option<&'a str>,
+    pub source_ip: Option<&'a str>,
+    pub event_id: Option<&'a str>,
+    pub account_id: Option<&'a str>,
+}
+
+const TEXT_FIELDS: usize = 9;
+
+/// Where a text field sits in [`Finding::text`]; `start == u32::MAX` when absent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    const NONE: Span = Span {
+        start: u32::MAX,
+        end: 0,
+    };
+}
+
+impl Finding {
+    pub fn new(cause: Cause, text: FindingText<'_>) -> Self {
+        let fields = [
+            text.request_id,
+            text.time,
+            Some(text.error),
+            text.route,
+            text.api_id,
+            text.stage,
+            text.source_ip,
+            text.event_id,
+            text.account_id,
+        ];
+        let len: usize = fields.iter().flatten().map(|f| f.len()).sum();
+        // Log lines are far below 4 GiB (CloudWatch caps an event at 256 KiB); cut rather than wrap.
+        let len = len.min(u32::MAX as usize - 1);
+        let mut buffer = String::with_capacity(len);
+        let mut spans = [Span::NONE; TEXT_FIELDS];
+        for (span, field) in spans.iter_mut().zip(fields) {
+            if let Some(field) = field {
+                let room = len - buffer.len();
+                let field = crate::escape::truncate(field, room);
+                let start = buffer.len() as u32;
+                buffer.push_str(&field);
+                *span = Span {
+                    start,
+                    end: buffer.len() as u32,
+                };
+            }
+        }
+        Finding {
+            cause,
+            status: None,
+            log_group: None,
+            log_stream: None,
+            timestamp: None,
+            text: buffer.into_boxed_str(),
+            spans,
+        }
+    }
+
+    fn field(&self, i: usize) -> Option<&str> {
+        let Span { start, end } = self.spans[i];
+        (start != u32::MAX).then(|| &self.text[start as usize..end as usize])
+    }
+
+    /// Every text field, to read or to build a changed copy with [`Finding::new`].
+    pub fn text(&self) -> FindingText<'_> {
+        FindingText {
+            request_id: self.request_id(),
+            time: self.time(),
+            error: self.error(),
+            route: self.route(),
+            api_id: self.api_id(),
+            stage: self.stage(),
+            source_ip: self.source_ip(),
+            event_id: self.event_id(),
+            account_id: self.account_id(),
+        }
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.field(0)
+    }
+    /// `$context.requestTime` when logged, else the log event's timestamp.
+    pub fn time(&self) -> Option<&str> {
+        self.field(1)
+    }
+    /// The text API Gateway wrote after the token.
+    pub fn error(&self) -> &str {
+        self.field(2).unwrap_or_default()
+    }
+    pub fn route(&self) -> Option<&str> {
+        self.field(3)
+    }
+    pub fn api_id(&self) -> Option<&str> {
+        self.field(4)
+    }
+    pub fn stage(&self) -> Option<&str> {
+        self.field(5)
+    }
+    pub fn source_ip(&self) -> Option<&str> {
+        self.field(6)
+    }
+    pub fn event_id(&self) -> Option<&str> {
+        self.field(7)
+    }
+    /// Not serialised: the alert carries it once per group.
+    pub fn account_id(&self) -> Option<&str> {
+        self.field(8)
+    }
+}
+
+impl std::fmt::Debug for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Finding")
+            .field("cause", &self.cause)
+            .field("status", &self.status)
+            .field("log_group", &self.log_group)
+            .field("log_stream", &self.log_stream)
+            .field("timestamp", &self.timestamp)
+            .field("text", &self.text())
+            .finish()
+    }
+}
+
+/// The JSON shape `scan --json` has always printed: every field flat, absent ones `null`.
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Finding", 13)?;
+        s.serialize_field("cause", &self.cause)?;
+        s.serialize_field("request_id", &self.request_id())?;
+        s.serialize_field("status", &self.status)?;
+        s.serialize_field("time", &self.time())?;
+        s.serialize_field("error", self.error())?;
+        s.serialize_field("route", &self.route())?;
+        s.serialize_field("api_id", &self.api_id())?;
+        s.serialize_field("stage", &self.stage())?;
+        s.serialize_field("source_ip", &self.source_ip())?;
+        s.serialize_field("log_group", &self.log_group)?;
+        s.serialize_field("log_stream", &self.log_stream)?;
+        s.serialize_field("event_id", &self.event_id())?;
+        s.serialize_field("timestamp", &self.timestamp)?;
+        s.end()
+    }
 }
 
 /// What one line holds.
@@ -91,27 +245,29 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
     }
     let shared = |s: &str| (!s.is_empty()).then(|| Arc::<str>::from(s));
     let (log_group, log_stream) = (shared(&batch.log_group), shared(&batch.log_stream));
+    let account_id = is_account_id(&batch.owner).then_some(&*batch.owner);
+    let mut scratch = String::new();
     for event in &batch.log_events {
         // Checked on the escaped text, so the 99% of lines without the token are never copied.
         if !event.message.escaped_contains(&TOKEN_FINDER) {
             scan.add(LineVerdict::Clean);
             continue;
         }
-        let mut verdict = scan_line(&event.message.text(), format);
-        if let LineVerdict::Flagged(f) = &mut verdict {
-            f.log_group = log_group.clone();
-            f.log_stream = log_stream.clone();
-            f.event_id = Some(event.id.to_string()).filter(|s| !s.is_empty());
-            f.timestamp = Some(event.timestamp);
-            if f.time.is_none() {
-                f.time = Some(format_millis(event.timestamp));
+        let origin = Origin {
+            event_id: Some(&*event.id).filter(|id| !id.is_empty()),
+            timestamp: Some(event.timestamp),
+            account_id,
+        };
+        let mut verdict = scan_line_from(event.message.read(&mut scratch), format, &origin);
+        match &mut verdict {
+            LineVerdict::Flagged(f) => {
+                f.log_group = log_group.clone();
+                f.log_stream = log_stream.clone();
             }
-            if f.account_id.is_none() && is_account_id(&batch.owner) {
-                f.account_id = Some(batch.owner.to_string());
+            LineVerdict::Ignored => {
+                tracing::debug!(event_id = %event.id, "token only in client-controlled text; ignored")
             }
-        }
-        if verdict == LineVerdict::Ignored {
-            tracing::debug!(event_id = %event.id, "token only in client-controlled text; ignored");
+            LineVerdict::Clean => {}
         }
         scan.add(verdict);
     }
@@ -127,8 +283,21 @@ pub fn scan_text(text: &str, format: &LogFormat) -> Scan {
     scan
 }
 
+/// What the log event around a line adds to its finding.
+#[derive(Default)]
+struct Origin<'a> {
+    event_id: Option<&'a str>,
+    timestamp: Option<i64>,
+    /// The batch's owner, when it is an account id.
+    account_id: Option<&'a str>,
+}
+
 /// Decides one line.
 pub fn scan_line(line: &str, format: &LogFormat) -> LineVerdict {
+    scan_line_from(line, format, &Origin::default())
+}
+
+fn scan_line_from(line: &str, format: &LogFormat, origin: &Origin) -> LineVerdict {
     // Almost every line lacks the token; this check is the whole cost for them.
     if TOKEN_FINDER.find(line.as_bytes()).is_none() {
         return LineVerdict::Clean;
@@ -137,19 +306,22 @@ pub fn scan_line(line: &str, format: &LogFormat) -> LineVerdict {
     if trimmed.starts_with('{')
         && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(trimmed)
     {
-        return scan_json(&map, format);
+        return scan_json(&map, format, origin);
     }
-    if let Some(parts) = format.split(trimmed) {
-        return scan_split(format, &parts);
+    if let Some(verdict) =
+        format.split_with(trimmed, |ends| scan_split(format, trimmed, ends, origin))
+    {
+        return verdict;
     }
-    scan_unstructured(trimmed)
+    scan_unstructured(trimmed, origin)
 }
 
 /// A line that follows the configured format: only its error variables count.
-fn scan_split(format: &LogFormat, parts: &[(&crate::access_log::Var, &str)]) -> LineVerdict {
+fn scan_split(format: &LogFormat, line: &str, ends: &[usize], origin: &Origin) -> LineVerdict {
     let mut fields = Fields::default();
     let mut error = None;
-    for (i, (_, value)) in parts.iter().enumerate() {
+    for i in 0..ends.len() {
+        let value = format.value(line, ends, i);
         fields.put(format.slot(i), value);
         if error.is_none()
             && format.is_error_var(i)
@@ -159,15 +331,19 @@ fn scan_split(format: &LogFormat, parts: &[(&crate::access_log::Var, &str)]) -> 
         }
     }
     match error {
-        Some(text) => flagged(fields, text),
+        Some(text) => flagged(&fields, text, origin),
         None => LineVerdict::Ignored,
     }
 }
 
 /// A JSON line: only string values under error-named keys count.
-fn scan_json(map: &serde_json::Map<String, Value>, format: &LogFormat) -> LineVerdict {
+fn scan_json(
+    map: &serde_json::Map<String, Value>,
+    format: &LogFormat,
+    origin: &Origin,
+) -> LineVerdict {
     let mut fields = Fields::default();
-    let mut error: Option<String> = None;
+    let mut error: Option<&str> = None;
     let mut other_errors: Vec<&str> = Vec::new();
     let mut stack: Vec<(String, &Value)> = map.iter().map(|(k, v)| (k.clone(), v)).collect();
     stack.reverse();
@@ -183,10 +359,10 @@ fn scan_json(map: &serde_json::Map<String, Value>, format: &LogFormat) -> LineVe
                 let leaf_is_error = is_error_name(&path);
                 let leaf = path.rsplit('.').next().unwrap_or(&path);
                 match format.var_for_json_key(&path) {
-                    Some(var) => fields.set(&var.0, s),
+                    Some(var) => fields.set(&var.0, s.as_str()),
                     None => {
                         if let Some(var) = guess_var_for_key(&path) {
-                            fields.set(var, s);
+                            fields.set(var, s.as_str());
                         }
                     }
                 }
@@ -209,7 +385,7 @@ fn scan_json(map: &serde_json::Map<String, Value>, format: &LogFormat) -> LineVe
                     .map(|v| v.0.as_str())
                     .or_else(|| guess_var_for_key(&path))
                 {
-                    fields.set(var, &n.to_string());
+                    fields.set(var, n.to_string());
                 }
             }
             _ => {}
@@ -217,10 +393,8 @@ fn scan_json(map: &serde_json::Map<String, Value>, format: &LogFormat) -> LineVe
     }
     match error {
         // The reason may sit in a sibling field such as `error.message` rather than after the token.
-        Some(text) if text.is_empty() && !other_errors.is_empty() => {
-            flagged(fields, other_errors.join(" "))
-        }
-        Some(text) => flagged(fields, text),
+        Some("") if !other_errors.is_empty() => flagged(&fields, &other_errors.join(" "), origin),
+        Some(text) => flagged(&fields, text, origin),
         None => LineVerdict::Ignored,
     }
 }
@@ -228,7 +402,7 @@ fn scan_json(map: &serde_json::Map<String, Value>, format: &LogFormat) -> LineVe
 /// A line in no known shape: the token counts only outside double-quoted segments. A client can
 /// put a `"` inside a quoted value and shift which segments look quoted, so a segment counts as
 /// outside only if it is outside when quotes are paired from the start and from the end alike.
-fn scan_unstructured(line: &str) -> LineVerdict {
+fn scan_unstructured(line: &str, origin: &Origin) -> LineVerdict {
     let segments: Vec<&str> = line.split('"').collect();
     let last = segments.len() - 1;
     for (i, segment) in segments.iter().enumerate() {
@@ -236,33 +410,44 @@ fn scan_unstructured(line: &str) -> LineVerdict {
             && (last - i).is_multiple_of(2)
             && let Some(after) = after_token(segment)
         {
-            return flagged(Fields::default(), after);
+            return flagged(&Fields::default(), after, origin);
         }
     }
     LineVerdict::Ignored
 }
 
-fn flagged(mut fields: Fields, error: String) -> LineVerdict {
-    LineVerdict::Flagged(Box::new(Finding {
-        cause: classify(&error),
-        route: fields.take_route(),
-        request_id: fields.request_id,
-        status: fields.status,
-        time: fields.time,
-        error,
-        api_id: fields.api_id,
-        stage: fields.stage,
-        source_ip: fields.source_ip,
-        account_id: fields.account_id,
-        log_group: None,
-        log_stream: None,
-        event_id: None,
-        timestamp: None,
-    }))
+fn flagged(fields: &Fields, error: &str, origin: &Origin) -> LineVerdict {
+    let fallback_time;
+    let time = match (&fields.time, origin.timestamp) {
+        (Some(time), _) => Some(&**time),
+        (None, Some(ms)) => {
+            fallback_time = format_millis(ms);
+            Some(fallback_time.as_str())
+        }
+        (None, None) => None,
+    };
+    let route = fields.route();
+    let mut finding = Finding::new(
+        classify(error),
+        FindingText {
+            request_id: fields.request_id.as_deref(),
+            time,
+            error,
+            route: route.as_deref(),
+            api_id: fields.api_id.as_deref(),
+            stage: fields.stage.as_deref(),
+            source_ip: fields.source_ip.as_deref(),
+            event_id: origin.event_id,
+            account_id: fields.account_id.as_deref().or(origin.account_id),
+        },
+    );
+    finding.status = fields.status;
+    finding.timestamp = origin.timestamp;
+    LineVerdict::Flagged(Box::new(finding))
 }
 
 /// The text after the first whole-word token in `s`, without the separator API Gateway puts there.
-pub fn after_token(s: &str) -> Option<String> {
+pub fn after_token(s: &str) -> Option<&str> {
     let bytes = s.as_bytes();
     let mut from = 0;
     while let Some(pos) = TOKEN_FINDER.find(&bytes[from..]) {
@@ -272,7 +457,7 @@ pub fn after_token(s: &str) -> Option<String> {
         let word_after = end < bytes.len() && is_word_byte(bytes[end]);
         if !word_before && !word_after {
             let rest = s[end..].trim_start_matches([',', ':', ';', ' ', '\t', '-']);
-            return Some(rest.trim_end().to_owned());
+            return Some(rest.trim_end());
         }
         from = end;
     }
@@ -395,11 +580,12 @@ mod tests {
             panic!("not flagged")
         };
         assert_eq!(f.cause, Cause::MissingInvokePermission);
-        assert_eq!(f.request_id.as_deref(), Some("req-1="));
+        assert_eq!(f.request_id(), Some("req-1="));
         assert_eq!(f.status, Some(500));
-        assert_eq!(f.time.as_deref(), Some("10/Oct/2023:01:01:01 +0000"));
-        assert_eq!(f.route.as_deref(), Some("GET /orders"));
-        assert_eq!(f.error, PERMISSION);
+        assert_eq!(f.time(), Some("10/Oct/2023:01:01:01 +0000"));
+        assert_eq!(f.route(), Some("GET /orders"));
+        assert_eq!(f.error(), PERMISSION);
+        assert_eq!(f.event_id(), None);
     }
 
     #[test]
@@ -409,18 +595,20 @@ mod tests {
             panic!("not flagged")
         };
         assert_eq!(f.cause, Cause::AuthorizerTimeout);
-        assert_eq!(f.request_id.as_deref(), Some("abc"));
+        assert_eq!(f.request_id(), Some("abc"));
         assert_eq!(f.status, Some(500));
-        assert_eq!(f.route.as_deref(), Some("GET /pets"));
-        assert_eq!(f.api_id.as_deref(), Some("a1b2c3"));
+        assert_eq!(f.route(), Some("GET /pets"));
+        assert_eq!(f.api_id(), Some("a1b2c3"));
     }
 
     #[test]
     fn batch_fills_origin() {
         let lines = format!(
-            "{}\n{}\n",
+            "{}\n{}\n{}\n",
             default_line("/", 200, "-"),
-            default_line("/", 500, "AUTHORIZER_CONFIGURATION_ERROR,weird")
+            default_line("/", 500, "AUTHORIZER_CONFIGURATION_ERROR,weird"),
+            // No format and no time of its own: the event's timestamp stands in.
+            "AUTHORIZER_CONFIGURATION_ERROR timed out"
         );
         let event = crate::decode::encode_event(
             &lines,
@@ -432,21 +620,46 @@ mod tests {
         let payload = crate::decode::decode_event(&serde_json::to_vec(&event).unwrap()).unwrap();
         let batch = payload.parse().unwrap();
         let scan = scan_batch(&batch, &LogFormat::default());
-        assert_eq!(scan.lines, 2);
-        assert_eq!(scan.findings.len(), 1);
+        assert_eq!(scan.lines, 3);
+        assert_eq!(scan.findings.len(), 2);
         let f = &scan.findings[0];
         assert_eq!(f.cause, Cause::Unknown);
         assert_eq!(f.log_group.as_deref(), Some("/aws/http-api/prod"));
         assert_eq!(f.log_stream.as_deref(), Some("s1"));
         assert_eq!(f.timestamp, Some(1_700_000_000_001));
-        assert_eq!(f.account_id.as_deref(), Some("123456789012"));
+        assert_eq!(f.time(), Some("10/Oct/2023:01:01:01 +0000"));
+        assert_eq!(f.account_id(), Some("123456789012"));
+        assert_eq!(f.event_id(), Some(&*batch.log_events[1].id));
+        let g = &scan.findings[1];
+        assert_eq!(g.cause, Cause::AuthorizerTimeout);
+        assert_eq!(g.time(), Some("2023-11-14T22:13:20.002Z"));
+        assert_eq!(g.error(), "timed out");
+    }
+
+    #[test]
+    fn finding_text_round_trips_and_serialises_flat() {
+        let text = FindingText {
+            request_id: Some("r1"),
+            error: "boom",
+            route: Some(""),
+            event_id: Some("e1"),
+            account_id: Some("123456789012"),
+            ..FindingText::default()
+        };
+        let mut f = Finding::new(Cause::Unknown, text);
+        assert_eq!(f.text(), text);
+        assert_eq!((f.time(), f.route(), f.error()), (None, Some(""), "boom"));
+        f.status = Some(500);
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"{"cause":"unknown","request_id":"r1","status":500,"time":null,"error":"boom","route":"","api_id":null,"stage":null,"source_ip":null,"log_group":null,"log_stream":null,"event_id":"e1","timestamp":null}"#
+        );
     }
 
     #[test]
     fn after_token_skips_partial_words() {
         assert_eq!(
-            after_token("AUTHORIZER_CONFIGURATION_ERRORX AUTHORIZER_CONFIGURATION_ERROR: y")
-                .as_deref(),
+            after_token("AUTHORIZER_CONFIGURATION_ERRORX AUTHORIZER_CONFIGURATION_ERROR: y"),
             Some("y")
         );
         assert_eq!(after_token("none"), None);

@@ -244,7 +244,7 @@ fn custom_line(path: &str, agent: &str, error: &str) -> String {
 /// What detection decided, without the fields a client may legitimately change.
 fn decision(verdict: LineVerdict) -> Option<(String, String)> {
     match verdict {
-        LineVerdict::Flagged(f) => Some((f.cause.to_string(), f.error)),
+        LineVerdict::Flagged(f) => Some((f.cause.to_string(), f.error().to_owned())),
         LineVerdict::Clean | LineVerdict::Ignored => None,
     }
 }
