@@ -155,6 +155,9 @@ pub struct LogFormat {
     source: String,
     vars: Vec<Var>,
     classes: Vec<Class>,
+    /// The first variable that is not tight (client text or unknown shape): bounds from the right
+    /// only help from there on, the tight values before it end at the first byte they forbid.
+    first_loose: usize,
     errors: Vec<bool>,
     slots: Vec<Slot>,
     /// The text around the variables: one more than there are variables.
@@ -209,6 +212,10 @@ impl LogFormat {
         };
         Ok(Self {
             source: source.to_owned(),
+            first_loose: vars
+                .iter()
+                .position(|v| matches!(v.class(), Class::Greedy | Class::Lazy))
+                .unwrap_or(vars.len() - 1),
             classes: vars.iter().map(Var::class).collect(),
             errors: vars.iter().map(Var::is_error).collect(),
             slots: vars.iter().map(|v| Slot::of(&v.0)).collect(),
@@ -308,7 +315,11 @@ impl LogFormat {
         // every separator in the text after it.
         latest[n - 1] = bytes.len() - last.len();
         for k in (0..n - 1).rev() {
-            latest[k] = self.finders[k].1.rfind(&bytes[..latest[k + 1]])?;
+            latest[k] = if k >= self.first_loose {
+                self.finders[k].1.rfind(&bytes[..latest[k + 1]])?
+            } else {
+                bytes.len().checked_sub(self.literals[k + 1].len())?
+            };
         }
         if latest[0] < first.len() {
             return None;
@@ -363,6 +374,11 @@ impl LogFormat {
                     .iter()
                     .position(|b| !class.allows(*b))
                     .unwrap_or(rest.len());
+                // A value cannot hold the literal's first byte, so the literal starts right where
+                // the value's bytes stop: one candidate, no search.
+                if !class.allows(literal[0]) {
+                    return rest[extent..].starts_with(literal) && attempt(start + extent, budget);
+                }
                 &rest[..(extent + literal.len()).min(rest.len())]
             }
         };
