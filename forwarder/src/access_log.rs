@@ -111,6 +111,7 @@ enum Class {
 
 impl Class {
     /// Whether the value may contain this byte; the tight classes stop at the first it may not.
+    #[inline]
     fn allows(self, b: u8) -> bool {
         match self {
             Class::Status | Class::Number => b.is_ascii_digit() || b == b'-',
@@ -121,16 +122,22 @@ impl Class {
         }
     }
 
+    /// Client text or a value of unknown shape: anything goes, so the literals decide.
+    fn is_loose(self) -> bool {
+        matches!(self, Class::Greedy | Class::Lazy)
+    }
+
+    #[inline]
     fn accepts(self, value: &[u8]) -> bool {
         match self {
             Class::Status => {
-                value == b"-" || (value.len() == 3 && value.iter().all(u8::is_ascii_digit))
+                value == [b'-'] || (value.len() == 3 && value.iter().all(u8::is_ascii_digit))
             }
             Class::Number => {
-                value == b"-" || (!value.is_empty() && value.iter().all(u8::is_ascii_digit))
+                value == [b'-'] || (!value.is_empty() && value.iter().all(u8::is_ascii_digit))
             }
             Class::Method => {
-                value == b"-" || (!value.is_empty() && value.iter().all(u8::is_ascii_uppercase))
+                value == [b'-'] || (!value.is_empty() && value.iter().all(u8::is_ascii_uppercase))
             }
             Class::Time | Class::Token => value.iter().all(|b| self.allows(*b)),
             Class::Greedy | Class::Lazy => true,
@@ -214,7 +221,7 @@ impl LogFormat {
             source: source.to_owned(),
             first_loose: vars
                 .iter()
-                .position(|v| matches!(v.class(), Class::Greedy | Class::Lazy))
+                .position(|v| v.class().is_loose())
                 .unwrap_or(vars.len() - 1),
             classes: vars.iter().map(Var::class).collect(),
             errors: vars.iter().map(Var::is_error).collect(),
@@ -333,14 +340,37 @@ impl LogFormat {
     fn split_from(
         &self,
         line: &[u8],
-        i: usize,
-        start: usize,
+        mut i: usize,
+        mut start: usize,
         ends: &mut [usize],
         latest: &[usize],
         budget: &mut usize,
     ) -> bool {
-        if start > latest[i] {
-            return false;
+        // Values with a single candidate end are placed in this loop: there is nothing to
+        // backtrack to, so only values with several candidates recurse.
+        loop {
+            if start > latest[i] || *budget == 0 {
+                return false;
+            }
+            let class = self.classes[i];
+            let literal = self.literals[i + 1].as_bytes();
+            if i + 1 == self.vars.len() || class.is_loose() || class.allows(literal[0]) {
+                break;
+            }
+            // The value cannot hold the literal's first byte, so the literal starts right where
+            // the value's bytes stop: one candidate, no search.
+            let rest = &line[start..latest[i] + literal.len()];
+            let extent = rest
+                .iter()
+                .position(|b| !class.allows(*b))
+                .unwrap_or(rest.len());
+            if !has_prefix(&rest[extent..], literal) || !class.accepts(&rest[..extent]) {
+                return false;
+            }
+            *budget -= 1;
+            ends[i] = start + extent;
+            start += extent + literal.len();
+            i += 1;
         }
         let class = self.classes[i];
         let literal = self.literals[i + 1].as_bytes();
@@ -374,11 +404,6 @@ impl LogFormat {
                     .iter()
                     .position(|b| !class.allows(*b))
                     .unwrap_or(rest.len());
-                // A value cannot hold the literal's first byte, so the literal starts right where
-                // the value's bytes stop: one candidate, no search.
-                if !class.allows(literal[0]) {
-                    return rest[extent..].starts_with(literal) && attempt(start + extent, budget);
-                }
                 &rest[..(extent + literal.len()).min(rest.len())]
             }
         };
@@ -440,6 +465,13 @@ fn collect_json_keys(value: &Value, prefix: &str, out: &mut Vec<(String, Var)>) 
     }
 }
 
+/// `hay.starts_with(prefix)` for the few bytes of a literal, compared in line: the general slice
+/// comparison calls `memcmp`, whose call costs more than comparing a handful of bytes.
+#[inline]
+fn has_prefix(hay: &[u8], prefix: &[u8]) -> bool {
+    hay.len() >= prefix.len() && hay.iter().zip(prefix).all(|(a, b)| a == b)
+}
+
 /// A literal of the format, searched from the right.
 ///
 /// Literals are a few bytes of spaces and punctuation. At that size a general reverse substring
@@ -483,11 +515,7 @@ impl RevLiteral {
                 return None;
             }
             let start = p - a;
-            if hay[start..start + n]
-                .iter()
-                .zip(&self.bytes)
-                .all(|(x, y)| x == y)
-            {
+            if has_prefix(&hay[start..], &self.bytes) {
                 return Some(start);
             }
             end = p;
