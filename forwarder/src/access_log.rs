@@ -122,6 +122,19 @@ impl Class {
         }
     }
 
+    /// How many leading bytes of `rest` the class allows. The class is matched once, not per byte.
+    fn extent(self, rest: &[u8]) -> usize {
+        let stop = |allowed: fn(u8) -> bool| rest.iter().position(|&b| !allowed(b));
+        match self {
+            Class::Status | Class::Number => stop(|b| b.is_ascii_digit() || b == b'-'),
+            Class::Time => memchr::memchr(b']', rest),
+            Class::Method => stop(|b| b.is_ascii_uppercase() || b == b'-'),
+            Class::Token => stop(|b| !b.is_ascii_whitespace()),
+            Class::Greedy | Class::Lazy => None,
+        }
+        .unwrap_or(rest.len())
+    }
+
     /// Client text or a value of unknown shape: anything goes, so the literals decide.
     fn is_loose(self) -> bool {
         matches!(self, Class::Greedy | Class::Lazy)
@@ -360,11 +373,11 @@ impl LogFormat {
             // The value cannot hold the literal's first byte, so the literal starts right where
             // the value's bytes stop: one candidate, no search.
             let rest = &line[start..latest[i] + literal.len()];
-            let extent = rest
-                .iter()
-                .position(|b| !class.allows(*b))
-                .unwrap_or(rest.len());
-            if !has_prefix(&rest[extent..], literal) || !class.accepts(&rest[..extent]) {
+            let extent = class.extent(rest);
+            // Time and token values are exactly "the bytes they allow", which `extent` checked.
+            if !has_prefix(&rest[extent..], literal)
+                || (!matches!(class, Class::Time | Class::Token) && !class.accepts(&rest[..extent]))
+            {
                 return false;
             }
             *budget -= 1;
@@ -400,10 +413,7 @@ impl LogFormat {
             }
             Class::Greedy => rest,
             _ => {
-                let extent = rest
-                    .iter()
-                    .position(|b| !class.allows(*b))
-                    .unwrap_or(rest.len());
+                let extent = class.extent(rest);
                 &rest[..(extent + literal.len()).min(rest.len())]
             }
         };

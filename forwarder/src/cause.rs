@@ -5,6 +5,7 @@
 //! matching is on meaning (a few key words) rather than one exact sentence, because the wording
 //! differs between API types and has changed over time.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -138,6 +139,30 @@ pub fn classify(error_text: &str) -> Cause {
     {
         return *cause;
     }
+    // Other texts repeat within a batch too; the word rules below cost more than a comparison.
+    thread_local! {
+        static RECENT: RefCell<Vec<(Box<str>, Cause)>> = const { RefCell::new(Vec::new()) };
+    }
+    const REMEMBERED: usize = 8;
+    const REMEMBERED_LEN: usize = 512;
+    if error_text.len() > REMEMBERED_LEN {
+        return classify_words(error_text);
+    }
+    RECENT.with_borrow_mut(|recent| {
+        if let Some((_, cause)) = recent.iter().find(|(text, _)| **text == *error_text) {
+            return *cause;
+        }
+        let cause = classify_words(error_text);
+        if recent.len() == REMEMBERED {
+            recent.remove(0);
+        }
+        recent.push((error_text.into(), cause));
+        cause
+    })
+}
+
+/// The general rule: words that name the problem, in any case.
+fn classify_words(error_text: &str) -> Cause {
     let t = error_text.to_ascii_lowercase();
     let has = |w: &str| t.contains(w);
     if has("permission") && (has("call") || has("invoke")) || has("not authorized to perform") {
@@ -254,6 +279,25 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Remembered texts give the rule's answer, also once more than can be remembered went by.
+    #[test]
+    fn remembered_classification_matches_the_rule() {
+        let texts: Vec<String> = (0..20)
+            .map(|i| match i % 3 {
+                0 => format!("Authorizer request timed out after {i} ms"),
+                1 => format!("no permission to invoke {i}"),
+                _ => format!("something else {i}"),
+            })
+            .collect();
+        for _ in 0..3 {
+            for t in &texts {
+                assert_eq!(classify(t), classify_words(t), "{t}");
+            }
+        }
+        let long = format!("timed out {}", "x".repeat(600));
+        assert_eq!(classify(&long), Cause::AuthorizerTimeout);
+    }
 
     #[test]
     fn classifies_known_texts_by_meaning() {
