@@ -367,7 +367,23 @@ impl AlertWindows for DynamoWindows {
     }
 
     async fn release(&self, key: &str, opened_at: i64) -> Result<(), FloodError> {
-        self.end(key, opened_at).await
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.to_owned()))
+            .update_expression("SET window_end = :ended")
+            .condition_expression("window_start = :opened")
+            .expression_attribute_values(":ended", n(opened_at.saturating_sub(1)))
+            .expression_attribute_values(":opened", n(opened_at))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Someone else's window by now: leave it.
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(e) => Err(store_error(&e)),
+        }
     }
 
     async fn quiet(&self, now: i64, quiet: i64) -> Result<Vec<Quiet>, FloodError> {
@@ -433,28 +449,6 @@ impl AlertWindows for DynamoWindows {
         match result {
             Ok(_) => Ok(true),
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
-            Err(e) => Err(store_error(&e)),
-        }
-    }
-}
-
-impl DynamoWindows {
-    async fn end(&self, key: &str, opened_at: i64) -> Result<(), FloodError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(key.to_owned()))
-            .update_expression("SET window_end = :ended")
-            .condition_expression("window_start = :opened")
-            .expression_attribute_values(":ended", n(opened_at.saturating_sub(1)))
-            .expression_attribute_values(":opened", n(opened_at))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Someone else's window by now: leave it.
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
             Err(e) => Err(store_error(&e)),
         }
     }
