@@ -335,11 +335,37 @@ pub fn decode_data(data: &str) -> Result<Payload, DecodeError> {
     inflate(&gz, MAX_DECOMPRESSED_BYTES).map(Payload)
 }
 
+/// The common case in one call: a single gzip member (CloudWatch Logs writes one) whose trailer
+/// states its size, inflated straight into a buffer of exactly that size. No intermediate reader
+/// buffers, no zero-filling and no regrowth. `None` for anything else; zlib checks the CRC and size
+/// in the trailer, and all of the input must be that one member.
+fn inflate_whole(gz: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let trailer: [u8; 4] = gz.get(gz.len().checked_sub(4)?..)?.try_into().ok()?;
+    let size = usize::try_from(u32::from_le_bytes(trailer)).ok()?;
+    if size > limit {
+        return None;
+    }
+    let mut out = Vec::with_capacity(size);
+    let mut inflater = flate2::Decompress::new_gzip(15);
+    let status = inflater
+        .decompress_vec(gz, &mut out, flate2::FlushDecompress::Finish)
+        .ok()?;
+    (status == flate2::Status::StreamEnd
+        && inflater.total_in() == gz.len() as u64
+        && out.len() == size)
+        .then_some(out)
+}
+
 /// Gunzips `gz`, refusing output larger than `limit`.
 pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     if !gz.starts_with(&GZIP_MAGIC) {
         return Err(DecodeError::NotGzip);
     }
+    if let Some(out) = inflate_whole(gz, limit) {
+        return Ok(out);
+    }
+    // Several members, a trailer that lies, or a stream that is corrupt or too large: the streaming
+    // decoder finds out which, and names it.
     // Compressed logs are about 10x smaller; reserving that avoids most regrowth.
     let mut out = Vec::with_capacity(gz.len().saturating_mul(10).min(limit));
     let decoder = flate2::read::MultiGzDecoder::new(gz);
@@ -597,6 +623,39 @@ mod tests {
                 String::from_utf8_lossy(&input)
             );
         }
+    }
+
+    /// One member inflates in one call; anything else falls back to the streaming decoder, which
+    /// agrees on good input and names the problem in bad.
+    #[test]
+    fn whole_member_fast_path_and_its_fallbacks() {
+        let text = b"line one\nline two\n".repeat(1000);
+        let one = gzip(&text);
+        assert_eq!(inflate_whole(&one, 1 << 20).as_deref(), Some(&text[..]));
+        // Two members: the fast path declines, the stream decoder reads both.
+        let two = [gzip(b"abc"), gzip(b"xyz")].concat();
+        assert_eq!(inflate_whole(&two, 1 << 20), None);
+        assert_eq!(inflate(&two, 1 << 20).unwrap(), b"abcxyz");
+        // A trailer claiming another size, and a flipped CRC.
+        let mut lying = one.clone();
+        let n = lying.len();
+        lying[n - 4] ^= 1;
+        assert_eq!(inflate_whole(&lying, 1 << 20), None);
+        assert!(inflate(&lying, 1 << 20).is_err());
+        let mut bad_crc = one.clone();
+        bad_crc[n - 8] ^= 1;
+        assert_eq!(inflate_whole(&bad_crc, 1 << 20), None);
+        assert!(matches!(
+            inflate(&bad_crc, 1 << 20),
+            Err(DecodeError::Gzip(_))
+        ));
+        // Larger than the limit: declined, and refused by name.
+        assert_eq!(inflate_whole(&one, 100), None);
+        assert!(matches!(
+            inflate(&one, 100),
+            Err(DecodeError::TooLarge { .. })
+        ));
+        assert_eq!(inflate(&gzip(b""), 10).unwrap(), b"");
     }
 
     #[test]
