@@ -122,14 +122,18 @@ impl Class {
         }
     }
 
-    /// How many leading bytes of `rest` the class allows. The class is matched once, not per byte.
+    /// How many leading bytes of `rest` the class allows. Each arm names its class as a constant,
+    /// so [`Class::allows`] is resolved once per value, not once per byte.
     fn extent(self, rest: &[u8]) -> usize {
-        let stop = |allowed: fn(u8) -> bool| rest.iter().position(|&b| !allowed(b));
+        #[inline(always)]
+        fn stop(class: Class, rest: &[u8]) -> Option<usize> {
+            rest.iter().position(|&b| !class.allows(b))
+        }
         match self {
-            Class::Status | Class::Number => stop(|b| b.is_ascii_digit() || b == b'-'),
+            Class::Status | Class::Number => stop(Class::Number, rest),
             Class::Time => memchr::memchr(b']', rest),
-            Class::Method => stop(|b| b.is_ascii_uppercase() || b == b'-'),
-            Class::Token => stop(|b| !b.is_ascii_whitespace()),
+            Class::Method => stop(Class::Method, rest),
+            Class::Token => stop(Class::Token, rest),
             Class::Greedy | Class::Lazy => None,
         }
         .unwrap_or(rest.len())
@@ -319,7 +323,7 @@ impl LogFormat {
     /// Splits a line like [`LogFormat::split`] into caller-provided buffers (one slot per
     /// variable each), so scanning a batch allocates nothing per line. `ends` receives where each
     /// value ends; `latest` is scratch space.
-    pub fn split_ends(&self, line: &str, ends: &mut [usize], latest: &mut [usize]) -> Option<()> {
+    fn split_ends(&self, line: &str, ends: &mut [usize], latest: &mut [usize]) -> Option<()> {
         let bytes = line.as_bytes();
         let n = self.vars.len();
         let (first, last) = (self.literals[0].as_bytes(), self.literals[n].as_bytes());
