@@ -342,7 +342,8 @@ pub fn decode_data(data: &str) -> Result<Payload, DecodeError> {
 fn inflate_whole(gz: &[u8], limit: usize) -> Option<Vec<u8>> {
     let trailer: [u8; 4] = gz.get(gz.len().checked_sub(4)?..)?.try_into().ok()?;
     let size = usize::try_from(u32::from_le_bytes(trailer)).ok()?;
-    if size > limit {
+    // Deflate expands at most about 1032:1, so a larger claim is a lie not worth reserving for.
+    if size > limit || size > gz.len().saturating_mul(1032) {
         return None;
     }
     let mut out = Vec::with_capacity(size);
@@ -649,6 +650,11 @@ mod tests {
             inflate(&bad_crc, 1 << 20),
             Err(DecodeError::Gzip(_))
         ));
+        // A trailer claiming more than deflate can expand to: declined without reserving it.
+        let mut boast = gzip(b"x");
+        let m = boast.len();
+        boast[m - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(inflate_whole(&boast, usize::MAX), None);
         // Larger than the limit: declined, and refused by name.
         assert_eq!(inflate_whole(&one, 100), None);
         assert!(matches!(
