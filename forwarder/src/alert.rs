@@ -15,8 +15,6 @@ use crate::cause::{Cause, Place, Remedy, remedy};
 use crate::config::is_api_id;
 use crate::config::{Config, Language};
 use crate::detect::Finding;
-#[cfg(test)]
-use crate::detect::FindingText;
 use crate::diagnose::Diagnosis;
 use crate::escape::{ascii, chat_code, chat_text, truncate, visible};
 use crate::flood::{Quiet, Suppressed};
@@ -714,6 +712,7 @@ fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detect::FindingText;
 
     fn finding(cause: Cause, group: &str, id: &str, ts: i64) -> Finding {
         let mut f = Finding::new(
