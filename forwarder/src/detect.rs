@@ -86,13 +86,14 @@ impl Finding {
             text.account_id,
         ];
         let len: usize = fields.iter().flatten().map(|f| f.len()).sum();
-        // Log lines are far below 4 GiB (CloudWatch caps an event at 256 KiB); cut rather than wrap.
-        let len = len.min(u32::MAX as usize - 1);
+        // Log lines are far below 2 GiB (CloudWatch caps an event at 256 KiB); cut rather than wrap.
+        // Half the span range leaves room for the "..." each cut field may gain.
+        let len = len.min((u32::MAX / 2) as usize);
         let mut buffer = String::with_capacity(len);
         let mut spans = [Span::NONE; TEXT_FIELDS];
         for (span, field) in spans.iter_mut().zip(fields) {
             if let Some(field) = field {
-                let room = len - buffer.len();
+                let room = len.saturating_sub(buffer.len());
                 let field = crate::escape::truncate(field, room);
                 let start = buffer.len() as u32;
                 buffer.push_str(&field);
