@@ -277,25 +277,24 @@ impl LogFormat {
     }
 
     /// Splits a line into the format's variables, or `None` when the line does not follow it.
-    ///
-    /// Like a regular expression with tight patterns for API Gateway's own fields, `(.*)` for
-    /// client fields and `(.*?)` for the rest, but it jumps between occurrences of the literal
-    /// text instead of trying every byte, and gives up after [`SPLIT_BUDGET`] attempts.
+    /// The same split as [`LogFormat::split_with`], collected with names; for reading one line.
     pub fn split<'l>(&self, line: &'l str) -> Option<Vec<(&Var, &'l str)>> {
-        let mut ends = vec![0; self.vars.len()];
-        let mut latest = vec![0; self.vars.len()];
-        self.split_ends(line, &mut ends, &mut latest)?;
-        Some(
+        self.split_with(line, |ends| {
             self.vars
                 .iter()
                 .enumerate()
-                .map(|(i, var)| (var, self.value(line, &ends, i)))
-                .collect(),
-        )
+                .map(|(i, var)| (var, self.value(line, ends, i)))
+                .collect()
+        })
     }
 
-    /// Splits a line and hands the value ends to `f`, with the buffers on the stack for formats of
-    /// up to 32 variables (every real one), so a batch's lines are split without allocating.
+    /// Splits a line and hands the value ends to `f` (read them with [`LogFormat::value`]).
+    ///
+    /// Like a regular expression with tight patterns for API Gateway's own fields, `(.*)` for
+    /// client fields and `(.*?)` for the rest, but it jumps between occurrences of the literal
+    /// text instead of trying every byte, and gives up after [`SPLIT_BUDGET`] attempts. The
+    /// buffers live on the stack for formats of up to 32 variables (every real one), so a batch's
+    /// lines are split without allocating.
     pub fn split_with<R>(&self, line: &str, f: impl FnOnce(&[usize]) -> R) -> Option<R> {
         const STACK: usize = 32;
         let n = self.vars.len();
