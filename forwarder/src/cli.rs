@@ -311,13 +311,17 @@ fn scan_input(name: String, bytes: &[u8], config: &Config) -> Vec<Result<Scanned
 /// Scans the inputs on as many threads as there are cores, keeping their order: each input is
 /// decoded and scanned on its own, and inflating dominates the cost.
 fn scan_all(paths: &[Option<&PathBuf>], config: &Config) -> Vec<Result<Scanned>> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(paths.len());
     let scan_one = |path: Option<&PathBuf>| match read_input(path) {
         Ok((name, bytes)) => scan_input(name, &bytes, config),
         Err(e) => vec![Err(e)],
     };
+    // One input stays on this thread: a worker would cost a spawn and a fresh malloc arena.
+    if let [path] = paths {
+        return scan_one(*path);
+    }
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(paths.len());
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut done: Vec<(usize, Vec<Result<Scanned>>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)

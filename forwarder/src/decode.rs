@@ -69,8 +69,41 @@ pub struct LogBatch<'a> {
     pub log_stream: Cow<'a, str>,
     #[serde(default, borrow)]
     pub subscription_filters: Vec<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "events_sized")]
     pub log_events: Vec<LogEvent<'a>>,
+}
+
+thread_local! {
+    /// How many events [`parse_payload`] expects, for `logEvents` to reserve at once: serde_json
+    /// knows no array's length, and regrowing the list would copy a batch's events about twice.
+    static EXPECTED_EVENTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// A payload's bytes per event are at least this in practice (a 56-digit id, a timestamp and an
+/// access-log line); smaller events only make the list grow as usual.
+const TYPICAL_EVENT_BYTES: usize = 128;
+
+fn events_sized<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<LogEvent<'a>>, D::Error> {
+    struct Events;
+    impl<'de> serde::de::Visitor<'de> for Events {
+        type Value = Vec<LogEvent<'de>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a sequence")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(
+            self,
+            mut seq: A,
+        ) -> Result<Self::Value, A::Error> {
+            let mut events = Vec::with_capacity(EXPECTED_EVENTS.get());
+            while let Some(event) = seq.next_element()? {
+                events.push(event);
+            }
+            Ok(events)
+        }
+    }
+    deserializer.deserialize_seq(Events)
 }
 
 /// One log event of a batch.
@@ -241,8 +274,13 @@ struct Envelope<'a> {
 #[derive(Deserialize)]
 struct AwsLogs<'a> {
     #[serde(borrow)]
-    data: Option<Cow<'a, str>>,
+    data: Option<Data<'a>>,
 }
+
+/// `awslogs.data`, borrowed from the event: serde's `borrow` does not reach through an `Option`,
+/// and a bare `Option<Cow<str>>` would copy the largest string of the event.
+#[derive(Deserialize)]
+struct Data<'a>(#[serde(borrow)] Cow<'a, str>);
 
 /// Decodes a subscription event, `{"awslogs":{"data":"<base64 gzip>"}}`, down to its payload.
 pub fn decode_event(bytes: &[u8]) -> Result<Payload, DecodeError> {
@@ -254,7 +292,7 @@ pub fn decode_event(bytes: &[u8]) -> Result<Payload, DecodeError> {
         .awslogs
         .and_then(|a| a.data)
         .ok_or(DecodeError::MissingAwslogs)?;
-    decode_data(&data)
+    decode_data(&data.0)
 }
 
 /// A Kinesis event, as Lambda delivers a stream fed by a CloudWatch Logs destination or an
@@ -389,7 +427,10 @@ pub fn parse_payload(json: &[u8]) -> Result<LogBatch<'_>, DecodeError> {
     let json = std::str::from_utf8(json).map_err(|e| DecodeError::PayloadNotUtf8 {
         offset: e.valid_up_to(),
     })?;
-    serde_json::from_str(json).map_err(DecodeError::PayloadJson)
+    EXPECTED_EVENTS.set(json.len() / TYPICAL_EVENT_BYTES);
+    let batch = serde_json::from_str(json).map_err(DecodeError::PayloadJson);
+    EXPECTED_EVENTS.set(0);
+    batch
 }
 
 /// What a file or stdin given to the CLI turned out to be.
@@ -403,16 +444,39 @@ pub enum Input<'a> {
     Records(Vec<(String, Result<Payload, DecodeError>)>),
 }
 
-/// Just enough of a JSON document to tell an event or a payload from an access-log line; the
-/// values are skipped, not copied.
+/// Just enough of a JSON document to tell an event or a payload from an access-log line. `A` reads
+/// `awslogs`: first as the event's data, borrowed, so an event is parsed once; then, for a document
+/// whose `awslogs` has another shape, as [`serde::de::IgnoredAny`], so the decoder can name the fault.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Probe {
-    awslogs: Option<serde::de::IgnoredAny>,
+struct Probe<A> {
+    awslogs: Option<A>,
     message_type: Option<serde::de::IgnoredAny>,
     log_events: Option<serde::de::IgnoredAny>,
     #[serde(rename = "Records")]
     records: Option<serde::de::IgnoredAny>,
+}
+
+/// What a probed JSON document is.
+enum Shape {
+    Event,
+    Kinesis,
+    Payload,
+    Lines,
+}
+
+impl<A> Probe<A> {
+    fn shape(&self) -> Shape {
+        if self.awslogs.is_some() {
+            Shape::Event
+        } else if self.records.is_some() {
+            Shape::Kinesis
+        } else if self.message_type.is_some() || self.log_events.is_some() {
+            Shape::Payload
+        } else {
+            Shape::Lines
+        }
+    }
 }
 
 /// Recognises the CLI's input kinds by their first bytes, so users can feed whatever they have.
@@ -428,15 +492,24 @@ pub fn sniff(bytes: &[u8]) -> Result<Input<'_>, DecodeError> {
         offset: e.valid_up_to(),
     })?;
     // One JSON document is an event or a payload; JSON-format access logs are one object a line.
-    if text.trim_start().starts_with('{')
-        && let Ok(probe) = serde_json::from_str::<Probe>(text)
-    {
-        if probe.awslogs.is_some() {
-            return decode_event(bytes).map(Input::Batch);
-        }
-        if probe.records.is_some() {
+    if !text.trim_start().starts_with('{') {
+        return Ok(Input::Lines(text));
+    }
+    let shape = match serde_json::from_str::<Probe<AwsLogs>>(text) {
+        Ok(Probe {
+            awslogs: Some(AwsLogs { data: Some(data) }),
+            ..
+        }) => return decode_data(&data.0).map(Input::Batch),
+        Ok(probe) => probe.shape(),
+        Err(_) => serde_json::from_str::<Probe<serde::de::IgnoredAny>>(text)
+            .map_or(Shape::Lines, |probe| probe.shape()),
+    };
+    match shape {
+        // An event without a readable `awslogs.data`: the decoder says what is wrong with it.
+        Shape::Event => decode_event(bytes).map(Input::Batch),
+        Shape::Kinesis => {
             let event = parse_kinesis(bytes)?;
-            return Ok(Input::Records(
+            Ok(Input::Records(
                 event
                     .records
                     .iter()
@@ -447,13 +520,11 @@ pub fn sniff(bytes: &[u8]) -> Result<Input<'_>, DecodeError> {
                         )
                     })
                     .collect(),
-            ));
+            ))
         }
-        if probe.message_type.is_some() || probe.log_events.is_some() {
-            return Ok(Input::Batch(Payload(bytes.to_vec())));
-        }
+        Shape::Payload => Ok(Input::Batch(Payload(bytes.to_vec()))),
+        Shape::Lines => Ok(Input::Lines(text)),
     }
-    Ok(Input::Lines(text))
 }
 
 /// Wraps access-log lines into a subscription event, the way CloudWatch Logs would deliver them.
@@ -759,5 +830,39 @@ mod tests {
             sniff(&[b'a', 0xff]),
             Err(DecodeError::NotUtf8 { offset: 1 })
         ));
+    }
+
+    /// An event is read in one pass with its data borrowed; escaped data and events whose
+    /// `awslogs` has another shape still reach the decoder, which names what is wrong.
+    #[test]
+    fn sniffs_events_in_one_pass_and_names_broken_ones() {
+        let payload = br#"{"messageType":"DATA_MESSAGE","logGroup":"/g","logEvents":[]}"#;
+        let data = b64(&gzip(payload));
+        let escaped = data.replace('/', "\\/");
+        let decoded = |bytes: &[u8]| match sniff(bytes) {
+            Ok(Input::Batch(Payload(json))) => Ok(json),
+            Ok(other) => panic!("not a batch: {other:?}"),
+            Err(e) => Err(e.to_string()),
+        };
+        assert_eq!(decoded(&event_with_data(&data)), Ok(payload.to_vec()));
+        let with_escapes = format!(r#"{{"awslogs":{{"data":"{escaped}"}}}}"#);
+        assert!(
+            with_escapes.contains("\\/"),
+            "the data holds an escaped slash"
+        );
+        assert_eq!(decoded(with_escapes.as_bytes()), Ok(payload.to_vec()));
+        let broken: [(&[u8], &str); 4] = [
+            (br#"{"awslogs":{}}"#, "no awslogs.data string"),
+            (br#"{"awslogs":{"data":null}}"#, "no awslogs.data string"),
+            (
+                br#"{"awslogs":{"data":5}}"#,
+                "event is not JSON: invalid type",
+            ),
+            (br#"{"awslogs":{"data":"!!"}}"#, "not valid base64"),
+        ];
+        for (bytes, expected) in broken {
+            let error = decoded(bytes).unwrap_err();
+            assert!(error.contains(expected), "{error}");
+        }
     }
 }

@@ -234,7 +234,12 @@ impl Scan {
     pub fn merge(&mut self, other: Scan) {
         self.lines += other.lines;
         self.ignored += other.ignored;
-        self.findings.extend(other.findings);
+        // Taking the first list whole saves copying every finding of a large batch once more.
+        if self.findings.is_empty() {
+            self.findings = other.findings;
+        } else {
+            self.findings.extend(other.findings);
+        }
     }
 }
 
@@ -260,9 +265,15 @@ pub fn scan_batch_parallel(batch: &LogBatch, format: &LogFormat, parts: usize) -
             .chunks(run)
             .map(|chunk| s.spawn(move || scan_events(batch, chunk, format)))
             .collect();
-        let mut scan = Scan::default();
-        for handle in handles {
-            scan.merge(handle.join().expect("a scan thread does not panic"));
+        let mut scans = handles
+            .into_iter()
+            .map(|handle| handle.join().expect("a scan thread does not panic"));
+        let mut scan = scans.next().unwrap_or_default();
+        let rest: Vec<Scan> = scans.collect();
+        scan.findings
+            .reserve_exact(rest.iter().map(|s| s.findings.len()).sum());
+        for other in rest {
+            scan.merge(other);
         }
         scan
     })
@@ -274,12 +285,16 @@ fn scan_events(batch: &LogBatch, events: &[LogEvent], format: &LogFormat) -> Sca
     let (log_group, log_stream) = (shared(&batch.log_group), shared(&batch.log_stream));
     let account_id = is_account_id(&batch.owner).then_some(&*batch.owner);
     let mut scratch = String::new();
-    for event in events {
-        // Checked on the escaped text, so the 99% of lines without the token are never copied.
-        if !event.message.escaped_contains(&TOKEN_FINDER) {
-            scan.add(LineVerdict::Clean);
-            continue;
-        }
+    // Checked on the escaped text, so the 99% of lines without the token are never copied. The
+    // candidates are found first so the findings list is sized once: growing it would copy a fully
+    // flagged batch's findings about twice over.
+    let candidates: Vec<&LogEvent> = events
+        .iter()
+        .filter(|event| event.message.escaped_contains(&TOKEN_FINDER))
+        .collect();
+    scan.lines = events.len() - candidates.len();
+    scan.findings.reserve_exact(candidates.len());
+    for event in candidates {
         let origin = Origin {
             event_id: Some(&*event.id).filter(|id| !id.is_empty()),
             timestamp: Some(event.timestamp),
