@@ -16,6 +16,22 @@ EVENTS = os.path.join(ROOT, "bench", ".events")
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
 
 
+# Times the reference's handler in one process: the event JSON parse and the handler, per batch.
+WARM_HANDLER = """
+import importlib.util, json, statistics, sys, time
+spec = importlib.util.spec_from_file_location("reference", sys.argv[1])
+reference = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(reference)
+raw = open(sys.argv[2], "rb").read()
+times = []
+for _ in range(int(sys.argv[3])):
+    start = time.perf_counter()
+    reference.handler(json.loads(raw))
+    times.append(time.perf_counter() - start)
+print(statistics.median(times))
+"""
+
+
 def run(cmd):
     """Runs a command once; returns (seconds, peak RSS in KiB, exit status)."""
     start = time.perf_counter()
@@ -49,6 +65,17 @@ def main():
     ours = median_time([FORWARDER, "scan", *all_events], expect={0, 1})
     theirs = median_time([python, REFERENCE, *all_events], expect={0})
     print(f"| three events in one process | | {ours * 1e3:.1f} ms | {theirs * 1e3:.1f} ms | {theirs / ours:.1f}x |")
+
+    # Where the reference's time goes: starting the interpreter with its imports, and the handler
+    # itself once warm (in process), which is what a warm Lambda bills per batch.
+    start = median_time([python, "-c", "import base64, gzip, json"], expect={0})
+    print(f"\npython reference, interpreter start with its imports: {start * 1e3:.1f} ms")
+    for name in ["default_1pct", "default_100pct", "json_1pct"]:
+        warm = subprocess.run(
+            [python, "-c", WARM_HANDLER, REFERENCE, os.path.join(EVENTS, f"{name}.json"), str(RUNS)],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        print(f"python reference handler, warm, {name}: {float(warm) * 1e3:.2f} ms per batch")
 
     _, rss, _ = run([FORWARDER, "scan", os.path.join(EVENTS, "large_1mb.json")])
     print(f"\npeak RSS of `forwarder scan large_1mb.json`: {rss / 1024:.1f} MB")

@@ -1,5 +1,10 @@
 use std::process::ExitCode;
 
+/// A batch's few large buffers are most of what a run touches; mimalloc backs them with huge pages
+/// where the kernel offers them (see `BENCHMARKS.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Lambda sets `AWS_LAMBDA_RUNTIME_API`; anywhere else this binary is the CLI.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {

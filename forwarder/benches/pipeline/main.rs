@@ -14,6 +14,10 @@
 
 mod workload;
 
+/// The binary's allocator, so the pipeline is measured as it ships.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
