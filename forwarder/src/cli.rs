@@ -277,14 +277,7 @@ fn scan_input(name: String, bytes: &[u8], config: &Config) -> Vec<Result<Scanned
     };
     let scan_payload = |name: String, payload: &decode::Payload| {
         let batch = payload.parse().map_err(|e| anyhow!("{name}: {e}"))?;
-        // A large batch is split across the cores; below this a thread costs more than it saves.
-        const PARALLEL_EVENTS: usize = 4096;
-        let scan = if batch.log_events.len() >= PARALLEL_EVENTS {
-            let cores = std::thread::available_parallelism().map_or(1, usize::from);
-            detect::scan_batch_parallel(&batch, &config.format, cores)
-        } else {
-            detect::scan_batch(&batch, &config.format)
-        };
+        let scan = detect::scan_batch(&batch, &config.format);
         Ok(Scanned::new(name, scan, config, batch.is_control()))
     };
     match input {

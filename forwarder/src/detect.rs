@@ -234,12 +234,7 @@ impl Scan {
     pub fn merge(&mut self, other: Scan) {
         self.lines += other.lines;
         self.ignored += other.ignored;
-        // Taking the first list whole saves copying every finding of a large batch once more.
-        if self.findings.is_empty() {
-            self.findings = other.findings;
-        } else {
-            self.findings.extend(other.findings);
-        }
+        self.findings.extend(other.findings);
     }
 }
 
@@ -249,34 +244,6 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
         return Scan::default();
     }
     scan_events(batch, &batch.log_events, format)
-}
-
-/// Like [`scan_batch`], with the events cut into `parts` runs scanned on their own threads and
-/// merged in order: the same result. For the CLI, which has cores to spare; the Lambda gets a
-/// fraction of one at 128 MB and scans on one thread.
-pub fn scan_batch_parallel(batch: &LogBatch, format: &LogFormat, parts: usize) -> Scan {
-    let events = &batch.log_events;
-    if batch.is_control() || parts < 2 || events.len() < 2 {
-        return scan_batch(batch, format);
-    }
-    let run = events.len().div_ceil(parts);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = events
-            .chunks(run)
-            .map(|chunk| s.spawn(move || scan_events(batch, chunk, format)))
-            .collect();
-        let mut scans = handles
-            .into_iter()
-            .map(|handle| handle.join().expect("a scan thread does not panic"));
-        let mut scan = scans.next().unwrap_or_default();
-        let rest: Vec<Scan> = scans.collect();
-        scan.findings
-            .reserve_exact(rest.iter().map(|s| s.findings.len()).sum());
-        for other in rest {
-            scan.merge(other);
-        }
-        scan
-    })
 }
 
 fn scan_events(batch: &LogBatch, events: &[LogEvent], format: &LogFormat) -> Scan {
@@ -697,32 +664,6 @@ mod tests {
             serde_json::to_string(&f).unwrap(),
             r#"{"cause":"unknown","request_id":"r1","status":500,"time":null,"error":"boom","route":"","api_id":null,"stage":null,"source_ip":null,"log_group":null,"log_stream":null,"event_id":"e1","timestamp":null}"#
         );
-    }
-
-    /// Cutting a batch into runs on threads finds the same, in the same order.
-    #[test]
-    fn parallel_scan_matches_the_serial_one() {
-        let lines: String = (0..103)
-            .map(|i| {
-                let error = match i % 3 {
-                    0 => format!("AUTHORIZER_CONFIGURATION_ERROR,{PERMISSION}"),
-                    1 => "-".to_owned(),
-                    _ => "AUTHORIZER_CONFIGURATION_ERROR,timed out".to_owned(),
-                };
-                default_line(&format!("/r{i}"), 500, &error) + "\n"
-            })
-            .collect();
-        let event = crate::decode::encode_event(&lines, "/g", "s", "123456789012", 1);
-        let payload = crate::decode::decode_event(&serde_json::to_vec(&event).unwrap()).unwrap();
-        let batch = payload.parse().unwrap();
-        let serial = scan_batch(&batch, &LogFormat::default());
-        assert_eq!(serial.findings.len(), 69);
-        for parts in [2, 3, 7, 200] {
-            assert_eq!(
-                scan_batch_parallel(&batch, &LogFormat::default(), parts),
-                serial
-            );
-        }
     }
 
     #[test]
