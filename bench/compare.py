@@ -11,6 +11,7 @@ import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FORWARDER = os.path.join(ROOT, "target", "release", "forwarder")
+FLOOR = os.path.join(ROOT, "target", "release", "examples", "floor")
 REFERENCE = os.path.join(ROOT, "bench", "reference.py")
 EVENTS = os.path.join(ROOT, "bench", ".events")
 RUNS = int(os.environ.get("BENCH_RUNS", "15"))
@@ -64,18 +65,20 @@ def median_time(cmd, expect):
 
 def main():
     python = sys.executable
-    print(f"| event | compressed | forwarder scan | python reference | speed-up |")
-    print(f"|---|---|---|---|---|")
+    print(f"| event | compressed | forwarder scan | floor process | python reference | speed-up | floor's speed-up |")
+    print(f"|---|---|---|---|---|---|---|")
     for name in ["default_1pct", "default_100pct", "json_1pct", "large_1mb"]:
         path = os.path.join(EVENTS, f"{name}.json")
         ours = median_time([FORWARDER, "scan", path], expect={0, 1})
+        floor = median_time([FLOOR, path], expect={0})
         theirs = median_time([python, REFERENCE, path], expect={0})
         size = os.path.getsize(path)
-        print(f"| {name} | {size / 1e6:.2f} MB | {ours * 1e3:.1f} ms | {theirs * 1e3:.1f} ms | {theirs / ours:.1f}x |")
+        print(f"| {name} | {size / 1e6:.2f} MB | {ours * 1e3:.1f} ms | {floor * 1e3:.1f} ms "
+              f"| {theirs * 1e3:.1f} ms | {theirs / ours:.1f}x | {theirs / floor:.1f}x |")
     all_events = [os.path.join(EVENTS, f"{n}.json") for n in ["default_1pct", "default_100pct", "json_1pct"]]
     ours = median_time([FORWARDER, "scan", *all_events], expect={0, 1})
     theirs = median_time([python, REFERENCE, *all_events], expect={0})
-    print(f"| three events in one process | | {ours * 1e3:.1f} ms | {theirs * 1e3:.1f} ms | {theirs / ours:.1f}x |")
+    print(f"| three events in one process | | {ours * 1e3:.1f} ms | | {theirs * 1e3:.1f} ms | {theirs / ours:.1f}x | |")
 
     # Where the reference's time goes: starting the interpreter with its imports, and the handler
     # itself once warm (in process), which is what a warm Lambda bills per batch.
