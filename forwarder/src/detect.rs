@@ -240,14 +240,10 @@ impl Scan {
 
 /// Scans every event of a batch. Control messages carry no access-log lines.
 pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
-    if batch.is_control() {
-        return Scan::default();
-    }
-    scan_events(batch, &batch.log_events, format)
-}
-
-fn scan_events(batch: &LogBatch, events: &[LogEvent], format: &LogFormat) -> Scan {
     let mut scan = Scan::default();
+    if batch.is_control() {
+        return scan;
+    }
     let shared = |s: &str| (!s.is_empty()).then(|| Arc::<str>::from(s));
     let (log_group, log_stream) = (shared(&batch.log_group), shared(&batch.log_stream));
     let account_id = is_account_id(&batch.owner).then_some(&*batch.owner);
@@ -255,11 +251,12 @@ fn scan_events(batch: &LogBatch, events: &[LogEvent], format: &LogFormat) -> Sca
     // Checked on the escaped text, so the 99% of lines without the token are never copied. The
     // candidates are found first so the findings list is sized once: growing it would copy a fully
     // flagged batch's findings about twice over.
-    let candidates: Vec<&LogEvent> = events
+    let candidates: Vec<&LogEvent> = batch
+        .log_events
         .iter()
         .filter(|event| event.message.escaped_contains(&TOKEN_FINDER))
         .collect();
-    scan.lines = events.len() - candidates.len();
+    scan.lines = batch.log_events.len() - candidates.len();
     scan.findings.reserve_exact(candidates.len());
     for event in candidates {
         let origin = Origin {
