@@ -3,6 +3,7 @@
 //! first alert after the window reports what was suppressed, a failed publish leaves the window
 //! open for the retry, and an unreachable table lets every alert through.
 
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,7 @@ use forwarder::decode;
 use forwarder::flood::DynamoWindows;
 use forwarder::forward::{Outcome, RecoveryOutcome, Services, handle_event, handle_recovery};
 use forwarder::publish::MemoryPublisher;
-use forwarder_tests::{ACCOUNT, closed_port, moto_endpoint, sdk_config};
+use forwarder_tests::{ACCOUNT, closed_port, moto_endpoint, root, sdk_config};
 
 const PERMISSION: &str = r#"198.51.100.7 - - [25/Nov/2026:10:00:00 +0000] "GET GET /orders HTTP/1.1" 500 35 req-1= AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again."#;
 
@@ -30,8 +31,12 @@ fn event(test: &str, findings: usize) -> Vec<u8> {
 }
 
 async fn table(test: &str) -> (String, aws_sdk_dynamodb::Client) {
+    table_at(&moto_endpoint(), test).await
+}
+
+async fn table_at(endpoint: &str, test: &str) -> (String, aws_sdk_dynamodb::Client) {
     let name = format!("alert-windows-{test}-{}", std::process::id());
-    let client = aws_sdk_dynamodb::Client::new(&sdk_config(&moto_endpoint()).await);
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config(endpoint).await);
     client
         .create_table()
         .table_name(&name)
@@ -118,14 +123,62 @@ async fn a_hundred_batches_make_one_alert_and_count_the_rest() {
     assert!(!samples.is_empty() && samples.len() <= forwarder::flood::MAX_WINDOW_SAMPLES);
 }
 
+/// A moto server of one test's own that serves one request at a time. The shared `moto_server` is
+/// threaded and checks a DynamoDB condition and writes the item without a lock, so two racing
+/// conditional writes can both pass there. DynamoDB applies each conditional write atomically
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html>);
+/// a server that handles requests one by one gives the same guarantee, while the invocations still
+/// race on the client side.
+struct SerialMoto {
+    child: Child,
+    endpoint: String,
+}
+
+impl SerialMoto {
+    const SERVER: &str = "import sys\n\
+        from werkzeug.serving import run_simple\n\
+        from moto.server import DomainDispatcherApplication, create_backend_app\n\
+        run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)\n";
+
+    fn start() -> Self {
+        let port = closed_port();
+        let python = root().join(".venv/bin/python");
+        let child = Command::new(&python)
+            .args(["-c", Self::SERVER, &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} (installed by tests/run): {e}", python.display()));
+        let server = SerialMoto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "single-request moto did not start on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+}
+
+impl Drop for SerialMoto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 // Real parallelism: twenty invocations on four threads, all racing for the same window.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_batches_race_and_one_alerts() {
-    let (name, client) = table("race").await;
-    let windows = Arc::new(DynamoWindows::new(
-        &sdk_config(&moto_endpoint()).await,
-        &name,
-    ));
+    let moto = SerialMoto::start();
+    let (name, client) = table_at(&moto.endpoint, "race").await;
+    let windows = Arc::new(DynamoWindows::new(&sdk_config(&moto.endpoint).await, &name));
     let publisher = Arc::new(MemoryPublisher::new());
     let config = Arc::new(config(&name, 900));
     let event = Arc::new(event("race", 1));
