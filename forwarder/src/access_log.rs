@@ -4,13 +4,21 @@
 //! (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging-variables.html>).
 //! Given the same string, [`LogFormat`] splits a line back into its variables, so the detector knows
 //! which part API Gateway wrote and which part a client sent.
+//!
+//! A client-controlled value (a path, a user agent) can hold anything, the format's own separators
+//! included, so one line can have several splits. The splitter does not pick one and hope: it runs
+//! the format as an automaton over the line once forwards and once backwards, which gives, at every
+//! byte, the variables that byte can belong to in *some* split. A token counts as API Gateway's only
+//! when every split puts it in an error variable; when some split does and some does not, the line
+//! is ambiguous and is reported as not following the format. Time and memory are linear in the
+//! line's length, whatever it holds.
 
 use std::borrow::Cow;
 
-use memchr::memmem;
 use serde_json::Value;
 
-/// The format in our reference material, used when none is configured.
+/// The format in our reference material. The Lambda uses it when `ACCESS_LOG_FORMAT` is not set;
+/// the command line, given no format, tries it first among its guesses.
 pub const DEFAULT_FORMAT: &str = r#"$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId $context.authorizer.error"#;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -18,13 +26,15 @@ pub enum FormatError {
     #[error("access-log format has no $context variables")]
     NoVariables,
     #[error(
-        "access-log format has no error variable such as $context.authorizer.error, so authorizer errors never reach the log"
+        "access-log format has no error variable ($context.authorizer.error, $context.authorize.error or $context.error.message/messageString/responseType), so authorizer errors never reach the log"
     )]
     NoErrorVariable,
     #[error(
         "access-log format puts ${0} and ${1} next to each other with nothing between, so lines cannot be split"
     )]
     AdjacentVariables(String, String),
+    #[error("access-log format is a JSON object that maps the key {0:?} twice")]
+    DuplicateJsonKey(String),
 }
 
 /// A variable of the format, by its name after `$context.`.
@@ -33,144 +43,97 @@ pub struct Var(pub String);
 
 impl Var {
     /// Variables whose value API Gateway writes about an error; the token only counts in these.
+    /// Integration variables carry the backend's text and validation errors can quote the request
+    /// body, so neither counts, whatever its name.
     pub fn is_error(&self) -> bool {
-        is_error_name(&self.0)
-    }
-
-    /// Variables whose value comes from the request, where a client can write anything. The route
-    /// key is API-defined, but it shares the quoted request segment with such text, so it is matched
-    /// the same way: as much as possible, leaving only API Gateway's own fields after it.
-    fn is_client_controlled(&self) -> bool {
-        let n = self.0.as_str();
         matches!(
-            n,
-            "path"
-                | "routeKey"
-                | "identity.userAgent"
-                | "customDomain.basePathMatched"
-                | "domainName"
-        ) || n.starts_with("requestOverride")
-            || n.starts_with("responseOverride")
-            || (n.starts_with("authorizer.")
-                && !self.is_error()
-                && !n.ends_with("atency")
-                && !n.ends_with("tatus"))
+            self.0.as_str(),
+            "authorizer.error"
+                | "authorize.error"
+                | "error.message"
+                | "error.messageString"
+                | "error.responseType"
+        )
     }
 
-    /// What API Gateway can write for this variable, so a forged segment in a client-controlled
-    /// field cannot line up with the real fields after it.
+    /// What API Gateway can write for this variable. Anything unknown, and every value a client or
+    /// the authorizer function chooses, may hold any byte.
     fn class(&self) -> Class {
         match self.0.as_str() {
             "status"
             | "authorizer.status"
             | "authorizer.integrationStatus"
             | "integrationStatus"
-            | "integration.status" => Class::Status,
-            "responseLength"
+            | "integration.status"
+            | "integration.integrationStatus"
+            | "responseLength"
             | "requestTimeEpoch"
             | "responseLatency"
             | "integrationLatency"
             | "authorizer.latency"
             | "authorizer.integrationLatency"
+            | "authorizer.requestTimeEpoch"
             | "integration.latency"
             | "dataProcessed" => Class::Number,
-            "requestTime" => Class::Time,
+            "requestTime" | "authorizer.requestTime" => Class::Time,
             "httpMethod" => Class::Method,
-            "apiId"
-            | "accountId"
-            | "authorizer.principalId"
-            | "requestId"
-            | "extendedRequestId"
-            | "protocol"
-            | "stage"
-            | "identity.sourceIp" => Class::Token,
-            _ if self.is_client_controlled() => Class::Greedy,
-            _ => Class::Lazy,
+            "apiId" | "accountId" | "requestId" | "extendedRequestId" | "awsEndpointRequestId"
+            | "protocol" | "stage" | "identity.sourceIp" | "connectionId" | "eventType" => {
+                Class::Token
+            }
+            "error.messageString" => Class::Quoted,
+            _ if self.is_error() => Class::ErrorText,
+            _ => Class::Any,
         }
     }
 }
 
-/// The shapes a variable's value can take, and how the splitter chooses where it ends.
+/// The bytes a variable's value may hold. Every value has at least one byte: API Gateway writes
+/// `-` for an empty one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Class {
-    /// Three digits or `-`.
-    Status,
-    /// Digits or `-`.
+    /// Digits or `-`: statuses, lengths, latencies.
     Number,
-    /// Anything but `]` (`$context.requestTime` sits in brackets).
+    /// `$context.requestTime`: no `]` (it usually sits in brackets) and no `"`.
     Time,
     /// Upper-case letters or `-`.
     Method,
-    /// No white space.
+    /// No white space and no `"`: ids, the protocol, the stage, an address.
     Token,
-    /// Anything, as much as possible: client text, so the real fields after it win.
-    Greedy,
-    /// Anything, as little as possible.
-    Lazy,
+    /// The text API Gateway writes in an error variable: no `"` and no control bytes. Its
+    /// messages quote with `'`, so a `"` can only come from a client value.
+    ErrorText,
+    /// `$context.error.messageString`: the message in double quotes.
+    Quoted,
+    /// Client text, the authorizer's context, or a variable of unknown shape.
+    Any,
 }
 
 impl Class {
-    /// Whether the value may contain this byte; the tight classes stop at the first it may not.
-    #[inline]
     fn allows(self, b: u8) -> bool {
         match self {
-            Class::Status | Class::Number => b.is_ascii_digit() || b == b'-',
-            Class::Time => b != b']',
+            Class::Number => b.is_ascii_digit() || b == b'-',
+            Class::Time => b != b']' && b != b'"' && b >= 0x20,
             Class::Method => b.is_ascii_uppercase() || b == b'-',
-            Class::Token => !b.is_ascii_whitespace(),
-            Class::Greedy | Class::Lazy => true,
+            Class::Token => b > b' ' && b != b'"' && b != 0x7f,
+            Class::ErrorText | Class::Quoted => b != b'"' && (b >= 0x20 || b == b'\t'),
+            Class::Any => true,
         }
     }
 
-    /// How many leading bytes of `rest` the class allows. Each arm names its class as a constant,
-    /// so [`Class::allows`] is resolved once per value, not once per byte.
-    fn extent(self, rest: &[u8]) -> usize {
-        #[inline(always)]
-        fn stop(class: Class, rest: &[u8]) -> Option<usize> {
-            rest.iter().position(|&b| !class.allows(b))
-        }
-        match self {
-            Class::Status | Class::Number => stop(Class::Number, rest),
-            Class::Time => memchr::memchr(b']', rest),
-            Class::Method => stop(Class::Method, rest),
-            Class::Token => stop(Class::Token, rest),
-            Class::Greedy | Class::Lazy => None,
-        }
-        .unwrap_or(rest.len())
-    }
-
-    /// Client text or a value of unknown shape: anything goes, so the literals decide.
-    fn is_loose(self) -> bool {
-        matches!(self, Class::Greedy | Class::Lazy)
-    }
-
-    #[inline]
-    fn accepts(self, value: &[u8]) -> bool {
-        match self {
-            Class::Status => {
-                value == [b'-'] || (value.len() == 3 && value.iter().all(u8::is_ascii_digit))
-            }
-            Class::Number => {
-                value == [b'-'] || (!value.is_empty() && value.iter().all(u8::is_ascii_digit))
-            }
-            Class::Method => {
-                value == [b'-'] || (!value.is_empty() && value.iter().all(u8::is_ascii_uppercase))
-            }
-            Class::Time | Class::Token => value.iter().all(|b| self.allows(*b)),
-            Class::Greedy | Class::Lazy => true,
-        }
+    /// Client text: taken as long as possible when one split has to be chosen for the fields.
+    fn is_any(self) -> bool {
+        self == Class::Any
     }
 }
 
-/// Upper bound on the split points tried for one line. A hostile line full of separators could
-/// otherwise make splitting quadratic; past the budget the line counts as not following the format
-/// and the quote rule (linear) decides.
-const SPLIT_BUDGET: usize = 4096;
-
-/// Field names that carry error text, in formats or in JSON keys.
+/// Field names that carry error text in JSON lines logged with a format we were not given.
+/// Integration and validation errors carry the backend's or the request's text, never the token.
 pub fn is_error_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    lower.contains("error") || lower.contains("responsetype")
+    (lower.contains("error") || lower.contains("responsetype"))
+        && !lower.contains("integration")
+        && !lower.contains("validation")
 }
 
 /// A parsed access-log format string.
@@ -178,16 +141,11 @@ pub fn is_error_name(name: &str) -> bool {
 pub struct LogFormat {
     source: String,
     vars: Vec<Var>,
-    classes: Vec<Class>,
-    /// The first variable that is not tight (client text or unknown shape): bounds from the right
-    /// only help from there on, the tight values before it end at the first byte they forbid.
-    first_loose: usize,
-    errors: Vec<bool>,
     slots: Vec<Slot>,
-    /// The text around the variables: one more than there are variables.
-    literals: Vec<String>,
-    /// Searchers for `literals[1..]`, built once: building them per line costs more than searching.
-    finders: Vec<(memmem::Finder<'static>, RevLiteral)>,
+    /// Whether the user configured this format. Only then do its rules bind: a line that does not
+    /// follow it is unmatched. Otherwise it is the first guess of several.
+    given: bool,
+    automaton: Automaton,
     /// For JSON formats: key path (dotted) to the variable it holds.
     json_keys: Vec<(String, Var)>,
 }
@@ -230,32 +188,34 @@ impl LogFormat {
             Ok(Value::Object(map)) => {
                 let mut keys = Vec::new();
                 collect_json_keys(&Value::Object(map), "", &mut keys);
+                if let Some(dup) = (1..keys.len()).find_map(|i| {
+                    keys[..i]
+                        .iter()
+                        .any(|(k, _)| *k == keys[i].0)
+                        .then(|| keys[i].0.clone())
+                }) {
+                    return Err(FormatError::DuplicateJsonKey(dup));
+                }
                 keys
             }
             _ => Vec::new(),
         };
         Ok(Self {
             source: source.to_owned(),
-            first_loose: vars
-                .iter()
-                .position(|v| v.class().is_loose())
-                .unwrap_or(vars.len() - 1),
-            classes: vars.iter().map(Var::class).collect(),
-            errors: vars.iter().map(Var::is_error).collect(),
             slots: vars.iter().map(|v| Slot::of(&v.0)).collect(),
-            finders: literals[1..]
-                .iter()
-                .map(|l| {
-                    (
-                        memmem::Finder::new(l.as_bytes()).into_owned(),
-                        RevLiteral::new(l.as_bytes()),
-                    )
-                })
-                .collect(),
+            given: true,
+            automaton: Automaton::new(&vars, &literals),
             vars,
-            literals,
             json_keys,
         })
+    }
+
+    /// The default format as a guess: lines that do not follow it are read by the fallback rules.
+    pub fn guess() -> Self {
+        Self {
+            given: false,
+            ..Self::default()
+        }
     }
 
     pub fn source(&self) -> &str {
@@ -266,6 +226,21 @@ impl LogFormat {
         &self.vars
     }
 
+    /// Whether the user configured this format (see [`LogFormat::guess`]).
+    pub fn is_given(&self) -> bool {
+        self.given
+    }
+
+    /// Whether this is a JSON format; its lines are read by key, not split.
+    pub fn is_json(&self) -> bool {
+        !self.json_keys.is_empty()
+    }
+
+    /// The key paths of a JSON format, in order.
+    pub fn json_keys(&self) -> &[(String, Var)] {
+        &self.json_keys
+    }
+
     /// The field variable `i` feeds.
     pub fn slot(&self, i: usize) -> Slot {
         self.slots[i]
@@ -273,166 +248,28 @@ impl LogFormat {
 
     /// Whether variable `i` carries error text (see [`Var::is_error`]).
     pub fn is_error_var(&self, i: usize) -> bool {
-        self.errors[i]
+        self.vars[i].is_error()
     }
 
-    /// Splits a line into the format's variables, or `None` when the line does not follow it.
-    /// The same split as [`LogFormat::split_with`], collected with names; for reading one line.
-    pub fn split<'l>(&self, line: &'l str) -> Option<Vec<(&Var, &'l str)>> {
-        self.split_with(line, |ends| {
-            self.vars
-                .iter()
-                .enumerate()
-                .map(|(i, var)| (var, self.value(line, ends, i)))
-                .collect()
-        })
+    /// Splits a line against the format and tells, for each of `spans` (byte ranges of the line,
+    /// such as the token's occurrences), where every split of the line puts it.
+    pub fn split(&self, line: &str, spans: &[(usize, usize)], scratch: &mut Scratch) -> Split {
+        self.automaton.split(line.as_bytes(), spans, scratch)
     }
 
-    /// Splits a line and hands the value ends to `f` (read them with [`LogFormat::value`]).
-    ///
-    /// Like a regular expression with tight patterns for API Gateway's own fields, `(.*)` for
-    /// client fields and `(.*?)` for the rest, but it jumps between occurrences of the literal
-    /// text instead of trying every byte, and gives up after [`SPLIT_BUDGET`] attempts. The
-    /// buffers live on the stack for formats of up to 32 variables (every real one), so a batch's
-    /// lines are split without allocating.
-    pub fn split_with<R>(&self, line: &str, f: impl FnOnce(&[usize]) -> R) -> Option<R> {
-        const STACK: usize = 32;
-        let n = self.vars.len();
-        if n <= STACK {
-            let (mut ends, mut latest) = ([0; STACK], [0; STACK]);
-            self.split_ends(line, &mut ends[..n], &mut latest[..n])?;
-            Some(f(&ends[..n]))
-        } else {
-            let (mut ends, mut latest) = (vec![0; n], vec![0; n]);
-            self.split_ends(line, &mut ends, &mut latest)?;
-            Some(f(&ends))
+    /// The values of a line that follows the format, or `None`; for reading one line.
+    pub fn values<'l>(&self, line: &'l str) -> Option<Vec<(&Var, &'l str)>> {
+        let mut scratch = Scratch::default();
+        match self.split(line, &[], &mut scratch) {
+            Split::Parsed { .. } => Some(
+                self.vars
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (v, scratch.value(line, i)))
+                    .collect(),
+            ),
+            Split::NoMatch => None,
         }
-    }
-
-    /// Variable `i`'s value, given the ends [`LogFormat::split_ends`] found.
-    pub fn value<'l>(&self, line: &'l str, ends: &[usize], i: usize) -> &'l str {
-        let start = match i {
-            0 => self.literals[0].len(),
-            _ => ends[i - 1] + self.literals[i].len(),
-        };
-        // Ends sit where a literal starts, and literals are whole UTF-8 text.
-        &line[start..ends[i]]
-    }
-
-    /// Splits a line like [`LogFormat::split`] into caller-provided buffers (one slot per
-    /// variable each), so scanning a batch allocates nothing per line. `ends` receives where each
-    /// value ends; `latest` is scratch space.
-    fn split_ends(&self, line: &str, ends: &mut [usize], latest: &mut [usize]) -> Option<()> {
-        let bytes = line.as_bytes();
-        let n = self.vars.len();
-        let (first, last) = (self.literals[0].as_bytes(), self.literals[n].as_bytes());
-        if bytes.len() < first.len() + last.len()
-            || (!first.is_empty() && !bytes.starts_with(first))
-            || (!last.is_empty() && !bytes.ends_with(last))
-        {
-            return None;
-        }
-        // The latest end each value can have: every literal after it must still fit, in order,
-        // before the line ends. One search per literal from the right bounds the candidates, so a
-        // greedy field followed by a common separator (the route key before " ") does not try
-        // every separator in the text after it.
-        latest[n - 1] = bytes.len() - last.len();
-        for k in (0..n - 1).rev() {
-            latest[k] = if k >= self.first_loose {
-                self.finders[k].1.rfind(&bytes[..latest[k + 1]])?
-            } else {
-                bytes.len().checked_sub(self.literals[k + 1].len())?
-            };
-        }
-        if latest[0] < first.len() {
-            return None;
-        }
-        let mut budget = SPLIT_BUDGET;
-        self.split_from(bytes, 0, first.len(), ends, latest, &mut budget)
-            .then_some(())
-    }
-
-    /// Places variable `i` starting at `start`, then the rest; records where each ends.
-    fn split_from(
-        &self,
-        line: &[u8],
-        mut i: usize,
-        mut start: usize,
-        ends: &mut [usize],
-        latest: &[usize],
-        budget: &mut usize,
-    ) -> bool {
-        // Values with a single candidate end are placed in this loop: there is nothing to
-        // backtrack to, so only values with several candidates recurse.
-        loop {
-            if start > latest[i] || *budget == 0 {
-                return false;
-            }
-            let class = self.classes[i];
-            let literal = self.literals[i + 1].as_bytes();
-            if i + 1 == self.vars.len() || class.is_loose() || class.allows(literal[0]) {
-                break;
-            }
-            // The value cannot hold the literal's first byte, so the literal starts right where
-            // the value's bytes stop: one candidate, no search.
-            let rest = &line[start..latest[i] + literal.len()];
-            let extent = class.extent(rest);
-            // Time and token values are exactly "the bytes they allow", which `extent` checked.
-            if !has_prefix(&rest[extent..], literal)
-                || (!matches!(class, Class::Time | Class::Token) && !class.accepts(&rest[..extent]))
-            {
-                return false;
-            }
-            *budget -= 1;
-            ends[i] = start + extent;
-            start += extent + literal.len();
-            i += 1;
-        }
-        let class = self.classes[i];
-        let literal = self.literals[i + 1].as_bytes();
-        let last = i + 1 == self.vars.len();
-        let mut attempt = |end: usize, budget: &mut usize| -> bool {
-            if *budget == 0 || !class.accepts(&line[start..end]) {
-                return false;
-            }
-            *budget -= 1;
-            ends[i] = end;
-            // The last variable runs to the final literal, which `split_ends` checked ends the line.
-            last || self.split_from(line, i + 1, end + literal.len(), ends, latest, budget)
-        };
-        if last {
-            return attempt(latest[i], budget);
-        }
-        // Candidates end where the literal starts, no later than `latest[i]`.
-        let rest = &line[start..latest[i] + literal.len()];
-        // Greedy values and tight ones (whose end cannot pass the first byte their class forbids)
-        // try the latest end first; lazy values the earliest.
-        let window = match class {
-            Class::Lazy => {
-                return self.finders[i]
-                    .0
-                    .find_iter(rest)
-                    .any(|pos| attempt(start + pos, budget));
-            }
-            Class::Greedy => rest,
-            _ => {
-                let extent = class.extent(rest);
-                &rest[..(extent + literal.len()).min(rest.len())]
-            }
-        };
-        let finder = &self.finders[i].1;
-        let mut upto = window.len();
-        while let Some(pos) = finder.rfind(&window[..upto]) {
-            if attempt(start + pos, budget) {
-                return true;
-            }
-            if *budget == 0 {
-                return false;
-            }
-            // The next occurrence may overlap this one.
-            upto = pos + literal.len() - 1;
-        }
-        false
     }
 
     /// The variable a JSON key path holds, when this is a JSON format.
@@ -447,6 +284,253 @@ impl LogFormat {
 impl Default for LogFormat {
     fn default() -> Self {
         Self::parse(DEFAULT_FORMAT).expect("the default format parses")
+    }
+}
+
+/// Where the splits of a line put a span of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// Inside error variable `var` in every split.
+    Error { var: usize },
+    /// In no error variable in any split.
+    Elsewhere,
+    /// In an error variable in some splits and not in others: a client value may have moved it.
+    Ambiguous,
+}
+
+/// The outcome of [`LogFormat::split`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Split {
+    /// The line does not follow the format.
+    NoMatch,
+    /// The line follows the format. One split's value ends are in the scratch space (read them
+    /// with [`Scratch::value`]); `places` has one entry per span asked about.
+    Parsed { places: Vec<Place> },
+}
+
+/// Buffers for splitting, reused across the lines of a batch.
+#[derive(Clone, Debug, Default)]
+pub struct Scratch {
+    /// State sets after each byte: reachable from the start, then narrowed to those that also
+    /// reach the end.
+    sets: Vec<u64>,
+    /// Per variable: where its value starts and ends in the chosen split.
+    bounds: Vec<(usize, usize)>,
+}
+
+impl Scratch {
+    /// Variable `i`'s value in the split last made.
+    pub fn value<'l>(&self, line: &'l str, i: usize) -> &'l str {
+        let (start, end) = self.bounds[i];
+        line.get(start..end).unwrap_or_default()
+    }
+
+    /// Where variable `i`'s value starts and ends in the split last made.
+    pub fn bounds(&self, i: usize) -> (usize, usize) {
+        self.bounds[i]
+    }
+}
+
+/// The format as a position automaton: one state per literal byte and per variable, in order,
+/// after a start state. Entering a state consumes one byte the state allows; a variable's state
+/// also loops on the bytes of its class. State sets are bit sets of `words` 64-bit words, so a
+/// step over one byte is a few word operations (the shift-and method).
+#[derive(Clone, Debug)]
+struct Automaton {
+    words: usize,
+    /// Per byte value: the states that may consume it (`256 * words`).
+    masks: Vec<u64>,
+    /// Variable states.
+    loops: Vec<u64>,
+    /// Error-variable states.
+    errors: Vec<u64>,
+    /// Per state: the variable it reads, if any.
+    state_var: Vec<Option<usize>>,
+    /// Per state: whether the variable it reads is client text (taken greedily when choosing).
+    state_greedy: Vec<bool>,
+    /// The last state, where a whole line must end.
+    last: usize,
+    vars: usize,
+}
+
+impl Automaton {
+    fn new(vars: &[Var], literals: &[String]) -> Self {
+        // State 0 is the start; states 1.. are the elements in order.
+        let mut elements: Vec<(Option<usize>, Class, u8)> = Vec::new();
+        let literal = |elements: &mut Vec<(Option<usize>, Class, u8)>, text: &str| {
+            for &b in text.as_bytes() {
+                elements.push((None, Class::Any, b));
+            }
+        };
+        literal(&mut elements, &literals[0]);
+        for (i, var) in vars.iter().enumerate() {
+            let class = var.class();
+            if class == Class::Quoted {
+                // `"message"`: the quotes are literal bytes around a value of error text.
+                literal(&mut elements, "\"");
+                elements.push((Some(i), Class::ErrorText, 0));
+                literal(&mut elements, "\"");
+            } else {
+                elements.push((Some(i), class, 0));
+            }
+            literal(&mut elements, &literals[i + 1]);
+        }
+        let states = elements.len() + 1;
+        let words = states.div_ceil(64);
+        let mut masks = vec![0u64; 256 * words];
+        let mut loops = vec![0u64; words];
+        let mut errors = vec![0u64; words];
+        let mut state_var = vec![None; states];
+        let mut state_greedy = vec![false; states];
+        for (e, &(var, class, byte)) in elements.iter().enumerate() {
+            let s = e + 1;
+            let (w, bit) = (s / 64, 1u64 << (s % 64));
+            match var {
+                Some(v) => {
+                    loops[w] |= bit;
+                    if vars[v].is_error() {
+                        errors[w] |= bit;
+                    }
+                    state_var[s] = Some(v);
+                    state_greedy[s] = class.is_any();
+                    for c in 0..=255u8 {
+                        if class.allows(c) {
+                            masks[c as usize * words + w] |= bit;
+                        }
+                    }
+                }
+                None => masks[byte as usize * words + w] |= bit,
+            }
+        }
+        Automaton {
+            words,
+            masks,
+            loops,
+            errors,
+            state_var,
+            state_greedy,
+            last: states - 1,
+            vars: vars.len(),
+        }
+    }
+
+    fn has(set: &[u64], s: usize) -> bool {
+        set[s / 64] & (1 << (s % 64)) != 0
+    }
+
+    fn split(&self, line: &[u8], spans: &[(usize, usize)], scratch: &mut Scratch) -> Split {
+        let w = self.words;
+        let n = line.len();
+        let sets = &mut scratch.sets;
+        sets.clear();
+        sets.resize((n + 1) * w, 0);
+        sets[0] = 1;
+        // Forwards: the states reachable after each byte.
+        for (p, &b) in line.iter().enumerate() {
+            let mask = &self.masks[b as usize * w..][..w];
+            let (done, next) = sets.split_at_mut((p + 1) * w);
+            let cur = &done[p * w..];
+            let mut carry = 0;
+            let mut any = 0;
+            for i in 0..w {
+                let d = cur[i];
+                let v = ((d << 1) | carry | (d & self.loops[i])) & mask[i];
+                carry = d >> 63;
+                next[i] = v;
+                any |= v;
+            }
+            if any == 0 {
+                return Split::NoMatch;
+            }
+        }
+        if !Self::has(&sets[n * w..], self.last) {
+            return Split::NoMatch;
+        }
+        // Backwards: keep the states from which the rest of the line can still be read to the
+        // end. `back` holds the states that can finish from position p + 1.
+        let mut back = vec![0u64; w];
+        back[self.last / 64] = 1 << (self.last % 64);
+        let mut prev = vec![0u64; w];
+        for p in (0..=n).rev() {
+            let set = &mut sets[p * w..][..w];
+            for i in 0..w {
+                set[i] &= back[i];
+            }
+            if p == 0 {
+                break;
+            }
+            // A state at p - 1 can finish if it steps, on byte p - 1, into a state that can.
+            let mask = &self.masks[line[p - 1] as usize * w..][..w];
+            let mut carry = 0;
+            for i in (0..w).rev() {
+                let x = back[i] & mask[i];
+                prev[i] = (x >> 1) | carry | (x & self.loops[i]);
+                carry = x << 63;
+            }
+            std::mem::swap(&mut back, &mut prev);
+        }
+        let live = |p: usize| &sets[p * w..][..w];
+        // One split, for the fields: client text as long as possible, the rest as short.
+        scratch.bounds.clear();
+        scratch.bounds.resize(self.vars, (0, 0));
+        let mut state = 0;
+        for (p, &b) in line.iter().enumerate() {
+            let mask = &self.masks[b as usize * w..][..w];
+            let can = |s: usize| s <= self.last && Self::has(mask, s) && Self::has(live(p + 1), s);
+            let stay = self.state_var[state].is_some() && can(state);
+            let advance = can(state + 1);
+            let next = match (stay, advance) {
+                (true, true) if self.state_greedy[state] => state,
+                (_, true) => state + 1,
+                (true, false) => state,
+                (false, false) => unreachable!("a live state always has a live successor"),
+            };
+            if next != state {
+                if let Some(v) = self.state_var[state] {
+                    scratch.bounds[v].1 = p;
+                }
+                if let Some(v) = self.state_var[next] {
+                    scratch.bounds[v] = (p, p);
+                }
+            }
+            state = next;
+        }
+        if let Some(v) = self.state_var[state] {
+            scratch.bounds[v].1 = n;
+        }
+        let places = spans
+            .iter()
+            .map(|&(a, b)| self.place(a, b, &live))
+            .collect();
+        Split::Parsed { places }
+    }
+
+    /// Where the splits put bytes `a..b` (non-empty): the states live after each of them say.
+    fn place<'s>(&self, a: usize, b: usize, live: &impl Fn(usize) -> &'s [u64]) -> Place {
+        let only_errors = (a + 1..=b).all(|q| {
+            live(q)
+                .iter()
+                .zip(&self.errors)
+                .all(|(l, e)| l & !e == 0)
+        });
+        if only_errors {
+            let s = (0..=self.last)
+                .find(|&s| Self::has(live(a + 1), s))
+                .expect("a parsed line has a live state after every byte");
+            return Place::Error {
+                var: self.state_var[s].expect("error states read variables"),
+            };
+        }
+        // Some split keeps all of `a..b` in one error variable: live there after its first byte
+        // and after its last (the bytes between are the variable's own).
+        let in_some = (0..=self.last).any(|s| {
+            Self::has(&self.errors, s) && Self::has(live(a + 1), s) && Self::has(live(b), s)
+        });
+        if in_some {
+            Place::Ambiguous
+        } else {
+            Place::Elsewhere
+        }
     }
 }
 
@@ -475,65 +559,6 @@ fn collect_json_keys(value: &Value, prefix: &str, out: &mut Vec<(String, Var)>) 
             }
         }
         _ => {}
-    }
-}
-
-/// `hay.starts_with(prefix)` for the few bytes of a literal, compared in line: the general slice
-/// comparison calls `memcmp`, whose call costs more than comparing a handful of bytes.
-#[inline]
-fn has_prefix(hay: &[u8], prefix: &[u8]) -> bool {
-    hay.len() >= prefix.len() && hay.iter().zip(prefix).all(|(a, b)| a == b)
-}
-
-/// A literal of the format, searched from the right.
-///
-/// Literals are a few bytes of spaces and punctuation. At that size a general reverse substring
-/// search costs more in set-up than in searching, so this jumps between occurrences of the
-/// literal's least common byte (a quote or bracket rather than a space) and compares the rest.
-#[derive(Clone, Debug)]
-struct RevLiteral {
-    bytes: Vec<u8>,
-    /// Index of the byte `memrchr` looks for.
-    anchor: usize,
-}
-
-impl RevLiteral {
-    fn new(bytes: &[u8]) -> Self {
-        let rank = |b: u8| match b {
-            b' ' => 0,
-            b if b.is_ascii_alphanumeric() => 1,
-            b'-' | b'.' | b':' | b'/' | b',' | b'_' => 2,
-            _ => 3,
-        };
-        let anchor = (0..bytes.len())
-            .max_by_key(|&i| rank(bytes[i]))
-            .unwrap_or(0);
-        Self {
-            bytes: bytes.to_vec(),
-            anchor,
-        }
-    }
-
-    /// Where the last occurrence in `hay` starts.
-    fn rfind(&self, hay: &[u8]) -> Option<usize> {
-        let n = self.bytes.len();
-        if n == 0 || hay.len() < n {
-            return (n == 0).then_some(hay.len());
-        }
-        let a = self.anchor;
-        // The anchor of an occurrence that fits sits at `a ..= hay.len() - n + a`.
-        let mut end = hay.len() - n + a + 1;
-        while let Some(p) = memchr::memrchr(self.bytes[a], &hay[..end]) {
-            if p < a {
-                return None;
-            }
-            let start = p - a;
-            if has_prefix(&hay[start..], &self.bytes) {
-                return Some(start);
-            }
-            end = p;
-        }
-        None
     }
 }
 
@@ -676,73 +701,171 @@ pub fn guess_var_for_key(key: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
 
-    /// The reverse literal search agrees with the obvious one, whatever byte it anchors on.
-    #[test]
-    fn rev_literal_finds_the_last_occurrence() {
-        let naive = |hay: &[u8], lit: &[u8]| {
-            (lit.len() <= hay.len())
-                .then(|| {
-                    (0..=hay.len() - lit.len())
-                        .rev()
-                        .find(|&i| hay[i..].starts_with(lit))
-                })
-                .flatten()
-        };
-        let cases: [(&str, &str); 8] = [
-            ("a b c", " "),
-            ("x\" \" y\" z", "\" "),
-            ("] \"] \"", "] \""),
-            (" - - [", " - - ["),
-            ("\"\"\"", "\"\""),
-            ("abc", "abcd"),
-            ("", "x"),
-            ("ab", ""),
-        ];
-        for (hay, lit) in cases {
-            let rev = RevLiteral::new(lit.as_bytes());
-            assert_eq!(
-                rev.rfind(hay.as_bytes()),
-                naive(hay.as_bytes(), lit.as_bytes()).or((lit.is_empty()).then_some(hay.len())),
-                "{hay:?} / {lit:?}"
-            );
+    const TOKEN: &str = "AUTHORIZER_CONFIGURATION_ERROR";
+
+    /// Every occurrence of the token in `line`, as spans.
+    fn token_spans(line: &str) -> Vec<(usize, usize)> {
+        line.match_indices(TOKEN)
+            .map(|(at, t)| (at, at + t.len()))
+            .collect()
+    }
+
+    /// Where the splits put the line's tokens, `None` when it does not follow the format.
+    fn places(format: &LogFormat, line: &str) -> Option<Vec<Place>> {
+        match format.split(line, &token_spans(line), &mut Scratch::default()) {
+            Split::Parsed { places } => Some(places),
+            Split::NoMatch => None,
         }
-        proptest::proptest!(|(hay in "[ a\"\\]\\[-]{0,40}", lit in "[ a\"\\]\\[-]{1,4}")| {
-            let rev = RevLiteral::new(lit.as_bytes());
-            proptest::prop_assert_eq!(rev.rfind(hay.as_bytes()), naive(hay.as_bytes(), lit.as_bytes()));
-        });
     }
-
-    /// Bounding each value by the literals after it never changes where a line splits.
-    #[test]
-    fn split_bounds_keep_the_split() {
-        let format = LogFormat::default();
-        let line = r#"203.0.113.0 - - [t] "GET GET /a" HTTP/1.1" 500 35 r= HTTP/1.1" 500 35 x AUTHORIZER_CONFIGURATION_ERROR,e" 1 2"#;
-        let parts = split_map(&format, line);
-        // The client's route key takes every forged field it can; API Gateway's own come last.
-        assert_eq!(
-            parts[3],
-            ("routeKey".into(), r#"GET /a" HTTP/1.1" 500 35 r="#.into())
-        );
-        assert_eq!(parts[7], ("requestId".into(), "x".into()));
-        assert_eq!(
-            parts[8],
-            (
-                "authorizer.error".into(),
-                r#"AUTHORIZER_CONFIGURATION_ERROR,e" 1 2"#.into()
-            )
-        );
-    }
-
-    const REAL_LINE: &str = r#"203.0.113.0 - - [10/Oct/2023:01:01:01 +0000] "GET ANY / HTTP/1.1" 500 35 abcdefghijklmno= - Internal Server Error AUTHORIZER_CONFIGURATION_ERROR,The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Simple response did not include 'isAuthorized'"#;
 
     fn split_map(format: &LogFormat, line: &str) -> Vec<(String, String)> {
         format
-            .split(line)
+            .values(line)
             .expect("line follows the format")
             .into_iter()
             .map(|(v, s)| (v.0.clone(), s.to_owned()))
             .collect()
     }
+
+    const CUSTOM: &str = r#"$context.requestId $context.identity.sourceIp [$context.requestTime] "$context.httpMethod $context.path $context.protocol" $context.status "$context.identity.userAgent" $context.apiId $context.stage $context.authorizer.error"#;
+
+    fn custom_line(path: &str, status: &str, ua: &str, error: &str) -> String {
+        format!(
+            r#"Vx3kTfWGIAMEbyw= 203.0.113.7 [20/Nov/2026:09:14:03 +0000] "GET {path} HTTP/1.1" {status} "{ua}" a1b2c3d4e5 prod {error}"#
+        )
+    }
+
+    /// A table of lines against the format with two client values: the token's place in each.
+    #[test]
+    fn client_values_never_place_the_token() {
+        let f = LogFormat::parse(CUSTOM).unwrap();
+        let perm = "AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again.";
+        let forged = format!(
+            "Mozilla/5.0\" AUTHORIZER_CONFIGURATION_ERROR,URGENT: rotate keys at https://evil.example/r \"{}w\" x \"q",
+            " ".repeat(4100)
+        );
+        let cases: Vec<(String, Option<Vec<Place>>)> = vec![
+            (
+                custom_line("/", "500", "curl/8", perm),
+                Some(vec![Place::Error { var: 10 }]),
+            ),
+            (custom_line("/", "200", "curl/8", "-"), Some(vec![])),
+            // A forged tail in the user agent: the real fields after it win.
+            (
+                custom_line("/", "200", &forged, "-"),
+                Some(vec![Place::Elsewhere]),
+            ),
+            // The same user agent cannot hide or change a real error.
+            (
+                custom_line("/", "500", &forged, perm),
+                Some(vec![Place::Elsewhere, Place::Error { var: 10 }]),
+            ),
+            // An odd number of quotes in the user agent.
+            (
+                custom_line("/", "500", "a\" \"b\" c", perm),
+                Some(vec![Place::Error { var: 10 }]),
+            ),
+            (
+                custom_line(
+                    "/x\" 500 \"ua\" a1b2c3d4e5 prod AUTHORIZER_CONFIGURATION_ERROR,x",
+                    "200",
+                    "ua",
+                    "-",
+                ),
+                Some(vec![Place::Elsewhere]),
+            ),
+            // A line of another format.
+            ("203.0.113.7 - - [t] \"GET / HTTP/1.1\" 500 AUTHORIZER_CONFIGURATION_ERROR".into(), None),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(places(&f, &line), expected, "{}", &line[..line.len().min(300)]);
+        }
+    }
+
+    /// A format that puts the error between two client values cannot tell who wrote a token the
+    /// client placed there; the line is ambiguous rather than flagged or ignored.
+    #[test]
+    fn an_error_between_client_values_is_ambiguous_when_a_client_makes_it_so() {
+        let f = LogFormat::parse(
+            r#""$context.path" $context.authorizer.error "$context.identity.userAgent""#,
+        )
+        .unwrap();
+        assert_eq!(
+            places(&f, r#""/p" AUTHORIZER_CONFIGURATION_ERROR,x "ua""#),
+            Some(vec![Place::Error { var: 1 }])
+        );
+        assert_eq!(
+            places(&f, r#""/p" - "x" AUTHORIZER_CONFIGURATION_ERROR,forged "y""#),
+            Some(vec![Place::Ambiguous])
+        );
+    }
+
+    #[test]
+    fn integration_and_validation_variables_never_count() {
+        let f = LogFormat::parse(
+            r#"$context.requestId $context.status "$context.integrationErrorMessage" "$context.error.validationErrorString" $context.authorizer.error"#,
+        )
+        .unwrap();
+        let line = r#"r1 502 "AUTHORIZER_CONFIGURATION_ERROR,backend" "AUTHORIZER_CONFIGURATION_ERROR" -"#;
+        assert_eq!(
+            places(&f, line),
+            Some(vec![Place::Elsewhere, Place::Elsewhere])
+        );
+        assert!(!Var("integration.error".into()).is_error());
+        assert!(!is_error_name("integrationErrorMessage"));
+        assert!(is_error_name("authorizerError"));
+    }
+
+    #[test]
+    fn quoted_message_string_is_read_inside_its_quotes() {
+        let f = LogFormat::parse(
+            r#"$context.requestId "$context.identity.userAgent" $context.error.messageString"#,
+        )
+        .unwrap();
+        assert_eq!(
+            places(&f, r#"r1 "ua" "AUTHORIZER_CONFIGURATION_ERROR x""#),
+            Some(vec![Place::Error { var: 2 }])
+        );
+        assert_eq!(
+            split_map(&f, r#"r1 "u"a" "m""#)[1],
+            ("identity.userAgent".into(), "u\"a".into())
+        );
+    }
+
+    /// Hundreds of thousands of places where a client value could end: one pass each way.
+    #[test]
+    fn hostile_separators_keep_splitting_linear() {
+        let f = LogFormat::parse(
+            r#"$context.requestId "$context.httpMethod $context.path $context.protocol" $context.status "$context.identity.userAgent" $context.apiId $context.authorizer.error"#,
+        )
+        .unwrap();
+        let noise = "\" 500 \" x AUTHORIZER_CONFIGURATION_ERROR".repeat(30_000);
+        let line = format!(r#"r "GET /{noise} HTTP/1.1" 200 "{noise}" api -"#);
+        let got = places(&f, &line).expect("follows the format");
+        assert!(got.iter().all(|p| *p == Place::Elsewhere));
+        assert_eq!(got.len(), 60_000);
+        let tight = split_map(
+            &f,
+            r#"r "GET /a HTTP/1.1" 200 "ua" api AUTHORIZER_CONFIGURATION_ERROR,x"#,
+        );
+        assert_eq!(tight[5].1, "ua");
+    }
+
+    /// Formats wider than one 64-bit word of states split the same way.
+    #[test]
+    fn long_formats_span_several_words() {
+        let pad = "x".repeat(150);
+        let f = LogFormat::parse(&format!(
+            r#"{pad} $context.requestId "$context.identity.userAgent" {pad} $context.authorizer.error"#
+        ))
+        .unwrap();
+        let line = format!(r#"{pad} r1 "a" {pad} b" {pad} AUTHORIZER_CONFIGURATION_ERROR,e"#);
+        assert_eq!(places(&f, &line), Some(vec![Place::Error { var: 2 }]));
+        let forged = format!(r#"{pad} r1 "a" {pad} AUTHORIZER_CONFIGURATION_ERROR" {pad} -"#);
+        assert_eq!(places(&f, &forged), Some(vec![Place::Elsewhere]));
+    }
+
+    const REAL_LINE: &str = r#"203.0.113.0 - - [10/Oct/2023:01:01:01 +0000] "GET ANY / HTTP/1.1" 500 35 abcdefghijklmno= - Internal Server Error AUTHORIZER_CONFIGURATION_ERROR,The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Simple response did not include 'isAuthorized'"#;
 
     #[test]
     fn default_format_splits_the_real_line() {
@@ -757,6 +880,7 @@ mod tests {
         assert_eq!(get("status"), "500");
         assert_eq!(get("requestId"), "abcdefghijklmno=");
         assert!(get("authorizer.error").contains("AUTHORIZER_CONFIGURATION_ERROR,The response"));
+        assert_eq!(places(&f, REAL_LINE), Some(vec![Place::Error { var: 8 }]));
     }
 
     #[test]
@@ -772,26 +896,7 @@ mod tests {
             &("authorizer.error".into(), "-".into())
         );
         assert_eq!(got[6], ("requestId".into(), "realid".into()));
-    }
-
-    #[test]
-    fn hostile_separators_cannot_make_splitting_quadratic() {
-        let f = LogFormat::parse(
-            r#"$context.requestId "$context.httpMethod $context.path $context.protocol" $context.status "$context.identity.userAgent" $context.apiId $context.authorizer.error"#,
-        )
-        .unwrap();
-        // Hundreds of thousands of places where the path or user agent could end.
-        let noise = "\" 500 \" x".repeat(150_000);
-        let line = format!(r#"r "GET /{noise} HTTP/1.1" 200 "{noise}" api -"#);
-        let parts = f.split(&line);
-        // Either the budget ran out (the quote rule decides) or the real error field was found.
-        if let Some(parts) = parts {
-            assert_eq!(parts.last().unwrap().1, "-");
-        }
-        let tight = f
-            .split(r#"r "GET /a HTTP/1.1" 200 "ua" api AUTHORIZER_CONFIGURATION_ERROR,x"#)
-            .unwrap();
-        assert_eq!(tight[5].1, "ua");
+        assert_eq!(places(&f, line), Some(vec![Place::Elsewhere]));
     }
 
     #[test]
@@ -804,11 +909,19 @@ mod tests {
                 FormatError::NoErrorVariable,
             ),
             (
+                "$context.requestId $context.integrationErrorMessage",
+                FormatError::NoErrorVariable,
+            ),
+            (
                 "$context.requestId$context.authorizer.error",
                 FormatError::AdjacentVariables(
                     "context.requestId".into(),
                     "context.authorizer.error".into(),
                 ),
+            ),
+            (
+                r#"{"a.b":"$context.requestId","a":{"b":"$context.authorizer.error"}}"#,
+                FormatError::DuplicateJsonKey("a.b".into()),
             ),
         ];
         for (format, expected) in cases {
@@ -822,6 +935,8 @@ mod tests {
             r#"{"requestId":"$context.requestId","authorizer":{"error":"$context.authorizer.error"}}"#,
         )
         .unwrap();
+        assert!(f.is_json() && f.is_given());
+        assert!(!LogFormat::guess().is_given());
         assert_eq!(
             f.var_for_json_key("requestId"),
             Some(&Var("requestId".into()))

@@ -197,6 +197,14 @@ pub async fn main() -> ExitCode {
 impl Settings {
     fn config(&self) -> Result<Config> {
         let mut config = Config::from_env(false)?;
+        // Without a format anywhere, the command line guesses each line's shape; given one, its
+        // rules bind as they do in the Lambda.
+        if self.format.is_none()
+            && self.format_file.is_none()
+            && std::env::var_os("ACCESS_LOG_FORMAT").is_none_or(|f| f.is_empty())
+        {
+            config.format = LogFormat::guess();
+        }
         if let Some(f) = &self.format {
             config.format = LogFormat::parse(f).context("--format")?;
         }

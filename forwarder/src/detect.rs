@@ -5,13 +5,16 @@
 //! variables of the configured format, an error-named key of a JSON line, or (for lines that follow
 //! no known format) outside every double-quoted segment.
 
+use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use memchr::memmem;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::access_log::{Fields, LogFormat, guess_var_for_key, is_error_name};
+use crate::access_log::{
+    Fields, LogFormat, Place, Scratch, Split, guess_var_for_key, is_error_name,
+};
 use crate::cause::{Cause, classify};
 use crate::decode::{LogBatch, LogEvent};
 
@@ -208,9 +211,15 @@ pub enum LineVerdict {
     Clean,
     /// The token only where a client could have put it.
     Ignored,
+    /// The token, in a line that does not follow the configured format or that it cannot split
+    /// without a client value deciding where the token falls.
+    Unmatched,
     /// The token where API Gateway wrote it.
     Flagged(Finding),
 }
+
+/// How much of a line that did not follow the format is kept to show what such lines look like.
+pub const UNMATCHED_SAMPLE_BYTES: usize = 2048;
 
 /// The result of scanning many lines.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -219,14 +228,27 @@ pub struct Scan {
     pub findings: Vec<Finding>,
     /// Lines carrying the token only in client-controlled parts.
     pub ignored: usize,
+    /// Lines carrying the token that do not follow the configured format (see
+    /// [`LineVerdict::Unmatched`]). Lines without the token are not checked: nothing broke there.
+    pub unmatched: usize,
+    /// The first unmatched line, cut to [`UNMATCHED_SAMPLE_BYTES`].
+    pub unmatched_sample: Option<String>,
 }
 
 impl Scan {
-    fn add(&mut self, verdict: LineVerdict) {
+    fn add(&mut self, verdict: LineVerdict, line: &str) {
         self.lines += 1;
         match verdict {
             LineVerdict::Clean => {}
             LineVerdict::Ignored => self.ignored += 1,
+            LineVerdict::Unmatched => {
+                self.unmatched += 1;
+                if self.unmatched_sample.is_none() {
+                    self.unmatched_sample = Some(
+                        crate::escape::truncate(line.trim(), UNMATCHED_SAMPLE_BYTES).into_owned(),
+                    );
+                }
+            }
             LineVerdict::Flagged(f) => self.findings.push(f),
         }
     }
@@ -234,7 +256,22 @@ impl Scan {
     pub fn merge(&mut self, other: Scan) {
         self.lines += other.lines;
         self.ignored += other.ignored;
+        self.unmatched += other.unmatched;
+        if self.unmatched_sample.is_none() {
+            self.unmatched_sample = other.unmatched_sample;
+        }
         self.findings.extend(other.findings);
+    }
+
+    /// Lines that carried the token: every line a subscription filter on it delivers.
+    pub fn with_token(&self) -> usize {
+        self.findings.len() + self.ignored + self.unmatched
+    }
+
+    /// Whether most lines carrying the token did not follow the configured format: detection is
+    /// blind, which must be said rather than be silence.
+    pub fn format_drift(&self) -> bool {
+        self.unmatched > 0 && self.unmatched * 2 > self.with_token()
     }
 }
 
@@ -247,7 +284,8 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
     let shared = |s: &str| (!s.is_empty()).then(|| Arc::<str>::from(s));
     let (log_group, log_stream) = (shared(&batch.log_group), shared(&batch.log_stream));
     let account_id = is_account_id(&batch.owner).then_some(&*batch.owner);
-    let mut scratch = String::new();
+    let mut text = String::new();
+    let mut scratch = Scratch::default();
     // Checked on the escaped text, so the 99% of lines without the token are never copied. The
     // candidates are found first so the findings list is sized once: growing it would copy a fully
     // flagged batch's findings about twice over.
@@ -264,7 +302,8 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
             timestamp: Some(event.timestamp),
             account_id,
         };
-        let mut verdict = scan_candidate(event.message.read(&mut scratch), format, &origin);
+        let line = event.message.read(&mut text);
+        let mut verdict = scan_candidate(line, format, &origin, &mut scratch);
         match &mut verdict {
             LineVerdict::Flagged(f) => {
                 f.log_group = log_group.clone();
@@ -273,9 +312,12 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
             LineVerdict::Ignored => {
                 tracing::debug!(event_id = %event.id, "token only in client-controlled text; ignored")
             }
+            LineVerdict::Unmatched => {
+                tracing::debug!(event_id = %event.id, "line does not follow the access-log format")
+            }
             LineVerdict::Clean => {}
         }
-        scan.add(verdict);
+        scan.add(verdict, line);
     }
     scan
 }
@@ -283,8 +325,13 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
 /// Scans plain access-log lines (one per line of `text`).
 pub fn scan_text(text: &str, format: &LogFormat) -> Scan {
     let mut scan = Scan::default();
+    let mut scratch = Scratch::default();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        scan.add(scan_line(line, format));
+        let verdict = match TOKEN_FINDER.find(line.as_bytes()) {
+            None => LineVerdict::Clean,
+            Some(_) => scan_candidate(line, format, &Origin::default(), &mut scratch),
+        };
+        scan.add(verdict, line);
     }
     scan
 }
@@ -304,46 +351,234 @@ pub fn scan_line(line: &str, format: &LogFormat) -> LineVerdict {
     if TOKEN_FINDER.find(line.as_bytes()).is_none() {
         return LineVerdict::Clean;
     }
-    scan_candidate(line, format, &Origin::default())
+    scan_candidate(line, format, &Origin::default(), &mut Scratch::default())
 }
 
 /// Decides a line already known to hold the token somewhere.
-fn scan_candidate(line: &str, format: &LogFormat, origin: &Origin) -> LineVerdict {
+///
+/// With a format given, only its rules count: a line that does not follow it is unmatched, never
+/// read another way. Without one (the command line's guess), a JSON line is read by its key names,
+/// then the default format is tried, then the quote rule.
+fn scan_candidate(
+    line: &str,
+    format: &LogFormat,
+    origin: &Origin,
+    scratch: &mut Scratch,
+) -> LineVerdict {
     let trimmed = line.trim();
+    if format.is_given() {
+        return if format.is_json() {
+            scan_json_given(trimmed, format, origin)
+        } else {
+            scan_split(trimmed, format, origin, scratch)
+        };
+    }
     if trimmed.starts_with('{')
         && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(trimmed)
     {
         return scan_json(&map, format, origin);
     }
-    if let Some(verdict) =
-        format.split_with(trimmed, |ends| scan_split(format, trimmed, ends, origin))
-    {
-        return verdict;
+    match scan_split(trimmed, format, origin, scratch) {
+        LineVerdict::Unmatched => scan_unstructured(trimmed, origin),
+        verdict => verdict,
     }
-    scan_unstructured(trimmed, origin)
 }
 
-/// A line that follows the configured format: only its error variables count.
-fn scan_split(format: &LogFormat, line: &str, ends: &[usize], origin: &Origin) -> LineVerdict {
+/// Where the token stands as a whole word in `s`.
+fn token_spans(s: &str) -> Vec<(usize, usize)> {
+    let bytes = s.as_bytes();
+    TOKEN_FINDER
+        .find_iter(bytes)
+        .map(|at| (at, at + TOKEN.len()))
+        .filter(|&(at, end)| {
+            !(at > 0 && is_word_byte(bytes[at - 1]))
+                && !(end < bytes.len() && is_word_byte(bytes[end]))
+        })
+        .collect()
+}
+
+/// A text line against the format: the token counts only where every split of the line puts it
+/// in an error variable.
+fn scan_split(line: &str, format: &LogFormat, origin: &Origin, scratch: &mut Scratch) -> LineVerdict {
+    let spans = token_spans(line);
+    let Split::Parsed { places } = format.split(line, &spans, scratch) else {
+        return LineVerdict::Unmatched;
+    };
+    let Some(at) = places.iter().position(|p| matches!(p, Place::Error { .. })) else {
+        return if places.contains(&Place::Ambiguous) {
+            LineVerdict::Unmatched
+        } else {
+            LineVerdict::Ignored
+        };
+    };
+    let (token_start, token_end) = spans[at];
     let mut fields = Fields::default();
-    let mut error = None;
-    for i in 0..ends.len() {
-        let value = format.value(line, ends, i);
-        fields.put(format.slot(i), value);
-        if error.is_none()
-            && format.is_error_var(i)
-            && let Some(after) = after_token(value)
-        {
-            error = Some(after);
+    let mut error_end = token_end;
+    for i in 0..format.vars().len() {
+        fields.put(format.slot(i), scratch.value(line, i));
+        let (start, end) = scratch.bounds(i);
+        if format.is_error_var(i) && start <= token_start && token_end <= end {
+            error_end = end;
+        }
+    }
+    let error = reason(line.get(token_end..error_end).unwrap_or_default());
+    flagged(&fields, error, origin)
+}
+
+/// The reason API Gateway wrote after the token, without the separator it puts there.
+fn reason(after: &str) -> &str {
+    after
+        .trim_start_matches([',', ':', ';', ' ', '\t', '-'])
+        .trim_end()
+}
+
+/// A JSON line against a JSON format: the line must have exactly the format's keys, each once,
+/// and only the keys the format maps to an error variable count. A key the format does not list,
+/// or a second copy of one it does, can only come from a client value that broke out of its
+/// string, so the line is unmatched.
+fn scan_json_given(line: &str, format: &LogFormat, origin: &Origin) -> LineVerdict {
+    let Some(entries) = json_entries(line) else {
+        return LineVerdict::Unmatched;
+    };
+    let keys = format.json_keys();
+    let mut seen = vec![false; keys.len()];
+    let mut vars = Vec::with_capacity(entries.len());
+    for (path, _) in &entries {
+        match keys.iter().position(|(k, _)| k == path) {
+            Some(i) if !seen[i] => {
+                seen[i] = true;
+                vars.push(&keys[i].1);
+            }
+            _ => return LineVerdict::Unmatched,
+        }
+    }
+    if seen.contains(&false) {
+        return LineVerdict::Unmatched;
+    }
+    let mut fields = Fields::default();
+    let mut error: Option<&str> = None;
+    let mut message: Option<&str> = None;
+    for ((_, leaf), var) in entries.iter().zip(&vars) {
+        match leaf {
+            JsonLeaf::Str(s) => {
+                fields.set(&var.0, &**s);
+                if var.is_error() {
+                    if error.is_none()
+                        && let Some(&(_, end)) = token_spans(s).first()
+                    {
+                        error = Some(reason(&s[end..]));
+                    } else if var.0 == "error.message" && !s.is_empty() && s != "-" {
+                        message = Some(s);
+                    }
+                }
+            }
+            JsonLeaf::Number(n) => fields.set(&var.0, n.as_str()),
+            JsonLeaf::Other => {}
         }
     }
     match error {
+        // The reason may sit in `$context.error.message` rather than after the token.
+        Some("") => flagged(&fields, message.unwrap_or_default(), origin),
         Some(text) => flagged(&fields, text, origin),
         None => LineVerdict::Ignored,
     }
 }
 
-/// A JSON line: only string values under error-named keys count.
+/// A JSON value at a key path of a line.
+#[derive(Debug, PartialEq, Eq)]
+enum JsonLeaf<'a> {
+    Str(Cow<'a, str>),
+    Number(String),
+    /// `null`, a boolean or an array: no variable of a JSON format is written as one.
+    Other,
+}
+
+/// Every key path of a JSON object line with its value, in order, duplicates kept (a map would
+/// keep only one of them). `None` when the line is not one JSON object.
+fn json_entries(line: &str) -> Option<Vec<(String, JsonLeaf<'_>)>> {
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    struct Collect<'p, 'a> {
+        prefix: &'p str,
+        out: &'p mut Vec<(String, JsonLeaf<'a>)>,
+    }
+    impl<'p, 'de> Collect<'p, 'de> {
+        fn push<E>(self, leaf: JsonLeaf<'de>) -> Result<(), E> {
+            self.out.push((self.prefix.to_owned(), leaf));
+            Ok(())
+        }
+    }
+    impl<'de> DeserializeSeed<'de> for Collect<'_, 'de> {
+        type Value = ();
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Collect<'_, 'de> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                let path = if self.prefix.is_empty() {
+                    key.into_owned()
+                } else {
+                    format!("{}.{key}", self.prefix)
+                };
+                map.next_value_seed(Collect {
+                    prefix: &path,
+                    out: &mut *self.out,
+                })?;
+            }
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            self.push(JsonLeaf::Other)
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<(), E> {
+            self.push(JsonLeaf::Str(Cow::Borrowed(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<(), E> {
+            self.push(JsonLeaf::Str(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E>(self, v: String) -> Result<(), E> {
+            self.push(JsonLeaf::Str(Cow::Owned(v)))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<(), E> {
+            self.push(JsonLeaf::Number(v.to_string()))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<(), E> {
+            self.push(JsonLeaf::Number(v.to_string()))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<(), E> {
+            self.push(JsonLeaf::Number(v.to_string()))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            self.push(JsonLeaf::Other)
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            self.push(JsonLeaf::Other)
+        }
+    }
+
+    if !line.starts_with('{') {
+        return None;
+    }
+    let mut out = Vec::new();
+    let mut de = serde_json::Deserializer::from_str(line);
+    Collect {
+        prefix: "",
+        out: &mut out,
+    }
+    .deserialize(&mut de)
+    .ok()?;
+    de.end().ok()?;
+    Some(out)
+}
+
+/// A JSON line read without its format: only string values under error-named keys count.
 fn scan_json(
     map: &serde_json::Map<String, Value>,
     format: &LogFormat,
@@ -455,20 +690,7 @@ fn flagged(fields: &Fields, error: &str, origin: &Origin) -> LineVerdict {
 
 /// The text after the first whole-word token in `s`, without the separator API Gateway puts there.
 pub fn after_token(s: &str) -> Option<&str> {
-    let bytes = s.as_bytes();
-    let mut from = 0;
-    while let Some(pos) = TOKEN_FINDER.find(&bytes[from..]) {
-        let at = from + pos;
-        let end = at + TOKEN.len();
-        let word_before = at > 0 && is_word_byte(bytes[at - 1]);
-        let word_after = end < bytes.len() && is_word_byte(bytes[end]);
-        if !word_before && !word_after {
-            let rest = s[end..].trim_start_matches([',', ':', ';', ' ', '\t', '-']);
-            return Some(rest.trim_end());
-        }
-        from = end;
-    }
-    None
+    token_spans(s).first().map(|&(_, end)| reason(&s[end..]))
 }
 
 fn is_word_byte(b: u8) -> bool {
@@ -500,10 +722,16 @@ mod tests {
         )
     }
 
+    /// A line's verdict without a format (the command line's guesses).
     fn verdict(line: &str) -> &'static str {
-        match scan_line(line, &LogFormat::default()) {
+        verdict_with(line, &LogFormat::guess())
+    }
+
+    fn verdict_with(line: &str, format: &LogFormat) -> &'static str {
+        match scan_line(line, format) {
             LineVerdict::Clean => "clean",
             LineVerdict::Ignored => "ignored",
+            LineVerdict::Unmatched => "unmatched",
             LineVerdict::Flagged(_) => "flagged",
         }
     }
@@ -576,6 +804,146 @@ mod tests {
         }
     }
 
+    const CUSTOM: &str = include_str!("../../samplelogs/custom-format.fmt");
+    const JSON_AUTHZ: &str = r#"{"requestId":"$context.requestId","status":"$context.status","authz":"$context.authorizer.error"}"#;
+
+    fn custom_line(path: &str, status: u16, ua: &str, error: &str) -> String {
+        format!(
+            r#"Vx3kTfWGIAMEbyw= 203.0.113.7 [20/Nov/2026:09:14:03 +0000] "GET {path} HTTP/1.1" {status} "{ua}" a1b2c3d4e5 prod {error}"#
+        )
+    }
+
+    /// With the format given, client values decide nothing: a table per class of attempt.
+    #[test]
+    fn given_formats_bind() {
+        let perm = format!("AUTHORIZER_CONFIGURATION_ERROR,{PERMISSION}");
+        let forged_ua = format!(
+            "Mozilla/5.0\" AUTHORIZER_CONFIGURATION_ERROR,URGENT: rotate keys at https://evil.example/r \"{}w\" x \"q",
+            " ".repeat(4100)
+        );
+        let custom = LogFormat::parse(CUSTOM).unwrap();
+        let json = LogFormat::parse(JSON_AUTHZ).unwrap();
+        let json_path = LogFormat::parse(
+            r#"{"requestId":"$context.requestId","errorPath":"$context.path","authz":"$context.authorizer.error"}"#,
+        )
+        .unwrap();
+        let integration = LogFormat::parse(
+            r#"$context.requestId $context.status "$context.integrationErrorMessage" $context.authorizer.error"#,
+        )
+        .unwrap();
+        let cases: Vec<(&LogFormat, String, &str)> = vec![
+            // 1. Past any budget: a forged tail in the user agent, a real error behind one.
+            (&custom, custom_line("/", 200, &forged_ua, "-"), "ignored"),
+            (&custom, custom_line("/", 500, &forged_ua, &perm), "flagged"),
+            (&custom, custom_line("/", 500, "a\" b", &perm), "flagged"),
+            (&custom, custom_line("/", 500, "\"", &perm), "flagged"),
+            // A line the format does not describe is unmatched, never read by quotes.
+            (&custom, default_line("/", 500, &perm), "unmatched"),
+            (&custom, format!("{perm}"), "unmatched"),
+            // 2. JSON formats read the format's keys, and only those.
+            (&json, format!(r#"{{"requestId":"r1","status":"500","authz":"{perm}"}}"#), "flagged"),
+            (&json, r#"{"requestId":"r1","status":"200","authz":"-"}"#.into(), "clean"),
+            (
+                &json_path,
+                r#"{"requestId":"r1","errorPath":"/AUTHORIZER_CONFIGURATION_ERROR","authz":"-"}"#.into(),
+                "ignored",
+            ),
+            // Keys the format does not list, or a second copy of one it does.
+            (
+                &json,
+                format!(r#"{{"requestId":"r1","status":"200","authz":"-","authorizerError":"{perm}"}}"#),
+                "unmatched",
+            ),
+            (
+                &json,
+                format!(r#"{{"requestId":"r1","status":"200","authz":"{perm}","authz":"-"}}"#),
+                "unmatched",
+            ),
+            (
+                &json,
+                format!(r#"{{"requestId":"r1","status":"200","authz":"-","authz":"{perm}"}}"#),
+                "unmatched",
+            ),
+            (&json, format!(r#"{{"requestId":"r1","authz":"{perm}"}}"#), "unmatched"),
+            (&json, default_line("/", 500, &perm), "unmatched"),
+            // 3. The backend's text is never the authorizer's.
+            (&integration, format!(r#"r1 502 "{perm}" -"#), "ignored"),
+        ];
+        for (format, line, expected) in cases {
+            assert_eq!(
+                verdict_with(&line, format),
+                expected,
+                "{}",
+                &line[..line.len().min(200)]
+            );
+        }
+        // The real error keeps its request id, status and cause whatever the user agent holds.
+        let LineVerdict::Flagged(f) = scan_line(&custom_line("/", 500, &forged_ua, &perm), &custom)
+        else {
+            panic!("not flagged")
+        };
+        assert_eq!(f.cause, Cause::MissingInvokePermission);
+        assert_eq!((f.request_id(), f.status), (Some("Vx3kTfWGIAMEbyw="), Some(500)));
+        assert_eq!(f.error(), PERMISSION);
+        // Without a format, a JSON integration error is not the authorizer's either.
+        assert_eq!(
+            verdict(&format!(r#"{{"status":502,"integrationErrorMessage":"{perm}"}}"#)),
+            "ignored"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Whatever a client sends in the path and the user agent (any bytes a log line can
+        /// hold, the token and the format's separators included, up to 64 KiB), the verdict of a
+        /// line with a given format is the verdict of the same line with harmless values.
+        #[test]
+        fn client_values_never_change_the_verdict(
+            path in client_text(),
+            ua in client_text(),
+            real in proptest::bool::ANY,
+        ) {
+            let custom = LogFormat::parse(CUSTOM).unwrap();
+            let error = if real { format!("AUTHORIZER_CONFIGURATION_ERROR,{PERMISSION}") } else { "-".into() };
+            let status = if real { 500 } else { 200 };
+            let hostile = scan_line(&custom_line(&format!("/{path}"), status, &ua, &error), &custom);
+            let calm = scan_line(&custom_line("/", status, "curl/8", &error), &custom);
+            let kind = |v: &LineVerdict| match v {
+                LineVerdict::Flagged(f) => Some((f.cause, f.request_id().map(str::to_owned), f.status, f.error().to_owned())),
+                _ => None,
+            };
+            proptest::prop_assert_eq!(kind(&hostile), kind(&calm));
+            // JSON: a client value escaped as API Gateway escapes it.
+            let json = LogFormat::parse(r#"{"requestId":"$context.requestId","ua":"$context.identity.userAgent","status":"$context.status","authz":"$context.authorizer.error"}"#).unwrap();
+            let line = |ua: &str| serde_json::json!({"requestId": "r1", "ua": ua, "status": status.to_string(), "authz": error}).to_string();
+            let hostile = scan_line(&line(&ua), &json);
+            let calm = scan_line(&line("curl/8"), &json);
+            proptest::prop_assert_eq!(kind(&hostile), kind(&calm));
+        }
+    }
+
+    /// Text a client can put in a log line: mostly the format's own separators and the token.
+    fn client_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            Just("\"".to_owned()),
+            Just(" ".to_owned()),
+            Just("\" ".to_owned()),
+            Just(" \"".to_owned()),
+            Just("AUTHORIZER_CONFIGURATION_ERROR".to_owned()),
+            Just(",".to_owned()),
+            Just("500".to_owned()),
+            Just(" a1b2c3d4e5 prod ".to_owned()),
+            Just("[".to_owned()),
+            Just("]".to_owned()),
+            "[ -~]{0,8}",
+            "\\PC{0,4}",
+            (1usize..65_536).prop_map(|n| " ".repeat(n)),
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+    }
+
     #[test]
     fn finding_carries_the_fields() {
         let line = default_line(
@@ -583,7 +951,7 @@ mod tests {
             500,
             &format!("AUTHORIZER_CONFIGURATION_ERROR,{PERMISSION}"),
         );
-        let LineVerdict::Flagged(f) = scan_line(&line, &LogFormat::default()) else {
+        let LineVerdict::Flagged(f) = scan_line(&line, &LogFormat::guess()) else {
             panic!("not flagged")
         };
         assert_eq!(f.cause, Cause::MissingInvokePermission);
@@ -598,7 +966,7 @@ mod tests {
     #[test]
     fn json_line_fields_and_sibling_message() {
         let line = r#"{"requestId":"abc","status":500,"routeKey":"GET /pets","apiId":"a1b2c3","error":{"responseType":"AUTHORIZER_CONFIGURATION_ERROR","message":"Authorizer timed out"}}"#;
-        let LineVerdict::Flagged(f) = scan_line(line, &LogFormat::default()) else {
+        let LineVerdict::Flagged(f) = scan_line(line, &LogFormat::guess()) else {
             panic!("not flagged")
         };
         assert_eq!(f.cause, Cause::AuthorizerTimeout);
@@ -626,7 +994,15 @@ mod tests {
         );
         let payload = crate::decode::decode_event(&serde_json::to_vec(&event).unwrap()).unwrap();
         let batch = payload.parse().unwrap();
-        let scan = scan_batch(&batch, &LogFormat::default());
+        // With the format given, the line in no format is unmatched, and kept as a sample.
+        let strict = scan_batch(&batch, &LogFormat::default());
+        assert_eq!((strict.lines, strict.findings.len(), strict.unmatched), (3, 1, 1));
+        assert_eq!(
+            strict.unmatched_sample.as_deref(),
+            Some("AUTHORIZER_CONFIGURATION_ERROR timed out")
+        );
+        assert!(!strict.format_drift());
+        let scan = scan_batch(&batch, &LogFormat::guess());
         assert_eq!(scan.lines, 3);
         assert_eq!(scan.findings.len(), 2);
         let f = &scan.findings[0];
