@@ -88,8 +88,8 @@ impl Var {
     }
 }
 
-/// The bytes a variable's value may hold. Every value has at least one byte: API Gateway writes
-/// `-` for an empty one.
+/// The bytes a variable's value may hold. API Gateway writes `-` for an empty value of its own,
+/// so those have at least one byte; client text may be empty.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Class {
     /// Digits or `-`: statuses, lengths, latencies.
@@ -342,6 +342,8 @@ struct Automaton {
     masks: Vec<u64>,
     /// Variable states.
     loops: Vec<u64>,
+    /// States of values that may be empty (client text).
+    empties: Vec<u64>,
     /// Error-variable states.
     errors: Vec<u64>,
     /// Per state: the variable it reads, if any.
@@ -379,6 +381,7 @@ impl Automaton {
         let words = states.div_ceil(64);
         let mut masks = vec![0u64; 256 * words];
         let mut loops = vec![0u64; words];
+        let mut empties = vec![0u64; words];
         let mut errors = vec![0u64; words];
         let mut state_var = vec![None; states];
         let mut state_greedy = vec![false; states];
@@ -393,6 +396,9 @@ impl Automaton {
                     }
                     state_var[s] = Some(v);
                     state_greedy[s] = class.is_any();
+                    if class.is_any() {
+                        empties[w] |= bit;
+                    }
                     for c in 0..=255u8 {
                         if class.allows(c) {
                             masks[c as usize * words + w] |= bit;
@@ -406,6 +412,7 @@ impl Automaton {
             words,
             masks,
             loops,
+            empties,
             errors,
             state_var,
             state_greedy,
@@ -418,6 +425,28 @@ impl Automaton {
         set[s / 64] & (1 << (s % 64)) != 0
     }
 
+    /// Adds the states reached by an empty value: a client value may be empty, so the state
+    /// before it also stands for having read it. Values are separated by literals, so one step
+    /// closes the set.
+    fn close_forwards(&self, set: &mut [u64]) {
+        let mut carry = 0;
+        for i in 0..self.words {
+            let d = set[i];
+            set[i] |= ((d << 1) | carry) & self.empties[i];
+            carry = d >> 63;
+        }
+    }
+
+    /// The same closure read backwards: a state can finish if the empty value after it can.
+    fn close_backwards(&self, set: &mut [u64]) {
+        let mut carry = 0;
+        for i in (0..self.words).rev() {
+            let e = set[i] & self.empties[i];
+            set[i] |= (e >> 1) | carry;
+            carry = e << 63;
+        }
+    }
+
     fn split(&self, line: &[u8], spans: &[(usize, usize)], scratch: &mut Scratch) -> Split {
         let w = self.words;
         let n = line.len();
@@ -425,11 +454,13 @@ impl Automaton {
         sets.clear();
         sets.resize((n + 1) * w, 0);
         sets[0] = 1;
+        self.close_forwards(&mut sets[..w]);
         // Forwards: the states reachable after each byte.
         for (p, &b) in line.iter().enumerate() {
             let mask = &self.masks[b as usize * w..][..w];
             let (done, next) = sets.split_at_mut((p + 1) * w);
             let cur = &done[p * w..];
+            let next = &mut next[..w];
             let mut carry = 0;
             let mut any = 0;
             for i in 0..w {
@@ -442,14 +473,16 @@ impl Automaton {
             if any == 0 {
                 return Split::NoMatch;
             }
+            self.close_forwards(next);
         }
         if !Self::has(&sets[n * w..], self.last) {
             return Split::NoMatch;
         }
         // Backwards: keep the states from which the rest of the line can still be read to the
-        // end. `back` holds the states that can finish from position p + 1.
+        // end. `back` holds the states that can finish from position p.
         let mut back = vec![0u64; w];
         back[self.last / 64] = 1 << (self.last % 64);
+        self.close_backwards(&mut back);
         let mut prev = vec![0u64; w];
         for p in (0..=n).rev() {
             let set = &mut sets[p * w..][..w];
@@ -467,6 +500,7 @@ impl Automaton {
                 prev[i] = (x >> 1) | carry | (x & self.loops[i]);
                 carry = x << 63;
             }
+            self.close_backwards(&mut prev);
             std::mem::swap(&mut back, &mut prev);
         }
         let live = |p: usize| &sets[p * w..][..w];
@@ -478,12 +512,19 @@ impl Automaton {
             let mask = &self.masks[b as usize * w..][..w];
             let can = |s: usize| s <= self.last && Self::has(mask, s) && Self::has(live(p + 1), s);
             let stay = self.state_var[state].is_some() && can(state);
-            let advance = can(state + 1);
-            let next = match (stay, advance) {
-                (true, true) if self.state_greedy[state] => state,
-                (_, true) => state + 1,
-                (true, false) => state,
-                (false, false) => unreachable!("a live state always has a live successor"),
+            let next = if stay && self.state_greedy[state] {
+                state
+            } else if can(state + 1) {
+                state + 1
+            } else if can(state + 2) && Self::has(&self.empties, state + 1) {
+                // The value after this state is empty.
+                if let Some(v) = self.state_var[state + 1] {
+                    scratch.bounds[v] = (p, p);
+                }
+                state + 2
+            } else {
+                debug_assert!(stay, "a live state always has a live successor");
+                state
             };
             if next != state {
                 if let Some(v) = self.state_var[state] {
@@ -497,6 +538,12 @@ impl Automaton {
         }
         if let Some(v) = self.state_var[state] {
             scratch.bounds[v].1 = n;
+        }
+        if state < self.last
+            && let Some(v) = self.state_var[self.last]
+        {
+            // The line ended before the last value: it is empty.
+            scratch.bounds[v] = (n, n);
         }
         let places = spans
             .iter()
@@ -759,6 +806,11 @@ mod tests {
             (
                 custom_line("/", "500", &forged, perm),
                 Some(vec![Place::Elsewhere, Place::Error { var: 10 }]),
+            ),
+            // An empty user agent.
+            (
+                custom_line("/", "500", "", perm),
+                Some(vec![Place::Error { var: 10 }]),
             ),
             // An odd number of quotes in the user agent.
             (

@@ -218,6 +218,9 @@ pub enum LineVerdict {
     Flagged(Finding),
 }
 
+/// CloudWatch Logs' largest event (1 MiB): a longer line did not come from an access log.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
 /// How much of a line that did not follow the format is kept to show what such lines look like.
 pub const UNMATCHED_SAMPLE_BYTES: usize = 2048;
 
@@ -233,6 +236,10 @@ pub struct Scan {
     pub unmatched: usize,
     /// The first unmatched line, cut to [`UNMATCHED_SAMPLE_BYTES`].
     pub unmatched_sample: Option<String>,
+    /// The log group of the batch, for the alert saying lines do not follow the format.
+    pub log_group: Option<Arc<str>>,
+    /// The batch's owner, when it is an account id.
+    pub account_id: Option<String>,
 }
 
 impl Scan {
@@ -260,6 +267,8 @@ impl Scan {
         if self.unmatched_sample.is_none() {
             self.unmatched_sample = other.unmatched_sample;
         }
+        self.log_group = self.log_group.take().or(other.log_group);
+        self.account_id = self.account_id.take().or(other.account_id);
         self.findings.extend(other.findings);
     }
 
@@ -284,6 +293,8 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
     let shared = |s: &str| (!s.is_empty()).then(|| Arc::<str>::from(s));
     let (log_group, log_stream) = (shared(&batch.log_group), shared(&batch.log_stream));
     let account_id = is_account_id(&batch.owner).then_some(&*batch.owner);
+    scan.log_group = log_group.clone();
+    scan.account_id = account_id.map(str::to_owned);
     let mut text = String::new();
     let mut scratch = Scratch::default();
     // Checked on the escaped text, so the 99% of lines without the token are never copied. The
@@ -366,6 +377,14 @@ fn scan_candidate(
     scratch: &mut Scratch,
 ) -> LineVerdict {
     let trimmed = line.trim();
+    if trimmed.len() > MAX_LINE_BYTES {
+        // No access-log line is that long; splitting one would cost memory for nothing.
+        return if format.is_given() {
+            LineVerdict::Unmatched
+        } else {
+            scan_unstructured(trimmed, origin)
+        };
+    }
     if format.is_given() {
         return if format.is_json() {
             scan_json_given(trimmed, format, origin)
