@@ -15,7 +15,7 @@ use crate::config::{Config, Language, TopicArn, parse_api_id, parse_label, parse
 use crate::decode::{self, Input};
 use crate::detect::{self, Finding, Scan};
 use crate::diagnose::{self, AuthorizerReport};
-use crate::escape::visible;
+use crate::escape::{json_safe, visible};
 use crate::forward;
 use crate::inspect::{self, AwsInspector, AwsLogSearch, LogSearch};
 use crate::publish::SnsPublisher;
@@ -628,17 +628,18 @@ fn print_alerts(out: &mut impl Write, r: &Scanned) -> std::io::Result<()> {
         writeln!(out, "Attributes: {}", attrs.join(" "))?;
         writeln!(out, "----- email -----")?;
         write!(out, "{}", a.email)?;
+        // Pretty printing writes the log's text raw again; `json_safe` keeps it escaped.
         writeln!(out, "----- chat (https, AWS Chatbot) -----")?;
         writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&chat).expect("JSON")
+            json_safe(&serde_json::to_string_pretty(&chat).expect("JSON"))
         )?;
         writeln!(out, "----- machine (default, sqs, lambda) -----")?;
         writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&machine).expect("JSON")
+            json_safe(&serde_json::to_string_pretty(&machine).expect("JSON"))
         )?;
     }
     Ok(())
