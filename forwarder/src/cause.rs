@@ -11,6 +11,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Language;
+use crate::shape;
 
 /// Stable cause codes; subscribers filter on them, so they never change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -179,7 +180,8 @@ fn classify_words(error_text: &str) -> Cause {
     }
 }
 
-/// What the log told us about where the error happened, to fill the remedy's placeholders.
+/// What the log told us about where the error happened, to fill the remedy's placeholders. Any
+/// of it may be hostile: [`remedy`] uses a value only when it has its AWS shape.
 #[derive(Clone, Debug, Default)]
 pub struct Place {
     pub region: Option<String>,
@@ -199,11 +201,17 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
     let en = lang == Language::En;
     match cause {
         Cause::MissingInvokePermission => {
-            let region = place.region.as_deref().unwrap_or("REGION");
-            let account = place.account_id.as_deref().unwrap_or("ACCOUNT_ID");
-            let api = place.api_id.as_deref().unwrap_or("API_ID");
+            // Only values with their AWS shape go into the command; the rest stay placeholders.
+            let region = shape::or(place.region.as_deref(), shape::is_region, "REGION");
+            let source_arn = shape::authorizer_arn(
+                None,
+                Some(region),
+                place.account_id.as_deref(),
+                place.api_id.as_deref(),
+                None,
+            );
             let command = format!(
-                "aws lambda add-permission --function-name AUTHORIZER_FUNCTION --statement-id apigw-authorizer --action lambda:InvokeFunction --principal apigateway.amazonaws.com --source-arn arn:aws:execute-api:{region}:{account}:{api}/authorizers/AUTHORIZER_ID --region {region}"
+                "aws lambda add-permission --function-name AUTHORIZER_FUNCTION --statement-id apigw-authorizer --action lambda:InvokeFunction --principal apigateway.amazonaws.com --source-arn {source_arn} --region {region}"
             );
             let steps = if en {
                 vec![
@@ -356,6 +364,50 @@ mod tests {
                 .unwrap()
                 .contains("REGION:ACCOUNT_ID:API_ID")
         );
+    }
+
+    #[test]
+    fn hostile_place_values_never_reach_the_command() {
+        for bad in crate::shape::HOSTILE {
+            let cases = [
+                (
+                    Place {
+                        region: Some("eu-west-1".into()),
+                        account_id: Some(bad.into()),
+                        api_id: Some("a1b2c3d4e5".into()),
+                    },
+                    "arn:aws:execute-api:eu-west-1:ACCOUNT_ID:a1b2c3d4e5/authorizers/AUTHORIZER_ID --region eu-west-1",
+                ),
+                (
+                    Place {
+                        region: Some(bad.into()),
+                        account_id: Some("123456789012".into()),
+                        api_id: Some("a1b2c3d4e5".into()),
+                    },
+                    "arn:aws:execute-api:REGION:123456789012:a1b2c3d4e5/authorizers/AUTHORIZER_ID --region REGION",
+                ),
+                (
+                    Place {
+                        region: Some("us-gov-west-1".into()),
+                        account_id: Some("123456789012".into()),
+                        api_id: Some(bad.into()),
+                    },
+                    "arn:aws:execute-api:us-gov-west-1:123456789012:API_ID/authorizers/AUTHORIZER_ID --region us-gov-west-1",
+                ),
+            ];
+            for (place, want) in cases {
+                for lang in [Language::En, Language::Ja] {
+                    let r = remedy(Cause::MissingInvokePermission, &place, lang);
+                    let cmd = r.command.unwrap();
+                    assert!(cmd.ends_with(want), "{bad:?}: {cmd}");
+                    assert!(!cmd.contains(bad), "{bad:?}: {cmd}");
+                    assert!(
+                        !r.steps.iter().any(|s| s.contains(bad)),
+                        "{bad:?} in the steps"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::cause::Cause;
+use crate::shape;
 
 /// An HTTP API as far as its authorizers go.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -309,15 +310,29 @@ pub fn authorizer_source_arn(
     format!("arn:{partition}:execute-api:{region}:{account}:{api_id}/authorizers/{authorizer_id}")
 }
 
-/// The command that adds the missing statement.
+/// The command that adds the missing statement. The API's configuration is not trusted any more
+/// than a log line: each value goes in only with its AWS shape, else as a placeholder.
 pub fn add_permission_command(
     function: &FunctionArn,
     source_arn: &str,
     authorizer_id: &str,
 ) -> String {
+    let region = shape::or(Some(&function.region), shape::is_region, "REGION");
+    let function_arn = shape::shell_word(
+        shape::or(Some(&function.arn), shape::is_function_arn, "FUNCTION_ARN"),
+        "FUNCTION_ARN",
+    );
+    let statement = format!("apigateway-authorizer-{authorizer_id}");
+    let statement = shape::or(
+        Some(statement.as_str()).filter(|_| shape::is_authorizer_id(authorizer_id)),
+        shape::is_statement_id,
+        "apigateway-authorizer",
+    );
+    let [partition, arn_region, account, api_id, arn_authorizer] =
+        shape::authorizer_arn_parts(source_arn);
+    let source_arn = shape::authorizer_arn(partition, arn_region, account, api_id, arn_authorizer);
     format!(
-        "aws lambda add-permission --region {} --function-name {} --statement-id apigateway-authorizer-{} --action lambda:InvokeFunction --principal {INVOKE_PRINCIPAL} --source-arn {}",
-        function.region, function.arn, authorizer_id, source_arn
+        "aws lambda add-permission --region {region} --function-name {function_arn} --statement-id {statement} --action lambda:InvokeFunction --principal {INVOKE_PRINCIPAL} --source-arn {source_arn}"
     )
 }
 
@@ -807,6 +822,94 @@ mod tests {
             [format!(
                 "aws lambda add-permission --region eu-west-1 --function-name {FN} --statement-id apigateway-authorizer-abc123 --action lambda:InvokeFunction --principal apigateway.amazonaws.com --source-arn {SOURCE}"
             )]
+        );
+    }
+
+    #[test]
+    fn hostile_configuration_never_reaches_the_command() {
+        type Case<'a> = (&'a str, fn(&str) -> bool, String, &'a str, &'a str, &'a str);
+        let good_fn = "arn:aws:lambda:eu-west-1:123456789012:function:f";
+        for bad in crate::shape::HOSTILE {
+            // (what, the shape `bad` must not have, function ARN, API id, authorizer id, expected)
+            let cases: [Case; 5] = [
+                (
+                    "api id",
+                    shape::is_api_id,
+                    good_fn.into(),
+                    bad,
+                    "abc123",
+                    "--statement-id apigateway-authorizer-abc123 --action lambda:InvokeFunction --principal apigateway.amazonaws.com --source-arn arn:aws:execute-api:eu-west-1:123456789012:API_ID/authorizers/abc123",
+                ),
+                (
+                    "authorizer id",
+                    shape::is_authorizer_id,
+                    good_fn.into(),
+                    "a1b2c3d4e5",
+                    bad,
+                    "--statement-id apigateway-authorizer --action lambda:InvokeFunction --principal apigateway.amazonaws.com --source-arn arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/authorizers/AUTHORIZER_ID",
+                ),
+                (
+                    "function name",
+                    shape::is_function_name,
+                    format!("arn:aws:lambda:eu-west-1:123456789012:function:{bad}"),
+                    "a1b2c3d4e5",
+                    "abc123",
+                    "--function-name FUNCTION_ARN --statement-id apigateway-authorizer-abc123",
+                ),
+                (
+                    "region",
+                    shape::is_region,
+                    format!("arn:aws:lambda:{bad}:123456789012:function:f"),
+                    "a1b2c3d4e5",
+                    "abc123",
+                    "add-permission --region REGION --function-name FUNCTION_ARN",
+                ),
+                (
+                    "account",
+                    shape::is_account_id,
+                    format!("arn:aws:lambda:eu-west-1:{bad}:function:f"),
+                    "a1b2c3d4e5",
+                    "abc123",
+                    ":ACCOUNT_ID:a1b2c3d4e5/authorizers/abc123",
+                ),
+            ];
+            for (what, shape_of, function_arn, api_id, authorizer_id, want) in cases {
+                if shape_of(bad) {
+                    continue;
+                }
+                let mut e = evidence(Ok(None), true, "2.0");
+                e.api.api_id = api_id.into();
+                e.api.authorizers[0].id = authorizer_id.into();
+                e.api.authorizers[0].uri = Some(format!(
+                    "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+                ));
+                e.api.routes[0].authorizer_id = Some(authorizer_id.into());
+                e.policies = [(function_arn.clone(), Ok(None))].into_iter().collect();
+                let d = diagnose(Cause::MissingInvokePermission, &e, &[]);
+                let commands = d.commands();
+                if commands.is_empty() {
+                    // A URI that names no function has no command to give.
+                    assert!(
+                        FunctionArn::parse(&function_arn).is_none(),
+                        "{what} {bad:?}"
+                    );
+                    continue;
+                }
+                for cmd in commands {
+                    assert!(cmd.contains(want), "{what} {bad:?}: {cmd}");
+                    assert!(!cmd.contains(bad), "{what} {bad:?}: {cmd}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_latest_qualifier_is_quoted() {
+        let f = FunctionArn::parse(&format!("{FN}:$LATEST")).unwrap();
+        let cmd = add_permission_command(&f, SOURCE, "abc123");
+        assert!(
+            cmd.contains(&format!("--function-name '{FN}:$LATEST' ")),
+            "{cmd}"
         );
     }
 

@@ -25,3 +25,4 @@ pub mod inspect;
 pub mod lambda;
 pub mod publish;
 pub mod sdk;
+pub mod shape;
