@@ -430,10 +430,10 @@ impl Automaton {
     /// closes the set.
     fn close_forwards(&self, set: &mut [u64]) {
         let mut carry = 0;
-        for i in 0..self.words {
-            let d = set[i];
-            set[i] |= ((d << 1) | carry) & self.empties[i];
-            carry = d >> 63;
+        for (d, e) in set.iter_mut().zip(&self.empties) {
+            let was = *d;
+            *d |= ((was << 1) | carry) & e;
+            carry = was >> 63;
         }
     }
 

@@ -410,8 +410,9 @@ fn token_spans(s: &str) -> Vec<(usize, usize)> {
         .find_iter(bytes)
         .map(|at| (at, at + TOKEN.len()))
         .filter(|&(at, end)| {
-            !(at > 0 && is_word_byte(bytes[at - 1]))
-                && !(end < bytes.len() && is_word_byte(bytes[end]))
+            let word_before = at > 0 && is_word_byte(bytes[at - 1]);
+            let word_after = end < bytes.len() && is_word_byte(bytes[end]);
+            !word_before && !word_after
         })
         .collect()
 }
@@ -858,7 +859,7 @@ mod tests {
             (&custom, custom_line("/", 500, "\"", &perm), "flagged"),
             // A line the format does not describe is unmatched, never read by quotes.
             (&custom, default_line("/", 500, &perm), "unmatched"),
-            (&custom, format!("{perm}"), "unmatched"),
+            (&custom, perm.clone(), "unmatched"),
             // 2. JSON formats read the format's keys, and only those.
             (&json, format!(r#"{{"requestId":"r1","status":"500","authz":"{perm}"}}"#), "flagged"),
             (&json, r#"{"requestId":"r1","status":"200","authz":"-"}"#.into(), "clean"),
