@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::cause::{Cause, Place, Remedy, remedy};
 use crate::config::is_api_id;
 use crate::config::{Config, Language};
-use crate::detect::Finding;
+use crate::detect::{Finding, Scan};
 use crate::diagnose::{AuthorizerReport, Check, Diagnosis};
 use crate::escape::{ascii, chat_block, chat_code, chat_text, json_safe, truncate, visible};
 use crate::flood::{Quiet, Suppressed};
@@ -112,6 +112,46 @@ pub struct Group {
     pub diagnosis: Option<Diagnosis>,
     /// What flood control kept quiet since the last alert for this problem.
     pub suppressed_before: Option<Suppressed>,
+    /// For [`Cause::FormatMismatch`]: how the lines compare with the format.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Drift>,
+}
+
+/// Lines that do not follow the configured access-log format: `count` of the group's
+/// `with_token` lines, which the format is `format`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    /// Lines of the batch that carried the token.
+    pub with_token: usize,
+    /// The format the forwarder was given.
+    pub format: String,
+}
+
+/// The group that says most lines carrying the token did not follow the format, when they did
+/// not: detection is blind for them, and a blind forwarder must not look like a quiet one.
+pub fn format_drift_group(scan: &Scan, format: &str) -> Option<Group> {
+    if !scan.format_drift() {
+        return None;
+    }
+    Some(Group {
+        cause: Cause::FormatMismatch,
+        log_group: scan.log_group.as_deref().map(str::to_owned),
+        count: scan.unmatched,
+        first_seen: None,
+        last_seen: None,
+        sample_request_ids: Vec::new(),
+        errors: scan.unmatched_sample.iter().cloned().collect(),
+        routes: Vec::new(),
+        api_ids: Vec::new(),
+        stages: Vec::new(),
+        account_id: scan.account_id.clone(),
+        diagnosis: None,
+        suppressed_before: None,
+        drift: Some(Drift {
+            with_token: scan.with_token(),
+            format: truncate(format, START_LIMITS.text_bytes).into_owned(),
+        }),
+    })
 }
 
 /// Groups findings by (log group, cause), keeping up to `max_samples` request ids each.
@@ -149,6 +189,7 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
                         account_id: None,
                         diagnosis: None,
                         suppressed_before: None,
+                        drift: None,
                     },
                     f,
                     f,
@@ -316,6 +357,7 @@ struct View<'a> {
     diagnosis: Option<Diagnosis>,
     suppressed_before: Option<Suppressed>,
     remedy: Remedy,
+    drift: Option<Drift>,
     console_url: Option<String>,
 }
 
@@ -358,6 +400,10 @@ fn render_with(group: &Group, config: &Config, limits: Limits) -> Alert {
             .as_ref()
             .map(|p| trim_suppressed(p, limits.items, limits.text_bytes)),
         remedy: remedy(group.cause, &place, config.language),
+        drift: group.drift.as_ref().map(|d| Drift {
+            with_token: d.with_token,
+            format: limits.cut(&d.format).into_owned(),
+        }),
         console_url: console_url(config.region.as_deref(), group.log_group.as_deref()),
     };
     let subject = subject(group, view.label.as_deref());
@@ -540,7 +586,7 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
 pub fn subject(group: &Group, label: Option<&str>) -> String {
     fit_subject(
         label,
-        "API authorizer misconfigured: ",
+        group.cause.subject_lead(),
         group.cause.subject_words(),
         &format!(" ({}x)", group.count),
     )
@@ -623,6 +669,7 @@ fn machine_json(view: &View, subject: &str, text: &str) -> serde_json::Value {
         "remedy": view.remedy,
         "diagnosis": view.diagnosis,
         "suppressed_before": view.suppressed_before,
+        "drift": view.drift,
         "console_url": view.console_url,
         "text": text,
     })
@@ -645,6 +692,10 @@ struct Words {
     since_last: &'static str,
     suppressed: &'static str,
     recovered: &'static str,
+    unmatched: &'static str,
+    unmatched_of: &'static str,
+    format: &'static str,
+    sample_line: &'static str,
 }
 
 const EN: Words = Words {
@@ -664,6 +715,10 @@ const EN: Words = Words {
     since_last: "Since the last alert",
     suppressed: "more failed requests were not alerted on (flood control), in batches:",
     recovered: "Recovered",
+    unmatched: "Lines not read",
+    unmatched_of: "lines carrying the token do not follow the format",
+    format: "Format the forwarder was given",
+    sample_line: "First such line, as logged",
 };
 
 const JA: Words = Words {
@@ -683,6 +738,10 @@ const JA: Words = Words {
     since_last: "前回のアラート以降",
     suppressed: "件の失敗リクエストは通知を抑制しました (フラッド制御)。バッチ数:",
     recovered: "復旧",
+    unmatched: "読めなかった行",
+    unmatched_of: "行 (トークンを含む行のうち形式に従っていない行)",
+    format: "フォワーダーに設定された形式",
+    sample_line: "該当する最初の行 (記録されたまま)",
 };
 
 fn words(lang: Language) -> &'static Words {
@@ -709,12 +768,24 @@ fn email_text(view: &View, lang: Language) -> String {
     t.push_str("\n\n");
     t.push_str(g.cause.explanation(lang));
     t.push_str("\n\n");
-    line(
-        &mut t,
-        w.count,
-        &format!("{} {}", g.count, w.requests_failed),
-    );
-    line(&mut t, w.when, &when(view));
+    match &view.drift {
+        Some(d) => {
+            line(
+                &mut t,
+                w.unmatched,
+                &format!("{} / {} {}", g.count, d.with_token, w.unmatched_of),
+            );
+            line(&mut t, w.format, &visible(&d.format));
+        }
+        None => {
+            line(
+                &mut t,
+                w.count,
+                &format!("{} {}", g.count, w.requests_failed),
+            );
+            line(&mut t, w.when, &when(view));
+        }
+    }
     if let Some(p) = &view.suppressed_before {
         line(&mut t, w.since_last, &suppressed_text(p, w));
     }
@@ -745,7 +816,12 @@ fn email_text(view: &View, lang: Language) -> String {
         }
         line(&mut t, w.samples, &ids);
     }
-    t.push_str(&format!("\n{}:\n", w.error));
+    let error_label = if view.drift.is_some() {
+        w.sample_line
+    } else {
+        w.error
+    };
+    t.push_str(&format!("\n{error_label}:\n"));
     for e in &view.errors {
         t.push_str(&format!(
             "  {}\n",
@@ -879,8 +955,19 @@ fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
         g.cause.title(lang),
         g.cause.explanation(lang)
     ));
-    d.push_str(&format!("• *{}:* {}\n", w.count, g.count));
-    d.push_str(&format!("• *{}:* {}\n", w.when, chat_code(&when(view))));
+    match &view.drift {
+        Some(drift) => {
+            d.push_str(&format!(
+                "• *{}:* {} / {} {}\n",
+                w.unmatched, g.count, drift.with_token, w.unmatched_of
+            ));
+            d.push_str(&format!("• *{}:* {}\n", w.format, chat_code(&drift.format)));
+        }
+        None => {
+            d.push_str(&format!("• *{}:* {}\n", w.count, g.count));
+            d.push_str(&format!("• *{}:* {}\n", w.when, chat_code(&when(view))));
+        }
+    }
     if let Some(p) = &view.suppressed_before {
         d.push_str(&format!(
             "• *{}:* {}\n",
@@ -912,8 +999,13 @@ fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
             chat_code(&view.samples.join(", "))
         ));
     }
+    let error_label = if view.drift.is_some() {
+        w.sample_line
+    } else {
+        w.error
+    };
     for e in &view.errors {
-        d.push_str(&format!("• *{}:* {}\n", w.error, chat_code(e)));
+        d.push_str(&format!("• *{error_label}:* {}\n", chat_code(e)));
     }
     if let Some(url) = &view.console_url {
         d.push_str(&format!("<{url}|{}>\n", w.console));

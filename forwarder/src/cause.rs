@@ -21,14 +21,19 @@ pub enum Cause {
     InvalidResponseFormat,
     AuthorizerTimeout,
     Unknown,
+    /// Not an authorizer failure: most lines carrying the token did not follow the configured
+    /// access-log format, so the forwarder cannot tell who wrote it. Said, so that a changed format
+    /// never means silence.
+    FormatMismatch,
 }
 
 impl Cause {
-    pub const ALL: [Cause; 4] = [
+    pub const ALL: [Cause; 5] = [
         Cause::MissingInvokePermission,
         Cause::InvalidResponseFormat,
         Cause::AuthorizerTimeout,
         Cause::Unknown,
+        Cause::FormatMismatch,
     ];
 
     /// The cause named by [`Cause::code`].
@@ -42,6 +47,7 @@ impl Cause {
             Cause::InvalidResponseFormat => "invalid_response_format",
             Cause::AuthorizerTimeout => "authorizer_timeout",
             Cause::Unknown => "unknown",
+            Cause::FormatMismatch => "format_mismatch",
         }
     }
 
@@ -52,6 +58,15 @@ impl Cause {
             Cause::InvalidResponseFormat => "invalid response format",
             Cause::AuthorizerTimeout => "authorizer timeout",
             Cause::Unknown => "unrecognised error",
+            Cause::FormatMismatch => "access-log format mismatch",
+        }
+    }
+
+    /// What the subject says before the cause's words.
+    pub fn subject_lead(self) -> &'static str {
+        match self {
+            Cause::FormatMismatch => "API authorizer alerts blind: ",
+            _ => "API authorizer misconfigured: ",
         }
     }
 
@@ -59,6 +74,8 @@ impl Cause {
     pub fn severity(self) -> &'static str {
         match self {
             Cause::AuthorizerTimeout => "high",
+            // Nothing is known to be broken, but nothing would be seen if it were.
+            Cause::FormatMismatch => "warning",
             _ => "critical",
         }
     }
@@ -81,6 +98,12 @@ impl Cause {
             (Cause::AuthorizerTimeout, Language::Ja) => "オーソライザー関数がタイムアウトしました",
             (Cause::Unknown, Language::En) => "The authorizer failed with an unrecognised error",
             (Cause::Unknown, Language::Ja) => "オーソライザーが未知のエラーで失敗しました",
+            (Cause::FormatMismatch, Language::En) => {
+                "Access-log lines do not follow the configured format: authorizer errors cannot be detected"
+            }
+            (Cause::FormatMismatch, Language::Ja) => {
+                "アクセスログの行が設定された形式に従っていないため、オーソライザーのエラーを検出できません"
+            }
         }
     }
 
@@ -109,6 +132,12 @@ impl Cause {
             }
             (Cause::Unknown, Language::Ja) => {
                 "このツールが認識できないオーソライザー設定エラーを API Gateway が報告しました。以下のエラーテキストは API Gateway が記録したものです。"
+            }
+            (Cause::FormatMismatch, Language::En) => {
+                "Most lines carrying AUTHORIZER_CONFIGURATION_ERROR in this batch do not follow the access-log format the forwarder was given (ACCESS_LOG_FORMAT), or cannot be split without a client value deciding where the token falls. The forwarder cannot tell whether API Gateway or a client wrote the token, so it alerts on none of them: until the formats agree, a broken authorizer on this stage goes unreported. The usual reason is a stage whose access-log format was changed."
+            }
+            (Cause::FormatMismatch, Language::Ja) => {
+                "このバッチで AUTHORIZER_CONFIGURATION_ERROR を含む行の大半が、フォワーダーに設定されたアクセスログ形式 (ACCESS_LOG_FORMAT) に従っていないか、クライアントの値次第でトークンの位置が変わるため分割できません。API Gateway とクライアントのどちらがトークンを書いたか判断できないため、どの行も通知しません。形式が一致するまで、このステージのオーソライザーの障害は通知されません。多くの場合、ステージのアクセスログ形式が変更されたことが原因です。"
             }
         }
     }
@@ -267,6 +296,29 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
             },
             command: None,
         },
+        Cause::FormatMismatch => {
+            let api_id = shape::or(place.api_id.as_deref(), shape::is_api_id, "API_ID");
+            Remedy {
+                steps: if en {
+                    vec![
+                        "Read the stage's access-log format with the command below (a REST API: aws apigateway get-stage --rest-api-id API_ID --stage-name STAGE --query accessLogSettings.format --output text).".to_owned(),
+                        "Give the forwarder exactly that string: its ACCESS_LOG_FORMAT (the stack's AccessLogFormat parameter), or put the stage's format back.".to_owned(),
+                        "Keep an error variable such as $context.authorizer.error in the format, and client values (path, user agent) in double quotes, so no client value can stand where API Gateway's error does.".to_owned(),
+                        "Check the result before deploying: forwarder scan --format-file FORMAT_FILE on an exported log reports unmatched lines.".to_owned(),
+                    ]
+                } else {
+                    vec![
+                        "下のコマンドでステージのアクセスログ形式を確認します (REST API の場合: aws apigateway get-stage --rest-api-id API_ID --stage-name STAGE --query accessLogSettings.format --output text)。".to_owned(),
+                        "その文字列をそのままフォワーダーの ACCESS_LOG_FORMAT (スタックの AccessLogFormat パラメータ) に設定するか、ステージの形式を元に戻します。".to_owned(),
+                        "形式には $context.authorizer.error などのエラー変数を含め、クライアントの値 (パス、ユーザーエージェント) は二重引用符で囲みます。".to_owned(),
+                        "デプロイ前に確認します: エクスポートしたログに forwarder scan --format-file FORMAT_FILE を実行すると、形式に合わない行が報告されます。".to_owned(),
+                    ]
+                },
+                command: Some(format!(
+                    "aws apigatewayv2 get-stage --api-id {api_id} --stage-name STAGE --query AccessLogSettings.Format --output text"
+                )),
+            }
+        }
         Cause::Unknown => Remedy {
             steps: if en {
                 vec![

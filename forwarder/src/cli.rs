@@ -394,9 +394,13 @@ async fn report(
     // Stdout is line-buffered; a batch of findings would cost a write call per line.
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for r in results {
+        warn_unmatched(r);
         if output.json {
             for f in &r.scan.findings {
                 writeln!(out, "{}", finding_json(&r.name, f))?;
+            }
+            if !r.control {
+                writeln!(out, "{}", stats_json(&r.name, &r.scan))?;
             }
         } else if output.alert {
             print_alerts(&mut out, r)?;
@@ -421,7 +425,11 @@ async fn report(
             }
         }
     }
-    Ok(if results.iter().any(|r| !r.scan.findings.is_empty()) {
+    // A blind scan is not a clean one: format drift is alerted on like a finding.
+    Ok(if results
+        .iter()
+        .any(|r| !r.scan.findings.is_empty() || r.scan.format_drift())
+    {
         EXIT_FLAGGED
     } else {
         EXIT_CLEAN
@@ -529,6 +537,43 @@ fn print_doctor(
     Ok(())
 }
 
+/// One line per input after its findings, told apart from them by its `stats` key.
+fn stats_json(source: &str, scan: &Scan) -> serde_json::Value {
+    serde_json::json!({
+        "source": source,
+        "stats": {
+            "lines": scan.lines,
+            "flagged": scan.findings.len(),
+            "ignored": scan.ignored,
+            "unmatched": scan.unmatched,
+            "format_drift": scan.format_drift(),
+        }
+    })
+}
+
+/// Says on standard error that an input's lines do not follow the format, whatever the output
+/// form: a blind scan must not read as a clean one.
+fn warn_unmatched(r: &Scanned) {
+    if r.scan.unmatched == 0 {
+        return;
+    }
+    let blind = if r.scan.format_drift() {
+        "most lines carrying the token do not follow the access-log format, so detection is blind for them; give the stage's format with --format or ACCESS_LOG_FORMAT"
+    } else {
+        "lines carrying the token do not follow the access-log format (or a client value could have moved the token); they were not read"
+    };
+    eprintln!(
+        "forwarder: warning: {}: {} of {} {blind}. First such line: {}",
+        visible(&r.name),
+        r.scan.unmatched,
+        r.scan.with_token(),
+        visible(&crate::escape::truncate(
+            r.scan.unmatched_sample.as_deref().unwrap_or_default(),
+            300
+        )),
+    );
+}
+
 fn finding_json(source: &str, f: &Finding) -> serde_json::Value {
     let mut v = serde_json::to_value(f).expect("a Finding always serialises");
     v["source"] = serde_json::Value::String(source.to_owned());
@@ -557,6 +602,13 @@ fn print_summary(out: &mut impl Write, r: &Scanned, max_listed: usize) -> std::i
             out,
             ", {} ignored (token only in client-controlled text)",
             r.scan.ignored
+        )?;
+    }
+    if r.scan.unmatched > 0 {
+        write!(
+            out,
+            ", {} unmatched (token in a line that does not follow the format)",
+            r.scan.unmatched
         )?;
     }
     writeln!(out)?;

@@ -620,6 +620,7 @@ mod tests {
             account_id: None,
             diagnosis: None,
             suppressed_before: None,
+            drift: None,
         }
     }
 

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::access_log::LogFormat;
 use crate::alert::{self, Alert, Group};
+use crate::cause::Cause;
 use crate::config::Config;
 use crate::decode::{self, DecodeError, LogBatch};
 use crate::detect::{self, Scan};
@@ -46,6 +47,8 @@ pub struct Outcome {
     pub lines: usize,
     pub findings: usize,
     pub ignored: usize,
+    /// Lines with the token that do not follow the access-log format.
+    pub unmatched: usize,
     /// Groups flood control counted instead of alerting.
     pub suppressed: usize,
     pub message_ids: Vec<String>,
@@ -89,7 +92,9 @@ pub fn scan_found(log_group: &str, events: &[FoundEvent], format: &LogFormat) ->
 
 /// The groups of a scan's findings: one per (log group, cause).
 pub fn groups_for(scan: &Scan, config: &Config) -> Vec<Group> {
-    alert::group(&scan.findings, config.max_samples)
+    let mut groups = alert::group(&scan.findings, config.max_samples);
+    groups.extend(alert::format_drift_group(scan, config.format.source()));
+    groups
 }
 
 /// The alerts for a scan's findings: one per (log group, cause).
@@ -106,7 +111,8 @@ pub async fn diagnose_groups<I: Inspector>(groups: &mut [Group], config: &Config
     }
     let deadline = Instant::now() + DIAGNOSIS_BUDGET;
     let mut read: HashMap<String, Result<Evidence, String>> = HashMap::new();
-    for g in groups.iter_mut() {
+    // The live API says nothing about lines the forwarder could not read.
+    for g in groups.iter_mut().filter(|g| g.cause != Cause::FormatMismatch) {
         let Some(api_id) = g.api_ids.first().or(config.api_id.as_ref()).cloned() else {
             g.diagnosis = Some(Diagnosis::unavailable(
                 "the log lines carry no $context.apiId and API_ID is not set",
@@ -237,6 +243,8 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
         lines = scan.lines,
         findings = scan.findings.len(),
         ignored = scan.ignored,
+        unmatched = scan.unmatched,
+        format_drift = scan.format_drift(),
         alerts = alerts.len(),
         suppressed = gate.suppressed,
         "batch scanned"
@@ -259,6 +267,7 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
         lines: scan.lines,
         findings: scan.findings.len(),
         ignored: scan.ignored,
+        unmatched: scan.unmatched,
         suppressed: gate.suppressed,
         message_ids,
     })
@@ -418,6 +427,49 @@ mod tests {
                 .email
                 .contains("Simple response did not include 'isAuthorized'")
         );
+    }
+
+    /// The stage's format changed (a user agent appended) while the forwarder kept the old one:
+    /// the token lines no longer follow it, and that is alerted on instead of going quiet.
+    #[tokio::test]
+    async fn format_drift_is_alerted_not_silent() {
+        let appended = format!("{PERMISSION} \"Mozilla/5.0 AUTHORIZER_CONFIGURATION_ERROR\"");
+        let publisher = MemoryPublisher::new();
+        let out = handle_event(
+            &event(&[&appended, &appended, PERMISSION, HEALTHY]),
+            &config(),
+            &Services::new(&publisher),
+        )
+        .await
+        .unwrap();
+        assert_eq!((out.findings, out.unmatched), (1, 2));
+        let sent = publisher.sent();
+        assert_eq!(sent.len(), 2);
+        let drift = &sent[1];
+        assert_eq!(drift.attributes.cause, "format_mismatch");
+        assert_eq!(drift.attributes.severity, "warning");
+        assert_eq!(
+            drift.subject,
+            "[prod] API authorizer alerts blind: access-log format mismatch (2x)"
+        );
+        assert!(drift.email.contains("Lines not read: 2 / 3 lines carrying the token"));
+        assert!(drift.email.contains(crate::access_log::DEFAULT_FORMAT));
+        assert!(drift.email.contains("Mozilla/5.0 AUTHORIZER_CONFIGURATION_ERROR"));
+        assert!(drift.email.contains("get-stage"));
+        let machine: serde_json::Value = serde_json::from_str(&drift.machine).unwrap();
+        assert_eq!(machine["drift"]["with_token"], 3);
+        assert_eq!(machine["count"], 2);
+        // A minority of such lines is counted, not alerted on.
+        let publisher = MemoryPublisher::new();
+        let out = handle_event(
+            &event(&[&appended, PERMISSION, PERMISSION]),
+            &config(),
+            &Services::new(&publisher),
+        )
+        .await
+        .unwrap();
+        assert_eq!((out.findings, out.unmatched), (2, 1));
+        assert_eq!(publisher.sent().len(), 1);
     }
 
     #[tokio::test]
