@@ -77,10 +77,16 @@ impl Var {
             | "dataProcessed" => Class::Number,
             "requestTime" | "authorizer.requestTime" => Class::Time,
             "httpMethod" => Class::Method,
-            "apiId" | "accountId" | "requestId" | "extendedRequestId" | "awsEndpointRequestId"
-            | "protocol" | "stage" | "identity.sourceIp" | "connectionId" | "eventType" => {
-                Class::Token
-            }
+            "apiId"
+            | "accountId"
+            | "requestId"
+            | "extendedRequestId"
+            | "awsEndpointRequestId"
+            | "protocol"
+            | "stage"
+            | "identity.sourceIp"
+            | "connectionId"
+            | "eventType" => Class::Token,
             "error.messageString" => Class::Quoted,
             _ if self.is_error() => Class::ErrorText,
             _ => Class::Any,
@@ -554,12 +560,8 @@ impl Automaton {
 
     /// Where the splits put bytes `a..b` (non-empty): the states live after each of them say.
     fn place<'s>(&self, a: usize, b: usize, live: &impl Fn(usize) -> &'s [u64]) -> Place {
-        let only_errors = (a + 1..=b).all(|q| {
-            live(q)
-                .iter()
-                .zip(&self.errors)
-                .all(|(l, e)| l & !e == 0)
-        });
+        let only_errors =
+            (a + 1..=b).all(|q| live(q).iter().zip(&self.errors).all(|(l, e)| l & !e == 0));
         if only_errors {
             let s = (0..=self.last)
                 .find(|&s| Self::has(live(a + 1), s))
@@ -827,10 +829,18 @@ mod tests {
                 Some(vec![Place::Elsewhere]),
             ),
             // A line of another format.
-            ("203.0.113.7 - - [t] \"GET / HTTP/1.1\" 500 AUTHORIZER_CONFIGURATION_ERROR".into(), None),
+            (
+                "203.0.113.7 - - [t] \"GET / HTTP/1.1\" 500 AUTHORIZER_CONFIGURATION_ERROR".into(),
+                None,
+            ),
         ];
         for (line, expected) in cases {
-            assert_eq!(places(&f, &line), expected, "{}", &line[..line.len().min(300)]);
+            assert_eq!(
+                places(&f, &line),
+                expected,
+                "{}",
+                &line[..line.len().min(300)]
+            );
         }
     }
 
@@ -847,7 +857,10 @@ mod tests {
             Some(vec![Place::Error { var: 1 }])
         );
         assert_eq!(
-            places(&f, r#""/p" - "x" AUTHORIZER_CONFIGURATION_ERROR,forged "y""#),
+            places(
+                &f,
+                r#""/p" - "x" AUTHORIZER_CONFIGURATION_ERROR,forged "y""#
+            ),
             Some(vec![Place::Ambiguous])
         );
     }
@@ -858,7 +871,8 @@ mod tests {
             r#"$context.requestId $context.status "$context.integrationErrorMessage" "$context.error.validationErrorString" $context.authorizer.error"#,
         )
         .unwrap();
-        let line = r#"r1 502 "AUTHORIZER_CONFIGURATION_ERROR,backend" "AUTHORIZER_CONFIGURATION_ERROR" -"#;
+        let line =
+            r#"r1 502 "AUTHORIZER_CONFIGURATION_ERROR,backend" "AUTHORIZER_CONFIGURATION_ERROR" -"#;
         assert_eq!(
             places(&f, line),
             Some(vec![Place::Elsewhere, Place::Elsewhere])

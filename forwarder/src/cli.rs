@@ -426,14 +426,16 @@ async fn report(
         }
     }
     // A blind scan is not a clean one: format drift is alerted on like a finding.
-    Ok(if results
-        .iter()
-        .any(|r| !r.scan.findings.is_empty() || r.scan.format_drift())
-    {
-        EXIT_FLAGGED
-    } else {
-        EXIT_CLEAN
-    })
+    Ok(
+        if results
+            .iter()
+            .any(|r| !r.scan.findings.is_empty() || r.scan.format_drift())
+        {
+            EXIT_FLAGGED
+        } else {
+            EXIT_CLEAN
+        },
+    )
 }
 
 /// The filter pattern a subscription filter uses: CloudWatch Logs' term match narrows the search,
@@ -557,13 +559,13 @@ fn warn_unmatched(r: &Scanned) {
     if r.scan.unmatched == 0 {
         return;
     }
-    let blind = if r.scan.format_drift() {
-        "most lines carrying the token do not follow the access-log format, so detection is blind for them; give the stage's format with --format or ACCESS_LOG_FORMAT"
+    let what = if r.scan.format_drift() {
+        "so detection is blind for them; give the stage's format with --format or ACCESS_LOG_FORMAT"
     } else {
-        "lines carrying the token do not follow the access-log format (or a client value could have moved the token); they were not read"
+        "or a client value could have moved the token; they were not read"
     };
     eprintln!(
-        "forwarder: warning: {}: {} of {} {blind}. First such line: {}",
+        "forwarder: warning: {}: {} of {} lines carrying the token do not follow the access-log format, {what}. First such line: {}",
         visible(&r.name),
         r.scan.unmatched,
         r.scan.with_token(),

@@ -419,7 +419,12 @@ fn token_spans(s: &str) -> Vec<(usize, usize)> {
 
 /// A text line against the format: the token counts only where every split of the line puts it
 /// in an error variable.
-fn scan_split(line: &str, format: &LogFormat, origin: &Origin, scratch: &mut Scratch) -> LineVerdict {
+fn scan_split(
+    line: &str,
+    format: &LogFormat,
+    origin: &Origin,
+    scratch: &mut Scratch,
+) -> LineVerdict {
     let spans = token_spans(line);
     let Split::Parsed { places } = format.split(line, &spans, scratch) else {
         return LineVerdict::Unmatched;
@@ -861,17 +866,28 @@ mod tests {
             (&custom, default_line("/", 500, &perm), "unmatched"),
             (&custom, perm.clone(), "unmatched"),
             // 2. JSON formats read the format's keys, and only those.
-            (&json, format!(r#"{{"requestId":"r1","status":"500","authz":"{perm}"}}"#), "flagged"),
-            (&json, r#"{"requestId":"r1","status":"200","authz":"-"}"#.into(), "clean"),
+            (
+                &json,
+                format!(r#"{{"requestId":"r1","status":"500","authz":"{perm}"}}"#),
+                "flagged",
+            ),
+            (
+                &json,
+                r#"{"requestId":"r1","status":"200","authz":"-"}"#.into(),
+                "clean",
+            ),
             (
                 &json_path,
-                r#"{"requestId":"r1","errorPath":"/AUTHORIZER_CONFIGURATION_ERROR","authz":"-"}"#.into(),
+                r#"{"requestId":"r1","errorPath":"/AUTHORIZER_CONFIGURATION_ERROR","authz":"-"}"#
+                    .into(),
                 "ignored",
             ),
             // Keys the format does not list, or a second copy of one it does.
             (
                 &json,
-                format!(r#"{{"requestId":"r1","status":"200","authz":"-","authorizerError":"{perm}"}}"#),
+                format!(
+                    r#"{{"requestId":"r1","status":"200","authz":"-","authorizerError":"{perm}"}}"#
+                ),
                 "unmatched",
             ),
             (
@@ -884,7 +900,11 @@ mod tests {
                 format!(r#"{{"requestId":"r1","status":"200","authz":"-","authz":"{perm}"}}"#),
                 "unmatched",
             ),
-            (&json, format!(r#"{{"requestId":"r1","authz":"{perm}"}}"#), "unmatched"),
+            (
+                &json,
+                format!(r#"{{"requestId":"r1","authz":"{perm}"}}"#),
+                "unmatched",
+            ),
             (&json, default_line("/", 500, &perm), "unmatched"),
             // 3. The backend's text is never the authorizer's.
             (&integration, format!(r#"r1 502 "{perm}" -"#), "ignored"),
@@ -903,11 +923,16 @@ mod tests {
             panic!("not flagged")
         };
         assert_eq!(f.cause, Cause::MissingInvokePermission);
-        assert_eq!((f.request_id(), f.status), (Some("Vx3kTfWGIAMEbyw="), Some(500)));
+        assert_eq!(
+            (f.request_id(), f.status),
+            (Some("Vx3kTfWGIAMEbyw="), Some(500))
+        );
         assert_eq!(f.error(), PERMISSION);
         // Without a format, a JSON integration error is not the authorizer's either.
         assert_eq!(
-            verdict(&format!(r#"{{"status":502,"integrationErrorMessage":"{perm}"}}"#)),
+            verdict(&format!(
+                r#"{{"status":502,"integrationErrorMessage":"{perm}"}}"#
+            )),
             "ignored"
         );
     }
@@ -1016,7 +1041,10 @@ mod tests {
         let batch = payload.parse().unwrap();
         // With the format given, the line in no format is unmatched, and kept as a sample.
         let strict = scan_batch(&batch, &LogFormat::default());
-        assert_eq!((strict.lines, strict.findings.len(), strict.unmatched), (3, 1, 1));
+        assert_eq!(
+            (strict.lines, strict.findings.len(), strict.unmatched),
+            (3, 1, 1)
+        );
         assert_eq!(
             strict.unmatched_sample.as_deref(),
             Some("AUTHORIZER_CONFIGURATION_ERROR timed out")

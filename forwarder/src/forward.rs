@@ -112,7 +112,10 @@ pub async fn diagnose_groups<I: Inspector>(groups: &mut [Group], config: &Config
     let deadline = Instant::now() + DIAGNOSIS_BUDGET;
     let mut read: HashMap<String, Result<Evidence, String>> = HashMap::new();
     // The live API says nothing about lines the forwarder could not read.
-    for g in groups.iter_mut().filter(|g| g.cause != Cause::FormatMismatch) {
+    for g in groups
+        .iter_mut()
+        .filter(|g| g.cause != Cause::FormatMismatch)
+    {
         let Some(api_id) = g.api_ids.first().or(config.api_id.as_ref()).cloned() else {
             g.diagnosis = Some(Diagnosis::unavailable(
                 "the log lines carry no $context.apiId and API_ID is not set",
@@ -452,9 +455,17 @@ mod tests {
             drift.subject,
             "[prod] API authorizer alerts blind: access-log format mismatch (2x)"
         );
-        assert!(drift.email.contains("Lines not read: 2 / 3 lines carrying the token"));
+        assert!(
+            drift
+                .email
+                .contains("Lines not read: 2 / 3 lines carrying the token")
+        );
         assert!(drift.email.contains(crate::access_log::DEFAULT_FORMAT));
-        assert!(drift.email.contains("Mozilla/5.0 AUTHORIZER_CONFIGURATION_ERROR"));
+        assert!(
+            drift
+                .email
+                .contains("Mozilla/5.0 AUTHORIZER_CONFIGURATION_ERROR")
+        );
         assert!(drift.email.contains("get-stage"));
         let machine: serde_json::Value = serde_json::from_str(&drift.machine).unwrap();
         assert_eq!(machine["drift"]["with_token"], 3);

@@ -1,0 +1,328 @@
+//! The promise, tried as an attacker and a careless operator would: with the stage's format given,
+//! no client value makes, changes or hides a finding, and lines the format does not describe are
+//! counted and said, never read another way. Every case runs through both paths a user has: the
+//! CLI (`scan --json --format`) and the Lambda handler (`handle_event`, publishing to an in-memory
+//! topic).
+
+use forwarder::access_log::LogFormat;
+use forwarder::config::Config;
+use forwarder::forward::{Services, handle_event};
+use forwarder::publish::MemoryPublisher;
+use forwarder_tests::{forwarder, read_sample};
+use serde_json::Value;
+
+const PERMISSION: &str = "AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again.";
+const RESPONSE: &str = "AUTHORIZER_CONFIGURATION_ERROR,The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Simple response did not include 'isAuthorized'";
+
+fn custom_format() -> String {
+    String::from_utf8(read_sample("custom-format.fmt")).unwrap()
+}
+
+fn custom(path: &str, status: u16, ua: &str, error: &str) -> String {
+    format!(
+        r#"Xa9QDh8GIAMEbWQ= 203.0.113.7 [20/Nov/2026:09:14:03 +0000] "GET {path} HTTP/1.1" {status} "{ua}" b1l2i3n4g5 prod {error}"#
+    )
+}
+
+const JSON_AUTHZ: &str = r#"{"requestId":"$context.requestId","status":"$context.status","authz":"$context.authorizer.error"}"#;
+
+fn json_authz(id: &str, status: &str, authz: &str) -> String {
+    serde_json::json!({"requestId": id, "status": status, "authz": authz}).to_string()
+}
+
+/// What both paths must report for a batch: the causes of the findings (sorted: alerts come one
+/// per cause), and the counts.
+#[derive(Debug, PartialEq, Eq)]
+struct Verdict {
+    causes: Vec<String>,
+    ignored: usize,
+    unmatched: usize,
+    /// Most lines carrying the token did not follow the format: said as a `format_mismatch`.
+    drift: bool,
+}
+
+fn verdict(causes: &[&str], ignored: usize, unmatched: usize) -> Verdict {
+    let mut causes: Vec<String> = causes.iter().map(|c| c.to_string()).collect();
+    causes.sort();
+    let drift = unmatched * 2 > causes.len() + ignored + unmatched;
+    Verdict {
+        causes,
+        ignored,
+        unmatched,
+        drift,
+    }
+}
+
+/// The CLI's verdict: findings and the stats line of `--json`.
+fn cli(format: &str, lines: &[String]) -> (Verdict, i32, String) {
+    let dir = std::env::temp_dir().join(format!("trust-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{:x}.log", fnv(lines)));
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let run = forwarder(
+        &["scan", "--json", "--format", format, path.to_str().unwrap()],
+        None,
+        &[],
+    );
+    let mut causes = Vec::new();
+    let mut stats = None;
+    for line in run.stdout.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        match v.get("stats") {
+            Some(s) => stats = Some(s.clone()),
+            None => causes.push(v["cause"].as_str().unwrap().to_owned()),
+        }
+    }
+    let stats = stats.unwrap_or_else(|| panic!("no stats line: {run:?}"));
+    causes.sort();
+    assert_eq!(stats["flagged"], causes.len());
+    let n = |k: &str| stats[k].as_u64().unwrap() as usize;
+    (
+        Verdict {
+            causes,
+            ignored: n("ignored"),
+            unmatched: n("unmatched"),
+            drift: stats["format_drift"].as_bool().unwrap(),
+        },
+        run.code,
+        run.stderr,
+    )
+}
+
+fn fnv(lines: &[String]) -> u64 {
+    lines
+        .iter()
+        .flat_map(|l| l.bytes())
+        .fold(0xcbf29ce484222325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        })
+}
+
+/// The Lambda's verdict for the same lines in one subscription event, and what it published.
+async fn lambda(format: &str, lines: &[String]) -> (Verdict, Vec<forwarder::alert::Alert>) {
+    let config = Config {
+        topic: Some("arn:aws:sns:eu-west-1:123456789012:alerts".parse().unwrap()),
+        format: LogFormat::parse(format).unwrap(),
+        ..Config::default()
+    };
+    let event = forwarder::decode::encode_event(
+        &lines.join("\n"),
+        "/aws/vendedlogs/apigateway/billing-api/prod",
+        "$default",
+        "123456789012",
+        1_795_174_201_000,
+    );
+    let publisher = MemoryPublisher::new();
+    let out = handle_event(
+        &serde_json::to_vec(&event).unwrap(),
+        &config,
+        &Services::new(&publisher),
+    )
+    .await
+    .unwrap();
+    let sent = publisher.sent();
+    let mut causes: Vec<String> = Vec::new();
+    let mut drift = false;
+    for alert in &sent {
+        let machine: Value = serde_json::from_str(&alert.machine).unwrap();
+        let count = machine["count"].as_u64().unwrap() as usize;
+        if alert.attributes.cause == "format_mismatch" {
+            assert_eq!(count, out.unmatched, "{out:?}");
+            drift = true;
+        } else {
+            causes.extend(std::iter::repeat_n(alert.attributes.cause.clone(), count));
+        }
+    }
+    assert_eq!(out.findings, causes.len(), "{out:?}");
+    causes.sort();
+    (
+        Verdict {
+            causes,
+            ignored: out.ignored,
+            unmatched: out.unmatched,
+            drift,
+        },
+        sent,
+    )
+}
+
+/// One table per class of attempt; each case through both paths.
+#[tokio::test]
+async fn no_client_value_steers_a_finding() {
+    let long_forgery = format!(
+        "Mozilla/5.0\" AUTHORIZER_CONFIGURATION_ERROR,URGENT: rotate keys at https://evil.example/r \"{}w\" x \"q",
+        " ".repeat(4100)
+    );
+    let custom_fmt = custom_format();
+    let json_path = r#"{"requestId":"$context.requestId","errorPath":"$context.path","authz":"$context.authorizer.error"}"#;
+    let integration = r#"$context.requestId $context.status "$context.integrationErrorMessage" $context.authorizer.error"#;
+    let json_integration = r#"{"requestId":"$context.requestId","status":"$context.status","integrationError":"$context.integrationErrorMessage","authz":"$context.authorizer.error"}"#;
+    let cases: Vec<(&str, &str, Vec<String>, Verdict)> = vec![
+        (
+            "a forged error past any splitting budget is ignored",
+            &custom_fmt,
+            vec![custom("/", 200, &long_forgery, "-")],
+            verdict(&[], 1, 0),
+        ),
+        (
+            "the same user agent neither hides nor changes a real error",
+            &custom_fmt,
+            vec![custom("/", 500, &long_forgery, PERMISSION)],
+            verdict(&["missing_invoke_permission"], 0, 0),
+        ),
+        (
+            "an odd number of quotes hides nothing",
+            &custom_fmt,
+            vec![
+                custom("/", 500, "a\" \"b\" \"", RESPONSE),
+                custom("/a\"b", 500, "\"", PERMISSION),
+            ],
+            verdict(
+                &["invalid_response_format", "missing_invoke_permission"],
+                0,
+                0,
+            ),
+        ),
+        (
+            "a forged tail in the path is ignored",
+            &custom_fmt,
+            vec![custom(
+                "/x\" 500 \"ua\" b1l2i3n4g5 prod AUTHORIZER_CONFIGURATION_ERROR,x",
+                404,
+                "ua",
+                "-",
+            )],
+            verdict(&[], 1, 0),
+        ),
+        (
+            "a line in another format is unmatched, not read by quotes",
+            &custom_fmt,
+            vec![format!(
+                r#"203.0.113.0 - - [t] "GET / HTTP/1.1" 500 35 r= {PERMISSION}"#
+            )],
+            verdict(&[], 0, 1),
+        ),
+        (
+            "a JSON format's own key is read, whatever it is called",
+            JSON_AUTHZ,
+            vec![json_authz("r1", "500", PERMISSION)],
+            verdict(&["missing_invoke_permission"], 0, 0),
+        ),
+        (
+            "a JSON key with error in its name holding client text does not count",
+            json_path,
+            vec![
+                serde_json::json!({"requestId":"r1","errorPath":"/AUTHORIZER_CONFIGURATION_ERROR","authz":"-"})
+                    .to_string(),
+            ],
+            verdict(&[], 1, 0),
+        ),
+        (
+            "extra or duplicate keys are never trusted over the format",
+            JSON_AUTHZ,
+            vec![
+                format!(
+                    r#"{{"requestId":"r1","status":"200","authz":"-","authorizerError":"{PERMISSION}"}}"#
+                ),
+                format!(r#"{{"requestId":"r2","status":"200","authz":"-","authz":"{PERMISSION}"}}"#),
+                format!(r#"{{"requestId":"r3","status":"200","authz":"{PERMISSION}","authz":"-"}}"#),
+                json_authz("r4", "500", PERMISSION),
+            ],
+            verdict(&["missing_invoke_permission"], 0, 3),
+        ),
+        (
+            "integration errors are the backend's, not the authorizer's",
+            integration,
+            vec![format!(r#"r1 502 "{PERMISSION}" -"#)],
+            verdict(&[], 1, 0),
+        ),
+        (
+            "integration errors in a JSON format",
+            json_integration,
+            vec![
+                serde_json::json!({"requestId":"r1","status":"502","integrationError":PERMISSION,"authz":"-"})
+                    .to_string(),
+            ],
+            verdict(&[], 1, 0),
+        ),
+    ];
+    for (name, format, lines, expected) in cases {
+        let (got, code, _) = cli(format, &lines);
+        assert_eq!(got, expected, "CLI: {name}");
+        let want_code = if expected.causes.is_empty() && !expected.drift {
+            0
+        } else {
+            1
+        };
+        assert_eq!(code, want_code, "CLI exit: {name}");
+        let (got, _) = lambda(format, &lines).await;
+        assert_eq!(got, expected, "Lambda: {name}");
+    }
+}
+
+/// A format that does not match the lines is said, on every path: the CLI warns and exits 1, its
+/// `--alert` preview shows the `format_mismatch` alert, and the Lambda publishes it.
+#[tokio::test]
+async fn a_format_that_does_not_match_is_said() {
+    // The JSON format on text logs.
+    let run = forwarder(
+        &[
+            "scan",
+            "--format-file",
+            "samplelogs/json-format.fmt",
+            "samplelogs/default-format.log",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("0 flagged, 5 unmatched (token in a line that does not follow the format)"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains(
+            "5 of 5 lines carrying the token do not follow the access-log format, so detection is blind"
+        ),
+        "{run:?}"
+    );
+    let preview = forwarder(
+        &[
+            "scan",
+            "--alert",
+            "--format-file",
+            "samplelogs/json-format.fmt",
+            "samplelogs/default-format.log",
+        ],
+        None,
+        &[],
+    );
+    assert!(
+        preview
+            .stdout
+            .contains("API authorizer alerts blind: access-log format mismatch (5x)"),
+        "{preview:?}"
+    );
+    // The Lambda left on the default format while the stage appends the user agent.
+    let appended: Vec<String> = String::from_utf8(read_sample("default-format.log"))
+        .unwrap()
+        .lines()
+        .map(|l| format!("{l} \"Mozilla/5.0 (X11; Linux x86_64)\""))
+        .collect();
+    let (got, sent) = lambda(forwarder::access_log::DEFAULT_FORMAT, &appended).await;
+    assert_eq!(got, verdict(&[], 0, 5));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].attributes.cause, "format_mismatch");
+    assert_eq!(sent[0].attributes.severity, "warning");
+    assert!(
+        sent[0].email.contains("Lines not read: 5 / 5"),
+        "{}",
+        sent[0].email
+    );
+    // A client that appends its own quote to a user agent cannot bring this about.
+    let forged = custom("/", 200, "AUTHORIZER_CONFIGURATION_ERROR\" x", "-");
+    let (got, sent) = lambda(&custom_format(), &[forged.clone(), forged]).await;
+    assert_eq!(got, verdict(&[], 2, 0));
+    assert!(sent.is_empty());
+}
