@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::access_log::LogFormat;
 use crate::alert::{self, Alert, Group};
 use crate::config::{Config, Language, TopicArn, parse_api_id, parse_label, parse_max_samples};
-use crate::decode::{self, Input};
+use crate::decode::{self, Content};
 use crate::detect::{self, Finding, Scan};
 use crate::diagnose::{self, AuthorizerReport};
 use crate::escape::{json_safe, visible};
@@ -276,37 +276,38 @@ fn read_input(path: Option<&PathBuf>) -> Result<(String, Vec<u8>)> {
     }
 }
 
-/// Scans one input; a Kinesis event gives one result per record, named `FILE#SEQUENCE`, so a bad
-/// record is reported without hiding the others.
+/// Scans one input. An input of several events (JSON Lines, events back to back, a Kinesis
+/// event's records, an SQS dump's messages) gives one result per event, named `FILE#N`,
+/// `FILE#SEQUENCE` or `FILE#MESSAGE_ID`, so a bad one is reported without hiding the others.
 fn scan_input(name: String, bytes: &[u8], config: &Config) -> Vec<Result<Scanned>> {
-    let input = match decode::sniff(bytes) {
-        Ok(input) => input,
+    let parts = match decode::sniff(bytes) {
+        Ok(parts) => parts,
         Err(e) => return vec![Err(anyhow!("{name}: {e}"))],
     };
-    let scan_payload = |name: String, payload: &decode::Payload| {
+    let scan_payload = |name: String, payload: Result<decode::Payload, decode::DecodeError>| {
+        let payload = payload.map_err(|e| anyhow!("{name}: {e}"))?;
         let batch = payload.parse().map_err(|e| anyhow!("{name}: {e}"))?;
         let scan = detect::scan_batch(&batch, &config.format);
         Ok(Scanned::new(name, scan, config, batch.is_control()))
     };
-    match input {
-        Input::Batch(payload) => vec![scan_payload(name, &payload)],
-        Input::Lines(text) => vec![Ok(Scanned::new(
-            name,
-            detect::scan_text(text, &config.format),
-            config,
-            false,
-        ))],
-        Input::Records(records) => records
-            .into_iter()
-            .map(|(sequence, payload)| {
-                let name = format!("{name}#{sequence}");
-                match payload {
-                    Ok(payload) => scan_payload(name, &payload),
-                    Err(e) => Err(anyhow!("{name}: {e}")),
-                }
-            })
-            .collect(),
-    }
+    // Each part is decoded as it is scanned, so one payload is held at a time.
+    parts
+        .into_iter()
+        .map(|part| {
+            let name = format!("{name}{}", part.at);
+            match part.content {
+                Ok(Content::Lines(text)) => Ok(Scanned::new(
+                    name,
+                    detect::scan_text(&text, &config.format),
+                    config,
+                    false,
+                )),
+                Ok(Content::Encoded(data)) => scan_payload(name, decode::decode_data(&data)),
+                Ok(Content::Payload(payload)) => scan_payload(name, Ok(payload)),
+                Err(e) => Err(anyhow!("{name}: {e}")),
+            }
+        })
+        .collect()
 }
 
 /// Scans the inputs on as many threads as there are cores, keeping their order: each input is
@@ -399,9 +400,7 @@ async fn report(
             for f in &r.scan.findings {
                 writeln!(out, "{}", finding_json(&r.name, f))?;
             }
-            if !r.control {
-                writeln!(out, "{}", stats_json(&r.name, &r.scan))?;
-            }
+            writeln!(out, "{}", stats_json(&r.name, &r.scan))?;
         } else if output.alert {
             print_alerts(&mut out, r)?;
         } else {

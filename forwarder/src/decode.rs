@@ -10,13 +10,66 @@
 use std::borrow::Cow;
 use std::io::{self, Read};
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-/// Decompressed payloads larger than this are refused: CloudWatch Logs batches are at most about
-/// 1 MB compressed, so anything bigger is corrupt or hostile.
+mod input;
+
+pub use input::{Content, Part, sniff};
+
+/// The CLI's cap on a decompressed payload, and the function's when it knows no memory size:
+/// CloudWatch Logs batches are at most about 1 MB compressed, so anything bigger is corrupt or
+/// hostile.
 pub const MAX_DECOMPRESSED_BYTES: usize = 64 << 20;
+
+/// What the function holds besides a batch, in MiB: the runtime, the SDK clients, TLS roots, the
+/// event, allocator slack, and a margin so a batch at the cap stays clear of the limit.
+pub const FUNCTION_BASE_MIB: usize = 48;
+
+/// Peak bytes a batch costs per decompressed byte when every line is flagged: the payload itself,
+/// its list of events, and a finding holding the text of each line. Measured at 2.6 to 2.9 for
+/// default-format lines and at most 3 for the shortest (BENCHMARKS.md); 5 leaves room.
+pub const PEAK_BYTES_PER_PAYLOAD_BYTE: usize = 5;
+
+/// The smallest cap, for memory sizes too small for the formula: still a full CloudWatch Logs
+/// batch of ordinary lines.
+const MIN_CAP_MIB: usize = 4;
+
+/// The inflate cap for a function with `memory_mb` of memory (Lambda's MB are MiB): what is left
+/// after [`FUNCTION_BASE_MIB`], divided by [`PEAK_BYTES_PER_PAYLOAD_BYTE`], so a fully flagged
+/// batch at the cap fits and a larger one is refused cleanly instead of killing the function.
+/// 128 MB gives 16 MiB, 256 MB 41 MiB, 512 MB 92 MiB.
+pub fn inflate_cap_for_memory(memory_mb: usize) -> usize {
+    let mib = memory_mb.saturating_sub(FUNCTION_BASE_MIB) / PEAK_BYTES_PER_PAYLOAD_BYTE;
+    mib.max(MIN_CAP_MIB) << 20
+}
+
+/// The inflate cap for the function, from `AWS_LAMBDA_FUNCTION_MEMORY_SIZE` as Lambda sets it:
+/// [`MAX_DECOMPRESSED_BYTES`] when unset (not under Lambda), the smallest size's cap when it is
+/// not a number.
+pub fn inflate_cap_from_env(memory_size: Option<&str>) -> usize {
+    match memory_size.map(|v| v.trim().parse::<usize>()) {
+        None => MAX_DECOMPRESSED_BYTES,
+        Some(Ok(mb)) => inflate_cap_for_memory(mb),
+        Some(Err(_)) => inflate_cap_for_memory(128),
+    }
+}
+
+/// The cap [`decode_data`] and [`decode_event`] inflate to. Process-wide because the function sets
+/// it once at cold start and every decoding path below the handler must honour it.
+static INFLATE_CAP: AtomicUsize = AtomicUsize::new(MAX_DECOMPRESSED_BYTES);
+
+/// Sets the cap for every later [`decode_data`] and [`decode_event`].
+pub fn set_inflate_cap(bytes: usize) {
+    INFLATE_CAP.store(bytes, Ordering::Relaxed);
+}
+
+/// The cap [`decode_data`] and [`decode_event`] inflate to.
+pub fn inflate_cap() -> usize {
+    INFLATE_CAP.load(Ordering::Relaxed)
+}
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
@@ -27,8 +80,17 @@ pub enum DecodeError {
     Empty,
     #[error("event is not JSON: {0}")]
     EventJson(#[source] serde_json::Error),
+    #[error("event is JSON but not {expected}: {source}")]
+    EventShape {
+        expected: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("event has no awslogs.data string (not a CloudWatch Logs subscription event)")]
     MissingAwslogs,
+    /// Another kind of event, named so it can be replayed right.
+    #[error("event has no awslogs.data string (not a CloudWatch Logs subscription event: {found})")]
+    NotSubscription { found: String },
     #[error("awslogs.data is not valid base64: {0}")]
     Base64(#[from] base64::DecodeError),
     #[error("payload is not gzip (bad magic bytes)")]
@@ -37,7 +99,9 @@ pub enum DecodeError {
     Truncated,
     #[error("gzip stream is corrupt: {0}")]
     Gzip(#[source] io::Error),
-    #[error("payload inflates to more than {limit} bytes (refused as a possible gzip bomb)")]
+    #[error(
+        "payload inflates to more than {limit} bytes, the inflate cap (refused as a possible gzip bomb)"
+    )]
     TooLarge { limit: usize },
     #[error("payload JSON is invalid: {0}")]
     PayloadJson(#[source] serde_json::Error),
@@ -45,6 +109,38 @@ pub enum DecodeError {
     PayloadNotUtf8 { offset: usize },
     #[error("input is not UTF-8 text (invalid byte at offset {offset})")]
     NotUtf8 { offset: usize },
+    #[error("input is empty: no log lines or events")]
+    InputEmpty,
+    #[error("input holds only whitespace: no log lines or events")]
+    InputBlank,
+    #[error(
+        "input holds a NUL byte at offset {offset}: binary data, or UTF-16 without a byte-order mark (convert it to UTF-8)"
+    )]
+    NulByte { offset: usize },
+    #[error("input is UTF-16 but broken at byte {offset} (an odd length or an unpaired surrogate)")]
+    Utf16 { offset: usize },
+    #[error("input is {0}-compressed; only gzip is read (decompress it first)")]
+    Compressed(&'static str),
+    #[error("input is gzip inside gzip inside gzip; at most two layers are read")]
+    GzipLayers,
+    #[error("{0}")]
+    NotAnEvent(String),
+    #[error("{what} is empty: no events in it")]
+    NoEvents { what: &'static str },
+    #[error(
+        "line {line} is an event among JSON access-log lines; give events and logs as separate inputs"
+    )]
+    EventAmongLines { line: usize },
+    #[error("events are wrapped more than {0} levels deep")]
+    TooDeep(usize),
+}
+
+/// An event's JSON error: broken JSON, or JSON of another shape than `expected`.
+fn event_json(expected: &'static str) -> impl Fn(serde_json::Error) -> DecodeError {
+    move |source| match source.classify() {
+        serde_json::error::Category::Data => DecodeError::EventShape { expected, source },
+        _ => DecodeError::EventJson(source),
+    }
 }
 
 /// `messageType` of a payload. `CONTROL_MESSAGE` is the subscription's connectivity check.
@@ -287,12 +383,16 @@ pub fn decode_event(bytes: &[u8]) -> Result<Payload, DecodeError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(DecodeError::Empty);
     }
-    let envelope: Envelope = serde_json::from_slice(bytes).map_err(DecodeError::EventJson)?;
-    let data = envelope
-        .awslogs
-        .and_then(|a| a.data)
-        .ok_or(DecodeError::MissingAwslogs)?;
-    decode_data(&data.0)
+    let envelope: Envelope = serde_json::from_slice(bytes)
+        .map_err(event_json("a CloudWatch Logs subscription event"))?;
+    match envelope.awslogs.and_then(|a| a.data) {
+        Some(data) => decode_data(&data.0),
+        // Lambda delivers one event as sent; say what was sent instead, so it can be replayed right.
+        None => Err(match input::describe(bytes) {
+            Some(found) => DecodeError::NotSubscription { found },
+            None => DecodeError::MissingAwslogs,
+        }),
+    }
 }
 
 /// A Kinesis event, as Lambda delivers a stream fed by a CloudWatch Logs destination or an
@@ -326,7 +426,7 @@ pub fn parse_kinesis(bytes: &[u8]) -> Result<KinesisEvent<'_>, DecodeError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(DecodeError::Empty);
     }
-    serde_json::from_slice(bytes).map_err(DecodeError::EventJson)
+    serde_json::from_slice(bytes).map_err(event_json("a Kinesis event of CloudWatch Logs records"))
 }
 
 /// Which kind of event Lambda delivered.
@@ -370,7 +470,7 @@ pub fn event_kind(bytes: &[u8]) -> EventKind {
 /// Decodes the `awslogs.data` string down to its payload.
 pub fn decode_data(data: &str) -> Result<Payload, DecodeError> {
     let gz = base64::engine::general_purpose::STANDARD.decode(data.trim())?;
-    inflate(&gz, MAX_DECOMPRESSED_BYTES).map(Payload)
+    inflate(&gz, inflate_cap()).map(Payload)
 }
 
 /// The common case in one call: a single gzip member (CloudWatch Logs writes one) whose trailer
@@ -395,7 +495,10 @@ fn inflate_whole(gz: &[u8], limit: usize) -> Option<Vec<u8>> {
         .then_some(out)
 }
 
-/// Gunzips `gz`, refusing output larger than `limit`.
+/// Gunzips `gz`, refusing output larger than `limit`. Memory stays within `limit`: a stream the
+/// one-call path declines is first inflated into a small buffer only to count its size, so a gzip
+/// bomb is refused at the cap having held a few KiB, and a good stream is then inflated into a
+/// buffer of exactly its size.
 pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     if !gz.starts_with(&GZIP_MAGIC) {
         return Err(DecodeError::NotGzip);
@@ -405,20 +508,36 @@ pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     }
     // Several members, a trailer that lies, or a stream that is corrupt or too large: the streaming
     // decoder finds out which, and names it.
-    // Compressed logs are about 10x smaller; reserving that avoids most regrowth.
-    let mut out = Vec::with_capacity(gz.len().saturating_mul(10).min(limit));
-    let decoder = flate2::read::MultiGzDecoder::new(gz);
-    decoder
-        .take(limit as u64 + 1)
+    let size = inflated_size(gz, limit)?;
+    let mut out = Vec::with_capacity(size);
+    flate2::read::MultiGzDecoder::new(gz)
+        .take(size as u64)
         .read_to_end(&mut out)
-        .map_err(|e| match e.kind() {
-            io::ErrorKind::UnexpectedEof => DecodeError::Truncated,
-            _ => DecodeError::Gzip(e),
-        })?;
-    if out.len() > limit {
-        return Err(DecodeError::TooLarge { limit });
-    }
+        .map_err(gzip_error)?;
     Ok(out)
+}
+
+/// How many bytes `gz` inflates to, stopping as soon as that exceeds `limit`.
+fn inflated_size(gz: &[u8], limit: usize) -> Result<usize, DecodeError> {
+    let mut decoder = flate2::read::MultiGzDecoder::new(gz);
+    let mut scratch = vec![0u8; 64 << 10];
+    let mut total = 0usize;
+    loop {
+        match decoder.read(&mut scratch).map_err(gzip_error)? {
+            0 => return Ok(total),
+            n => total += n,
+        }
+        if total > limit {
+            return Err(DecodeError::TooLarge { limit });
+        }
+    }
+}
+
+fn gzip_error(e: io::Error) -> DecodeError {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => DecodeError::Truncated,
+        _ => DecodeError::Gzip(e),
+    }
 }
 
 /// Parses the decompressed payload JSON.
@@ -431,100 +550,6 @@ pub fn parse_payload(json: &[u8]) -> Result<LogBatch<'_>, DecodeError> {
     let batch = serde_json::from_str(json).map_err(DecodeError::PayloadJson);
     EXPECTED_EVENTS.set(0);
     batch
-}
-
-/// What a file or stdin given to the CLI turned out to be.
-#[derive(Debug)]
-pub enum Input<'a> {
-    /// A subscription event, a decoded payload, or a gzip of a payload.
-    Batch(Payload),
-    /// Plain access-log lines.
-    Lines(&'a str),
-    /// A Kinesis event: each record's sequence number and its payload, or why it is unreadable.
-    Records(Vec<(String, Result<Payload, DecodeError>)>),
-}
-
-/// Just enough of a JSON document to tell an event or a payload from an access-log line. `A` reads
-/// `awslogs`: first as the event's data, borrowed, so an event is parsed once; then, for a document
-/// whose `awslogs` has another shape, as [`serde::de::IgnoredAny`], so the decoder can name the fault.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Probe<A> {
-    awslogs: Option<A>,
-    message_type: Option<serde::de::IgnoredAny>,
-    log_events: Option<serde::de::IgnoredAny>,
-    #[serde(rename = "Records")]
-    records: Option<serde::de::IgnoredAny>,
-}
-
-/// What a probed JSON document is.
-enum Shape {
-    Event,
-    Kinesis,
-    Payload,
-    Lines,
-}
-
-impl<A> Probe<A> {
-    fn shape(&self) -> Shape {
-        if self.awslogs.is_some() {
-            Shape::Event
-        } else if self.records.is_some() {
-            Shape::Kinesis
-        } else if self.message_type.is_some() || self.log_events.is_some() {
-            Shape::Payload
-        } else {
-            Shape::Lines
-        }
-    }
-}
-
-/// Recognises the CLI's input kinds by their first bytes, so users can feed whatever they have.
-/// A batch is decoded down to its payload; [`Payload::parse`] reports what is wrong inside it.
-pub fn sniff(bytes: &[u8]) -> Result<Input<'_>, DecodeError> {
-    if bytes.starts_with(&GZIP_MAGIC) {
-        return Ok(Input::Batch(Payload(inflate(
-            bytes,
-            MAX_DECOMPRESSED_BYTES,
-        )?)));
-    }
-    let text = std::str::from_utf8(bytes).map_err(|e| DecodeError::NotUtf8 {
-        offset: e.valid_up_to(),
-    })?;
-    // One JSON document is an event or a payload; JSON-format access logs are one object a line.
-    if !text.trim_start().starts_with('{') {
-        return Ok(Input::Lines(text));
-    }
-    let shape = match serde_json::from_str::<Probe<AwsLogs>>(text) {
-        Ok(Probe {
-            awslogs: Some(AwsLogs { data: Some(data) }),
-            ..
-        }) => return decode_data(&data.0).map(Input::Batch),
-        Ok(probe) => probe.shape(),
-        Err(_) => serde_json::from_str::<Probe<serde::de::IgnoredAny>>(text)
-            .map_or(Shape::Lines, |probe| probe.shape()),
-    };
-    match shape {
-        // An event without a readable `awslogs.data`: the decoder says what is wrong with it.
-        Shape::Event => decode_event(bytes).map(Input::Batch),
-        Shape::Kinesis => {
-            let event = parse_kinesis(bytes)?;
-            Ok(Input::Records(
-                event
-                    .records
-                    .iter()
-                    .map(|r| {
-                        (
-                            r.kinesis.sequence_number.to_string(),
-                            decode_data(&r.kinesis.data),
-                        )
-                    })
-                    .collect(),
-            ))
-        }
-        Shape::Payload => Ok(Input::Batch(Payload(bytes.to_vec()))),
-        Shape::Lines => Ok(Input::Lines(text)),
-    }
 }
 
 /// Wraps access-log lines into a subscription event, the way CloudWatch Logs would deliver them.
@@ -541,8 +566,10 @@ pub fn encode_event(
         log_group: log_group.into(),
         log_stream: log_stream.into(),
         subscription_filters: vec!["authorizer-errors".into()],
+        // A byte-order mark, and any of `\n`, `\r\n` or a lone `\r` ending a line, as `scan` reads them.
         log_events: lines
-            .lines()
+            .trim_start_matches('\u{feff}')
+            .split(['\n', '\r'])
             .filter(|l| !l.trim().is_empty())
             .enumerate()
             .map(|(i, line)| LogEvent {
@@ -623,6 +650,13 @@ mod tests {
         assert_eq!(batch.owner, "123456789012");
         let messages: Vec<_> = batch.log_events.iter().map(|e| e.message.text()).collect();
         assert_eq!(messages, ["a line", "second line"]);
+        for text in ["\u{feff}a line\r\nsecond line\r\n", "a line\rsecond line\r"] {
+            let event = encode_event(text, "/g", "s", "1", 0);
+            let payload = decode_event(&serde_json::to_vec(&event).unwrap()).unwrap();
+            let batch = payload.parse().unwrap();
+            let messages: Vec<_> = batch.log_events.iter().map(|e| e.message.text()).collect();
+            assert_eq!(messages, ["a line", "second line"], "{text:?}");
+        }
         assert_eq!(batch.log_events[1].timestamp, 1001);
     }
 
@@ -793,76 +827,468 @@ mod tests {
         }
     }
 
-    #[test]
-    fn sniffs_every_input_kind() {
-        let lines = "1.2.3.4 - - [x] \"GET / HTTP/1.1\" 200 1 id -\n";
-        let event = encode_event(lines, "/g", "s", "1", 0);
-        let payload =
-            serde_json::json!({"messageType":"DATA_MESSAGE","logGroup":"/g","logEvents":[]});
-        let payload_bytes = serde_json::to_vec(&payload).unwrap();
-        let kinds = [
-            (serde_json::to_vec(&event).unwrap(), "batch"),
-            (payload_bytes.clone(), "batch"),
-            (gzip(&payload_bytes), "batch"),
-            (lines.as_bytes().to_vec(), "lines"),
-            (br#"{"requestId":"a","status":"200"}"#.to_vec(), "lines"),
-            (
-                b"{\"requestId\":\"a\"}\n{\"requestId\":\"b\"}\n".to_vec(),
-                "lines",
-            ),
-            (
-                serde_json::to_vec(&encode_kinesis(&[("1", gzip(&payload_bytes))])).unwrap(),
-                "records",
-            ),
-        ];
-        for (bytes, kind) in kinds {
-            let got = match sniff(&bytes).unwrap() {
-                Input::Batch(_) => "batch",
-                Input::Lines(_) => "lines",
-                Input::Records(records) => {
-                    assert!(records.iter().all(|(_, p)| p.is_ok()));
-                    "records"
+    /// What a sniffed input came to, per part: `lines:N` with its line count, `batch:E` with its
+    /// event count once decoded, or `error:TEXT`; an error of the whole input is one `error:`.
+    fn sniffed(bytes: &[u8]) -> Vec<String> {
+        let parts = match sniff(bytes) {
+            Ok(parts) => parts,
+            Err(e) => return vec![format!("error:{e}")],
+        };
+        parts
+            .into_iter()
+            .map(|p| {
+                let at = p.at;
+                let batch = |payload: Result<Payload, DecodeError>| match payload
+                    .and_then(|p| p.parse().map(|b| b.log_events.len()))
+                {
+                    Ok(n) => format!("{at}batch:{n}"),
+                    Err(e) => format!("{at}error:{e}"),
+                };
+                match p.content {
+                    Ok(Content::Lines(text)) => format!("{at}lines:{}", text.lines().count()),
+                    Ok(Content::Encoded(data)) => batch(decode_data(&data)),
+                    Ok(Content::Payload(payload)) => batch(Ok(payload)),
+                    Err(e) => format!("{at}error:{e}"),
                 }
-            };
-            assert_eq!(got, kind, "{}", String::from_utf8_lossy(&bytes));
-        }
-        assert!(matches!(
-            sniff(&[b'a', 0xff]),
-            Err(DecodeError::NotUtf8 { offset: 1 })
-        ));
+            })
+            .collect()
     }
 
-    /// An event is read in one pass with its data borrowed; escaped data and events whose
-    /// `awslogs` has another shape still reach the decoder, which names what is wrong.
+    /// Every kind of input a user may give `scan`, with what it must come to. A case's expected
+    /// parts are prefixes, so an error is matched by its leading words.
     #[test]
-    fn sniffs_events_in_one_pass_and_names_broken_ones() {
+    fn sniffs_every_input_kind() {
+        let lines = "1.2.3.4 - - [x] \"GET / HTTP/1.1\" 200 1 id -\n5.6.7.8 - - [x] \"GET / HTTP/1.1\" 200 1 id -\n";
+        let event = serde_json::to_string(&encode_event(lines, "/g", "s", "1", 0)).unwrap();
+        let pretty = serde_json::to_string_pretty(&encode_event(lines, "/g", "s", "1", 0)).unwrap();
+        let payload = r#"{"messageType":"DATA_MESSAGE","logGroup":"/g","logEvents":[{"id":"1","timestamp":1,"message":"m"}]}"#;
+        let kinesis = |seq: &str| {
+            serde_json::to_string(&encode_kinesis(&[(seq, gzip(payload.as_bytes()))])).unwrap()
+        };
+        let destination = serde_json::json!({
+            "version": "1.0",
+            "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+            "requestPayload": serde_json::from_str::<serde_json::Value>(&event).unwrap(),
+            "responsePayload": {"errorType": "PublishFailed"},
+        })
+        .to_string();
+        let sqs_dump = serde_json::json!({"Messages": [
+            {"MessageId": "m-1", "ReceiptHandle": "r", "Body": destination},
+            {"MessageId": "m-2", "ReceiptHandle": "r", "Body": event},
+        ]})
+        .to_string();
+        let sqs_event = serde_json::json!({"Records": [
+            {"messageId": "q-1", "body": destination, "eventSource": "aws:sqs"},
+        ]})
+        .to_string();
+        let sns = serde_json::json!({"Type": "Notification", "MessageId": "n", "TopicArn": "t", "Message": event}).to_string();
+        let bridge = serde_json::json!({"detail-type": "Lambda Function Invocation Result - Failure", "source": "lambda", "detail": serde_json::from_str::<serde_json::Value>(&destination).unwrap()}).to_string();
+        let export = serde_json::json!({"events": [
+            {"logStreamName": "s", "timestamp": 1, "message": "line one"},
+            {"logStreamName": "s", "timestamp": 2, "message": "line two"},
+        ], "searchedLogStreams": []})
+        .to_string();
+        let json_lines =
+            "{\"requestId\":\"a\",\"status\":\"200\"}\n{\"requestId\":\"b\",\"status\":\"500\"}\n";
+        let bom = |s: &str| [b"\xef\xbb\xbf".as_slice(), s.as_bytes()].concat();
+        let utf16 = |s: &str, le: bool| {
+            let mut out = if le {
+                vec![0xff, 0xfe]
+            } else {
+                vec![0xfe, 0xff]
+            };
+            for u in s.encode_utf16() {
+                out.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
+            }
+            out
+        };
+        let cases: Vec<(&str, Vec<u8>, Vec<&str>)> = vec![
+            ("plain lines", lines.into(), vec!["lines:2"]),
+            ("CRLF", lines.replace('\n', "\r\n").into(), vec!["lines:2"]),
+            ("CR only", lines.replace('\n', "\r").into(), vec!["lines:2"]),
+            (
+                "CR only, no final line end",
+                lines.trim_end().replace('\n', "\r").into(),
+                vec!["lines:2"],
+            ),
+            ("BOM before lines", bom(lines), vec!["lines:2"]),
+            ("UTF-16 LE lines", utf16(lines, true), vec!["lines:2"]),
+            ("UTF-16 BE event", utf16(&event, false), vec!["batch:2"]),
+            ("JSON access-log lines", json_lines.into(), vec!["lines:2"]),
+            (
+                "one JSON access-log line",
+                br#"{"requestId":"a","status":"200"}"#.to_vec(),
+                vec!["lines:1"],
+            ),
+            (
+                "JSON lines, CR only",
+                json_lines.replace('\n', "\r").into(),
+                vec!["lines:2"],
+            ),
+            (
+                "text lines starting with [",
+                b"[20/Nov/2026:09:14:03 +0000] GET / 500 x\n".to_vec(),
+                vec!["lines:1"],
+            ),
+            ("event", event.clone().into(), vec!["batch:2"]),
+            ("pretty event", pretty.clone().into(), vec!["batch:2"]),
+            ("BOM before an event", bom(&event), vec!["batch:2"]),
+            (
+                "event with CRLF",
+                pretty.replace('\n', "\r\n").into(),
+                vec!["batch:2"],
+            ),
+            (
+                "JSON Lines of events",
+                format!("{event}\n{event}\n").into(),
+                vec!["#1batch:2", "#2batch:2"],
+            ),
+            (
+                "JSON Lines of events, CRLF",
+                format!("{event}\r\n{event}\r\n").into(),
+                vec!["#1batch:2", "#2batch:2"],
+            ),
+            (
+                "events back to back",
+                format!("{event}{event}").into(),
+                vec!["#1batch:2", "#2batch:2"],
+            ),
+            (
+                "pretty events back to back",
+                format!("{pretty}\n{pretty}").into(),
+                vec!["#1batch:2", "#2batch:2"],
+            ),
+            (
+                "array of events",
+                format!("[{event},{event}]").into(),
+                vec!["#1batch:2", "#2batch:2"],
+            ),
+            ("payload", payload.into(), vec!["batch:1"]),
+            (
+                "gzip of a payload",
+                gzip(payload.as_bytes()),
+                vec!["batch:1"],
+            ),
+            ("gzip of lines", gzip(lines.as_bytes()), vec!["lines:2"]),
+            ("gzip of an event", gzip(event.as_bytes()), vec!["batch:2"]),
+            (
+                "gzip of JSON Lines of events",
+                gzip(format!("{event}\n{event}").as_bytes()),
+                vec!["#1batch:2", "#2batch:2"],
+            ),
+            (
+                "gzip of a BOM and CR-only lines",
+                gzip(&bom(&lines.replace('\n', "\r"))),
+                vec!["lines:2"],
+            ),
+            (
+                "gzip of gzip of lines",
+                gzip(&gzip(lines.as_bytes())),
+                vec!["lines:2"],
+            ),
+            (
+                "three layers of gzip",
+                gzip(&gzip(&gzip(lines.as_bytes()))),
+                vec!["error:input is gzip inside gzip inside gzip"],
+            ),
+            ("Kinesis event", kinesis("7").into(), vec!["#7batch:1"]),
+            (
+                "Kinesis events back to back",
+                format!("{}{}", kinesis("7"), kinesis("8")).into(),
+                vec!["#1#7batch:1", "#2#8batch:1"],
+            ),
+            (
+                "Kinesis events as JSON Lines",
+                format!("{}\n{}\n", kinesis("7"), kinesis("8")).into(),
+                vec!["#1#7batch:1", "#2#8batch:1"],
+            ),
+            (
+                "Lambda destination record",
+                destination.clone().into(),
+                vec!["batch:2"],
+            ),
+            (
+                "SQS dump of the dead-letter queue",
+                sqs_dump.into(),
+                vec!["#m-1batch:2", "#m-2batch:2"],
+            ),
+            ("SQS event", sqs_event.into(), vec!["#q-1batch:2"]),
+            (
+                "one SQS message",
+                serde_json::json!({"MessageId": "m", "Body": event})
+                    .to_string()
+                    .into(),
+                vec!["batch:2"],
+            ),
+            ("SNS notification", sns.into(), vec!["batch:2"]),
+            ("EventBridge destination", bridge.into(), vec!["batch:2"]),
+            ("aws logs output", export.into(), vec!["lines:2"]),
+            ("empty", vec![], vec!["error:input is empty"]),
+            (
+                "only whitespace",
+                b" \n\t\r\n ".to_vec(),
+                vec!["error:input holds only whitespace"],
+            ),
+            ("only a BOM", bom(""), vec!["error:input is empty"]),
+            (
+                "UTF-16 without a BOM",
+                utf16(lines, true)[2..].to_vec(),
+                vec!["error:input holds a NUL byte at offset 1"],
+            ),
+            (
+                "UTF-16 of odd length",
+                utf16(lines, true)[..9].to_vec(),
+                vec!["error:input is UTF-16 but broken at byte 8"],
+            ),
+            (
+                "Latin-1",
+                b"caf\xe9 AUTHORIZER_CONFIGURATION_ERROR\n".to_vec(),
+                vec!["error:input is not UTF-8 text (invalid byte at offset 3)"],
+            ),
+            (
+                "zstd",
+                b"\x28\xb5\x2f\xfd\x00\x00".to_vec(),
+                vec!["error:input is zstd-compressed"],
+            ),
+            (
+                "zip",
+                b"PK\x03\x04\x14\x00".to_vec(),
+                vec!["error:input is zip-compressed"],
+            ),
+            (
+                "unknown JSON document",
+                b"{\n  \"foo\": {\"bar\": 1}\n}\n".to_vec(),
+                vec!["error:a JSON object with keys `foo` is neither"],
+            ),
+            (
+                "unknown one-line JSON with an array",
+                br#"{"items":[1,2]}"#.to_vec(),
+                vec!["error:a JSON object with keys `items` is neither"],
+            ),
+            (
+                "JSON array of numbers",
+                b"[1, 2]".to_vec(),
+                vec!["error:a JSON array is neither"],
+            ),
+            (
+                "empty JSON array",
+                b"[]".to_vec(),
+                vec!["error:the JSON array is empty"],
+            ),
+            (
+                "empty Records",
+                br#"{"Records":[]}"#.to_vec(),
+                vec!["error:Records is empty"],
+            ),
+            (
+                "empty SQS dump",
+                br#"{"Messages":[]}"#.to_vec(),
+                vec!["error:Messages is empty"],
+            ),
+            (
+                "S3 event",
+                br#"{"Records":[{"eventSource":"aws:s3","s3":{}}]}"#.to_vec(),
+                vec!["#1error:record 1 is not a Kinesis, SQS or SNS record (eventSource aws:s3)"],
+            ),
+            (
+                "truncated event",
+                event.as_bytes()[..event.len() / 2].to_vec(),
+                vec!["error:event is not JSON: EOF while parsing"],
+            ),
+            (
+                "event with a broken key",
+                event.replacen("\"data\"", "data", 1).into(),
+                vec!["error:event is not JSON: key must be a string"],
+            ),
+            (
+                "an event then garbage",
+                format!("{event}\n}}garbage").into(),
+                vec!["#1batch:2", "#2error:event is not JSON"],
+            ),
+            (
+                "an event then an unknown object",
+                format!("{event}\n{{\"a\":1}}").into(),
+                vec![
+                    "#1batch:2",
+                    "#2error:a JSON object with keys `a` is neither",
+                ],
+            ),
+            (
+                "an event among JSON log lines",
+                format!("{json_lines}{event}\n").into(),
+                vec!["error:line 3 is an event among JSON access-log lines"],
+            ),
+            (
+                "SQS message without a body",
+                br#"{"Messages":[{"MessageId":"m"}]}"#.to_vec(),
+                vec!["#merror:SQS message has no Body string"],
+            ),
+            (
+                "SQS message whose body is a log line",
+                serde_json::json!({"MessageId": "m", "Body": "1.2.3.4 GET /"})
+                    .to_string()
+                    .into(),
+                vec!["error:a JSON number is neither"],
+            ),
+            (
+                "awslogs without data",
+                br#"{"awslogs":{"type":"gzip"}}"#.to_vec(),
+                vec![
+                    "error:event has no awslogs.data string (not a CloudWatch Logs subscription event)",
+                ],
+            ),
+            (
+                "a record that nests itself",
+                {
+                    let mut json = event.clone();
+                    for _ in 0..10 {
+                        json = serde_json::json!({"requestPayload": serde_json::from_str::<serde_json::Value>(&json).unwrap()}).to_string();
+                    }
+                    json.into()
+                },
+                vec!["error:events are wrapped more than"],
+            ),
+        ];
+        for (name, bytes, expected) in cases {
+            let got = sniffed(&bytes);
+            assert_eq!(got.len(), expected.len(), "{name}: {got:?}");
+            for (got, expected) in got.iter().zip(&expected) {
+                assert!(
+                    got.starts_with(expected),
+                    "{name}: {got:?}, expected {expected:?}"
+                );
+            }
+        }
+    }
+
+    /// An event whose data holds JSON escapes still decodes; one whose `awslogs` has another shape
+    /// reaches the decoder, which names what is wrong.
+    #[test]
+    fn sniffs_escaped_data_and_names_broken_events() {
         let payload = br#"{"messageType":"DATA_MESSAGE","logGroup":"/g","logEvents":[]}"#;
         let data = b64(&gzip(payload));
         let escaped = data.replace('/', "\\/");
-        let decoded = |bytes: &[u8]| match sniff(bytes) {
-            Ok(Input::Batch(Payload(json))) => Ok(json),
-            Ok(other) => panic!("not a batch: {other:?}"),
-            Err(e) => Err(e.to_string()),
-        };
-        assert_eq!(decoded(&event_with_data(&data)), Ok(payload.to_vec()));
         let with_escapes = format!(r#"{{"awslogs":{{"data":"{escaped}"}}}}"#);
         assert!(
             with_escapes.contains("\\/"),
             "the data holds an escaped slash"
         );
-        assert_eq!(decoded(with_escapes.as_bytes()), Ok(payload.to_vec()));
+        assert_eq!(sniffed(with_escapes.as_bytes()), ["batch:0"]);
         let broken: [(&[u8], &str); 4] = [
             (br#"{"awslogs":{}}"#, "no awslogs.data string"),
             (br#"{"awslogs":{"data":null}}"#, "no awslogs.data string"),
-            (
-                br#"{"awslogs":{"data":5}}"#,
-                "event is not JSON: invalid type",
-            ),
+            (br#"{"awslogs":{"data":5}}"#, "no awslogs.data string"),
             (br#"{"awslogs":{"data":"!!"}}"#, "not valid base64"),
         ];
         for (bytes, expected) in broken {
-            let error = decoded(bytes).unwrap_err();
-            assert!(error.contains(expected), "{error}");
+            let got = sniffed(bytes);
+            assert!(got[0].contains(expected), "{got:?}");
         }
+    }
+
+    /// The function is strict, one event an invocation, and names what it was given instead.
+    #[test]
+    fn the_function_names_what_it_was_sent() {
+        let event = serde_json::to_string(&encode_event("x", "/g", "s", "1", 0)).unwrap();
+        let destination = format!(r#"{{"version":"1.0","requestPayload":{event}}}"#);
+        let twice = format!("{event}{event}");
+        let cases: [(&[u8], &str); 9] = [
+            (b"", "event is empty"),
+            (b"hello", "event is not JSON: expected value"),
+            (twice.as_bytes(), "event is not JSON: trailing characters"),
+            (
+                b"[1]",
+                "event is JSON but not a CloudWatch Logs subscription event: invalid type",
+            ),
+            (
+                destination.as_bytes(),
+                "(not a CloudWatch Logs subscription event: it is a Lambda destination record; replay its requestPayload)",
+            ),
+            (
+                br#"{"Messages":[]}"#,
+                "it is an SQS message; replay its body",
+            ),
+            (br#"{"a":1,"b":2}"#, "its keys are `a`, `b`"),
+            (
+                b"{}",
+                "no awslogs.data string (not a CloudWatch Logs subscription event)",
+            ),
+            (
+                br#"{"awslogs":{"type":"gzip"}}"#,
+                "no awslogs.data string (not a CloudWatch Logs subscription event)",
+            ),
+        ];
+        for (bytes, expected) in cases {
+            let e = decode_event(bytes).unwrap_err().to_string();
+            assert!(e.contains(expected), "{e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+        let sqs = br#"{"Records":[{"messageId":"1","body":"{}","eventSource":"aws:sqs"}]}"#;
+        let e = parse_kinesis(sqs).unwrap_err().to_string();
+        assert!(
+            e.starts_with("event is JSON but not a Kinesis event of CloudWatch Logs records: missing field `kinesis`"),
+            "{e}"
+        );
+        // BOMs, JSON Lines and the like are the command line's; the function takes one event.
+        assert!(decode_event(format!("\u{feff}{event}").as_bytes()).is_err());
+        assert!(decode_event(event.as_bytes()).is_ok());
+    }
+
+    /// The caps the README and BENCHMARKS.md state for each memory size.
+    #[test]
+    fn inflate_cap_follows_the_memory_size() {
+        for (memory_mb, cap_mib) in [
+            (128, 16),
+            (256, 41),
+            (512, 92),
+            (1024, 195),
+            (1769, 344),
+            (10240, 2038),
+            (64, 4),
+        ] {
+            assert_eq!(
+                inflate_cap_for_memory(memory_mb),
+                cap_mib << 20,
+                "{memory_mb} MB"
+            );
+        }
+        assert_eq!(inflate_cap_from_env(Some("128")), 16 << 20);
+        assert_eq!(inflate_cap_from_env(Some("512")), 92 << 20);
+        assert_eq!(inflate_cap_from_env(None), MAX_DECOMPRESSED_BYTES);
+        assert_eq!(inflate_cap_from_env(Some("lots")), 16 << 20);
+    }
+
+    /// A bomb is refused at the cap with an error naming the cap, whatever its trailer claims,
+    /// and the count that finds it out holds only a small buffer.
+    #[test]
+    fn a_bomb_is_refused_by_naming_the_cap() {
+        let cap = inflate_cap_for_memory(128);
+        let bomb = gzip(&vec![b' '; cap + 1]);
+        assert!(bomb.len() < cap / 500, "a bomb: {} bytes", bomb.len());
+        let mut lying = bomb.clone();
+        let n = lying.len();
+        lying[n - 4..].copy_from_slice(&100u32.to_le_bytes());
+        let two_members = [
+            gzip(&vec![b' '; cap / 2 + 1]),
+            gzip(&vec![b' '; cap / 2 + 1]),
+        ]
+        .concat();
+        for gz in [&bomb, &lying, &two_members] {
+            let e = inflate(gz, cap).unwrap_err();
+            assert!(
+                matches!(e, DecodeError::TooLarge { limit } if limit == cap),
+                "{e}"
+            );
+            assert_eq!(
+                e.to_string(),
+                "payload inflates to more than 16777216 bytes, the inflate cap (refused as a possible gzip bomb)"
+            );
+            assert!(matches!(
+                inflated_size(gz, cap),
+                Err(DecodeError::TooLarge { .. })
+            ));
+        }
+        assert_eq!(inflate(&bomb, cap + 1).unwrap().len(), cap + 1);
+        assert_eq!(inflate(&two_members, cap + 2).unwrap().len(), cap + 2);
     }
 }

@@ -24,6 +24,16 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         .without_time()
         .with_target(false)
         .init();
+    // The inflate cap follows the function's memory, so a batch too large for it is refused by
+    // name (`EventRejected`) instead of the function being killed for running out of memory.
+    let memory_size = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok();
+    let inflate_cap = decode::inflate_cap_from_env(memory_size.as_deref());
+    decode::set_inflate_cap(inflate_cap);
+    tracing::info!(
+        memory_size = memory_size.as_deref().unwrap_or("unset"),
+        inflate_cap,
+        "payloads larger than inflate_cap bytes are refused"
+    );
     let config = Config::from_env(true).inspect_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
     })?;

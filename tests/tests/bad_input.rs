@@ -124,10 +124,13 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
         ("empty logEvents", batch_of(vec![]), Expect::Handled(0, 0, 0)),
         ("gzip bomb", event_of(&b64(&bomb)), Expect::Error("inflates to more than 67108864 bytes")),
         ("non-UTF-8 bytes in a message", event_of(&b64(&decode::gzip(&non_utf8))), Expect::Error("payload JSON is invalid")),
-        ("1 MiB single line", batch_of(vec![line(&format!("{PERMISSION} {}", "x".repeat(1 << 20)))]), Expect::Handled(1, 1, 1)),
+        ("a line just under 1 MiB", batch_of(vec![line(&format!("{PERMISSION} {}", "x".repeat((1 << 20) - 300)))]), Expect::Handled(1, 1, 1)),
+        // No CloudWatch Logs event is longer: not split, unmatched, and said as format drift.
+        ("a line over 1 MiB", batch_of(vec![line(&format!("{PERMISSION} {}", "x".repeat(1 << 20)))]), Expect::Handled(1, 0, 1)),
         ("100,000 tiny events", batch_of(vec![line(PERMISSION); 100_000]), Expect::Handled(100_000, 100_000, 1)),
-        ("deeply nested JSON line", batch_of(vec![nested]), Expect::Handled(1, 0, 0)),
-        ("nested JSON line within limits", batch_of(vec![nested_ok]), Expect::Handled(1, 1, 1)),
+        // The format is text: JSON lines do not follow it, whatever their depth, and that is said.
+        ("deeply nested JSON line", batch_of(vec![nested]), Expect::Handled(1, 0, 1)),
+        ("nested JSON line within limits", batch_of(vec![nested_ok]), Expect::Handled(1, 0, 1)),
         (
             "the token many times",
             batch_of(vec![line(&"AUTHORIZER_CONFIGURATION_ERROR ".repeat(20_000))]),
@@ -245,7 +248,7 @@ fn custom_line(path: &str, agent: &str, error: &str) -> String {
 fn decision(verdict: LineVerdict) -> Option<(String, String)> {
     match verdict {
         LineVerdict::Flagged(f) => Some((f.cause.to_string(), f.error().to_owned())),
-        LineVerdict::Clean | LineVerdict::Ignored => None,
+        LineVerdict::Clean | LineVerdict::Ignored | LineVerdict::Unmatched => None,
     }
 }
 
@@ -328,6 +331,283 @@ proptest! {
             let benign = decision(scan_line(&unknown("curl/8", error), &default));
             let hostile = decision(scan_line(&unknown(&agent, error), &default));
             prop_assert_eq!(benign, hostile);
+        }
+    }
+}
+
+/// What `forwarder scan` must make of an input: each part's name after `<stdin>` with its lines
+/// and flagged lines, or a refusal (exit 2) whose one line names the input and contains this.
+enum Read {
+    Parts(&'static [(&'static str, usize, usize)]),
+    Refused(&'static str),
+}
+
+/// Every way a user may hand `scan` a log or an event: each is read right or refused by name,
+/// never read as a log of no lines. (Sample files: samplelogs/; the event and log hold 10 lines
+/// with 5 flagged, the JSON log 6 with 3, the Kinesis event one such batch and a control message.)
+#[test]
+fn scan_reads_every_input_right_or_refuses_it_by_name() {
+    let sample = |rel: &str| std::fs::read(forwarder_tests::sample(rel)).unwrap();
+    let log = sample("default-format.log");
+    let json_log = sample("json-format.log");
+    let event_pretty = sample("events/default-format.json");
+    let event: Vec<u8> = {
+        let v: serde_json::Value = serde_json::from_slice(&event_pretty).unwrap();
+        serde_json::to_vec(&v).unwrap()
+    };
+    let kinesis: Vec<u8> = {
+        let v: serde_json::Value =
+            serde_json::from_slice(&sample("events/kinesis-stream.json")).unwrap();
+        serde_json::to_vec(&v).unwrap()
+    };
+    let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+    let cat = |parts: &[&[u8]]| parts.concat();
+    let bom = |b: &[u8]| cat(&[b"\xef\xbb\xbf", b]);
+    let destination = serde_json::json!({
+        "version": "1.0",
+        "timestamp": "2026-11-20T09:20:00.000Z",
+        "requestContext": {"requestId": "r-1", "condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": serde_json::from_slice::<serde_json::Value>(&event).unwrap(),
+        "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+        "responsePayload": {"errorType": "PublishFailed", "errorMessage": "0 of 2 alerts published"},
+    });
+    let dlq_dump = serde_json::to_vec_pretty(&serde_json::json!({"Messages": [
+        {"MessageId": "0f1e2d3c", "ReceiptHandle": "AQEB", "MD5OfBody": "x", "Body": destination.to_string()},
+        {"MessageId": "4b5a6978", "ReceiptHandle": "AQEB", "MD5OfBody": "x", "Body": destination.to_string()},
+    ]}))
+    .unwrap();
+    let sqs_event = serde_json::to_vec(&serde_json::json!({"Records": [
+        {"messageId": "0f1e2d3c", "body": destination.to_string(), "eventSource": "aws:sqs"},
+    ]}))
+    .unwrap();
+    let utf16 = {
+        let mut out = vec![0xff, 0xfe];
+        for unit in text(&log).encode_utf16() {
+            out.extend(unit.to_le_bytes());
+        }
+        out
+    };
+    const SEQ1: &str = "#49650000000000000000000000000000000000000000000000000001";
+    let cases: Vec<(&str, Vec<u8>, Read)> = vec![
+        ("log", log.clone(), Read::Parts(&[("", 10, 5)])),
+        (
+            "log with CRLF",
+            text(&log).replace('\n', "\r\n").into(),
+            Read::Parts(&[("", 10, 5)]),
+        ),
+        (
+            "log with CR only",
+            text(&log).replace('\n', "\r").into(),
+            Read::Parts(&[("", 10, 5)]),
+        ),
+        ("log after a BOM", bom(&log), Read::Parts(&[("", 10, 5)])),
+        (
+            "log in UTF-16 with a BOM",
+            utf16.clone(),
+            Read::Parts(&[("", 10, 5)]),
+        ),
+        (
+            "JSON log with CR only",
+            text(&json_log).replace('\n', "\r").into(),
+            Read::Parts(&[("", 6, 3)]),
+        ),
+        (
+            "JSON log after a BOM",
+            bom(&json_log),
+            Read::Parts(&[("", 6, 3)]),
+        ),
+        (
+            "gzip of a log",
+            decode::gzip(&log),
+            Read::Parts(&[("", 10, 5)]),
+        ),
+        (
+            "gzip of a BOM and CRLF log",
+            decode::gzip(&bom(text(&log).replace('\n', "\r\n").as_bytes())),
+            Read::Parts(&[("", 10, 5)]),
+        ),
+        ("event", event.clone(), Read::Parts(&[("", 10, 5)])),
+        (
+            "event after a BOM",
+            bom(&event_pretty),
+            Read::Parts(&[("", 10, 5)]),
+        ),
+        (
+            "event with CRLF",
+            text(&event_pretty).replace('\n', "\r\n").into(),
+            Read::Parts(&[("", 10, 5)]),
+        ),
+        (
+            "JSON Lines of two events",
+            cat(&[&event, b"\n", &event, b"\n"]),
+            Read::Parts(&[("#1", 10, 5), ("#2", 10, 5)]),
+        ),
+        (
+            "JSON Lines of two events after a BOM, CRLF",
+            bom(&cat(&[&event, b"\r\n", &event])),
+            Read::Parts(&[("#1", 10, 5), ("#2", 10, 5)]),
+        ),
+        (
+            "events back to back",
+            cat(&[&event, &event]),
+            Read::Parts(&[("#1", 10, 5), ("#2", 10, 5)]),
+        ),
+        (
+            "pretty events back to back",
+            cat(&[&event_pretty, &event_pretty]),
+            Read::Parts(&[("#1", 10, 5), ("#2", 10, 5)]),
+        ),
+        (
+            "gzip of JSON Lines of events",
+            decode::gzip(&cat(&[&event, b"\n", &event])),
+            Read::Parts(&[("#1", 10, 5), ("#2", 10, 5)]),
+        ),
+        (
+            "Kinesis event",
+            kinesis.clone(),
+            Read::Parts(&[
+                (SEQ1, 10, 5),
+                (
+                    "#49650000000000000000000000000000000000000000000000000002",
+                    0,
+                    0,
+                ),
+            ]),
+        ),
+        (
+            "Kinesis events back to back",
+            cat(&[&kinesis, &kinesis]),
+            Read::Parts(&[
+                (
+                    "#1#49650000000000000000000000000000000000000000000000000001",
+                    10,
+                    5,
+                ),
+                (
+                    "#1#49650000000000000000000000000000000000000000000000000002",
+                    0,
+                    0,
+                ),
+                (
+                    "#2#49650000000000000000000000000000000000000000000000000001",
+                    10,
+                    5,
+                ),
+                (
+                    "#2#49650000000000000000000000000000000000000000000000000002",
+                    0,
+                    0,
+                ),
+            ]),
+        ),
+        (
+            "dead-letter queue dump (aws sqs receive-message)",
+            dlq_dump.clone(),
+            Read::Parts(&[("#0f1e2d3c", 10, 5), ("#4b5a6978", 10, 5)]),
+        ),
+        (
+            "gzip of a dead-letter queue dump",
+            decode::gzip(&dlq_dump),
+            Read::Parts(&[("#0f1e2d3c", 10, 5), ("#4b5a6978", 10, 5)]),
+        ),
+        (
+            "Lambda on-failure destination record",
+            destination.to_string().into(),
+            Read::Parts(&[("", 10, 5)]),
+        ),
+        (
+            "SQS event of a destination record",
+            sqs_event,
+            Read::Parts(&[("#0f1e2d3c", 10, 5)]),
+        ),
+        ("empty", vec![], Read::Refused("<stdin>: input is empty")),
+        (
+            "only whitespace",
+            b"\n \t\r\n".to_vec(),
+            Read::Refused("<stdin>: input holds only whitespace"),
+        ),
+        (
+            "UTF-16 without a BOM",
+            utf16[2..].to_vec(),
+            Read::Refused("<stdin>: input holds a NUL byte at offset 1"),
+        ),
+        (
+            "Latin-1",
+            b"caf\xe9\n".to_vec(),
+            Read::Refused("<stdin>: input is not UTF-8 text"),
+        ),
+        (
+            "unknown JSON document",
+            b"{\n  \"status\": \"ok\",\n  \"items\": []\n}\n".to_vec(),
+            Read::Refused(
+                "<stdin>: a JSON object with keys `items`, `status` is neither access-log lines nor an event",
+            ),
+        ),
+        (
+            "unknown one-line JSON",
+            br#"{"items":[{"id":1}]}"#.to_vec(),
+            Read::Refused("<stdin>: a JSON object with keys `items` is neither"),
+        ),
+        (
+            "truncated event",
+            event[..event.len() / 2].to_vec(),
+            Read::Refused("<stdin>: event is not JSON: EOF while parsing"),
+        ),
+        (
+            "empty dump",
+            br#"{"Messages":[]}"#.to_vec(),
+            Read::Refused("<stdin>: Messages is empty"),
+        ),
+        (
+            "an event among JSON log lines",
+            cat(&[&json_log, &event, b"\n"]),
+            Read::Refused("<stdin>: line 7 is an event among JSON access-log lines"),
+        ),
+        (
+            "S3 event",
+            br#"{"Records":[{"eventSource":"aws:s3","s3":{}}]}"#.to_vec(),
+            Read::Refused(
+                "<stdin>#1: record 1 is not a Kinesis, SQS or SNS record (eventSource aws:s3)",
+            ),
+        ),
+        (
+            "zstd",
+            b"\x28\xb5\x2f\xfd\x04\x00".to_vec(),
+            Read::Refused("<stdin>: input is zstd-compressed"),
+        ),
+    ];
+    for (name, input, expected) in cases {
+        let run = forwarder_tests::forwarder(&["scan"], Some(&input), &[]);
+        match expected {
+            Read::Parts(parts) => {
+                let flagged = parts.iter().any(|p| p.2 > 0);
+                assert_eq!(run.code, if flagged { 1 } else { 0 }, "{name}: {run:?}");
+                assert!(run.stderr.is_empty(), "{name}: {run:?}");
+                let heads: Vec<&str> = run.stdout.lines().filter(|l| !l.starts_with(' ')).collect();
+                let want: Vec<String> = parts
+                    .iter()
+                    .map(|(at, lines, flagged)| match (lines, flagged) {
+                        (0, 0) => format!("<stdin>{at}: control message"),
+                        _ => format!("<stdin>{at}: {lines} lines, {flagged} flagged"),
+                    })
+                    .collect();
+                assert_eq!(heads.len(), want.len(), "{name}: {run:?}");
+                for (head, want) in heads.iter().zip(&want) {
+                    assert!(
+                        head.starts_with(want.as_str()),
+                        "{name}: {head:?}, expected {want:?}"
+                    );
+                }
+            }
+            Read::Refused(reason) => {
+                assert_eq!(run.code, 2, "{name}: {run:?}");
+                let err = run.stderr.trim_end();
+                assert!(!err.contains('\n'), "{name}: one line: {err}");
+                assert!(
+                    err.starts_with(&format!("forwarder: {reason}")),
+                    "{name}: {err}"
+                );
+            }
         }
     }
 }

@@ -1,0 +1,618 @@
+//! What a file or standard input given to `forwarder scan` holds.
+//!
+//! Users feed whatever they have: an exported log, an event copied from a test, a dead-letter
+//! queue dump, a gzip of any of these. Each is read whole or refused with what is wrong with it;
+//! nothing is read as an empty log by mistake.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{AwsLogs, DecodeError, GZIP_MAGIC, KinesisData, MAX_DECOMPRESSED_BYTES, Payload};
+
+/// Gzip layers read: a gzip of an event file is common, a gzip of that again is not.
+const MAX_GZIP_LAYERS: usize = 2;
+
+/// How deep events may be wrapped: an SQS dump's message holding an SNS notification holding a
+/// destination record holding the event is four.
+const MAX_WRAPPING: usize = 6;
+
+/// One thing an input holds: its log, or one of its batches.
+#[derive(Debug)]
+pub struct Part<'a> {
+    /// Where it sits, appended to the input's name: empty for the input itself, `#2` for the
+    /// second of several events, `#SEQUENCE` for a Kinesis record, `#MESSAGE_ID` for an SQS
+    /// message, nested as they are (`#2#SEQUENCE`).
+    pub at: String,
+    pub content: Result<Content<'a>, DecodeError>,
+}
+
+/// What a [`Part`] is.
+#[derive(Debug)]
+pub enum Content<'a> {
+    /// Access-log lines, text or JSON. Lines end in `\n` or `\r\n`; a lone `\r` has been made a `\n`.
+    Lines(Cow<'a, str>),
+    /// A batch as `awslogs.data` or a Kinesis record's `data` holds it. Decoded when read
+    /// ([`super::decode_data`]), so an input of many events holds one payload at a time.
+    Encoded(String),
+    /// A decoded payload.
+    Payload(Payload),
+}
+
+fn part<'a>(at: String, content: Result<Content<'a>, DecodeError>) -> Part<'a> {
+    Part { at, content }
+}
+
+/// Recognises what an input is, by its bytes: gzip, a byte-order mark, plain or JSON access-log
+/// lines, or JSON documents that are or wrap events (one, JSON Lines, back to back, an array).
+/// An error is about the whole input; a part's error is about that part alone.
+pub fn sniff(bytes: &[u8]) -> Result<Vec<Part<'_>>, DecodeError> {
+    sniff_bytes(Cow::Borrowed(bytes), 0)
+}
+
+const OTHER_COMPRESSIONS: [(&[u8], &str); 4] = [
+    (&[0x28, 0xb5, 0x2f, 0xfd], "zstd"),
+    (&[0xfd, b'7', b'z', b'X', b'Z', 0], "xz"),
+    (b"BZh", "bzip2"),
+    (b"PK\x03\x04", "zip"),
+];
+
+fn sniff_bytes(bytes: Cow<'_, [u8]>, layers: usize) -> Result<Vec<Part<'_>>, DecodeError> {
+    if bytes.starts_with(&GZIP_MAGIC) {
+        if layers == MAX_GZIP_LAYERS {
+            return Err(DecodeError::GzipLayers);
+        }
+        let inflated = super::inflate(&bytes, MAX_DECOMPRESSED_BYTES)?;
+        return sniff_bytes(Cow::Owned(inflated), layers + 1);
+    }
+    if let Some((_, name)) = OTHER_COMPRESSIONS
+        .iter()
+        .find(|(magic, _)| bytes.starts_with(magic))
+    {
+        return Err(DecodeError::Compressed(name));
+    }
+    let text = match bytes.get(..2) {
+        Some([0xff, 0xfe]) => Cow::Owned(utf16(&bytes, u16::from_le_bytes)?),
+        Some([0xfe, 0xff]) => Cow::Owned(utf16(&bytes, u16::from_be_bytes)?),
+        _ => utf8(bytes)?,
+    };
+    let text = strip_bom(text);
+    if let Some(offset) = memchr::memchr(0, text.as_bytes()) {
+        return Err(DecodeError::NulByte { offset });
+    }
+    sniff_text(text)
+}
+
+fn utf8(bytes: Cow<'_, [u8]>) -> Result<Cow<'_, str>, DecodeError> {
+    let not_utf8 = |e: std::str::Utf8Error| DecodeError::NotUtf8 {
+        offset: e.valid_up_to(),
+    };
+    match bytes {
+        Cow::Borrowed(b) => std::str::from_utf8(b).map(Cow::Borrowed).map_err(not_utf8),
+        Cow::Owned(b) => String::from_utf8(b)
+            .map(Cow::Owned)
+            .map_err(|e| not_utf8(e.utf8_error())),
+    }
+}
+
+/// Decodes UTF-16 after its byte-order mark (PowerShell's `>` writes it).
+fn utf16(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> Result<String, DecodeError> {
+    let body = &bytes[2..];
+    if body.len() % 2 == 1 {
+        return Err(DecodeError::Utf16 {
+            offset: bytes.len() - 1,
+        });
+    }
+    let units = body.chunks_exact(2).map(|c| unit([c[0], c[1]]));
+    let mut out = String::with_capacity(body.len() / 2);
+    for c in char::decode_utf16(units) {
+        match c {
+            Ok(c) => out.push(c),
+            Err(_) => {
+                let done: usize = out.chars().map(char::len_utf16).sum();
+                return Err(DecodeError::Utf16 {
+                    offset: 2 + 2 * done,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Drops a leading byte-order mark, which editors on Windows write and JSON parsers refuse.
+fn strip_bom(text: Cow<'_, str>) -> Cow<'_, str> {
+    const BOM: char = '\u{feff}';
+    match text {
+        Cow::Borrowed(t) => Cow::Borrowed(t.strip_prefix(BOM).unwrap_or(t)),
+        Cow::Owned(mut t) if t.starts_with(BOM) => {
+            t.drain(..BOM.len_utf8());
+            Cow::Owned(t)
+        }
+        owned => owned,
+    }
+}
+
+fn sniff_text(text: Cow<'_, str>) -> Result<Vec<Part<'_>>, DecodeError> {
+    let text = line_ends(text);
+    let body = text.trim_start();
+    if body.is_empty() {
+        return Err(if text.is_empty() {
+            DecodeError::InputEmpty
+        } else {
+            DecodeError::InputBlank
+        });
+    }
+    if (body.starts_with('{') || body.starts_with('['))
+        && !json_access_lines(&text)?
+        && let Some(parts) = documents(&text)?
+    {
+        return Ok(parts);
+    }
+    Ok(vec![part(String::new(), Ok(Content::Lines(text)))])
+}
+
+/// Makes a lone `\r` (classic Mac line ends) a `\n`; `\n` and `\r\n` are what `str::lines` splits.
+fn line_ends<'a>(text: Cow<'a, str>) -> Cow<'a, str> {
+    let bytes = text.as_bytes();
+    let lone = |i: usize| bytes.get(i + 1) != Some(&b'\n');
+    if !memchr::memchr_iter(b'\r', bytes).any(lone) {
+        return text;
+    }
+    let mut out = text.into_owned().into_bytes();
+    for i in 0..out.len() {
+        if out[i] == b'\r' && out.get(i + 1) != Some(&b'\n') {
+            out[i] = b'\n';
+        }
+    }
+    Cow::Owned(String::from_utf8(out).expect("swapping one ASCII byte for another keeps UTF-8"))
+}
+
+/// A JSON object's top-level keys, each value left unparsed.
+type Object<'a> = BTreeMap<Cow<'a, str>, &'a RawValue>;
+
+/// Keys that only events and their wrappers have at the top level.
+const EVENT_KEYS: [&str; 6] = [
+    "\"awslogs\"",
+    "\"logEvents\"",
+    "\"messageType\"",
+    "\"Records\"",
+    "\"Messages\"",
+    "\"requestPayload\"",
+];
+
+/// Whether the text is JSON-format access-log lines: its first line is a JSON object on its own
+/// that is no event and holds no array (no access-log variable is one). An event on a later line
+/// is refused rather than read as a log line.
+fn json_access_lines(text: &str) -> Result<bool, DecodeError> {
+    let Some(first) = text.lines().map(str::trim).find(|l| !l.is_empty()) else {
+        return Ok(false);
+    };
+    let Ok(object) = serde_json::from_str::<Object>(first) else {
+        return Ok(false);
+    };
+    if shape(&object) != Shape::Unknown || object.values().any(|v| v.get().starts_with('[')) {
+        return Ok(false);
+    }
+    let marked = EVENT_KEYS
+        .iter()
+        .any(|key| memchr::memmem::find(text.as_bytes(), key.as_bytes()).is_some());
+    if marked {
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.starts_with('{')
+                && EVENT_KEYS.iter().any(|key| line.contains(key))
+                && serde_json::from_str::<Object>(line)
+                    .is_ok_and(|o| !matches!(shape(&o), Shape::Unknown | Shape::LogEvents))
+            {
+                return Err(DecodeError::EventAmongLines { line: i + 1 });
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Reads JSON documents: one, several back to back (JSON Lines, or with no space between), or
+/// an array. `None` when the text does not start with JSON and names no event: plain lines that
+/// happen to start with `{` or `[`.
+fn documents(text: &str) -> Result<Option<Vec<Part<'static>>>, DecodeError> {
+    let mut values = Vec::new();
+    let mut failure = None;
+    for value in serde_json::Deserializer::from_str(text).into_iter::<&RawValue>() {
+        match value {
+            Ok(v) => values.push(v),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    let Some(first) = values.first() else {
+        let e = failure.expect("text that is not blank holds a value or an error");
+        let names_an_event = EVENT_KEYS
+            .iter()
+            .any(|key| memchr::memmem::find(text.as_bytes(), key.as_bytes()).is_some());
+        if e.is_eof() || names_an_event {
+            return Err(DecodeError::EventJson(e));
+        }
+        return Ok(None);
+    };
+    // A first document that is no event makes the input something else: say what it is once.
+    if !is_event(first.get()) {
+        return Err(DecodeError::NotAnEvent(not_an_event(first.get())));
+    }
+    let several = values.len() > 1 || failure.is_some();
+    let mut parts = Vec::new();
+    for (i, value) in values.iter().enumerate() {
+        let at = if several {
+            format!("#{}", i + 1)
+        } else {
+            String::new()
+        };
+        expand(value.get(), at, 0, &mut parts);
+    }
+    if let Some(e) = failure {
+        let at = format!("#{}", values.len() + 1);
+        parts.push(part(at, Err(DecodeError::EventJson(e))));
+    }
+    Ok(Some(parts))
+}
+
+/// Whether a JSON value is an event or wraps events: an object of a known shape, or an array whose
+/// first element is one (an empty array is left to say it holds none).
+fn is_event(json: &str) -> bool {
+    if let Ok(object) = serde_json::from_str::<Object>(json) {
+        return shape(&object) != Shape::Unknown;
+    }
+    match serde_json::from_str::<Vec<&RawValue>>(json) {
+        Ok(items) => items.first().is_none_or(|first| is_event(first.get())),
+        Err(_) => false,
+    }
+}
+
+/// The JSON shapes read, by their top-level keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shape {
+    /// `{"awslogs":{"data":...}}`, what a subscription filter sends.
+    Subscription,
+    /// `{"messageType":...,"logEvents":[...]}`, decoded.
+    Payload,
+    /// `{"Records":[...]}`: a Kinesis, SQS or SNS event as Lambda delivers it.
+    Records,
+    /// `{"Messages":[...]}`: `aws sqs receive-message` output, a dead-letter queue dump.
+    Messages,
+    /// One SQS message: `MessageId` and `Body` (either case).
+    Message,
+    /// A Lambda destination record (on failure: the dead-letter queue): `requestPayload`.
+    Destination,
+    /// An SNS notification as an SQS subscriber receives it: `Type` and `Message`.
+    Notification,
+    /// A destination record delivered through EventBridge: `detail`.
+    EventBridge,
+    /// `aws logs filter-log-events` or `get-log-events` output: `events[].message`.
+    LogEvents,
+    Unknown,
+}
+
+fn shape(o: &Object) -> Shape {
+    let has = |k: &str| o.contains_key(k);
+    let raw = |k: &str| o.get(k).map_or("", |v| v.get());
+    if has("awslogs") {
+        Shape::Subscription
+    } else if has("messageType") || has("logEvents") {
+        Shape::Payload
+    } else if has("Records") {
+        Shape::Records
+    } else if has("Messages") {
+        Shape::Messages
+    } else if has("requestPayload") {
+        Shape::Destination
+    } else if (has("Body") || has("body")) && (has("MessageId") || has("messageId")) {
+        Shape::Message
+    } else if raw("Type") == "\"Notification\"" && has("Message") {
+        Shape::Notification
+    } else if raw("detail-type").starts_with("\"Lambda Function Invocation Result") && has("detail")
+    {
+        Shape::EventBridge
+    } else if raw("events").starts_with('[') {
+        Shape::LogEvents
+    } else {
+        Shape::Unknown
+    }
+}
+
+/// A key as an error names it: quoted, and cut short.
+fn key_name(key: &str) -> String {
+    match key.char_indices().nth(40) {
+        Some((at, _)) => format!("`{}...`", &key[..at]),
+        None => format!("`{key}`"),
+    }
+}
+
+/// What a JSON value that is no event is, for the error.
+fn not_an_event(json: &str) -> String {
+    let what = match serde_json::from_str::<Object>(json) {
+        Ok(o) if o.is_empty() => "an empty JSON object".to_owned(),
+        Ok(o) => {
+            let keys: Vec<String> = o.keys().take(6).map(|k| key_name(k)).collect();
+            let more = if o.len() > keys.len() { ", ..." } else { "" };
+            format!("a JSON object with keys {}{more}", keys.join(", "))
+        }
+        Err(_) => match json.trim_start().as_bytes().first() {
+            Some(b'[') => "a JSON array".to_owned(),
+            Some(b'"') => "a JSON string".to_owned(),
+            Some(b't' | b'f') => "a JSON boolean".to_owned(),
+            Some(b'n') => "JSON null".to_owned(),
+            _ => "a JSON number".to_owned(),
+        },
+    };
+    format!(
+        "{what} is neither access-log lines nor an event read here (a CloudWatch Logs subscription event or payload, a Kinesis or SQS event, an SQS message or dump, a Lambda destination record, or aws logs output)"
+    )
+}
+
+/// What an event that is no subscription event is, for the function's error, so it can be
+/// replayed right; `None` when there is no more to say than that it lacks `awslogs.data`.
+pub(super) fn describe(json: &[u8]) -> Option<String> {
+    let object = serde_json::from_slice::<Object>(json).ok()?;
+    let it_is = match shape(&object) {
+        Shape::Subscription => return None,
+        Shape::Destination | Shape::EventBridge => {
+            "a Lambda destination record; replay its requestPayload"
+        }
+        Shape::Message | Shape::Messages => "an SQS message; replay its body",
+        Shape::Notification => "an SNS notification; replay its Message",
+        Shape::Records => "an event of Records that are not Kinesis records",
+        Shape::Payload => "a decoded payload; send it gzipped and base64-encoded as awslogs.data",
+        Shape::LogEvents | Shape::Unknown => "",
+    };
+    if !it_is.is_empty() {
+        return Some(format!("it is {it_is}"));
+    }
+    if object.is_empty() {
+        return None;
+    }
+    let keys: Vec<String> = object.keys().take(6).map(|k| key_name(k)).collect();
+    Some(format!("its keys are {}", keys.join(", ")))
+}
+
+/// A JSON string's text, for bodies and messages that hold JSON as a string.
+fn string_of(raw: &RawValue) -> Option<Cow<'_, str>> {
+    serde_json::from_str::<Cow<str>>(raw.get()).ok()
+}
+
+/// Adds the batches of one JSON value, unwrapping what wraps events.
+fn expand(json: &str, at: String, depth: usize, parts: &mut Vec<Part<'static>>) {
+    if depth > MAX_WRAPPING {
+        parts.push(part(at, Err(DecodeError::TooDeep(MAX_WRAPPING))));
+        return;
+    }
+    let json = json.trim().trim_start_matches('\u{feff}');
+    if json.starts_with('[') {
+        match serde_json::from_str::<Vec<&RawValue>>(json) {
+            Ok(items) if items.is_empty() => parts.push(part(
+                at,
+                Err(DecodeError::NoEvents {
+                    what: "the JSON array",
+                }),
+            )),
+            Ok(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    expand(item.get(), format!("{at}#{}", i + 1), depth + 1, parts);
+                }
+            }
+            Err(e) => parts.push(part(at, Err(DecodeError::EventJson(e)))),
+        }
+        return;
+    }
+    let object = match serde_json::from_str::<Object>(json) {
+        Ok(o) => o,
+        Err(e) if json.starts_with('{') => {
+            parts.push(part(at, Err(DecodeError::EventJson(e))));
+            return;
+        }
+        Err(_) => {
+            parts.push(part(at, Err(DecodeError::NotAnEvent(not_an_event(json)))));
+            return;
+        }
+    };
+    let inner = |key: &str| object.get(key).copied();
+    match shape(&object) {
+        Shape::Subscription => {
+            let data = inner("awslogs")
+                .and_then(|v| serde_json::from_str::<AwsLogs>(v.get()).ok())
+                .and_then(|a| a.data)
+                .map(|d| d.0.into_owned());
+            let content = data
+                .map(Content::Encoded)
+                .ok_or(DecodeError::MissingAwslogs);
+            parts.push(part(at, content));
+        }
+        Shape::Payload => parts.push(part(
+            at,
+            Ok(Content::Payload(Payload(json.as_bytes().to_vec()))),
+        )),
+        Shape::Records => records(inner("Records"), &at, depth, parts),
+        Shape::Messages => messages(inner("Messages"), &at, depth, parts),
+        Shape::Message => {
+            let body = inner("Body").or(inner("body")).and_then(string_of);
+            match body {
+                Some(body) => expand(&body, at, depth + 1, parts),
+                None => parts.push(part(at, Err(not_wrapping("SQS message", "Body")))),
+            }
+        }
+        Shape::Destination => {
+            let payload = inner("requestPayload").expect("the shape says so");
+            expand(payload.get(), at, depth + 1, parts);
+        }
+        Shape::EventBridge => {
+            let detail = inner("detail").expect("the shape says so");
+            expand(detail.get(), at, depth + 1, parts);
+        }
+        Shape::Notification => match inner("Message").and_then(string_of) {
+            Some(message) => expand(&message, at, depth + 1, parts),
+            None => parts.push(part(at, Err(not_wrapping("SNS notification", "Message")))),
+        },
+        Shape::LogEvents => parts.push(part(at, log_events(inner("events")))),
+        Shape::Unknown => parts.push(part(at, Err(DecodeError::NotAnEvent(not_an_event(json))))),
+    }
+}
+
+fn not_wrapping(what: &str, key: &str) -> DecodeError {
+    DecodeError::NotAnEvent(format!("{what} has no {key} string"))
+}
+
+/// One record of a Lambda event's `Records`.
+#[derive(Deserialize)]
+struct Record<'a> {
+    #[serde(borrow)]
+    kinesis: Option<&'a RawValue>,
+    #[serde(borrow)]
+    body: Option<&'a RawValue>,
+    #[serde(rename = "messageId", borrow)]
+    message_id: Option<Cow<'a, str>>,
+    #[serde(rename = "Sns", borrow)]
+    sns: Option<SnsRecord<'a>>,
+    #[serde(rename = "eventSource", alias = "EventSource", borrow)]
+    event_source: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct SnsRecord<'a> {
+    #[serde(rename = "MessageId", borrow)]
+    message_id: Option<Cow<'a, str>>,
+    #[serde(rename = "Message", borrow)]
+    message: Option<&'a RawValue>,
+}
+
+/// A Kinesis event's records (each a batch, named by sequence number), or an SQS or SNS event's
+/// (each wrapping an event, named by message id).
+fn records(records: Option<&RawValue>, at: &str, depth: usize, parts: &mut Vec<Part<'static>>) {
+    let list = match records.map(|r| serde_json::from_str::<Vec<&RawValue>>(r.get())) {
+        Some(Ok(list)) => list,
+        _ => {
+            let e = DecodeError::NotAnEvent("Records is not a list of records".to_owned());
+            parts.push(part(at.to_owned(), Err(e)));
+            return;
+        }
+    };
+    if list.is_empty() {
+        let e = DecodeError::NoEvents { what: "Records" };
+        parts.push(part(at.to_owned(), Err(e)));
+        return;
+    }
+    for (i, raw) in list.iter().enumerate() {
+        let numbered = format!("{at}#{}", i + 1);
+        let record = match serde_json::from_str::<Record>(raw.get()) {
+            Ok(r) => r,
+            Err(e) => {
+                parts.push(part(numbered, Err(DecodeError::EventJson(e))));
+                continue;
+            }
+        };
+        if let Some(kinesis) = record.kinesis {
+            match serde_json::from_str::<KinesisData>(kinesis.get()) {
+                Ok(k) => parts.push(part(
+                    format!("{at}#{}", k.sequence_number),
+                    Ok(Content::Encoded(k.data.into_owned())),
+                )),
+                Err(source) => parts.push(part(
+                    numbered,
+                    Err(DecodeError::EventShape {
+                        expected: "a Kinesis record with sequenceNumber and data",
+                        source,
+                    }),
+                )),
+            }
+        } else if let Some(body) = record.body {
+            let at = record
+                .message_id
+                .map_or(numbered, |id| format!("{at}#{id}"));
+            match string_of(body) {
+                Some(body) => expand(&body, at, depth + 1, parts),
+                None => parts.push(part(at, Err(not_wrapping("SQS record", "body")))),
+            }
+        } else if let Some(sns) = record.sns {
+            let at = sns.message_id.map_or(numbered, |id| format!("{at}#{id}"));
+            match sns.message.and_then(string_of) {
+                Some(message) => expand(&message, at, depth + 1, parts),
+                None => parts.push(part(at, Err(not_wrapping("SNS record", "Message")))),
+            }
+        } else {
+            let source = record
+                .event_source
+                .map_or("no eventSource".to_owned(), |s| format!("eventSource {s}"));
+            let e = DecodeError::NotAnEvent(format!(
+                "record {} is not a Kinesis, SQS or SNS record ({source})",
+                i + 1
+            ));
+            parts.push(part(numbered, Err(e)));
+        }
+    }
+}
+
+/// One message of `aws sqs receive-message` output.
+#[derive(Deserialize)]
+struct SqsMessage<'a> {
+    #[serde(rename = "MessageId", borrow)]
+    message_id: Option<Cow<'a, str>>,
+    #[serde(rename = "Body", borrow)]
+    body: Option<&'a RawValue>,
+}
+
+/// A dead-letter queue dump's messages, each wrapping an event, named by message id.
+fn messages(messages: Option<&RawValue>, at: &str, depth: usize, parts: &mut Vec<Part<'static>>) {
+    let list = match messages.map(|m| serde_json::from_str::<Vec<SqsMessage>>(m.get())) {
+        Some(Ok(list)) => list,
+        Some(Err(source)) => {
+            let e = DecodeError::EventShape {
+                expected: "aws sqs receive-message output",
+                source,
+            };
+            parts.push(part(at.to_owned(), Err(e)));
+            return;
+        }
+        None => unreachable!("the shape says so"),
+    };
+    if list.is_empty() {
+        let e = DecodeError::NoEvents { what: "Messages" };
+        parts.push(part(at.to_owned(), Err(e)));
+        return;
+    }
+    for (i, message) in list.into_iter().enumerate() {
+        let at = message
+            .message_id
+            .map_or(format!("{at}#{}", i + 1), |id| format!("{at}#{id}"));
+        match message.body.and_then(string_of) {
+            Some(body) => expand(&body, at, depth + 1, parts),
+            None => parts.push(part(at, Err(not_wrapping("SQS message", "Body")))),
+        }
+    }
+}
+
+/// One event of `aws logs filter-log-events` or `get-log-events` output.
+#[derive(Deserialize)]
+struct ExportedEvent<'a> {
+    #[serde(borrow)]
+    message: Cow<'a, str>,
+}
+
+/// The messages of `aws logs` output, one line each.
+fn log_events(events: Option<&RawValue>) -> Result<Content<'static>, DecodeError> {
+    let events = events.expect("the shape says so");
+    let events: Vec<ExportedEvent> =
+        serde_json::from_str(events.get()).map_err(|source| DecodeError::EventShape {
+            expected: "aws logs output (events with a message each)",
+            source,
+        })?;
+    if events.is_empty() {
+        return Err(DecodeError::NoEvents { what: "events" });
+    }
+    let mut lines = String::with_capacity(events.iter().map(|e| e.message.len() + 1).sum());
+    for event in &events {
+        lines.push_str(&event.message);
+        lines.push('\n');
+    }
+    Ok(Content::Lines(line_ends(Cow::Owned(lines))))
+}
