@@ -400,7 +400,9 @@ async fn report(
             for f in &r.scan.findings {
                 writeln!(out, "{}", finding_json(&r.name, f))?;
             }
-            writeln!(out, "{}", stats_json(&r.name, &r.scan))?;
+            if !r.control {
+                writeln!(out, "{}", stats_json(&r.name, &r.scan))?;
+            }
         } else if output.alert {
             print_alerts(&mut out, r)?;
         } else {
