@@ -106,8 +106,8 @@ enum Class {
     Method,
     /// No white space and no `"`: ids, the protocol, the stage, an address.
     Token,
-    /// The text API Gateway writes in an error variable: no `"` and no control bytes. Its
-    /// messages quote with `'`, so a `"` can only come from a client value.
+    /// The text API Gateway writes in an error variable: no `"`. Its messages quote with `'`, so
+    /// a `"` can only come from a client value.
     ErrorText,
     /// `$context.error.messageString`: the message in double quotes.
     Quoted,
@@ -122,7 +122,7 @@ impl Class {
             Class::Time => b != b']' && b != b'"' && b >= 0x20,
             Class::Method => b.is_ascii_uppercase() || b == b'-',
             Class::Token => b > b' ' && b != b'"' && b != 0x7f,
-            Class::ErrorText | Class::Quoted => b != b'"' && (b >= 0x20 || b == b'\t'),
+            Class::ErrorText | Class::Quoted => b != b'"',
             Class::Any => true,
         }
     }

@@ -400,9 +400,7 @@ async fn report(
             for f in &r.scan.findings {
                 writeln!(out, "{}", finding_json(&r.name, f))?;
             }
-            if !r.control {
-                writeln!(out, "{}", stats_json(&r.name, &r.scan))?;
-            }
+            writeln!(out, "{}", stats_json(&r.name, &r.scan))?;
         } else if output.alert {
             print_alerts(&mut out, r)?;
         } else {

@@ -87,11 +87,17 @@ fn json_output_matches_expected_findings_for_every_sample() {
             assert!(run.stdout.is_empty());
             continue;
         }
+        // Each input ends with its stats line; the findings come before it.
+        let mut stats = Vec::new();
         let got: Vec<(String, String)> = run
             .stdout
             .lines()
-            .map(|l| {
+            .filter_map(|l| {
                 let v: Value = serde_json::from_str(l).unwrap();
+                if let Some(s) = v.get("stats") {
+                    stats.push(s.clone());
+                    return None;
+                }
                 for key in [
                     "cause",
                     "request_id",
@@ -103,12 +109,23 @@ fn json_output_matches_expected_findings_for_every_sample() {
                 ] {
                     assert!(v.get(key).is_some(), "{file}: {key} missing in {l}");
                 }
-                (
+                Some((
                     v["request_id"].as_str().unwrap().to_owned(),
                     v["cause"].as_str().unwrap().to_owned(),
-                )
+                ))
             })
             .collect();
+        let total = |k: &str| stats.iter().map(|s| s[k].as_u64().unwrap()).sum::<u64>();
+        assert!(!stats.is_empty(), "{file}: no stats line");
+        assert_eq!(total("flagged"), got.len() as u64, "{file}");
+        assert_eq!(
+            total("unmatched"),
+            0,
+            "{file}: lines the format does not describe"
+        );
+        if let Some(ignored) = e.get("ignored").and_then(Value::as_u64) {
+            assert_eq!(total("ignored"), ignored, "{file}");
+        }
         let want: Vec<(String, String)> = e["findings"]
             .as_array()
             .unwrap()
@@ -203,7 +220,9 @@ fn reads_standard_input_in_every_form() {
         for args in [vec!["scan", "--json"], vec!["scan", "--json", "-"]] {
             let run = forwarder(&args, Some(input), &[]);
             assert_eq!(run.code, 1, "{what}: {run:?}");
-            assert_eq!(run.stdout.lines().count(), 5, "{what}");
+            // Five findings and the input's stats line.
+            assert_eq!(run.stdout.lines().count(), 6, "{what}");
+            assert!(run.stdout.lines().last().unwrap().contains(r#""stats""#));
             assert!(run.stdout.contains(r#""source":"<stdin>""#));
         }
     }
