@@ -613,6 +613,13 @@ fn print_summary(out: &mut impl Write, r: &Scanned, max_listed: usize) -> std::i
         )?;
     }
     writeln!(out)?;
+    if r.scan.format_drift() {
+        writeln!(
+            out,
+            "  {}: most lines carrying the token do not follow the format; detection is blind for them",
+            crate::cause::Cause::FormatMismatch.code()
+        )?;
+    }
     // Each cause with its first findings; `--json` lists every one.
     let mut by_cause: std::collections::BTreeMap<_, Vec<&crate::detect::Finding>> =
         std::collections::BTreeMap::new();
