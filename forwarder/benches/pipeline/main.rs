@@ -30,6 +30,8 @@ use workload::Shape;
 
 struct Workload {
     name: &'static str,
+    /// The stage's format, given as the Lambda is given it.
+    format: &'static str,
     event: Vec<u8>,
     lines: usize,
     decompressed: usize,
@@ -37,26 +39,39 @@ struct Workload {
 
 fn workloads() -> Vec<Workload> {
     let mut out = Vec::new();
-    let mut add = |name, lines: Vec<String>| {
+    let mut add = |name, format, lines: Vec<String>| {
         let event = workload::event(&lines);
         let decompressed = inflate_floor(&event).len();
         out.push(Workload {
             name,
+            format,
             event,
             lines: lines.len(),
             decompressed,
         });
     };
+    const DEFAULT: &str = forwarder::access_log::DEFAULT_FORMAT;
+    const JSON: &str = include_str!("../../../samplelogs/json-format.fmt");
     add(
         "default_1pct",
+        DEFAULT,
         workload::lines(Shape::Default, 10_000, 10, 1),
     );
     add(
         "default_100pct",
+        DEFAULT,
         workload::lines(Shape::Default, 10_000, 1000, 2),
     );
-    add("json_1pct", workload::lines(Shape::Json, 10_000, 10, 3));
-    add("single_1mib_line", vec![workload::long_line(1 << 20)]);
+    add(
+        "json_1pct",
+        JSON,
+        workload::lines(Shape::Json, 10_000, 10, 3),
+    );
+    add(
+        "single_1mib_line",
+        DEFAULT,
+        vec![workload::long_line(1 << 20)],
+    );
     out
 }
 
@@ -144,12 +159,21 @@ fn main() {
         .measurement_time(Duration::from_secs(if quick { 1 } else { 4 }))
         .sample_size(if quick { 10 } else { 30 })
         .configure_from_args();
-    let config = Config {
-        region: Some("us-east-1".into()),
-        label: Some("bench".into()),
-        ..Config::default()
-    };
     for w in &workloads {
+        let config = Config {
+            region: Some("us-east-1".into()),
+            label: Some("bench".into()),
+            format: forwarder::access_log::LogFormat::parse(w.format).expect("a format"),
+            ..Config::default()
+        };
+        // The workload must be read as the stage wrote it, or this measures the wrong path.
+        let payload = forwarder::decode::decode_event(&w.event).expect("event");
+        let (scan, _) = forwarder::forward::prepare(&payload.parse().expect("payload"), &config);
+        assert_eq!(
+            scan.unmatched, 0,
+            "{}: lines do not follow the format",
+            w.name
+        );
         let mut group = criterion.benchmark_group(w.name);
         group.throughput(Throughput::Bytes(w.decompressed as u64));
         group.bench_function(STAGES[0], |b| {
