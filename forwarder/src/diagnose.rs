@@ -81,26 +81,14 @@ pub struct FunctionArn {
 
 impl FunctionArn {
     pub fn parse(arn: &str) -> Option<Self> {
-        let parts: Vec<&str> = arn.split(':').collect();
-        match parts.as_slice() {
-            [
-                "arn",
-                partition,
-                "lambda",
-                region,
-                account,
-                "function",
-                name,
-                ..,
-            ] if !region.is_empty() && account.len() == 12 && !name.is_empty() => Some(Self {
-                arn: arn.to_owned(),
-                partition: (*partition).to_owned(),
-                region: (*region).to_owned(),
-                account: (*account).to_owned(),
-                name: (*name).to_owned(),
-            }),
-            _ => None,
-        }
+        let (partition, region, account, name, _) = crate::shape::function_arn_parts(arn)?;
+        (!region.is_empty() && account.len() == 12 && !name.is_empty()).then(|| Self {
+            arn: arn.to_owned(),
+            partition: partition.to_owned(),
+            region: region.to_owned(),
+            account: account.to_owned(),
+            name: name.to_owned(),
+        })
     }
 }
 

@@ -70,32 +70,38 @@ fn is_qualifier(s: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
 }
 
+/// The parts of `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`, unchecked:
+/// partition, region, account, name and what follows the name.
+pub fn function_arn_parts(s: &str) -> Option<(&str, &str, &str, &str, Option<&str>)> {
+    let mut parts = s.splitn(8, ':');
+    let mut next = || parts.next();
+    let (arn, partition, lambda, region, account, function, name) = (
+        next()?,
+        next()?,
+        next()?,
+        next()?,
+        next()?,
+        next()?,
+        next()?,
+    );
+    (arn == "arn" && lambda == "lambda" && function == "function").then_some((
+        partition,
+        region,
+        account,
+        name,
+        next(),
+    ))
+}
+
 /// `arn:PARTITION:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`.
 pub fn is_function_arn(s: &str) -> bool {
-    let parts: Vec<&str> = s.split(':').collect();
-    match parts.as_slice() {
-        [
-            "arn",
-            partition,
-            "lambda",
-            region,
-            account,
-            "function",
-            name,
-            rest @ ..,
-        ] => {
-            is_partition(partition)
-                && is_region(region)
-                && is_account_id(account)
-                && is_function_name(name)
-                && match rest {
-                    [] => true,
-                    [q] => is_qualifier(q),
-                    _ => false,
-                }
-        }
-        _ => false,
-    }
+    function_arn_parts(s).is_some_and(|(partition, region, account, name, qualifier)| {
+        is_partition(partition)
+            && is_region(region)
+            && is_account_id(account)
+            && is_function_name(name)
+            && qualifier.is_none_or(is_qualifier)
+    })
 }
 
 /// A resource-policy statement id: letters, digits, `-` and `_`, at most 100.
