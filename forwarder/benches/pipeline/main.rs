@@ -10,7 +10,8 @@
 //!
 //! Environment: `BENCH_WRITE_EVENTS=DIR` writes the workloads as event files (for `bench/run`)
 //! and exits; `BENCH_QUICK=1` measures briefly; `BENCH_MIN_RATIO=workload:ratio,...` fails the
-//! run when full / parse floor falls below a ratio (the regression check in the test command).
+//! run when full / parse floor falls below a ratio. `cargo test --benches` runs each workload once,
+//! untimed, as the test command does.
 
 mod workload;
 
