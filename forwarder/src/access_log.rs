@@ -453,7 +453,102 @@ impl Automaton {
         }
     }
 
+    /// The same as [`Automaton::split_words`] for formats of at most 63 states (every format in
+    /// use): each state set is one word, so a step is a handful of instructions with no loop.
     fn split(&self, line: &[u8], spans: &[(usize, usize)], scratch: &mut Scratch) -> Split {
+        if self.words > 1 {
+            return self.split_words(line, spans, scratch);
+        }
+        let n = line.len();
+        let (loops, empties, errors) = (self.loops[0], self.empties[0], self.errors[0]);
+        let mask = |b: u8| self.masks[b as usize];
+        let sets = &mut scratch.sets;
+        sets.clear();
+        sets.resize(n + 1, 0);
+        let mut d = 1u64;
+        d |= (d << 1) & empties;
+        sets[0] = d;
+        for (p, &b) in line.iter().enumerate() {
+            d = ((d << 1) | (d & loops)) & mask(b);
+            if d == 0 {
+                return Split::NoMatch;
+            }
+            d |= (d << 1) & empties;
+            sets[p + 1] = d;
+        }
+        let last = 1u64 << self.last;
+        if d & last == 0 {
+            return Split::NoMatch;
+        }
+        let mut back = last | ((last & empties) >> 1);
+        for p in (1..=n).rev() {
+            sets[p] &= back;
+            let x = back & mask(line[p - 1]);
+            back = (x >> 1) | (x & loops);
+            back |= (back & empties) >> 1;
+        }
+        sets[0] &= back;
+        let sets = &scratch.sets;
+        scratch.bounds.clear();
+        scratch.bounds.resize(self.vars, (0, 0));
+        let mut state = 0;
+        for (p, &b) in line.iter().enumerate() {
+            // The states that can read this byte and still finish the line.
+            let ok = mask(b) & sets[p + 1];
+            let can = |s: usize| s <= self.last && ok >> s & 1 != 0;
+            let stay = self.state_var[state].is_some() && can(state);
+            let next = if stay && self.state_greedy[state] {
+                state
+            } else if can(state + 1) {
+                state + 1
+            } else if can(state + 2) && empties >> (state + 1) & 1 != 0 {
+                if let Some(v) = self.state_var[state + 1] {
+                    scratch.bounds[v] = (p, p);
+                }
+                state + 2
+            } else {
+                debug_assert!(stay, "a live state always has a live successor");
+                state
+            };
+            if next != state {
+                if let Some(v) = self.state_var[state] {
+                    scratch.bounds[v].1 = p;
+                }
+                if let Some(v) = self.state_var[next] {
+                    scratch.bounds[v] = (p, p);
+                }
+            }
+            state = next;
+        }
+        if let Some(v) = self.state_var[state] {
+            scratch.bounds[v].1 = n;
+        }
+        if state < self.last
+            && let Some(v) = self.state_var[self.last]
+        {
+            scratch.bounds[v] = (n, n);
+        }
+        let places = spans
+            .iter()
+            .map(|&(a, b)| {
+                if sets[a + 1..=b].iter().all(|l| l & !errors == 0) {
+                    let s = sets[a + 1].trailing_zeros() as usize;
+                    return Place::Error {
+                        var: self.state_var[s].expect("error states read variables"),
+                    };
+                }
+                if sets[a + 1] & sets[b] & errors != 0 {
+                    Place::Ambiguous
+                } else {
+                    Place::Elsewhere
+                }
+            })
+            .collect();
+        Split::Parsed { places }
+    }
+
+    /// Splits a line with state sets of several words each.
+    fn split_words(&self, line: &[u8], spans: &[(usize, usize)], scratch: &mut Scratch) -> Split {
         let w = self.words;
         let n = line.len();
         let sets = &mut scratch.sets;
@@ -915,6 +1010,32 @@ mod tests {
             r#"r "GET /a HTTP/1.1" 200 "ua" api AUTHORIZER_CONFIGURATION_ERROR,x"#,
         );
         assert_eq!(tight[5].1, "ua");
+    }
+
+    /// The one-word fast path and the general path agree on every line: the same places and the
+    /// same value bounds, or both no match.
+    #[test]
+    fn one_word_and_general_splits_agree() {
+        let f = LogFormat::parse(CUSTOM).unwrap();
+        assert_eq!(f.automaton.words, 1);
+        let pieces = proptest::sample::select(vec![
+            "\"", " ", "\" ", "AUTHORIZER_CONFIGURATION_ERROR", "500", "-", "[", "]", "a1b2c3d4e5",
+            "prod", "GET", "/x", "HTTP/1.1", "Vx3k=", ",",
+        ]);
+        proptest::proptest!(|(parts in proptest::collection::vec(pieces, 0..40), real in proptest::bool::ANY)| {
+            let mut line = parts.concat();
+            if real {
+                line = custom_line(&line, "500", &line, "AUTHORIZER_CONFIGURATION_ERROR,x");
+            }
+            let spans = token_spans(&line);
+            let (mut one, mut general) = (Scratch::default(), Scratch::default());
+            let a = f.automaton.split(line.as_bytes(), &spans, &mut one);
+            let b = f.automaton.split_words(line.as_bytes(), &spans, &mut general);
+            proptest::prop_assert_eq!(&a, &b);
+            if a != Split::NoMatch {
+                proptest::prop_assert_eq!(one.bounds, general.bounds);
+            }
+        });
     }
 
     /// Formats wider than one 64-bit word of states split the same way.
