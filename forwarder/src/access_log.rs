@@ -356,6 +356,8 @@ struct Automaton {
     state_var: Vec<Option<usize>>,
     /// Per state: whether the variable it reads is client text (taken greedily when choosing).
     state_greedy: Vec<bool>,
+    /// The same as a set, for the one-word path.
+    greedy: u64,
     /// The last state, where a whole line must end.
     last: usize,
     vars: usize,
@@ -421,6 +423,9 @@ impl Automaton {
             empties,
             errors,
             state_var,
+            greedy: (0..states.min(64))
+                .filter(|&s| state_greedy[s])
+                .fold(0, |set, s| set | (1 << s)),
             state_greedy,
             last: states - 1,
             vars: vars.len(),
@@ -460,73 +465,80 @@ impl Automaton {
             return self.split_words(line, spans, scratch);
         }
         let n = line.len();
+        let m: &[u64; 256] = self.masks[..256]
+            .try_into()
+            .expect("one word per byte value");
         let (loops, empties, errors) = (self.loops[0], self.empties[0], self.errors[0]);
-        let mask = |b: u8| self.masks[b as usize];
+        let last = 1u64 << self.last;
+        // Forwards. A set that empties stays empty, so the end alone tells whether the line fits.
         let sets = &mut scratch.sets;
         sets.clear();
-        sets.resize(n + 1, 0);
-        let mut d = 1u64;
-        d |= (d << 1) & empties;
-        sets[0] = d;
-        for (p, &b) in line.iter().enumerate() {
-            d = ((d << 1) | (d & loops)) & mask(b);
-            if d == 0 {
-                return Split::NoMatch;
-            }
+        sets.reserve(n + 1);
+        let mut d = 1 | ((1 << 1) & empties);
+        sets.push(d);
+        for &b in line {
+            d = ((d << 1) | (d & loops)) & m[b as usize];
             d |= (d << 1) & empties;
-            sets[p + 1] = d;
+            sets.push(d);
         }
-        let last = 1u64 << self.last;
         if d & last == 0 {
             return Split::NoMatch;
         }
+        // Backwards, narrowing each set to the states that can still finish the line.
         let mut back = last | ((last & empties) >> 1);
-        for p in (1..=n).rev() {
-            sets[p] &= back;
-            let x = back & mask(line[p - 1]);
+        for (set, &b) in sets[1..].iter_mut().rev().zip(line.iter().rev()) {
+            *set &= back;
+            let x = back & m[b as usize];
             back = (x >> 1) | (x & loops);
             back |= (back & empties) >> 1;
         }
         sets[0] &= back;
         let sets = &scratch.sets;
-        scratch.bounds.clear();
-        scratch.bounds.resize(self.vars, (0, 0));
+        // One split, for the fields: client text as long as possible, the rest as short.
+        let bounds = &mut scratch.bounds;
+        bounds.clear();
+        bounds.resize(self.vars, (0, 0));
+        let greedy = self.greedy;
         let mut state = 0;
-        for (p, &b) in line.iter().enumerate() {
+        for (p, (&b, &live)) in line.iter().zip(&sets[1..]).enumerate() {
             // The states that can read this byte and still finish the line.
-            let ok = mask(b) & sets[p + 1];
-            let can = |s: usize| s <= self.last && ok >> s & 1 != 0;
-            let stay = self.state_var[state].is_some() && can(state);
-            let next = if stay && self.state_greedy[state] {
-                state
-            } else if can(state + 1) {
+            let ok = m[b as usize] & live;
+            let bit = 1u64 << state;
+            let stay = ok & loops & bit != 0;
+            let advance = ok & (bit << 1) != 0;
+            let skip = ok & (bit << 2) != 0 && empties & (bit << 1) != 0;
+            // Staying in a value is most bytes: client text stays while it can, other values
+            // only while nothing after them can take the byte.
+            if stay && (greedy & bit != 0 || (!advance && !skip)) {
+                continue;
+            }
+            let next = if advance {
                 state + 1
-            } else if can(state + 2) && empties >> (state + 1) & 1 != 0 {
+            } else {
+                debug_assert!(
+                    ok & (bit << 2) != 0,
+                    "a live state always has a live successor"
+                );
                 if let Some(v) = self.state_var[state + 1] {
-                    scratch.bounds[v] = (p, p);
+                    bounds[v] = (p, p);
                 }
                 state + 2
-            } else {
-                debug_assert!(stay, "a live state always has a live successor");
-                state
             };
-            if next != state {
-                if let Some(v) = self.state_var[state] {
-                    scratch.bounds[v].1 = p;
-                }
-                if let Some(v) = self.state_var[next] {
-                    scratch.bounds[v] = (p, p);
-                }
+            if let Some(v) = self.state_var[state] {
+                bounds[v].1 = p;
+            }
+            if let Some(v) = self.state_var[next] {
+                bounds[v] = (p, p);
             }
             state = next;
         }
         if let Some(v) = self.state_var[state] {
-            scratch.bounds[v].1 = n;
+            bounds[v].1 = n;
         }
         if state < self.last
             && let Some(v) = self.state_var[self.last]
         {
-            scratch.bounds[v] = (n, n);
+            bounds[v] = (n, n);
         }
         let places = spans
             .iter()
@@ -1019,8 +1031,21 @@ mod tests {
         let f = LogFormat::parse(CUSTOM).unwrap();
         assert_eq!(f.automaton.words, 1);
         let pieces = proptest::sample::select(vec![
-            "\"", " ", "\" ", "AUTHORIZER_CONFIGURATION_ERROR", "500", "-", "[", "]", "a1b2c3d4e5",
-            "prod", "GET", "/x", "HTTP/1.1", "Vx3k=", ",",
+            "\"",
+            " ",
+            "\" ",
+            "AUTHORIZER_CONFIGURATION_ERROR",
+            "500",
+            "-",
+            "[",
+            "]",
+            "a1b2c3d4e5",
+            "prod",
+            "GET",
+            "/x",
+            "HTTP/1.1",
+            "Vx3k=",
+            ",",
         ]);
         proptest::proptest!(|(parts in proptest::collection::vec(pieces, 0..40), real in proptest::bool::ANY)| {
             let mut line = parts.concat();
