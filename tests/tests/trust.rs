@@ -98,6 +98,22 @@ fn fnv(lines: &[String]) -> u64 {
         })
 }
 
+/// What the Lambda handler did with an event, and what it published.
+async fn handle(
+    event: &Value,
+    config: &Config,
+) -> (forwarder::forward::Outcome, Vec<forwarder::alert::Alert>) {
+    let publisher = MemoryPublisher::new();
+    let out = handle_event(
+        &serde_json::to_vec(event).unwrap(),
+        config,
+        &Services::new(&publisher),
+    )
+    .await
+    .unwrap();
+    (out, publisher.sent())
+}
+
 /// The Lambda's verdict for the same lines in one subscription event, and what it published.
 async fn lambda(format: &str, lines: &[String]) -> (Verdict, Vec<forwarder::alert::Alert>) {
     let config = Config {
@@ -112,15 +128,7 @@ async fn lambda(format: &str, lines: &[String]) -> (Verdict, Vec<forwarder::aler
         "123456789012",
         1_795_174_201_000,
     );
-    let publisher = MemoryPublisher::new();
-    let out = handle_event(
-        &serde_json::to_vec(&event).unwrap(),
-        &config,
-        &Services::new(&publisher),
-    )
-    .await
-    .unwrap();
-    let sent = publisher.sent();
+    let (out, sent) = handle(&event, &config).await;
     let mut causes: Vec<String> = Vec::new();
     let mut drift = false;
     for alert in &sent {
@@ -345,16 +353,8 @@ async fn what_an_alert_shows_is_inert_and_bounded() {
     };
     let log_group = format!("/aws/{}", "g".repeat(300_000));
     let event = forwarder::decode::encode_event(&line, &log_group, "$default", "evil;owner", 0);
-    let publisher = MemoryPublisher::new();
-    let out = handle_event(
-        &serde_json::to_vec(&event).unwrap(),
-        &config,
-        &Services::new(&publisher),
-    )
-    .await
-    .unwrap();
+    let (out, sent) = handle(&event, &config).await;
     assert_eq!(out.findings, 1);
-    let sent = publisher.sent();
     let alert = &sent[0];
     assert!(alert.subject.len() < 100, "{}", alert.subject);
     assert!(alert.subject.ends_with("(1x)"), "{}", alert.subject);
