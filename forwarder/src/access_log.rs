@@ -148,6 +148,8 @@ pub struct LogFormat {
     source: String,
     vars: Vec<Var>,
     slots: Vec<Slot>,
+    /// [`Var::is_error`] of each variable, asked once per flagged line and variable.
+    errors: Vec<bool>,
     /// Whether the user configured this format. Only then do its rules bind: a line that does not
     /// follow it is unmatched. Otherwise it is the first guess of several.
     given: bool,
@@ -209,6 +211,7 @@ impl LogFormat {
         Ok(Self {
             source: source.to_owned(),
             slots: vars.iter().map(|v| Slot::of(&v.0)).collect(),
+            errors: vars.iter().map(Var::is_error).collect(),
             given: true,
             automaton: Automaton::new(&vars, &literals),
             vars,
@@ -254,7 +257,7 @@ impl LogFormat {
 
     /// Whether variable `i` carries error text (see [`Var::is_error`]).
     pub fn is_error_var(&self, i: usize) -> bool {
-        self.vars[i].is_error()
+        self.errors[i]
     }
 
     /// Splits a line against the format and tells, for each of `spans` (byte ranges of the line,

@@ -338,11 +338,7 @@ pub fn scan_text(text: &str, format: &LogFormat) -> Scan {
     let mut scan = Scan::default();
     let mut scratch = Scratch::default();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let verdict = match TOKEN_FINDER.find(line.as_bytes()) {
-            None => LineVerdict::Clean,
-            Some(_) => scan_candidate(line, format, &Origin::default(), &mut scratch),
-        };
-        scan.add(verdict, line);
+        scan.add(scan_line_with(line, format, &mut scratch), line);
     }
     scan
 }
@@ -358,11 +354,16 @@ struct Origin<'a> {
 
 /// Decides one line.
 pub fn scan_line(line: &str, format: &LogFormat) -> LineVerdict {
+    scan_line_with(line, format, &mut Scratch::default())
+}
+
+/// Decides one line with buffers kept across lines.
+fn scan_line_with(line: &str, format: &LogFormat, scratch: &mut Scratch) -> LineVerdict {
     // Almost every line lacks the token; this check is the whole cost for them.
     if TOKEN_FINDER.find(line.as_bytes()).is_none() {
         return LineVerdict::Clean;
     }
-    scan_candidate(line, format, &Origin::default(), &mut Scratch::default())
+    scan_candidate(line, format, &Origin::default(), scratch)
 }
 
 /// Decides a line already known to hold the token somewhere.
