@@ -281,6 +281,47 @@ impl LogFormat {
         }
     }
 
+    /// Why a client could make some lines of this format ambiguous, if it could; such lines are
+    /// unmatched rather than flagged, so the format should be changed. A text format is safe when,
+    /// for every error variable, one side up to the end of the line holds no client value and the
+    /// text between it and the nearest client value on the other side has a `"`: no value of API
+    /// Gateway's own holds one, so the last (or first) `"` of the line stands where the format
+    /// puts it, and no client value can reach past it.
+    pub fn ambiguity(&self) -> Option<String> {
+        if self.is_json() {
+            return None;
+        }
+        let literals = &self.automaton.literals;
+        let client = |i: usize| self.vars[i].class() == Class::Any;
+        let quoted = |from: usize, to: usize| literals[from..to].iter().any(|l| l.contains('"'));
+        self.vars.iter().enumerate().find_map(|(e, var)| {
+            if !var.is_error() {
+                return None;
+            }
+            let left = (0..e).rev().find(|&i| client(i));
+            let right = (e + 1..self.vars.len()).find(|&i| client(i));
+            let safe = match (left, right) {
+                (None, None) => true,
+                // Literal i + 1 follows variable i; literal e precedes the error variable.
+                (Some(l), None) => quoted(l + 1, e + 1),
+                (None, Some(r)) => quoted(e + 1, r + 1),
+                (Some(_), Some(_)) => false,
+            };
+            (!safe).then(|| {
+                let around = [left, right]
+                    .into_iter()
+                    .flatten()
+                    .map(|i| format!("$context.{}", self.vars[i].0))
+                    .collect::<Vec<_>>()
+                    .join(" and ");
+                format!(
+                    "$context.{} sits next to client-controlled {around} with no double quote to fence them apart, so a client can make its line ambiguous (counted as unmatched, never flagged); put client values in double quotes and the error variable on a side with none",
+                    var.0
+                )
+            })
+        })
+    }
+
     /// The variable a JSON key path holds, when this is a JSON format.
     pub fn var_for_json_key(&self, path: &str) -> Option<&Var> {
         self.json_keys
@@ -364,6 +405,8 @@ struct Automaton {
     /// The last state, where a whole line must end.
     last: usize,
     vars: usize,
+    /// The format's text around its variables, one more than there are variables.
+    literals: Vec<String>,
 }
 
 impl Automaton {
@@ -432,6 +475,7 @@ impl Automaton {
             state_greedy,
             last: states - 1,
             vars: vars.len(),
+            literals: literals.to_vec(),
         }
     }
 
@@ -972,6 +1016,55 @@ mod tests {
                 r#""/p" - "x" AUTHORIZER_CONFIGURATION_ERROR,forged "y""#
             ),
             Some(vec![Place::Ambiguous])
+        );
+    }
+
+    /// The formats that let a client make its own line ambiguous are named; the others are not.
+    #[test]
+    fn formats_where_a_client_could_blur_the_error_are_named() {
+        let cases = [
+            (DEFAULT_FORMAT, false),
+            (CUSTOM, false),
+            (
+                r#"$context.requestId "$context.authorizer.error" "$context.identity.userAgent""#,
+                false,
+            ),
+            (
+                r#"$context.requestId $context.status $context.authorizer.error"#,
+                false,
+            ),
+            (
+                r#"{"ua":"$context.identity.userAgent","authz":"$context.authorizer.error"}"#,
+                false,
+            ),
+            (
+                r#"$context.path $context.status $context.authorizer.error"#,
+                true,
+            ),
+            (
+                r#""$context.path" $context.authorizer.error "$context.identity.userAgent""#,
+                true,
+            ),
+            (
+                r#"$context.authorizer.error $context.status $context.identity.userAgent"#,
+                true,
+            ),
+        ];
+        for (format, ambiguous) in cases {
+            let f = LogFormat::parse(format).unwrap();
+            assert_eq!(
+                f.ambiguity().is_some(),
+                ambiguous,
+                "{format}: {:?}",
+                f.ambiguity()
+            );
+        }
+        let why = LogFormat::parse(cases[5].0).unwrap().ambiguity().unwrap();
+        assert!(
+            why.starts_with(
+                "$context.authorizer.error sits next to client-controlled $context.path"
+            ),
+            "{why}"
         );
     }
 

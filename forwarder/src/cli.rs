@@ -214,6 +214,14 @@ impl Settings {
             config.format = LogFormat::parse(&f)
                 .with_context(|| format!("--format-file {}", path.display()))?;
         }
+        if let Some(why) = config
+            .format
+            .is_given()
+            .then(|| config.format.ambiguity())
+            .flatten()
+        {
+            eprintln!("forwarder: warning: the access-log format: {why}");
+        }
         if let Some(l) = &self.label {
             config.label = Some(parse_label(l.clone()).context("--label")?);
         }

@@ -37,6 +37,9 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let config = Config::from_env(true).inspect_err(|e| {
         tracing::error!(error = %e, "invalid configuration");
     })?;
+    if let Some(why) = config.format.ambiguity() {
+        tracing::warn!(risk = %why, "ACCESS_LOG_FORMAT lets a client blur its own lines");
+    }
     let topic = config.topic.clone().expect("required above");
     let publisher = SnsPublisher::from_env(topic).await;
     // Reads for diagnosis and flood control share short timeouts: neither may hold an alert.
