@@ -505,7 +505,7 @@ impl Automaton {
         }
     }
 
-    /// The same as [`Automaton::split_words`] for formats of at most 63 states (every format in
+    /// The same as [`Automaton::split_words`] for formats of at most 64 states (every format in
     /// use): each state set is one word, so a step is a handful of instructions with no loop.
     fn split(&self, line: &[u8], spans: &[(usize, usize)], scratch: &mut Scratch) -> Split {
         if self.words > 1 {
