@@ -436,11 +436,8 @@ fn expand(json: &str, at: String, depth: usize, parts: &mut Vec<Part<'static>>) 
         Shape::Records => records(inner("Records"), &at, depth, parts),
         Shape::Messages => messages(inner("Messages"), &at, depth, parts),
         Shape::Message => {
-            let body = inner("Body").or(inner("body")).and_then(string_of);
-            match body {
-                Some(body) => expand(&body, at, depth + 1, parts),
-                None => parts.push(part(at, Err(not_wrapping("SQS message", "Body")))),
-            }
+            let body = inner("Body").or(inner("body"));
+            expand_string(body, "SQS message", "Body", at, depth, parts);
         }
         Shape::Destination => {
             let payload = inner("requestPayload").expect("the shape says so");
@@ -450,17 +447,35 @@ fn expand(json: &str, at: String, depth: usize, parts: &mut Vec<Part<'static>>) 
             let detail = inner("detail").expect("the shape says so");
             expand(detail.get(), at, depth + 1, parts);
         }
-        Shape::Notification => match inner("Message").and_then(string_of) {
-            Some(message) => expand(&message, at, depth + 1, parts),
-            None => parts.push(part(at, Err(not_wrapping("SNS notification", "Message")))),
-        },
+        Shape::Notification => expand_string(
+            inner("Message"),
+            "SNS notification",
+            "Message",
+            at,
+            depth,
+            parts,
+        ),
         Shape::LogEvents => parts.push(part(at, log_events(inner("events")))),
         Shape::Unknown => parts.push(part(at, Err(DecodeError::NotAnEvent(not_an_event(json))))),
     }
 }
 
-fn not_wrapping(what: &str, key: &str) -> DecodeError {
-    DecodeError::NotAnEvent(format!("{what} has no {key} string"))
+/// Reads the event a wrapper holds as a JSON string under `key`, or says the wrapper has none.
+fn expand_string(
+    raw: Option<&RawValue>,
+    what: &str,
+    key: &str,
+    at: String,
+    depth: usize,
+    parts: &mut Vec<Part<'static>>,
+) {
+    match raw.and_then(string_of) {
+        Some(json) => expand(&json, at, depth + 1, parts),
+        None => {
+            let e = DecodeError::NotAnEvent(format!("{what} has no {key} string"));
+            parts.push(part(at, Err(e)));
+        }
+    }
 }
 
 /// One record of a Lambda event's `Records`.
@@ -529,16 +544,10 @@ fn records(records: Option<&RawValue>, at: &str, depth: usize, parts: &mut Vec<P
             let at = record
                 .message_id
                 .map_or(numbered, |id| format!("{at}#{id}"));
-            match string_of(body) {
-                Some(body) => expand(&body, at, depth + 1, parts),
-                None => parts.push(part(at, Err(not_wrapping("SQS record", "body")))),
-            }
+            expand_string(Some(body), "SQS record", "body", at, depth, parts);
         } else if let Some(sns) = record.sns {
             let at = sns.message_id.map_or(numbered, |id| format!("{at}#{id}"));
-            match sns.message.and_then(string_of) {
-                Some(message) => expand(&message, at, depth + 1, parts),
-                None => parts.push(part(at, Err(not_wrapping("SNS record", "Message")))),
-            }
+            expand_string(sns.message, "SNS record", "Message", at, depth, parts);
         } else {
             let source = record
                 .event_source
@@ -584,10 +593,7 @@ fn messages(messages: Option<&RawValue>, at: &str, depth: usize, parts: &mut Vec
         let at = message
             .message_id
             .map_or(format!("{at}#{}", i + 1), |id| format!("{at}#{id}"));
-        match message.body.and_then(string_of) {
-            Some(body) => expand(&body, at, depth + 1, parts),
-            None => parts.push(part(at, Err(not_wrapping("SQS message", "Body")))),
-        }
+        expand_string(message.body, "SQS message", "Body", at, depth, parts);
     }
 }
 
