@@ -292,7 +292,7 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
     }
     let shared = |s: &str| (!s.is_empty()).then(|| Arc::<str>::from(s));
     let (log_group, log_stream) = (shared(&batch.log_group), shared(&batch.log_stream));
-    let account_id = is_account_id(&batch.owner).then_some(&*batch.owner);
+    let account_id = crate::shape::is_account_id(&batch.owner).then_some(&*batch.owner);
     scan.log_group = log_group.clone();
     scan.account_id = account_id.map(str::to_owned);
     let mut text = String::new();
@@ -721,10 +721,6 @@ pub fn after_token(s: &str) -> Option<&str> {
 
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
-}
-
-fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// RFC 3339 in UTC with milliseconds, or the raw number when out of range.
