@@ -744,6 +744,17 @@ const JA: Words = Words {
     sample_line: "該当する最初の行 (記録されたまま)",
 };
 
+impl Words {
+    /// What the quoted texts are: API Gateway's errors, or lines that did not follow the format.
+    fn error_label(&self, view: &View) -> &'static str {
+        if view.drift.is_some() {
+            self.sample_line
+        } else {
+            self.error
+        }
+    }
+}
+
 fn words(lang: Language) -> &'static Words {
     match lang {
         Language::En => &EN,
@@ -816,11 +827,7 @@ fn email_text(view: &View, lang: Language) -> String {
         }
         line(&mut t, w.samples, &ids);
     }
-    let error_label = if view.drift.is_some() {
-        w.sample_line
-    } else {
-        w.error
-    };
+    let error_label = w.error_label(view);
     t.push_str(&format!("\n{error_label}:\n"));
     for e in &view.errors {
         t.push_str(&format!(
@@ -999,11 +1006,7 @@ fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
             chat_code(&view.samples.join(", "))
         ));
     }
-    let error_label = if view.drift.is_some() {
-        w.sample_line
-    } else {
-        w.error
-    };
+    let error_label = w.error_label(view);
     for e in &view.errors {
         d.push_str(&format!("• *{error_label}:* {}\n", chat_code(e)));
     }
