@@ -127,7 +127,8 @@ impl Class {
         }
     }
 
-    /// Client text: taken as long as possible when one split has to be chosen for the fields.
+    /// Client text: may be empty, and is taken as long as possible when one split has to be
+    /// chosen for the fields.
     fn is_any(self) -> bool {
         self == Class::Any
     }
@@ -266,21 +267,6 @@ impl LogFormat {
         self.automaton.split(line.as_bytes(), spans, scratch)
     }
 
-    /// The values of a line that follows the format, or `None`; for reading one line.
-    pub fn values<'l>(&self, line: &'l str) -> Option<Vec<(&Var, &'l str)>> {
-        let mut scratch = Scratch::default();
-        match self.split(line, &[], &mut scratch) {
-            Split::Parsed { .. } => Some(
-                self.vars
-                    .iter()
-                    .enumerate()
-                    .map(|(i, v)| (v, scratch.value(line, i)))
-                    .collect(),
-            ),
-            Split::NoMatch => None,
-        }
-    }
-
     /// Why a client could make some lines of this format ambiguous, if it could; such lines are
     /// unmatched rather than flagged, so the format should be changed. A text format is safe when,
     /// for every error variable, one side up to the end of the line holds no client value and the
@@ -392,16 +378,13 @@ struct Automaton {
     masks: Vec<u64>,
     /// Variable states.
     loops: Vec<u64>,
-    /// States of values that may be empty (client text).
+    /// States of client text: values that may be empty, and that are taken as long as possible
+    /// when one split is chosen for the fields.
     empties: Vec<u64>,
     /// Error-variable states.
     errors: Vec<u64>,
     /// Per state: the variable it reads, if any.
     state_var: Vec<Option<usize>>,
-    /// Per state: whether the variable it reads is client text (taken greedily when choosing).
-    state_greedy: Vec<bool>,
-    /// The same as a set, for the one-word path.
-    greedy: u64,
     /// The last state, where a whole line must end.
     last: usize,
     vars: usize,
@@ -438,7 +421,6 @@ impl Automaton {
         let mut empties = vec![0u64; words];
         let mut errors = vec![0u64; words];
         let mut state_var = vec![None; states];
-        let mut state_greedy = vec![false; states];
         for (e, &(var, class, byte)) in elements.iter().enumerate() {
             let s = e + 1;
             let (w, bit) = (s / 64, 1u64 << (s % 64));
@@ -449,7 +431,6 @@ impl Automaton {
                         errors[w] |= bit;
                     }
                     state_var[s] = Some(v);
-                    state_greedy[s] = class.is_any();
                     if class.is_any() {
                         empties[w] |= bit;
                     }
@@ -469,10 +450,6 @@ impl Automaton {
             empties,
             errors,
             state_var,
-            greedy: (0..states.min(64))
-                .filter(|&s| state_greedy[s])
-                .fold(0, |set, s| set | (1 << s)),
-            state_greedy,
             last: states - 1,
             vars: vars.len(),
             literals: literals.to_vec(),
@@ -545,7 +522,6 @@ impl Automaton {
         let bounds = &mut scratch.bounds;
         bounds.clear();
         bounds.resize(self.vars, (0, 0));
-        let greedy = self.greedy;
         let mut state = 0;
         for (p, (&b, &live)) in line.iter().zip(&sets[1..]).enumerate() {
             // The states that can read this byte and still finish the line.
@@ -556,7 +532,7 @@ impl Automaton {
             let skip = ok & (bit << 2) != 0 && empties & (bit << 1) != 0;
             // Staying in a value is most bytes: client text stays while it can, other values
             // only while nothing after them can take the byte.
-            if stay && (greedy & bit != 0 || (!advance && !skip)) {
+            if stay && (empties & bit != 0 || (!advance && !skip)) {
                 continue;
             }
             let next = if advance {
@@ -672,7 +648,7 @@ impl Automaton {
             let mask = &self.masks[b as usize * w..][..w];
             let can = |s: usize| s <= self.last && Self::has(mask, s) && Self::has(live(p + 1), s);
             let stay = self.state_var[state].is_some() && can(state);
-            let next = if stay && self.state_greedy[state] {
+            let next = if stay && Self::has(&self.empties, state) {
                 state
             } else if can(state + 1) {
                 state + 1
@@ -921,12 +897,19 @@ mod tests {
         }
     }
 
+    /// Each variable's value in the split chosen for the fields.
     fn split_map(format: &LogFormat, line: &str) -> Vec<(String, String)> {
+        let mut scratch = Scratch::default();
+        assert_ne!(
+            format.split(line, &[], &mut scratch),
+            Split::NoMatch,
+            "line follows the format"
+        );
         format
-            .values(line)
-            .expect("line follows the format")
-            .into_iter()
-            .map(|(v, s)| (v.0.clone(), s.to_owned()))
+            .vars
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.0.clone(), scratch.value(line, i).to_owned()))
             .collect()
     }
 
