@@ -352,6 +352,21 @@ pub struct Scratch {
     sets: Vec<u64>,
     /// Per variable: where its value starts and ends in the chosen split.
     bounds: Vec<(usize, usize)>,
+    /// The runs of bytes outside every literal that the forward pass read in one step.
+    runs: Vec<Run>,
+}
+
+/// Bytes `start..end` of a line, none of them in a literal of the format, after a byte that began
+/// the run: the same states are reachable after each of them.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    start: usize,
+    end: usize,
+    /// The classes (bits of [`CLASS_BITS`]) that refuse some byte of the run.
+    refused: usize,
+    /// Whether the backward pass read the run in one step too, so the live states are the same
+    /// after each of its bytes.
+    narrow: bool,
 }
 
 impl Scratch {
@@ -390,7 +405,28 @@ struct Automaton {
     vars: usize,
     /// The format's text around its variables, one more than there are variables.
     literals: Vec<String>,
+    /// Per byte value: [`IN_LITERAL`] when some literal of the format holds it, and one bit per
+    /// class of [`CLASS_BITS`] that refuses it.
+    kinds: [u8; 256],
+    /// Per set of refusing classes (the kinds above shifted right once): the variable states
+    /// whose class allows every byte of a run with those kinds.
+    survive: [u64; 1 << CLASS_BITS.len()],
+    /// Whether runs of bytes outside every literal can be read in one step: true for formats of
+    /// one word whose variables are all separated by literal text (see [`Automaton::split`]).
+    runs: bool,
 }
+
+/// In [`Automaton::kinds`]: the byte occurs in the format's literal text.
+const IN_LITERAL: u8 = 1;
+
+/// The classes that refuse some byte, each a bit of [`Automaton::kinds`] from bit 1 on.
+const CLASS_BITS: [Class; 5] = [
+    Class::Number,
+    Class::Time,
+    Class::Method,
+    Class::Token,
+    Class::ErrorText,
+];
 
 impl Automaton {
     fn new(vars: &[Var], literals: &[String]) -> Self {
@@ -416,6 +452,38 @@ impl Automaton {
         }
         let states = elements.len() + 1;
         let words = states.div_ceil(64);
+        let mut kinds = [0u8; 256];
+        for (c, kind) in kinds.iter_mut().enumerate() {
+            let c = c as u8;
+            if elements
+                .iter()
+                .any(|&(var, _, byte)| var.is_none() && byte == c)
+            {
+                *kind |= IN_LITERAL;
+            }
+            for (k, class) in CLASS_BITS.iter().enumerate() {
+                if !class.allows(c) {
+                    *kind |= 2 << k;
+                }
+            }
+        }
+        let mut survive = [0u64; 1 << CLASS_BITS.len()];
+        let adjacent = elements
+            .windows(2)
+            .any(|w| w[0].0.is_some() && w[1].0.is_some());
+        if words == 1 {
+            for (refused, mask) in survive.iter_mut().enumerate() {
+                for (e, &(var, class, _)) in elements.iter().enumerate() {
+                    let allowed = CLASS_BITS
+                        .iter()
+                        .enumerate()
+                        .all(|(k, c)| refused & (1 << k) == 0 || *c != class);
+                    if var.is_some() && allowed {
+                        *mask |= 1 << (e + 1);
+                    }
+                }
+            }
+        }
         let mut masks = vec![0u64; 256 * words];
         let mut loops = vec![0u64; words];
         let mut empties = vec![0u64; words];
@@ -453,6 +521,9 @@ impl Automaton {
             last: states - 1,
             vars: vars.len(),
             literals: literals.to_vec(),
+            kinds,
+            survive,
+            runs: words == 1 && !adjacent,
         }
     }
 
@@ -488,42 +559,138 @@ impl Automaton {
         if self.words > 1 {
             return self.split_words(line, spans, scratch);
         }
+        self.split_word(line, spans, scratch, self.runs)
+    }
+
+    /// Splits with one-word state sets, reading runs of bytes that no literal holds in one step
+    /// when `runs` is set.
+    ///
+    /// Such a byte can only be read by a variable, and when variables are separated by literals a
+    /// variable reading it stays where it is. So after a run's first byte the set can only lose
+    /// the variables whose class refuses a later byte of the run: one table lookup per byte finds
+    /// the run's end and the classes its bytes need, and a run that no live state leaves is filled
+    /// in at once. Most of a flagged line is such runs (the words of the error text, the route,
+    /// the time), so each pass does its per-byte work only at the format's literal bytes.
+    fn split_word(
+        &self,
+        line: &[u8],
+        spans: &[(usize, usize)],
+        scratch: &mut Scratch,
+        runs: bool,
+    ) -> Split {
         let n = line.len();
         let m: &[u64; 256] = self.masks[..256]
             .try_into()
             .expect("one word per byte value");
         let (loops, empties, errors) = (self.loops[0], self.empties[0], self.errors[0]);
         let last = 1u64 << self.last;
-        // Forwards. A set that empties stays empty, so the end alone tells whether the line fits.
+        let kinds = &self.kinds;
+        // Forwards: the states reachable after each byte.
         let sets = &mut scratch.sets;
         sets.clear();
-        sets.reserve(n + 1);
+        sets.resize(n + 1, 0);
+        let spans_of_runs = &mut scratch.runs;
+        spans_of_runs.clear();
         let mut d = 1 | ((1 << 1) & empties);
-        sets.push(d);
-        for &b in line {
+        sets[0] = d;
+        let mut p = 0;
+        while p < n {
+            let b = line[p];
             d = ((d << 1) | (d & loops)) & m[b as usize];
             d |= (d << 1) & empties;
-            sets.push(d);
+            sets[p + 1] = d;
+            p += 1;
+            if d == 0 {
+                return Split::NoMatch;
+            }
+            if !runs || kinds[b as usize] & IN_LITERAL != 0 {
+                continue;
+            }
+            // `b` began a run: every state of `d` reads a variable. Find the run's end and the
+            // classes its other bytes refuse.
+            let start = p;
+            let mut refused = 0u8;
+            while p < n {
+                let k = kinds[line[p] as usize];
+                if k & IN_LITERAL != 0 {
+                    break;
+                }
+                refused |= k;
+                p += 1;
+            }
+            if p == start {
+                continue;
+            }
+            let refused = usize::from(refused >> 1);
+            if d & self.survive[refused] == d {
+                sets[start + 1..=p].fill(d);
+                spans_of_runs.push(Run {
+                    start,
+                    end: p,
+                    refused,
+                    narrow: false,
+                });
+            } else {
+                for q in start..p {
+                    d &= m[line[q] as usize];
+                    sets[q + 1] = d;
+                }
+                if d == 0 {
+                    return Split::NoMatch;
+                }
+            }
         }
         if d & last == 0 {
             return Split::NoMatch;
         }
-        // Backwards, narrowing each set to the states that can still finish the line.
+        // Backwards, narrowing each set to the states that can still finish the line. Over a run
+        // the states that can finish only lose those whose class refuses an earlier byte.
         let mut back = last | ((last & empties) >> 1);
-        for (set, &b) in sets[1..].iter_mut().rev().zip(line.iter().rev()) {
-            *set &= back;
-            let x = back & m[b as usize];
+        let mut p = n;
+        let mut r = spans_of_runs.len();
+        loop {
+            sets[p] &= back;
+            if p == 0 {
+                break;
+            }
+            if r > 0 && spans_of_runs[r - 1].end == p {
+                r -= 1;
+                let run = &mut spans_of_runs[r];
+                let x = back & m[line[p - 1] as usize];
+                let x_all = back & self.survive[run.refused];
+                if x == x_all {
+                    back = x | (x >> 1);
+                    for set in &mut sets[run.start..p] {
+                        *set &= back;
+                    }
+                    run.narrow = true;
+                    p = run.start;
+                    continue;
+                }
+            }
+            let x = back & m[line[p - 1] as usize];
             back = (x >> 1) | (x & loops);
             back |= (back & empties) >> 1;
+            p -= 1;
         }
-        sets[0] &= back;
         let sets = &scratch.sets;
         // One split, for the fields: client text as long as possible, the rest as short.
         let bounds = &mut scratch.bounds;
         bounds.clear();
         bounds.resize(self.vars, (0, 0));
         let mut state = 0;
-        for (p, (&b, &live)) in line.iter().zip(&sets[1..]).enumerate() {
+        let mut p = 0;
+        let mut runs_left = scratch.runs.iter().filter(|r| r.narrow).peekable();
+        while p < n {
+            // Inside a run both passes read in one step, the live states are one set of
+            // variables, so the split stays in its variable to the run's end.
+            if let Some(run) = runs_left.next_if(|r| r.start == p) {
+                debug_assert!(sets[p] & (1u64 << state) & loops != 0);
+                p = run.end;
+                continue;
+            }
+            let b = line[p];
+            let live = sets[p + 1];
             // The states that can read this byte and still finish the line.
             let ok = m[b as usize] & live;
             let bit = 1u64 << state;
@@ -533,6 +700,7 @@ impl Automaton {
             // Staying in a value is most bytes: client text stays while it can, other values
             // only while nothing after them can take the byte.
             if stay && (empties & bit != 0 || (!advance && !skip)) {
+                p += 1;
                 continue;
             }
             let next = if advance {
@@ -554,6 +722,7 @@ impl Automaton {
                 bounds[v] = (p, p);
             }
             state = next;
+            p += 1;
         }
         if let Some(v) = self.state_var[state] {
             bounds[v].1 = n;
@@ -1140,6 +1309,111 @@ mod tests {
                 proptest::prop_assert_eq!(one.bounds, general.bounds);
             }
         });
+    }
+
+    /// Reading runs in one step changes nothing: on many formats and hostile lines the run path,
+    /// the byte-by-byte path and the general path give the same places and bounds.
+    #[test]
+    fn runs_read_at_once_split_as_bytes_do() {
+        let formats = [
+            DEFAULT_FORMAT,
+            CUSTOM,
+            r#"$context.requestId $context.status "$context.error.messageString" $context.identity.userAgent"#,
+            r#"[$context.requestTime] $context.httpMethod $context.path $context.responseLatency err=$context.authorizer.error ua=$context.identity.userAgent"#,
+            r#"$context.identity.userAgent-$context.authorizer.error:$context.status"#,
+            r#"$context.stage	$context.error.message	$context.routeKey"#,
+        ];
+        let pieces = proptest::sample::select(vec![
+            "\"",
+            " ",
+            "\" ",
+            "\t",
+            "AUTHORIZER_CONFIGURATION_ERROR",
+            "AUTHORIZER_CONFIGURATION_ERROR,x",
+            "500",
+            "35",
+            "-",
+            "[",
+            "]",
+            "10/Oct/2023:01:01:01 +0000",
+            "a1b2c3d4e5",
+            "prod",
+            "GET",
+            "/x",
+            "HTTP/1.1",
+            "Vx3k=",
+            ",",
+            "err=",
+            "ua=",
+            "The role can't",
+            "'isAuthorized'",
+            "\u{7f}",
+            "\u{1}",
+            "é",
+        ]);
+        for source in formats {
+            let f = LogFormat::parse(source).unwrap();
+            assert_eq!(f.automaton.words, 1, "{source}");
+            // Values mostly of their variable's class, now and then anything.
+            let values: Vec<_> = f
+                .vars()
+                .iter()
+                .map(|var| {
+                    let own: Vec<&str> = match var.class() {
+                        Class::Number => vec!["500", "35", "-"],
+                        Class::Time => vec!["10/Oct/2023:01:01:01 +0000", "-"],
+                        Class::Method => vec!["GET", "POST"],
+                        Class::Token => vec!["a1b2c3d4e5", "prod", "HTTP/1.1", "Vx3k=", "-"],
+                        Class::ErrorText | Class::Quoted => vec![
+                            "AUTHORIZER_CONFIGURATION_ERROR,x",
+                            "The role can't",
+                            " ",
+                            "'isAuthorized'",
+                            "AUTHORIZER_CONFIGURATION_ERROR",
+                        ],
+                        Class::Any => {
+                            vec!["GET /x", " ", "\"", "AUTHORIZER_CONFIGURATION_ERROR", "ua"]
+                        }
+                    };
+                    let piece = proptest::prop_oneof![
+                        9 => proptest::sample::select(own),
+                        1 => pieces.clone(),
+                    ];
+                    proptest::collection::vec(piece, 1..5)
+                })
+                .collect();
+            let lits = f.automaton.literals.clone();
+            proptest::proptest!(|(parts in proptest::collection::vec(pieces.clone(), 0..48), values in values, fill in proptest::bool::weighted(0.8))| {
+                // Most lines follow the format's literals with hostile values in between; the
+                // rest are any concatenation.
+                let line = if fill {
+                    let mut line = lits[0].clone();
+                    for ((value, lit), var) in values.iter().zip(&lits[1..]).zip(f.vars()) {
+                        let value = value.concat();
+                        if var.class() == Class::Quoted {
+                            line.push_str(&format!("\"{value}\""));
+                        } else {
+                            line.push_str(&value);
+                        }
+                        line.push_str(lit);
+                    }
+                    line
+                } else {
+                    parts.concat()
+                };
+                let spans = token_spans(&line);
+                let (mut a_s, mut b_s, mut c_s) = (Scratch::default(), Scratch::default(), Scratch::default());
+                let a = f.automaton.split_word(line.as_bytes(), &spans, &mut a_s, true);
+                let b = f.automaton.split_word(line.as_bytes(), &spans, &mut b_s, false);
+                let c = f.automaton.split_words(line.as_bytes(), &spans, &mut c_s);
+                proptest::prop_assert_eq!(&a, &b, "{} on {:?}", source, line);
+                proptest::prop_assert_eq!(&a, &c, "{} on {:?}", source, line);
+                if a != Split::NoMatch {
+                    proptest::prop_assert_eq!(&a_s.bounds, &b_s.bounds, "{} on {:?}", source, line);
+                    proptest::prop_assert_eq!(&a_s.bounds, &c_s.bounds, "{} on {:?}", source, line);
+                }
+            });
+        }
     }
 
     /// Formats wider than one 64-bit word of states split the same way.
