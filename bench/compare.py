@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Times `forwarder scan` against bench/reference.py on the same event files, as whole processes,
 and reports peak memory, startup time and the zipped Lambda bootstrap size. Used by bench/run."""
+import glob
 import os
 import statistics
 import subprocess
@@ -79,6 +80,29 @@ def main():
     ours = median_time([FORWARDER, "scan", *all_events], expect={0, 1})
     theirs = median_time([python, REFERENCE, *all_events], expect={0})
     print(f"| three events in one process | | {ours * 1e3:.1f} ms | | {theirs * 1e3:.1f} ms | {theirs / ours:.1f}x | |")
+
+    # The multi-event target: ten subscription events of 10,000 lines each, 1% flagged, made by
+    # lambda-sim's generator (bench/run writes them), in one process each side; runs alternate so
+    # both see the same machine.
+    multi = sorted(glob.glob(os.path.join(EVENTS, "multi", "event-*.json")))
+    if multi:
+        ours_t, theirs_t, rss = [], [], []
+        for _ in range(RUNS):
+            elapsed, peak, code = run([FORWARDER, "scan", *multi])
+            if code not in {0, 1}:
+                sys.exit(f"forwarder scan exited {code} on the multi-event set")
+            ours_t.append(elapsed)
+            rss.append(peak)
+            elapsed, _, code = run([python, REFERENCE, *multi])
+            if code != 0:
+                sys.exit(f"the reference exited {code} on the multi-event set")
+            theirs_t.append(elapsed)
+        ours, theirs = statistics.median(ours_t), statistics.median(theirs_t)
+        print(f"| ten events of 10,000 lines, 1% flagged, in one process | "
+              f"{sum(os.path.getsize(m) for m in multi) / 1e6:.2f} MB | {ours * 1e3:.1f} ms | "
+              f"| {theirs * 1e3:.1f} ms | {theirs / ours:.1f}x | |")
+        print(f"\npeak RSS of `forwarder scan` on the ten events: {max(rss) / 1024:.1f} MiB "
+              f"(median {statistics.median(rss) / 1024:.1f} MiB)")
 
     # Where the reference's time goes: starting the interpreter with its imports, and the handler
     # itself once warm (in process), which is what a warm Lambda bills per batch.
