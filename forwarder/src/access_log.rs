@@ -586,9 +586,11 @@ impl Automaton {
         let last = 1u64 << self.last;
         let kinds = &self.kinds;
         // Forwards: the states reachable after each byte.
+        // Every set up to the line's end is written before it is read, so the buffer only grows.
         let sets = &mut scratch.sets;
-        sets.clear();
-        sets.resize(n + 1, 0);
+        if sets.len() < n + 1 {
+            sets.resize(n + 1, 0);
+        }
         let spans_of_runs = &mut scratch.runs;
         spans_of_runs.clear();
         let mut d = 1 | ((1 << 1) & empties);
