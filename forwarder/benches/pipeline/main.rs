@@ -124,7 +124,7 @@ fn parse_floor(event: &[u8]) -> usize {
 
 fn full(event: &[u8], config: &Config) -> usize {
     let payload = forwarder::decode::decode_event(event).expect("event");
-    let batch = payload.parse().expect("payload");
+    let batch = payload.parse_candidates().expect("payload");
     let (scan, alerts) = forwarder::forward::prepare(&batch, config);
     scan.findings.len() + alerts.len()
 }
@@ -169,7 +169,8 @@ fn main() {
         };
         // The workload must be read as the stage wrote it, or this measures the wrong path.
         let payload = forwarder::decode::decode_event(&w.event).expect("event");
-        let (scan, _) = forwarder::forward::prepare(&payload.parse().expect("payload"), &config);
+        let (scan, _) =
+            forwarder::forward::prepare(&payload.parse_candidates().expect("payload"), &config);
         assert_eq!(
             scan.unmatched, 0,
             "{}: lines do not follow the format",
