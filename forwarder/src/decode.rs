@@ -497,8 +497,20 @@ pub fn event_kind(bytes: &[u8]) -> EventKind {
 
 /// Decodes the `awslogs.data` string down to its payload.
 pub fn decode_data(data: &str) -> Result<Payload, DecodeError> {
-    let gz = base64::engine::general_purpose::STANDARD.decode(data.trim())?;
+    let gz = decode_base64(data.trim())?;
     inflate(&gz, inflate_cap()).map(Payload)
+}
+
+/// Decodes standard base64 with canonical padding. The SIMD decoder (AVX2 or SSSE3 chosen at run
+/// time on x86-64, NEON on aarch64) reads what CloudWatch Logs writes; what it refuses is decided
+/// by the `base64` crate, so exactly the inputs that crate's `STANDARD` engine accepts are accepted
+/// (the SIMD decoder accepts a subset of them: it requires the padding and zero trailing bits
+/// too) and a refusal names the offending byte as that crate does.
+pub fn decode_base64(data: &str) -> Result<Vec<u8>, DecodeError> {
+    match base64_simd::STANDARD.decode_to_vec(data) {
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Ok(base64::engine::general_purpose::STANDARD.decode(data)?),
+    }
 }
 
 /// The common case in one call: a single gzip member (CloudWatch Logs writes one) whose trailer
@@ -803,6 +815,72 @@ mod tests {
             Err(DecodeError::TooLarge { .. })
         ));
         assert_eq!(inflate(&gzip(b""), 10).unwrap(), b"");
+    }
+
+    /// The SIMD decoder with its fallback accepts exactly what the `base64` crate's STANDARD
+    /// engine accepts, with the same bytes, and refuses with that crate's error.
+    #[test]
+    fn base64_agrees_with_the_base64_crate() {
+        let check = |data: &str| {
+            let ours = decode_base64(data).map_err(|e| e.to_string());
+            let theirs = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .map_err(|e| DecodeError::from(e).to_string());
+            assert_eq!(ours, theirs, "{data:?}");
+        };
+        for data in [
+            "",
+            "=",
+            "==",
+            "===",
+            "====",
+            "QQ==",
+            "QQ=",
+            "QQ",
+            "QR==",
+            "QUI=",
+            "QUJ=",
+            "QUJD",
+            "QUJD====",
+            "QU=D",
+            "Q===",
+            "QUJDRA==QUJD",
+            " QUJD",
+            "QUJD ",
+            "QU JD",
+            "QUJD\n",
+            "QUJ-",
+            "QUJ_",
+            "QUJ\u{e9}",
+            "QUJDRA",
+        ] {
+            check(data);
+        }
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+        for n in 0..70 {
+            check(&b64(&bytes[..n]));
+            check(&b64(&bytes[n..n * 40]));
+        }
+        proptest::proptest!(|(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            edits in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), proptest::sample::select(&b"A/+=9z-_ \n\x80"[..])),
+                0..3,
+            ),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+        )| {
+            let mut data = b64(&raw).into_bytes();
+            if !data.is_empty() {
+                for (at, byte) in &edits {
+                    let i = at.index(data.len());
+                    data[i] = *byte;
+                }
+                if edits.len() == 2 {
+                    data.truncate(cut.index(data.len() + 1));
+                }
+            }
+            check(&String::from_utf8_lossy(&data));
+        });
     }
 
     #[test]
