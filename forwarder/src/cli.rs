@@ -294,7 +294,9 @@ fn scan_input(name: String, bytes: &[u8], config: &Config) -> Vec<Result<Scanned
     };
     let scan_payload = |name: String, payload: Result<decode::Payload, decode::DecodeError>| {
         let payload = payload.map_err(|e| anyhow!("{name}: {e}"))?;
-        let batch = payload.parse().map_err(|e| anyhow!("{name}: {e}"))?;
+        let batch = payload
+            .parse_candidates()
+            .map_err(|e| anyhow!("{name}: {e}"))?;
         let scan = detect::scan_batch(&batch, &config.format);
         Ok(Scanned::new(name, scan, config, batch.is_control()))
     };

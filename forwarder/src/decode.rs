@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+mod compact;
 mod input;
 
 pub use input::{Content, Part, sniff};
@@ -165,8 +166,13 @@ pub struct LogBatch<'a> {
     pub log_stream: Cow<'a, str>,
     #[serde(default, borrow)]
     pub subscription_filters: Vec<Cow<'a, str>>,
+    /// The batch's events; after [`Payload::parse_candidates`], only those that may hold the token.
     #[serde(borrow, deserialize_with = "events_sized")]
     pub log_events: Vec<LogEvent<'a>>,
+    /// Events of the payload left out of `log_events` because they cannot hold the token; see
+    /// [`LogBatch::line_count`].
+    #[serde(skip)]
+    pub omitted_events: usize,
 }
 
 thread_local! {
@@ -348,7 +354,16 @@ impl LogBatch<'_> {
     pub fn is_control(&self) -> bool {
         self.message_type == MessageType::ControlMessage
     }
+
+    /// How many events the payload held: those in `log_events` and those left out.
+    pub fn line_count(&self) -> usize {
+        self.log_events.len() + self.omitted_events
+    }
 }
+
+/// The token's searcher for [`Payload::parse_candidates`].
+static TOKEN_FINDER: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(crate::detect::TOKEN));
 
 /// The decompressed payload JSON of an event; [`Payload::parse`] reads a [`LogBatch`] out of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -358,6 +373,19 @@ impl Payload {
     /// Parses the payload; its strings borrow from `self`.
     pub fn parse(&self) -> Result<LogBatch<'_>, DecodeError> {
         parse_payload(&self.0)
+    }
+
+    /// Parses the payload for a scan: `log_events` holds at least every event whose message holds
+    /// the token (as [`Message::escaped_contains`] finds it), the rest may be left out and counted
+    /// in `omitted_events`. A payload in CloudWatch Logs' own compact layout is read without
+    /// building the events left out; anything else, and every error, is the full parser's, so the
+    /// result and the errors are those of [`Payload::parse`].
+    pub fn parse_candidates(&self) -> Result<LogBatch<'_>, DecodeError> {
+        let json = payload_str(&self.0)?;
+        match compact::parse(json, &TOKEN_FINDER) {
+            Some(batch) => Ok(batch),
+            None => parse_payload_str(json),
+        }
     }
 }
 
@@ -469,8 +497,20 @@ pub fn event_kind(bytes: &[u8]) -> EventKind {
 
 /// Decodes the `awslogs.data` string down to its payload.
 pub fn decode_data(data: &str) -> Result<Payload, DecodeError> {
-    let gz = base64::engine::general_purpose::STANDARD.decode(data.trim())?;
+    let gz = decode_base64(data.trim())?;
     inflate(&gz, inflate_cap()).map(Payload)
+}
+
+/// Decodes standard base64 with canonical padding. The SIMD decoder (AVX2 or SSSE3 chosen at run
+/// time on x86-64, NEON on aarch64) reads what CloudWatch Logs writes; what it refuses is decided
+/// by the `base64` crate, so exactly the inputs that crate's `STANDARD` engine accepts are accepted
+/// (the SIMD decoder accepts a subset of them: it requires the padding and zero trailing bits
+/// too) and a refusal names the offending byte as that crate does.
+pub fn decode_base64(data: &str) -> Result<Vec<u8>, DecodeError> {
+    match base64_simd::STANDARD.decode_to_vec(data) {
+        Ok(bytes) => Ok(bytes),
+        Err(_) => Ok(base64::engine::general_purpose::STANDARD.decode(data)?),
+    }
 }
 
 /// The common case in one call: a single gzip member (CloudWatch Logs writes one) whose trailer
@@ -542,10 +582,17 @@ fn gzip_error(e: io::Error) -> DecodeError {
 
 /// Parses the decompressed payload JSON.
 pub fn parse_payload(json: &[u8]) -> Result<LogBatch<'_>, DecodeError> {
-    // One UTF-8 check of the whole payload up front lets serde_json skip it per string.
-    let json = std::str::from_utf8(json).map_err(|e| DecodeError::PayloadNotUtf8 {
+    parse_payload_str(payload_str(json)?)
+}
+
+/// One UTF-8 check of the whole payload up front lets serde_json skip it per string.
+fn payload_str(json: &[u8]) -> Result<&str, DecodeError> {
+    std::str::from_utf8(json).map_err(|e| DecodeError::PayloadNotUtf8 {
         offset: e.valid_up_to(),
-    })?;
+    })
+}
+
+fn parse_payload_str(json: &str) -> Result<LogBatch<'_>, DecodeError> {
     EXPECTED_EVENTS.set(json.len() / TYPICAL_EVENT_BYTES);
     let batch = serde_json::from_str(json).map_err(DecodeError::PayloadJson);
     EXPECTED_EVENTS.set(0);
@@ -579,6 +626,7 @@ pub fn encode_event(
                 message: line.into(),
             })
             .collect(),
+        omitted_events: 0,
     };
     encode_batch(&batch)
 }
@@ -767,6 +815,72 @@ mod tests {
             Err(DecodeError::TooLarge { .. })
         ));
         assert_eq!(inflate(&gzip(b""), 10).unwrap(), b"");
+    }
+
+    /// The SIMD decoder with its fallback accepts exactly what the `base64` crate's STANDARD
+    /// engine accepts, with the same bytes, and refuses with that crate's error.
+    #[test]
+    fn base64_agrees_with_the_base64_crate() {
+        let check = |data: &str| {
+            let ours = decode_base64(data).map_err(|e| e.to_string());
+            let theirs = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .map_err(|e| DecodeError::from(e).to_string());
+            assert_eq!(ours, theirs, "{data:?}");
+        };
+        for data in [
+            "",
+            "=",
+            "==",
+            "===",
+            "====",
+            "QQ==",
+            "QQ=",
+            "QQ",
+            "QR==",
+            "QUI=",
+            "QUJ=",
+            "QUJD",
+            "QUJD====",
+            "QU=D",
+            "Q===",
+            "QUJDRA==QUJD",
+            " QUJD",
+            "QUJD ",
+            "QU JD",
+            "QUJD\n",
+            "QUJ-",
+            "QUJ_",
+            "QUJ\u{e9}",
+            "QUJDRA",
+        ] {
+            check(data);
+        }
+        let bytes: Vec<u8> = (0..=255u8).cycle().take(3000).collect();
+        for n in 0..70 {
+            check(&b64(&bytes[..n]));
+            check(&b64(&bytes[n..n * 40]));
+        }
+        proptest::proptest!(|(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            edits in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), proptest::sample::select(&b"A/+=9z-_ \n\x80"[..])),
+                0..3,
+            ),
+            cut in proptest::prelude::any::<proptest::sample::Index>(),
+        )| {
+            let mut data = b64(&raw).into_bytes();
+            if !data.is_empty() {
+                for (at, byte) in &edits {
+                    let i = at.index(data.len());
+                    data[i] = *byte;
+                }
+                if edits.len() == 2 {
+                    data.truncate(cut.index(data.len() + 1));
+                }
+            }
+            check(&String::from_utf8_lossy(&data));
+        });
     }
 
     #[test]

@@ -305,7 +305,7 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
         .iter()
         .filter(|event| event.message.escaped_contains(&TOKEN_FINDER))
         .collect();
-    scan.lines = batch.log_events.len() - candidates.len();
+    scan.lines = batch.line_count() - candidates.len();
     scan.findings.reserve_exact(candidates.len());
     for event in candidates {
         let origin = Origin {

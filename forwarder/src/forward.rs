@@ -84,6 +84,7 @@ pub fn scan_found(log_group: &str, events: &[FoundEvent], format: &LogFormat) ->
                     message: e.message.as_str().into(),
                 })
                 .collect(),
+            omitted_events: 0,
         };
         scan.merge(detect::scan_batch(&batch, format));
     }
@@ -215,7 +216,7 @@ pub async fn handle_event<P: Publisher, I: Inspector, W: AlertWindows>(
 ) -> Result<Outcome, ForwardError> {
     let rejected = |e: &DecodeError| tracing::error!(error = %e, "event rejected");
     let payload = decode::decode_event(event).inspect_err(rejected)?;
-    let batch = payload.parse().inspect_err(rejected)?;
+    let batch = payload.parse_candidates().inspect_err(rejected)?;
     forward_batch(&batch, config, services).await
 }
 
@@ -364,7 +365,7 @@ pub async fn handle_kinesis<P: Publisher, I: Inspector, W: AlertWindows>(
     for record in &event.records {
         let sequence = record.kinesis.sequence_number.as_ref();
         let outcome = match decode::decode_data(&record.kinesis.data) {
-            Ok(payload) => match payload.parse() {
+            Ok(payload) => match payload.parse_candidates() {
                 Ok(batch) => forward_batch(&batch, config, services).await,
                 Err(e) => Err(e.into()),
             },
@@ -496,6 +497,7 @@ mod tests {
                 timestamp: 0,
                 message: PERMISSION.into(),
             }],
+            omitted_events: 0,
         };
         let bytes = serde_json::to_vec(&decode::encode_batch(&batch)).unwrap();
         let publisher = MemoryPublisher::new();

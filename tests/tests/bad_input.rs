@@ -46,6 +46,7 @@ fn batch_of(messages: Vec<String>) -> Vec<u8> {
                 message: message.into(),
             })
             .collect(),
+        omitted_events: 0,
     };
     serde_json::to_vec(&decode::encode_batch(&batch)).unwrap()
 }

@@ -148,6 +148,7 @@ pub fn event(lines: &[String]) -> Vec<u8> {
                 message: m.as_str().into(),
             })
             .collect(),
+        omitted_events: 0,
     };
     serde_json::to_vec(&encode_batch(&batch)).expect("events serialise")
 }
