@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::access_log::{DEFAULT_FORMAT, FormatError, LogFormat};
+use crate::sdk::Roots;
 
 pub const DEFAULT_MAX_SAMPLES: usize = 5;
 /// Keeps one alert readable; more ids belong in the log, not in an email.
@@ -37,6 +38,8 @@ pub enum ConfigError {
     BadWindow(String),
     #[error("ALERT_STATE_TABLE {0:?} is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)")]
     BadTable(String),
+    #[error("TLS_ROOTS {0:?} is not amazon or native")]
+    BadRoots(String),
 }
 
 /// One alert per problem and window by default: 15 minutes.
@@ -150,6 +153,10 @@ pub struct Config {
     pub window_seconds: u64,
     /// The DynamoDB table that holds the windows (`ALERT_STATE_TABLE`); none turns it off.
     pub state_table: Option<String>,
+    /// The certificate authorities the Lambda function trusts (`TLS_ROOTS`): Amazon's, compiled
+    /// in, or the system's (`native`, which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`). The CLI
+    /// always uses the system's.
+    pub tls_roots: Roots,
 }
 
 impl Config {
@@ -175,6 +182,7 @@ impl Default for Config {
             api_id: None,
             window_seconds: DEFAULT_WINDOW_SECONDS,
             state_table: None,
+            tls_roots: Roots::Amazon,
         }
     }
 }
@@ -242,6 +250,12 @@ impl Config {
                 }
             })
             .transpose()?;
+        let tls_roots = match set("TLS_ROOTS").map(|v| v.trim().to_ascii_lowercase()) {
+            None => Roots::Amazon,
+            Some(v) if v == "amazon" => Roots::Amazon,
+            Some(v) if v == "native" => Roots::Native,
+            Some(v) => return Err(ConfigError::BadRoots(v)),
+        };
         Ok(Config {
             topic,
             label,
@@ -253,6 +267,7 @@ impl Config {
             api_id,
             window_seconds,
             state_table,
+            tls_roots,
         })
     }
 }
@@ -316,6 +331,9 @@ mod tests {
         assert!(!c.diagnose);
         assert_eq!(c.api_id, None);
         assert_eq!(c.flood_control(), None, "no table, no flood control");
+        assert_eq!(c.tls_roots, Roots::Amazon);
+        let c = load(&[("ALERT_TOPIC_ARN", ARN), ("TLS_ROOTS", " Native ")], true).unwrap();
+        assert_eq!(c.tls_roots, Roots::Native);
         let c = load(
             &[
                 ("DIAGNOSE", " True "),
@@ -378,6 +396,10 @@ mod tests {
             (
                 vec![("ALERT_TOPIC_ARN", ARN), ("ALERT_STATE_TABLE", "a b")],
                 "ALERT_STATE_TABLE \"a b\" is not a DynamoDB table name",
+            ),
+            (
+                vec![("ALERT_TOPIC_ARN", ARN), ("TLS_ROOTS", "system")],
+                "TLS_ROOTS",
             ),
             (
                 vec![("ALERT_TOPIC_ARN", ARN), ("DIAGNOSE", "yes")],

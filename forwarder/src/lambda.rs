@@ -41,9 +41,15 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         tracing::warn!(risk = %why, "ACCESS_LOG_FORMAT lets a client blur its own lines");
     }
     let topic = config.topic.clone().expect("required above");
-    let publisher = SnsPublisher::from_env(topic).await;
-    // Reads for diagnosis and flood control share short timeouts: neither may hold an alert.
-    let sdk = inspect::sdk_config(config.region.as_deref()).await;
+    // The environment is read once. Reads for diagnosis and flood control share short timeouts:
+    // neither may hold an alert; the publisher sets its own.
+    let sdk = crate::sdk::load_with(
+        config.tls_roots,
+        config.region.as_deref(),
+        inspect::diagnosis_timeouts(),
+    )
+    .await;
+    let publisher = SnsPublisher::from_sdk(&sdk, topic);
     // Kept across warm invocations: a flood of batches asks the API once per few minutes.
     let inspector = Cached::new(AwsInspector::new(&sdk), INSPECT_CACHE_TTL);
     // Only consulted when a table and a window are configured (Config::flood_control).

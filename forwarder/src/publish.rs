@@ -43,13 +43,26 @@ impl SnsPublisher {
     /// Builds a client from the environment (credentials, `AWS_ENDPOINT_URL`), in the topic's
     /// region, with timeouts short enough to leave room for Lambda's own.
     pub async fn from_env(topic: TopicArn) -> Self {
-        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        let shared = crate::sdk::load(Some(topic.region()), Self::timeouts()).await;
+        Self::new(aws_sdk_sns::Client::new(&shared), topic)
+    }
+
+    /// Builds a client from settings already loaded (credentials, endpoint, HTTPS client), in the
+    /// topic's region and with the publishing timeouts whatever `sdk` says.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig, topic: TopicArn) -> Self {
+        let config = aws_sdk_sns::config::Builder::from(sdk)
+            .region(aws_config::Region::new(topic.region().to_owned()))
+            .timeout_config(Self::timeouts())
+            .build();
+        Self::new(aws_sdk_sns::Client::from_conf(config), topic)
+    }
+
+    fn timeouts() -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(3))
             .operation_attempt_timeout(Duration::from_secs(5))
             .operation_timeout(Duration::from_secs(20))
-            .build();
-        let shared = crate::sdk::load(Some(topic.region()), timeouts).await;
-        Self::new(aws_sdk_sns::Client::new(&shared), topic)
+            .build()
     }
 
     pub fn topic(&self) -> &TopicArn {

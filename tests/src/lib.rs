@@ -105,7 +105,7 @@ pub const ACCOUNT: &str = "123456789012";
 /// SDK settings for a local endpoint with dummy credentials.
 pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(forwarder::sdk::https_client())
+        .http_client(forwarder::sdk::https_client(forwarder::sdk::Roots::Native))
         .region(aws_config::Region::new(REGION))
         .endpoint_url(endpoint)
         .test_credentials()
