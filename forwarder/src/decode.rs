@@ -513,26 +513,85 @@ pub fn decode_base64(data: &str) -> Result<Vec<u8>, DecodeError> {
     }
 }
 
+/// The FHCRC flag of a gzip header: a CRC-16 of the header follows it.
+const GZIP_FHCRC: u8 = 0x02;
+
 /// The common case in one call: a single gzip member (CloudWatch Logs writes one) whose trailer
-/// states its size, inflated straight into a buffer of exactly that size. No intermediate reader
-/// buffers, no zero-filling and no regrowth. `None` for anything else; zlib checks the CRC and size
-/// in the trailer, and all of the input must be that one member.
+/// states its size, inflated by libdeflate straight into a buffer of exactly that size. No
+/// intermediate reader buffers, no zero-filling and no regrowth. `None` for anything else, which
+/// the streaming decoder then reads or names: libdeflate checks the CRC and size in the trailer,
+/// and all of the input must be that one member. A header with a CRC of its own is left to the
+/// streaming decoder too, as libdeflate skips that CRC where zlib checks it.
 fn inflate_whole(gz: &[u8], limit: usize) -> Option<Vec<u8>> {
     let trailer: [u8; 4] = gz.get(gz.len().checked_sub(4)?..)?.try_into().ok()?;
     let size = usize::try_from(u32::from_le_bytes(trailer)).ok()?;
     // Deflate expands at most about 1032:1, so a larger claim is a lie not worth reserving for.
-    if size > limit || size > gz.len().saturating_mul(1032) {
+    if size > limit || size > gz.len().saturating_mul(1032) || gz.get(3)? & GZIP_FHCRC != 0 {
         return None;
     }
     let mut out = Vec::with_capacity(size);
-    let mut inflater = flate2::Decompress::new_gzip(15);
-    let status = inflater
-        .decompress_vec(gz, &mut out, flate2::FlushDecompress::Finish)
-        .ok()?;
-    (status == flate2::Status::StreamEnd
-        && inflater.total_in() == gz.len() as u64
-        && out.len() == size)
-        .then_some(out)
+    let written = GUNZIP
+        .try_with(|gunzip| gunzip.as_ref()?.member_into(gz, &mut out))
+        .ok()??;
+    (written == size).then_some(out)
+}
+
+thread_local! {
+    /// libdeflate keeps its decode tables (about 11 KiB) in a decompressor; one per thread, made on
+    /// first use. `None` if it could not be allocated, and then every stream takes the streaming path.
+    static GUNZIP: Option<Gunzip> = Gunzip::new();
+}
+
+/// An owned libdeflate decompressor, freed on drop. Not `Send`: it is used on one thread at a time.
+struct Gunzip(std::ptr::NonNull<libdeflate_sys::libdeflate_decompressor>);
+
+impl Gunzip {
+    fn new() -> Option<Self> {
+        // SAFETY: takes no arguments; returns an owned decompressor, or null if allocation failed.
+        std::ptr::NonNull::new(unsafe { libdeflate_sys::libdeflate_alloc_decompressor() }).map(Self)
+    }
+
+    /// Inflates `gz`, which must be exactly one gzip member with nothing after it, into the spare
+    /// capacity of `out`, and extends `out` by what was written. Returns that many bytes, or `None`
+    /// (with `out` unchanged) if the member is corrupt, does not fit, or is followed by more input.
+    fn member_into(&self, gz: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+        let spare = out.spare_capacity_mut();
+        let (mut used, mut written) = (0usize, 0usize);
+        // SAFETY: `self.0` is a live decompressor (freed only on drop) that no other call is using:
+        // `Gunzip` is neither `Send` nor `Sync`, and nothing here re-enters it. `gz.as_ptr()` is
+        // valid for reads of `gz.len()` bytes, which libdeflate stays within. `spare` is the
+        // allocation past `out.len()`, valid for writes of `spare.len()` bytes, which libdeflate
+        // stays within; it takes an output buffer of any contents (like `read(2)`), so the bytes
+        // there need not be initialised. `used` and `written` are valid for writes. On success
+        // libdeflate has written the first `written` bytes of `spare` (at most its length, as
+        // checked), so `set_len` covers only initialised bytes; on failure the length stays.
+        unsafe {
+            let result = libdeflate_sys::libdeflate_gzip_decompress_ex(
+                self.0.as_ptr(),
+                gz.as_ptr().cast(),
+                gz.len(),
+                spare.as_mut_ptr().cast(),
+                spare.len(),
+                &mut used,
+                &mut written,
+            );
+            if result != libdeflate_sys::libdeflate_result_LIBDEFLATE_SUCCESS
+                || used != gz.len()
+                || written > spare.len()
+            {
+                return None;
+            }
+            out.set_len(out.len() + written);
+        }
+        Some(written)
+    }
+}
+
+impl Drop for Gunzip {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` came from `libdeflate_alloc_decompressor` and is freed only here, once.
+        unsafe { libdeflate_sys::libdeflate_free_decompressor(self.0.as_ptr()) }
+    }
 }
 
 /// Gunzips `gz`, refusing output larger than `limit`. Memory stays within `limit`: a stream the
@@ -815,6 +874,182 @@ mod tests {
             Err(DecodeError::TooLarge { .. })
         ));
         assert_eq!(inflate(&gzip(b""), 10).unwrap(), b"");
+    }
+
+    /// Today's gunzip before libdeflate, as the reference: flate2 (zlib-rs) inflates a lone
+    /// member in one call, and anything it declines goes to the same streaming path.
+    fn inflate_flate2(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
+        if !gz.starts_with(&GZIP_MAGIC) {
+            return Err(DecodeError::NotGzip);
+        }
+        let whole = (|| {
+            let trailer: [u8; 4] = gz.get(gz.len().checked_sub(4)?..)?.try_into().ok()?;
+            let size = usize::try_from(u32::from_le_bytes(trailer)).ok()?;
+            if size > limit || size > gz.len().saturating_mul(1032) {
+                return None;
+            }
+            let mut out = Vec::with_capacity(size);
+            let mut inflater = flate2::Decompress::new_gzip(15);
+            let status = inflater
+                .decompress_vec(gz, &mut out, flate2::FlushDecompress::Finish)
+                .ok()?;
+            (status == flate2::Status::StreamEnd
+                && inflater.total_in() == gz.len() as u64
+                && out.len() == size)
+                .then_some(out)
+        })();
+        if let Some(out) = whole {
+            return Ok(out);
+        }
+        let size = inflated_size(gz, limit)?;
+        let mut out = Vec::with_capacity(size);
+        flate2::read::MultiGzDecoder::new(gz)
+            .take(size as u64)
+            .read_to_end(&mut out)
+            .map_err(gzip_error)?;
+        Ok(out)
+    }
+
+    /// `inflate` and the reference agree: the same bytes, or the same error.
+    fn agrees(gz: &[u8], limit: usize) -> Result<Vec<u8>, String> {
+        let ours = inflate(gz, limit).map_err(|e| e.to_string());
+        let theirs = inflate_flate2(gz, limit).map_err(|e| e.to_string());
+        assert_eq!(ours, theirs, "{gz:02x?} limit {limit}");
+        ours
+    }
+
+    fn gzip_at(bytes: &[u8], level: u32, header: u8) -> Vec<u8> {
+        use std::io::Write;
+        let mut builder = flate2::GzBuilder::new();
+        if header & 1 != 0 {
+            builder = builder.filename("access.log");
+        }
+        if header & 2 != 0 {
+            builder = builder.comment("a comment");
+        }
+        if header & 4 != 0 {
+            builder = builder.extra(vec![b'x'; 9]);
+        }
+        let mut enc = builder.write(Vec::new(), flate2::Compression::new(level));
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    /// Every kind of stream, good and broken, inflates exactly as the flate2 path inflates it, and
+    /// output above the cap is refused by naming it.
+    #[test]
+    fn libdeflate_agrees_with_flate2() {
+        use proptest::prelude::*;
+        let payload = prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..3000),
+            // Few distinct bytes, repeated, so deflate finds matches and Huffman-codes them.
+            (
+                proptest::collection::vec(proptest::sample::select(&b"ab {}\n\"0"[..]), 0..300),
+                1usize..40
+            )
+                .prop_map(|(unit, times)| unit.repeat(times)),
+        ];
+        proptest!(|(
+            payload in payload,
+            level in 0u32..=9,
+            header in 0u8..8,
+            shape in 0u8..6,
+            at in any::<proptest::sample::Index>(),
+            noise in proptest::collection::vec(any::<u8>(), 1..16),
+            mask in 1u8..=255,
+            limit in prop_oneof![Just(usize::MAX), any::<proptest::sample::Index>().prop_map(|i| i.index(8000))],
+        )| {
+            let one = gzip_at(&payload, level, header);
+            let gz = match shape {
+                0 => one,
+                1 => {
+                    let cut = at.index(payload.len() + 1);
+                    [gzip_at(&payload[..cut], level, header), gzip_at(&payload[cut..], level, 0)].concat()
+                }
+                2 => [one, noise].concat(),
+                3 => {
+                    let mut lying = one;
+                    let n = lying.len();
+                    lying[n - 4 + at.index(4)] ^= mask;
+                    lying
+                }
+                4 => {
+                    let mut cut = one;
+                    cut.truncate(at.index(cut.len()));
+                    cut
+                }
+                _ => {
+                    let mut flipped = one;
+                    let i = at.index(flipped.len());
+                    flipped[i] ^= mask;
+                    flipped
+                }
+            };
+            let got = agrees(&gz, limit);
+            if shape < 2 {
+                if payload.len() > limit {
+                    prop_assert_eq!(got, Err(DecodeError::TooLarge { limit }.to_string()));
+                } else {
+                    prop_assert_eq!(got, Ok(payload));
+                }
+            }
+        });
+    }
+
+    /// A header CRC is checked, as zlib checks it, though libdeflate would skip it.
+    #[test]
+    fn a_header_crc_is_checked() {
+        let text = b"one line\n".repeat(50);
+        let plain = gzip(&text);
+        let mut header = plain[..10].to_vec();
+        header[3] |= GZIP_FHCRC;
+        let mut crc = flate2::Crc::new();
+        crc.update(&header);
+        let good = [&header[..], &(crc.sum() as u16).to_le_bytes(), &plain[10..]].concat();
+        assert_eq!(agrees(&good, 1 << 20).unwrap(), text);
+        let bad = [
+            &header[..],
+            &(!crc.sum() as u16).to_le_bytes(),
+            &plain[10..],
+        ]
+        .concat();
+        assert!(agrees(&bad, 1 << 20).is_err());
+    }
+
+    /// Where the two differ, on purpose-built streams only: libdeflate reads litlen symbols 286
+    /// and 287 (and offset symbols 30 and 31) that deflate reserves and zlib refuses, and some
+    /// incomplete Huffman codes zlib refuses. Such a stream whose trailer matches what libdeflate
+    /// reads from it inflates where flate2 named it corrupt. No deflate encoder writes them.
+    #[test]
+    fn libdeflate_reads_reserved_symbols_zlib_refuses() {
+        // One final fixed-Huffman block: literal 'a', then length symbol 286 (read by libdeflate
+        // as length 258) at distance 1, then end of block.
+        let mut bits: Vec<bool> = vec![true, true, false]; // BFINAL, BTYPE = 01 (LSB first)
+        let mut code =
+            |value: u32, len: u32| bits.extend((0..len).rev().map(|i| value >> i & 1 == 1));
+        code(0x30 + u32::from(b'a'), 8);
+        code(0xc0 + (286 - 280), 8);
+        code(0, 5); // distance 1
+        code(0, 7); // end of block
+        let mut deflate = vec![0u8; bits.len().div_ceil(8)];
+        for (i, &bit) in bits.iter().enumerate() {
+            deflate[i / 8] |= u8::from(bit) << (i % 8);
+        }
+        let text = vec![b'a'; 259];
+        let mut crc = flate2::Crc::new();
+        crc.update(&text);
+        let gz = [
+            &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff][..],
+            &deflate,
+            &crc.sum().to_le_bytes(),
+            &259u32.to_le_bytes(),
+        ]
+        .concat();
+        assert_eq!(inflate(&gz, 1 << 20).unwrap(), text);
+        assert!(matches!(
+            inflate_flate2(&gz, 1 << 20),
+            Err(DecodeError::Gzip(_))
+        ));
     }
 
     /// The SIMD decoder with its fallback accepts exactly what the `base64` crate's STANDARD
