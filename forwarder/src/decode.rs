@@ -370,6 +370,16 @@ static TOKEN_FINDER: LazyLock<memchr::memmem::Finder<'static>> =
 pub struct Payload(Vec<u8>);
 
 impl Payload {
+    /// The decompressed payload's size in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the payload is empty (no gzip stream inflates to nothing CloudWatch sends).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Parses the payload; its strings borrow from `self`.
     pub fn parse(&self) -> Result<LogBatch<'_>, DecodeError> {
         parse_payload(&self.0)
