@@ -617,6 +617,12 @@ pub fn inflate(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     }
     // Several members, a trailer that lies, or a stream that is corrupt or too large: the streaming
     // decoder finds out which, and names it.
+    inflate_streaming(gz, limit)
+}
+
+/// Gunzips every member of `gz` with flate2's streaming decoder: first only counting the output
+/// (refused past `limit`), then into a buffer of exactly that size.
+fn inflate_streaming(gz: &[u8], limit: usize) -> Result<Vec<u8>, DecodeError> {
     let size = inflated_size(gz, limit)?;
     let mut out = Vec::with_capacity(size);
     flate2::read::MultiGzDecoder::new(gz)
@@ -908,16 +914,10 @@ mod tests {
                 && out.len() == size)
                 .then_some(out)
         })();
-        if let Some(out) = whole {
-            return Ok(out);
+        match whole {
+            Some(out) => Ok(out),
+            None => inflate_streaming(gz, limit),
         }
-        let size = inflated_size(gz, limit)?;
-        let mut out = Vec::with_capacity(size);
-        flate2::read::MultiGzDecoder::new(gz)
-            .take(size as u64)
-            .read_to_end(&mut out)
-            .map_err(gzip_error)?;
-        Ok(out)
     }
 
     /// `inflate` and the reference agree: the same bytes, or the same error.
