@@ -45,16 +45,10 @@ print(handler, floor)
 """
 
 
-# The floor process has the forwarder's allocator but not its start-up: this has mimalloc turn
-# transparent huge pages off as the forwarder's constructor does (forwarder/src/main.rs).
-FLOOR_ENV = dict(os.environ, MIMALLOC_ALLOW_THP="0")
-
-
 def run(cmd):
     """Runs a command once; returns (seconds, peak RSS in KiB, exit status)."""
     start = time.perf_counter()
-    env = FLOOR_ENV if cmd[0] == FLOOR else None
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     return elapsed, usage.ru_maxrss, os.waitstatus_to_exitcode(status)

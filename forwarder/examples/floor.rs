@@ -9,6 +9,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Page policy as the forwarder ships it.
+    forwarder::no_huge_pages();
     let paths: Vec<_> = std::env::args_os().skip(1).collect();
     if paths.is_empty() {
         return Err("usage: floor EVENT_FILE...".into());

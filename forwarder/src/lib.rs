@@ -26,3 +26,14 @@ pub mod lambda;
 pub mod publish;
 pub mod sdk;
 pub mod shape;
+
+/// Turns transparent huge pages off for this process, as the binary does before its allocator's
+/// first arena (see `main.rs` for why); benches and the floor process call it to run as it ships.
+pub fn no_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with the documented arguments of PR_SET_THP_DISABLE only changes this
+    // process's page policy; it touches no memory of ours.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}

@@ -21,11 +21,7 @@ static NO_HUGE_PAGES: extern "C" fn() = no_huge_pages;
 
 #[cfg(target_os = "linux")]
 extern "C" fn no_huge_pages() {
-    // SAFETY: prctl with the documented arguments of PR_SET_THP_DISABLE only changes this
-    // process's page policy; it touches no memory of ours.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
+    forwarder::no_huge_pages();
 }
 
 /// Lambda sets `AWS_LAMBDA_RUNTIME_API`; anywhere else this binary is the CLI.

@@ -147,6 +147,8 @@ fn write_events(dir: &Path, workloads: &[Workload]) {
 const STAGES: [&str; 3] = ["inflate_floor", "parse_floor", "full"];
 
 fn main() {
+    // Page policy as the binary ships it.
+    forwarder::no_huge_pages();
     let workloads = workloads();
     if let Some(dir) = std::env::var_os("BENCH_WRITE_EVENTS") {
         write_events(Path::new(&dir), &workloads);
