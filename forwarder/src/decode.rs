@@ -361,10 +361,6 @@ impl LogBatch<'_> {
     }
 }
 
-/// The token's searcher for [`Payload::parse_candidates`].
-static TOKEN_FINDER: LazyLock<memchr::memmem::Finder<'static>> =
-    LazyLock::new(|| memchr::memmem::Finder::new(crate::detect::TOKEN));
-
 /// The decompressed payload JSON of an event; [`Payload::parse`] reads a [`LogBatch`] out of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Payload(Vec<u8>);
@@ -392,7 +388,7 @@ impl Payload {
     /// result and the errors are those of [`Payload::parse`].
     pub fn parse_candidates(&self) -> Result<LogBatch<'_>, DecodeError> {
         let json = payload_str(&self.0)?;
-        match compact::parse(json, &TOKEN_FINDER) {
+        match compact::parse(json, &crate::detect::TOKEN_FINDER) {
             Some(batch) => Ok(batch),
             None => parse_payload_str(json),
         }

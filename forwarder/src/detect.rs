@@ -21,8 +21,9 @@ use crate::decode::{LogBatch, LogEvent};
 /// The token API Gateway writes before the reason.
 pub const TOKEN: &str = "AUTHORIZER_CONFIGURATION_ERROR";
 
-/// One searcher for the token, built once: every line is searched with it.
-static TOKEN_FINDER: LazyLock<memmem::Finder<'static>> =
+/// One searcher for the token, built once: every line, and every payload walked by
+/// [`crate::decode::Payload::parse_candidates`], is searched with it.
+pub(crate) static TOKEN_FINDER: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(TOKEN));
 
 /// One flagged log line.

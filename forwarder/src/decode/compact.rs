@@ -190,7 +190,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::decode::{Payload, TOKEN_FINDER, parse_payload};
+    use crate::decode::{Payload, parse_payload};
+    use crate::detect::TOKEN_FINDER;
 
     const TOKEN: &str = crate::detect::TOKEN;
 
