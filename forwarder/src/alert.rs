@@ -2,7 +2,8 @@
 //!
 //! One message per (log group, cause) and invocation, published with `MessageStructure=json`
 //! (<https://docs.aws.amazon.com/sns/latest/dg/sns-send-custom-platform-specific-payloads-mobile-devices.html>):
-//! `email` gets plain text, `https` gets an AWS Chatbot custom notification
+//! `email` gets plain text, `https` gets a custom notification of Amazon Q Developer in chat
+//! applications, formerly AWS Chatbot
 //! (<https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html>), and `default`,
 //! `sqs` and `lambda` get the machine-readable group.
 
@@ -285,7 +286,7 @@ pub struct Alert {
     pub machine: String,
     /// Plain text for people (`email`).
     pub email: String,
-    /// An AWS Chatbot custom notification (`https`).
+    /// A custom notification of Amazon Q Developer in chat applications (`https`).
     pub chat: String,
 }
 

@@ -699,7 +699,10 @@ fn print_alerts(out: &mut impl Write, r: &Scanned) -> std::io::Result<()> {
         writeln!(out, "----- email -----")?;
         write!(out, "{}", a.email)?;
         // Pretty printing writes the log's text raw again; `json_safe` keeps it escaped.
-        writeln!(out, "----- chat (https, AWS Chatbot) -----")?;
+        writeln!(
+            out,
+            "----- chat (https: Amazon Q Developer in chat applications) -----"
+        )?;
         writeln!(
             out,
             "{}",

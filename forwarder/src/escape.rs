@@ -71,10 +71,10 @@ fn escape_unsafe(s: &str, keep: impl Fn(char) -> bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Log text as an inline code span for chat markdown (AWS Chatbot `client-markdown`, rendered by
-/// Slack). Inside a code span `*`, `_` and `~` lose their meaning; a backtick would end the span, so
-/// it becomes a straight quote; `&`, `<` and `>` are escaped as Slack requires, which disarms
-/// `<!channel>` mentions and `<http://...|label>` links
+/// Log text as an inline code span for chat markdown (`client-markdown` of Amazon Q Developer in
+/// chat applications, rendered by Slack). Inside a code span `*`, `_` and `~` lose their meaning; a
+/// backtick would end the span, so it becomes a straight quote; `&`, `<` and `>` are escaped as
+/// Slack requires, which disarms `<!channel>` mentions and `<http://...|label>` links
 /// (<https://api.slack.com/reference/surfaces/formatting#escaping>).
 pub fn chat_code(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
