@@ -92,7 +92,7 @@ fn function_builds_the_forwarder_binary_for_arm64() {
     assert!(p["Timeout"].as_i64().unwrap() <= 60);
     assert_eq!(
         p["ReservedConcurrentExecutions"],
-        json!({"Ref": "ReservedConcurrency"})
+        json!({"Fn::If": ["HasReservation", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]})
     );
     // CodeUri is the package whose binary is `forwarder`.
     let code = root().join("infra").join(p["CodeUri"].as_str().unwrap());
@@ -640,5 +640,370 @@ fn demo_reproduces_both_failures_next_to_a_healthy_route() {
     assert_eq!(
         nested["Parameters"]["AccessLogGroupName"],
         json!({"Ref": "AccessLogGroup"})
+    );
+}
+
+const TEMPLATES: [&str; 4] = [
+    "infra/template.yaml",
+    "infra/demo/template.yaml",
+    "infra/org/central.yaml",
+    "infra/org/member.yaml",
+];
+
+/// A parameter's value as CloudFormation hands it to intrinsic functions: the given value or the
+/// default, as a string (a number's too), and a comma-delimited list as a list.
+fn parameter(t: &Value, name: &str, given: &[(&str, &str)]) -> Value {
+    let declared = &t["Parameters"][name];
+    assert!(declared.is_object(), "no parameter {name}");
+    let raw = match given.iter().find(|(k, _)| *k == name) {
+        Some((_, v)) => v.to_string(),
+        None => match &declared["Default"] {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            other => panic!("{name} has no usable default: {other}"),
+        },
+    };
+    if declared["Type"] == "CommaDelimitedList" {
+        json!(raw.split(',').map(str::trim).collect::<Vec<_>>())
+    } else {
+        json!(raw)
+    }
+}
+
+/// Evaluates the condition and rule functions the templates use (`Ref`, `Condition`,
+/// `Fn::Equals`, `Fn::Not`, `Fn::And`, `Fn::Or`, `Fn::EachMemberEquals`) for parameter values, so
+/// a test can ask what a deploy with those values would do.
+fn eval(t: &Value, v: &Value, given: &[(&str, &str)]) -> Value {
+    let truth = |v: &Value| match eval(t, v, given) {
+        Value::Bool(b) => b,
+        other => panic!("not a condition: {other}"),
+    };
+    let args = |v: &Value| v.as_array().cloned().unwrap_or_default();
+    match v {
+        Value::Object(map) if map.len() == 1 => {
+            let (f, arg) = map.iter().next().unwrap();
+            match f.as_str() {
+                "Ref" => parameter(t, arg.as_str().unwrap(), given),
+                "Condition" => eval(t, &t["Conditions"][arg.as_str().unwrap()], given),
+                "Fn::Equals" => {
+                    let a = args(arg);
+                    json!(eval(t, &a[0], given) == eval(t, &a[1], given))
+                }
+                "Fn::Not" => json!(!truth(&args(arg)[0])),
+                "Fn::And" => json!(args(arg).iter().all(truth)),
+                "Fn::Or" => json!(args(arg).iter().any(truth)),
+                "Fn::EachMemberEquals" => {
+                    let a = args(arg);
+                    let want = eval(t, &a[1], given);
+                    json!(args(&eval(t, &a[0], given)).iter().all(|m| *m == want))
+                }
+                other => panic!("{other} is not evaluated here"),
+            }
+        }
+        Value::Number(n) => json!(n.to_string()),
+        other => other.clone(),
+    }
+}
+
+/// Whether every `Rules` assertion of a template holds for these parameter values, with the
+/// failing assertion's description.
+fn rules_hold(t: &Value, given: &[(&str, &str)]) -> Result<(), String> {
+    let Some(rules) = t["Rules"].as_object() else {
+        return Ok(());
+    };
+    for rule in rules.values() {
+        if let Some(when) = rule.get("RuleCondition")
+            && eval(t, when, given) == json!(false)
+        {
+            continue;
+        }
+        for a in rule["Assertions"].as_array().unwrap() {
+            if eval(t, &a["Assert"], given) != json!(true) {
+                return Err(a["AssertDescription"].as_str().unwrap_or("?").to_owned());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Lambda refuses a reservation that leaves the account less than its minimum unreserved
+/// concurrency (10 on a new account), so a deploy with the defaults reserves nothing anywhere:
+/// not on a function, not in `Globals`, not through a nested stack's parameters.
+#[test]
+fn no_concurrency_is_reserved_unless_asked() {
+    for rel in TEMPLATES {
+        let t = template(rel);
+        assert!(
+            t["Globals"]["Function"]
+                .get("ReservedConcurrentExecutions")
+                .is_none(),
+            "{rel}: Globals reserve concurrency"
+        );
+        for kind in ["AWS::Serverless::Function", "AWS::Lambda::Function"] {
+            for (name, f) in resources_of_type(&t, kind) {
+                let Some(reserved) = f["Properties"].get("ReservedConcurrentExecutions") else {
+                    continue;
+                };
+                // Only a condition that is false with the defaults may set it.
+                let branches = reserved["Fn::If"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{rel} {name}: reserves {reserved} unconditionally"));
+                let on = eval(&t, &json!({"Condition": branches[0]}), &[]);
+                assert_eq!(on, json!(false), "{rel} {name}: reserves by default");
+                assert_eq!(branches[2], json!({"Ref": "AWS::NoValue"}), "{rel} {name}");
+                // ...and asking for a reservation gets exactly it.
+                let param = branches[1]["Ref"].as_str().unwrap();
+                let asked = eval(&t, &json!({"Condition": branches[0]}), &[(param, "7")]);
+                assert_eq!(
+                    asked,
+                    json!(true),
+                    "{rel} {name}: {param}=7 reserves nothing"
+                );
+            }
+        }
+        for (name, app) in resources_of_type(&t, "AWS::Serverless::Application") {
+            let passed = &app["Properties"]["Parameters"]["ReservedConcurrency"];
+            assert!(
+                passed.is_null() || eval(&t, passed, &[]) == json!("0"),
+                "{rel} {name}: the nested forwarder reserves {passed}"
+            );
+        }
+    }
+    let t = template("infra/template.yaml");
+    assert_eq!(t["Parameters"]["ReservedConcurrency"]["Default"], 0);
+    assert_eq!(t["Parameters"]["ReservedConcurrency"]["MinValue"], 0);
+}
+
+/// A destination policy built from no accounts names `""` as its principal and admits no one;
+/// the central stack refuses such a deploy, and admits either way of naming the members.
+#[test]
+fn central_stack_refuses_to_deploy_with_no_one_admitted() {
+    let t = template("infra/org/central.yaml");
+    let refused = rules_hold(&t, &[]).expect_err("the defaults admit no one, yet deploy");
+    assert!(
+        refused.contains("SourceAccountIds") && refused.contains("OrganizationId"),
+        "{refused}"
+    );
+    assert!(rules_hold(&t, &[("SourceAccountIds", "")]).is_err());
+    for admitted in [
+        vec![("SourceAccountIds", "111111111111")],
+        vec![("SourceAccountIds", "111111111111,222222222222")],
+        vec![("OrganizationId", "o-abc123def4")],
+    ] {
+        assert_eq!(rules_hold(&t, &admitted), Ok(()), "{admitted:?}");
+    }
+}
+
+/// Every `AllowedPattern` accepts its own default, and the KMS key parameter takes what a user may
+/// copy from the KMS console: single- and multi-region keys in every partition, never an alias.
+#[test]
+fn parameter_patterns_accept_their_defaults_and_real_key_arns() {
+    let mut cases: Vec<(String, String, bool)> = Vec::new();
+    for rel in TEMPLATES {
+        let t = template(rel);
+        for (name, p) in t["Parameters"].as_object().unwrap() {
+            if let (Some(pattern), Some(default)) = (p["AllowedPattern"].as_str(), p.get("Default"))
+            {
+                let default = match default {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                cases.push((format!("{rel} {name}"), pattern.to_owned(), true));
+                cases.push((String::new(), default, true));
+            }
+        }
+    }
+    let t = template("infra/template.yaml");
+    let kms = t["Parameters"]["KmsKeyArn"]["AllowedPattern"]
+        .as_str()
+        .unwrap();
+    for (arn, ok) in [
+        (
+            "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            true,
+        ),
+        (
+            "arn:aws:kms:us-east-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+            true,
+        ),
+        (
+            "arn:aws-cn:kms:cn-north-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            true,
+        ),
+        (
+            "arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/mrk-1234abcd12ab34cd56ef1234567890ab",
+            true,
+        ),
+        ("arn:aws:kms:eu-west-1:111122223333:alias/alerts", false),
+        ("arn:aws:kms:eu-west-1:111122223333:key/mrk-short", false),
+        ("1234abcd-12ab-34cd-56ef-1234567890ab", false),
+    ] {
+        cases.push(("KmsKeyArn".into(), kms.to_owned(), true));
+        cases.push((String::new(), arn.to_owned(), ok));
+    }
+    // CloudFormation matches the whole value against the pattern (Java regular expressions; the
+    // templates' patterns use nothing Python's `re` reads differently).
+    let pairs: Vec<Value> = cases
+        .chunks(2)
+        .map(|c| json!([c[0].0, c[0].1, c[1].1, c[1].2]))
+        .collect();
+    let out = Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import json, re, sys\nfor name, pattern, value, ok in json.load(sys.stdin):\n    if (re.fullmatch(pattern, value) is not None) != ok:\n        print(f'{name}: {value!r} should {\"\" if ok else \"not \"}match {pattern}')",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(serde_json::to_string(&pairs).unwrap().as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("python runs");
+    assert!(out.status.success());
+    let wrong = String::from_utf8_lossy(&out.stdout);
+    assert!(wrong.is_empty(), "{wrong}");
+}
+
+/// The capabilities CloudFormation asks of a deploy of this template: IAM for roles and policies
+/// (SAM functions without a `Role` make one), NAMED_IAM for named ones, AUTO_EXPAND for nested
+/// applications (their stacks run the SAM transform), and whatever the nested templates ask.
+fn required_capabilities(path: &std::path::Path) -> std::collections::BTreeSet<&'static str> {
+    let rel = path.strip_prefix(root()).unwrap().to_str().unwrap();
+    let t = template(rel);
+    let mut needs = std::collections::BTreeSet::new();
+    for (_, r) in t["Resources"].as_object().unwrap() {
+        let kind = r["Type"].as_str().unwrap();
+        let props = &r["Properties"];
+        if kind.starts_with("AWS::IAM::")
+            || (kind == "AWS::Serverless::Function" && props.get("Role").is_none())
+        {
+            needs.insert("CAPABILITY_IAM");
+        }
+        let named = [
+            ("AWS::IAM::Role", "RoleName"),
+            ("AWS::IAM::User", "UserName"),
+            ("AWS::IAM::Group", "GroupName"),
+            ("AWS::IAM::ManagedPolicy", "ManagedPolicyName"),
+            ("AWS::IAM::InstanceProfile", "InstanceProfileName"),
+        ];
+        if named
+            .iter()
+            .any(|(k, name)| *k == kind && props.get(*name).is_some())
+        {
+            needs.insert("CAPABILITY_NAMED_IAM");
+        }
+        if kind == "AWS::Serverless::Application" {
+            needs.insert("CAPABILITY_AUTO_EXPAND");
+            let nested = path
+                .parent()
+                .unwrap()
+                .join(props["Location"].as_str().unwrap());
+            needs.extend(required_capabilities(&nested.canonicalize().unwrap()));
+        }
+    }
+    needs
+}
+
+/// A setting from a `samconfig.toml` next to the template, which `sam deploy` reads.
+fn samconfig(dir: &std::path::Path, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("samconfig.toml")).ok()?;
+    text.lines().find_map(|l| {
+        let (k, v) = l.split_once('=')?;
+        (k.trim() == key).then(|| v.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// Every deploy command the READMEs show, run as written from the repository root, names a stack
+/// and passes the capabilities its template needs: `sam deploy --guided` offers only
+/// CAPABILITY_IAM, so a nested application without CAPABILITY_AUTO_EXPAND fails to deploy.
+#[test]
+fn documented_deploy_commands_carry_their_capabilities_and_stack_names() {
+    let mut deployed = std::collections::BTreeSet::new();
+    for doc in ["README.md", "infra/README.md"] {
+        let text = std::fs::read_to_string(root().join(doc)).unwrap();
+        let mut blocks = Vec::new();
+        let mut block: Option<Vec<String>> = None;
+        for line in text.lines() {
+            match (&mut block, line.trim_start().starts_with("```")) {
+                (None, true) => block = Some(Vec::new()),
+                (Some(_), true) => blocks.push(block.take().unwrap()),
+                (Some(b), false) => match b.last_mut() {
+                    Some(last) if last.ends_with('\\') => {
+                        last.pop();
+                        last.push_str(line);
+                    }
+                    _ => b.push(line.to_owned()),
+                },
+                (None, false) => {}
+            }
+        }
+        for block in blocks {
+            let mut dir = root();
+            let mut built: Option<std::path::PathBuf> = None;
+            for command in &block {
+                let words: Vec<&str> = command.split_whitespace().collect();
+                let arg = |flag: &str| {
+                    words
+                        .iter()
+                        .position(|w| *w == flag)
+                        .map(|i| words[i + 1].to_owned())
+                };
+                match words.as_slice() {
+                    ["cd", to, ..] => dir = dir.join(to),
+                    ["sam", "build", ..] => {
+                        built = Some(dir.join(arg("--template").unwrap_or("template.yaml".into())))
+                    }
+                    ["sam", "deploy", ..] | ["aws", "cloudformation", "deploy", ..] => {
+                        let source = match arg("--template-file") {
+                            Some(f) if !f.contains(".aws-sam") => dir.join(f),
+                            _ => built.clone().unwrap_or_else(|| dir.join("template.yaml")),
+                        };
+                        let source = source.canonicalize().unwrap_or_else(|e| {
+                            panic!("{doc}: `{command}` deploys {}: {e}", source.display())
+                        });
+                        let sam = words[0] == "sam";
+                        let from_config = |key| sam.then(|| samconfig(&dir, key)).flatten();
+                        let mut given: Vec<String> = words
+                            .iter()
+                            .skip_while(|w| **w != "--capabilities")
+                            .skip(1)
+                            .take_while(|w| w.starts_with("CAPABILITY_"))
+                            .map(|w| w.to_string())
+                            .collect();
+                        if given.is_empty() {
+                            given = from_config("capabilities")
+                                .map(|c| c.split_whitespace().map(str::to_owned).collect())
+                                .unwrap_or_default();
+                        }
+                        for needed in required_capabilities(&source) {
+                            assert!(
+                                given.iter().any(|g| g == needed),
+                                "{doc}: `{command}` lacks {needed} (has {given:?})"
+                            );
+                        }
+                        assert!(
+                            arg("--stack-name").is_some() || from_config("stack_name").is_some(),
+                            "{doc}: `{command}` names no stack"
+                        );
+                        deployed.insert(source);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let every: std::collections::BTreeSet<_> = TEMPLATES
+        .iter()
+        .map(|t| root().join(t).canonicalize().unwrap())
+        .collect();
+    assert_eq!(
+        deployed, every,
+        "a template without a documented deploy command"
     );
 }
