@@ -14,7 +14,18 @@ use tokio::sync::mpsc;
 #[derive(Debug, Clone)]
 pub struct Request {
     pub path: String,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
     pub body: String,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Reads one HTTP/1.1 request with a `Content-Length` body; `None` at end of stream.
@@ -25,6 +36,7 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     }
     let path = line.split_whitespace().nth(1)?.to_owned();
     let mut length = 0usize;
+    let mut headers = Vec::new();
     loop {
         let mut header = String::new();
         reader.read_line(&mut header).await.ok()?;
@@ -32,16 +44,18 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
         if header.is_empty() {
             break;
         }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().ok()?;
+        if let Some((name, value)) = header.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok()?;
+            }
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).await.ok()?;
     Some(Request {
         path,
+        headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     })
 }
@@ -49,8 +63,10 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
 async fn respond(reader: &mut BufReader<TcpStream>, status: u16, content_type: &str, body: &str) {
     let reason = match status {
         200 => "OK",
+        202 => "Accepted",
         400 => "Bad Request",
         403 => "Forbidden",
+        404 => "Not Found",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
         _ => "Status",
@@ -120,6 +136,24 @@ pub async fn sns_stub(
     })
     .await;
     (url, calls, rx)
+}
+
+/// A Lambda endpoint that accepts the first `accept` Invoke calls as asynchronous invocations
+/// (202) and refuses the rest the way Lambda refuses an unknown function.
+pub async fn lambda_stub(accept: usize) -> (String, mpsc::UnboundedReceiver<Request>) {
+    let calls = AtomicUsize::new(0);
+    serve(move |_| {
+        if calls.fetch_add(1, Ordering::SeqCst) < accept {
+            (202, "application/json", String::new())
+        } else {
+            (
+                404,
+                "application/json",
+                r#"{"__type":"ResourceNotFoundException","Type":"User","Message":"Function not found"}"#.to_owned(),
+            )
+        }
+    })
+    .await
 }
 
 /// A JSON-protocol AWS endpoint (API Gateway v2, Lambda) that refuses every call the way IAM

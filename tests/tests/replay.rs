@@ -1,0 +1,258 @@
+//! The stack's `ReplayCommand` output, run as an operator runs it (bash, the AWS CLI, jq) against a
+//! dead-letter queue in moto's SQS and a Lambda endpoint that records what it is asked to invoke.
+//! The queue holds both kinds of failure record Lambda writes there: an asynchronous invocation's
+//! (with `requestPayload`) and a Kinesis mapping's (`KinesisBatchInfo`, no payload).
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use forwarder_tests::http::{Request, lambda_stub};
+use forwarder_tests::{moto_endpoint, read_sample, root, sdk_config};
+use serde_json::{Value, json};
+
+/// The `ReplayCommand` output's shell text for this queue and function.
+fn replay_command(queue_url: &str, function: &str) -> String {
+    let python = root().join(".venv/bin/python");
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import json, sys\nfrom cfnlint.decode import decode\nt, m = decode(sys.argv[1])\nassert t is not None, m\nprint(json.dumps(t['Outputs']['ReplayCommand']['Value']))",
+        ])
+        .arg(root().join("infra/template.yaml"))
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}; run ./tests/run", python.display()));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = value["Fn::Sub"].as_str().expect("a Fn::Sub string");
+    let command = text
+        .replace("${DeadLetterQueue}", queue_url)
+        .replace("${ForwarderFunction}", function);
+    assert!(!command.contains("${"), "a substitution left: {command}");
+    command
+}
+
+/// What Lambda writes to the on-failure destination after an asynchronous invocation's retries
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html>).
+fn invocation_record(payload: &Value) -> String {
+    json!({
+        "version": "1.0",
+        "timestamp": "2026-11-20T09:15:02.114Z",
+        "requestContext": {
+            "requestId": "7d1e3c4a-0b5f-4d8e-9f61-2a3b4c5d6e7f",
+            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:alerts-forwarder:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3
+        },
+        "requestPayload": payload,
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "responsePayload": {"errorType": "PublishFailed", "errorMessage": "0 of 2 alerts published"}
+    })
+    .to_string()
+}
+
+/// What a Kinesis event-source mapping writes there: where the batch is, not what it holds
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/kinesis-on-failure-destination.html>).
+fn kinesis_record(shard: &str) -> String {
+    json!({
+        "requestContext": {
+            "requestId": "c9b8fa9f-5a7f-4b2e-af9c-0c604cde93a5",
+            "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:alerts-forwarder",
+            "condition": "RetryAttemptsExhausted",
+            "approximateInvokeCount": 6
+        },
+        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+        "version": "1.0",
+        "timestamp": "2026-11-20T09:15:02.114Z",
+        "KinesisBatchInfo": {
+            "shardId": shard,
+            "startSequenceNumber": "49601189658422359378836298521827638475320189012309704722",
+            "endSequenceNumber": "49601189658422359378836298522902373528957594348623495186",
+            "approximateArrivalOfFirstRecord": "2026-11-20T09:14:04.835Z",
+            "approximateArrivalOfLastRecord": "2026-11-20T09:14:05.580Z",
+            "batchSize": 3,
+            "streamArn": "arn:aws:kinesis:us-east-1:123456789012:stream/api-authorizer-errors"
+        }
+    })
+    .to_string()
+}
+
+/// AWS CLI v1 sends SQS calls for most regions to their legacy host names whatever
+/// `AWS_ENDPOINT_URL` says; in this region (not among them) it honours the variable, as v2 does.
+const QUEUE_REGION: &str = "eu-south-2";
+
+struct Replay {
+    code: i32,
+    stdout: String,
+    stderr: String,
+    invoked: Vec<Request>,
+    left: BTreeSet<String>,
+}
+
+/// Fills a fresh queue with `bodies`, runs the replay command against it with a Lambda endpoint
+/// that accepts `accept` invocations, and returns what happened and the bodies left in the queue.
+async fn replay(test: &str, bodies: &[String], accept: usize) -> Replay {
+    let config = sdk_config(&moto_endpoint()).await;
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&config)
+            .region(aws_sdk_sqs::config::Region::new(QUEUE_REGION))
+            .build(),
+    );
+    let queue = sqs
+        .create_queue()
+        .queue_name(format!("replay-{test}-{}", std::process::id()))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    for body in bodies {
+        sqs.send_message()
+            .queue_url(&queue)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let (lambda_url, mut requests) = lambda_stub(accept).await;
+    let command = replay_command(&queue, "alerts-forwarder");
+    let path = format!(
+        "{}:{}",
+        root().join(".venv/bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("bash")
+            .args(["-c", &command])
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", std::env::temp_dir())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", QUEUE_REGION)
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_ENDPOINT_URL", moto_endpoint())
+            .env("AWS_ENDPOINT_URL_LAMBDA", lambda_url)
+            .output()
+            .expect("bash runs")
+    })
+    .await
+    .unwrap();
+    let mut invoked = Vec::new();
+    while let Ok(r) = requests.try_recv() {
+        invoked.push(r);
+    }
+    // Whatever the command left must be back in the queue at once, not hidden for an hour.
+    let mut left = BTreeSet::new();
+    for _ in 0..bodies.len() + 1 {
+        let got = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .visibility_timeout(60)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .unwrap();
+        let messages = got.messages.unwrap_or_default();
+        if messages.is_empty() {
+            break;
+        }
+        left.extend(messages.into_iter().map(|m| m.body.unwrap()));
+    }
+    Replay {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        invoked,
+        left,
+    }
+}
+
+fn subscription_event(sample: &str) -> Value {
+    serde_json::from_slice(&read_sample(sample)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replays_failed_invocations_and_keeps_what_it_cannot_replay() {
+    let first = subscription_event("events/default-format.json");
+    let second = subscription_event("events/json-format.json");
+    let recovery = json!({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}});
+    let kept = [
+        kinesis_record("shardId-000000000003"),
+        invocation_record(&Value::Null),
+        "not json at all".to_owned(),
+    ];
+    let mut bodies = vec![
+        invocation_record(&first),
+        invocation_record(&second),
+        invocation_record(&recovery),
+    ];
+    bodies.extend(kept.iter().cloned());
+    let run = replay("mixed", &bodies, usize::MAX).await;
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+
+    // Each failed invocation went back to the function, asynchronously, with its own payload.
+    let sent: BTreeSet<String> = run.invoked.iter().map(|r| r.body.clone()).collect();
+    let payloads: BTreeSet<String> = [first, second, recovery]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    let sent_values: BTreeSet<String> = sent
+        .iter()
+        .map(|b| serde_json::from_str::<Value>(b).unwrap().to_string())
+        .collect();
+    assert_eq!(sent_values, payloads);
+    assert_eq!(run.invoked.len(), 3, "each replayed once");
+    for r in &run.invoked {
+        assert_eq!(
+            r.path, "/2015-03-31/functions/alerts-forwarder/invocations",
+            "{r:?}"
+        );
+        assert_eq!(r.header("x-amz-invocation-type"), Some("Event"), "{r:?}");
+    }
+    assert_eq!(run.stdout.matches("replayed").count(), 3, "{}", run.stdout);
+
+    // Nothing it could not replay was deleted, and the Kinesis batch is named for a replay from
+    // the stream.
+    let kept: BTreeSet<String> = kept.into_iter().collect();
+    assert_eq!(run.left, kept, "{}{}", run.stdout, run.stderr);
+    let listed: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("kept: "))
+        .collect();
+    assert_eq!(listed.len(), 3, "{}", run.stdout);
+    let batch = listed
+        .iter()
+        .find(|l| l.contains("shardId-000000000003"))
+        .unwrap_or_else(|| panic!("the Kinesis batch is not named: {}", run.stdout));
+    assert!(
+        batch.contains("49601189658422359378836298521827638475320189012309704722")
+            && batch.contains("49601189658422359378836298522902373528957594348623495186"),
+        "{batch}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_replay_deletes_nothing_and_stops() {
+    let bodies = vec![
+        invocation_record(&subscription_event("events/default-format.json")),
+        invocation_record(&subscription_event("events/custom-format.json")),
+    ];
+    let run = replay("refused", &bodies, 0).await;
+    assert_eq!(
+        run.invoked.len(),
+        1,
+        "stops at the first refusal: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("replay failed"), "{}", run.stderr);
+    assert!(!run.stdout.contains("replayed"), "{}", run.stdout);
+    let all: BTreeSet<String> = bodies.into_iter().collect();
+    assert_eq!(run.left, all, "a message was deleted without a replay");
+}
