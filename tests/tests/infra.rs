@@ -1007,3 +1007,48 @@ fn documented_deploy_commands_carry_their_capabilities_and_stack_names() {
         "a template without a documented deploy command"
     );
 }
+
+/// Lambda creates `/aws/lambda/NAME` without retention for a function that names no log group, and
+/// `sam delete` leaves it behind; every function of every template logs to a group its stack
+/// creates, with retention, so the logs are bounded and go with the stack.
+#[test]
+fn every_function_logs_to_a_group_its_stack_owns_with_retention() {
+    for rel in TEMPLATES {
+        let t = template(rel);
+        let global = &t["Globals"]["Function"]["LoggingConfig"];
+        for kind in ["AWS::Serverless::Function", "AWS::Lambda::Function"] {
+            for (name, f) in resources_of_type(&t, kind) {
+                let own = &f["Properties"]["LoggingConfig"];
+                let config = if own.is_object() { own } else { global };
+                let group = config["LogGroup"]["Ref"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{rel} {name}: logs to a group Lambda creates"));
+                let g = &t["Resources"][group];
+                assert_eq!(g["Type"], "AWS::Logs::LogGroup", "{rel} {name}");
+                assert!(
+                    g["Properties"]["RetentionInDays"].is_number()
+                        || g["Properties"]["RetentionInDays"]["Ref"].is_string(),
+                    "{rel} {name}: {group} keeps logs forever"
+                );
+            }
+        }
+    }
+}
+
+/// The READMEs state the Rust version the workspace declares.
+#[test]
+fn docs_state_the_rust_version_the_workspace_needs() {
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let version = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = "))
+        .expect("rust-version in the workspace")
+        .trim_matches('"');
+    for doc in ["README.md", "infra/README.md"] {
+        let text = std::fs::read_to_string(root().join(doc)).unwrap();
+        assert!(
+            text.contains(&format!("Rust {version} or later")),
+            "{doc} does not say Rust {version} or later"
+        );
+    }
+}
