@@ -138,19 +138,22 @@ pub async fn sns_stub(
     (url, calls, rx)
 }
 
-/// A Lambda endpoint that accepts the first `accept` Invoke calls as asynchronous invocations
-/// (202) and refuses the rest the way Lambda refuses an unknown function.
+/// A Lambda endpoint that accepts the first `accept` Invoke calls, asynchronous ones with 202 and
+/// synchronous ones with 200 and a Kinesis batch response that reports no failure, and refuses
+/// the rest the way Lambda refuses an unknown function.
 pub async fn lambda_stub(accept: usize) -> (String, mpsc::UnboundedReceiver<Request>) {
     let calls = AtomicUsize::new(0);
-    serve(move |_| {
-        if calls.fetch_add(1, Ordering::SeqCst) < accept {
-            (202, "application/json", String::new())
-        } else {
+    serve(move |req| {
+        if calls.fetch_add(1, Ordering::SeqCst) >= accept {
             (
                 404,
                 "application/json",
                 r#"{"__type":"ResourceNotFoundException","Type":"User","Message":"Function not found"}"#.to_owned(),
             )
+        } else if req.header("x-amz-invocation-type") == Some("Event") {
+            (202, "application/json", String::new())
+        } else {
+            (200, "application/json", r#"{"batchItemFailures":[]}"#.to_owned())
         }
     })
     .await

@@ -256,3 +256,139 @@ async fn a_refused_replay_deletes_nothing_and_stops() {
     let all: BTreeSet<String> = bodies.into_iter().collect();
     assert_eq!(run.left, all, "a message was deleted without a replay");
 }
+
+/// The first `sh` block after `heading` in infra/README.md.
+fn documented_block(heading: &str) -> String {
+    let text = std::fs::read_to_string(root().join("infra/README.md")).unwrap();
+    let after = &text[text.find(heading).unwrap_or_else(|| panic!("no {heading}"))..];
+    let start = after.find("```sh\n").expect("a sh block") + "```sh\n".len();
+    let end = start + after[start..].find("```").unwrap();
+    after[start..end].to_owned()
+}
+
+/// The replay of a failed Kinesis batch that infra/README.md documents, run as written with the
+/// operator's values, against a stream in moto: the function gets exactly the batch's records,
+/// from its start to its end sequence number, as a Kinesis event the forwarder reads.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_documented_stream_replay_sends_exactly_the_failed_batch() {
+    let block = documented_block("### Replaying a failed Kinesis batch");
+    // The operator fills in the first lines; the test passes the same values in the environment.
+    let (values, steps): (Vec<&str>, Vec<&str>) = block.lines().partition(|l| {
+        ["STREAM=", "FUNCTION=", "SHARD="]
+            .iter()
+            .any(|v| l.starts_with(v))
+    });
+    assert_eq!(values.len(), 3, "{block}");
+    // Run line by line as an operator would: `forwarder scan` exits 1 on what it finds, and
+    // the rest must still run; what reached the function is checked below.
+    let steps = steps.join("\n");
+
+    let sample: Value = serde_json::from_slice(&read_sample("events/kinesis-stream.json")).unwrap();
+    let data: Vec<&str> = sample["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kinesis"]["data"].as_str().unwrap())
+        .collect();
+    let dir = std::env::temp_dir().join(format!("stream-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Four records: the failed batch is the middle two.
+    let stream = format!("replay-{}", std::process::id());
+    let setup = format!(
+        "set -e\naws kinesis create-stream --stream-name {stream} --shard-count 1\n\
+         for d in {a} {b} {a} {b}; do printf '%s' \"$d\" | base64 -d > record.gz\n\
+         aws kinesis put-record --stream-name {stream} --partition-key p --data fileb://record.gz --query SequenceNumber --output text\n\
+         done",
+        a = data[1],
+        b = data[0],
+    );
+    let (lambda_url, mut requests) = lambda_stub(usize::MAX).await;
+    let bin = forwarder_tests::forwarder_bin()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let run = |script: String, env: Vec<(&'static str, String)>| {
+        let mut cmd = Command::new("bash");
+        cmd.args(["-c", &script])
+            .current_dir(&dir)
+            .env_clear()
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}:{}",
+                    root().join(".venv/bin").display(),
+                    bin.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("HOME", &dir)
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_DEFAULT_REGION", QUEUE_REGION)
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_ENDPOINT_URL", moto_endpoint())
+            .env("AWS_ENDPOINT_URL_LAMBDA", &lambda_url)
+            .envs(env);
+        let out = cmd.output().expect("bash runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{script}\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    };
+    let sequences: Vec<String> = run(setup, vec![]).lines().map(str::to_owned).collect();
+    assert_eq!(sequences.len(), 4, "{sequences:?}");
+    let shard = run(
+        format!(
+            "aws kinesis list-shards --stream-name {stream} --query 'Shards[0].ShardId' --output text"
+        ),
+        vec![],
+    );
+    let (start, end) = (&sequences[1], &sequences[2]);
+    let out = run(
+        steps,
+        vec![
+            ("STREAM", stream.clone()),
+            ("FUNCTION", "alerts-forwarder".into()),
+            ("SHARD", shard.trim().to_owned()),
+            ("START", start.clone()),
+            ("END", end.clone()),
+        ],
+    );
+
+    let invoked: Vec<Request> = std::iter::from_fn(|| requests.try_recv().ok()).collect();
+    assert_eq!(invoked.len(), 1, "{out}");
+    assert_eq!(
+        invoked[0].path,
+        "/2015-03-31/functions/alerts-forwarder/invocations"
+    );
+    let event: Value = serde_json::from_str(&invoked[0].body)
+        .unwrap_or_else(|e| panic!("{e}: {:?}\n{out}", invoked[0]));
+    let records = event["Records"].as_array().unwrap();
+    let got: Vec<(&str, &str)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["kinesis"]["sequenceNumber"].as_str().unwrap(),
+                r["kinesis"]["data"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [(start.as_str(), data[0]), (end.as_str(), data[1])],
+        "exactly the failed batch"
+    );
+    // The forwarder reads the file the block wrote as a Kinesis event, one result per record.
+    for sequence in [start, end] {
+        assert!(
+            out.contains(&format!("kinesis-replay.json#{sequence}:")),
+            "{out}"
+        );
+    }
+    assert!(out.contains("batchItemFailures"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
