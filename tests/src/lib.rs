@@ -2,6 +2,7 @@
 //! with SQS subscribers served by `moto_server` (started by `tests/run`).
 
 pub mod http;
+pub mod runtime_api;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,7 +25,8 @@ pub fn sample(rel: &str) -> PathBuf {
     root().join("samplelogs").join(rel)
 }
 
-fn target_dir() -> PathBuf {
+/// Cargo's target directory, where `cargo lambda build` puts `lambda/forwarder/bootstrap` too.
+pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"))
