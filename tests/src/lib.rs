@@ -2,6 +2,7 @@
 //! with SQS subscribers served by `moto_server` (started by `tests/run`).
 
 pub mod http;
+pub mod runtime_api;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
