@@ -178,11 +178,6 @@ class Deployer:
         """What `sam build` leaves: the forwarder's template with CodeUri at the built bootstrap, and
         the templates nesting it pointing at that built template."""
         bootstrap = bootstrap_path()
-        if not os.path.isfile(bootstrap):
-            fail(
-                f"{bootstrap} is missing: run ./tests/run, or "
-                "cargo lambda build --release --arm64 -p forwarder"
-            )
         build = os.path.join(self.work, "build")
         code = os.path.join(build, "ForwarderFunction")
         os.makedirs(code)
@@ -361,6 +356,9 @@ def main():
     endpoint = os.environ.get("MOTO_ENDPOINT")
     if not endpoint:
         fail("MOTO_ENDPOINT is not set: run ./tests/run, which starts moto_server")
+    bootstrap = bootstrap_path()
+    if not os.path.isfile(bootstrap):
+        fail(f"{bootstrap} is missing: run ./tests/run, or cargo lambda build --release --arm64 -p forwarder")
     moto = Moto(endpoint)
     run_id = os.environ.get("STACKS_RUN_ID") or secrets.token_hex(4)
     supported = moto_supported_types()
