@@ -99,11 +99,11 @@ fn function_builds_the_forwarder_binary_for_arm64() {
     let manifest = std::fs::read_to_string(code.join("Cargo.toml")).unwrap();
     assert!(manifest.contains("name = \"forwarder\""), "{manifest}");
     assert!(code.join("src/main.rs").exists());
-    // `cargo lambda build --release --arm64 -p forwarder` (a step of tests/run) made that bootstrap.
-    let bootstrap = root().join("target/lambda/forwarder/bootstrap");
+    // `sam build` (a step of tests/run, as infra/README.md runs it) made that bootstrap.
+    let bootstrap = root().join("tests/.run/sam/main/ForwarderFunction/bootstrap");
     let elf = std::fs::read(&bootstrap).unwrap_or_else(|e| {
         panic!(
-            "{}: {e}; run cargo lambda build --release --arm64 -p forwarder",
+            "{}: {e}; run ./tests/run, whose sam build step makes it",
             bootstrap.display()
         )
     });

@@ -1,0 +1,705 @@
+//! Every template is packaged the way `sam package` does, translated offline by the SAM translator,
+//! and created in moto's CloudFormation with each variant's parameters (tests/stacks/create.py);
+//! then the created resources are read back with the SDK clients. infra.rs reads the templates;
+//! this proves they deploy and that what gets created carries the properties that matter.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use aws_sdk_dynamodb::types::{BillingMode, KeyType, TimeToLiveStatus};
+use aws_sdk_lambda::types::FunctionResponseType;
+use aws_sdk_sqs::types::QueueAttributeName;
+use forwarder_tests::{ACCOUNT, REGION, moto_endpoint, root, sdk_config};
+use serde_json::Value;
+
+/// Resource types in the templates that moto's CloudFormation does not create: it skips them and
+/// completes the stack. What they do is checked only by the linters (tests/run) and infra.rs.
+/// Asserted to be exactly the templates' types that moto lacks, so the list cannot go stale.
+const MOTO_CANNOT_CREATE: &[&str] = &[
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Authorizer",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::Chatbot::SlackChannelConfiguration",
+    "AWS::CloudWatch::Alarm",
+    "AWS::IAM::RolePolicy",
+    "AWS::Lambda::EventInvokeConfig",
+    "AWS::Logs::AccountPolicy",
+    "AWS::Logs::Destination",
+    "AWS::Logs::SubscriptionFilter",
+    "AWS::SNS::Subscription",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SQS::QueuePolicy",
+];
+
+/// Properties of types moto does create that its CloudFormation drops. Each is asserted both
+/// ways: dropped while listed here, and with its real value once moto applies it.
+const MOTO_IGNORES: &[&str] = &["AWS::DynamoDB::Table.TimeToLiveSpecification"];
+
+/// The script's report, produced once per test process; every test here reads it.
+fn report() -> &'static Value {
+    static REPORT: OnceLock<Value> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        let python = root().join(".venv-sam/bin/python");
+        assert!(
+            python.exists(),
+            "{} is missing: run ./tests/run, which installs SAM CLI and its translator into .venv-sam",
+            python.display()
+        );
+        let out = Command::new(python)
+            .arg(root().join("tests/stacks/create.py"))
+            .env("MOTO_ENDPOINT", moto_endpoint())
+            .current_dir(root())
+            .output()
+            .expect("python runs");
+        assert!(
+            out.status.success(),
+            "tests/stacks/create.py failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+    })
+}
+
+fn stack(variant: &str) -> &'static Value {
+    let s = &report()["stacks"][variant];
+    assert!(s.is_object(), "no stack for {variant}");
+    s
+}
+
+/// The physical id of a resource moto created, by logical id.
+fn physical(s: &Value, logical: &str) -> String {
+    s["resources"][logical]["physical_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}: no {logical} in {}", s["name"], s["resources"]))
+        .to_owned()
+}
+
+fn output(s: &Value, key: &str) -> String {
+    s["outputs"][key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}: no output {key} in {}", s["name"], s["outputs"]))
+        .to_owned()
+}
+
+/// The forwarder stacks: the four main variants, and the forwarder nested in central and demo.
+fn forwarders() -> Vec<(&'static str, &'static Value)> {
+    let mut all: Vec<(&str, &Value)> = [
+        "main-defaults",
+        "main-kms-slack",
+        "main-existing-topic",
+        "main-no-flood-control",
+    ]
+    .into_iter()
+    .map(|v| (v, stack(v)))
+    .collect();
+    for v in ["central-accounts", "central-organization", "demo"] {
+        all.push((v, &stack(v)["nested"]["Forwarder"]));
+    }
+    all
+}
+
+/// The access-log group a variant's forwarder subscribes to; none for a stream-fed one.
+fn access_log_group(variant: &str) -> Option<String> {
+    match variant {
+        "central-accounts" | "central-organization" => None,
+        "demo" => Some(output(stack("demo"), "AccessLogGroupName")),
+        v => Some(
+            report()["prerequisites"]["log_groups"][v]
+                .as_str()
+                .expect("log group")
+                .to_owned(),
+        ),
+    }
+}
+
+fn statements(doc: &Value) -> Vec<Value> {
+    match &doc["Statement"] {
+        Value::Array(s) => s.clone(),
+        other => vec![other.clone()],
+    }
+}
+
+fn as_strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().unwrap().to_owned())
+            .collect(),
+        Value::String(s) => vec![s.clone()],
+        other => panic!("not a string or list: {other}"),
+    }
+}
+
+/// An IAM policy document as moto returns it. moto gives back the Python form of the document
+/// CloudFormation handed it (single quotes, `None`), and keeps the `None` an `AWS::NoValue` left
+/// in a list where CloudFormation removes the entry; both are undone here.
+fn iam_document(raw: &str) -> Value {
+    let doc: Value = serde_json::from_str(raw).unwrap_or_else(|_| {
+        assert!(!raw.contains('"'), "neither JSON nor Python's form: {raw}");
+        let json = raw
+            .replace('\'', "\"")
+            .replace("None", "null")
+            .replace("True", "true")
+            .replace("False", "false");
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {raw}"))
+    });
+    let mut doc = doc;
+    if let Some(Value::Array(s)) = doc.get_mut("Statement") {
+        s.retain(|x| !x.is_null());
+    }
+    doc
+}
+
+#[test]
+fn every_stack_and_nested_stack_is_created() {
+    let stacks = report()["stacks"].as_object().unwrap();
+    let variants: Vec<&str> = stacks.keys().map(String::as_str).collect();
+    assert_eq!(
+        variants.iter().copied().collect::<BTreeSet<_>>(),
+        BTreeSet::from([
+            "central-accounts",
+            "central-organization",
+            "demo",
+            "main-defaults",
+            "main-existing-topic",
+            "main-kms-slack",
+            "main-no-flood-control",
+            "member-account",
+            "member-log-group",
+        ])
+    );
+    for (variant, s) in stacks {
+        assert_eq!(s["status"], "CREATE_COMPLETE", "{variant}: {}", s["reason"]);
+        let nested = s["nested"].as_object().unwrap();
+        let expects_nested =
+            s["template"] != "infra/template.yaml" && s["template"] != "infra/org/member.yaml";
+        assert_eq!(nested.len(), usize::from(expects_nested), "{variant}");
+        for (logical, n) in nested {
+            assert_eq!(
+                n["status"], "CREATE_COMPLETE",
+                "{variant}/{logical}: {}",
+                n["reason"]
+            );
+            // The nested stack is the forwarder, with its resources.
+            assert!(
+                n["resources"]["ForwarderFunction"].is_object(),
+                "{variant}: {n}"
+            );
+            // `sam package` uploaded the nested template and put its URL in Location.
+            let location = s["packaged"]["application_locations"][logical]
+                .as_str()
+                .unwrap();
+            let prefix = format!(
+                "https://s3.{REGION}.amazonaws.com/{}/",
+                report()["bucket"].as_str().unwrap()
+            );
+            assert!(
+                location.starts_with(&prefix) && location.ends_with(".template"),
+                "{location}"
+            );
+        }
+    }
+    // The forwarder's code went to S3 as a zip, as `sam package` puts it.
+    for (variant, s) in forwarders().into_iter().take(4) {
+        let uri = s["packaged"]["code_uris"]["ForwarderFunction"]
+            .as_str()
+            .unwrap();
+        assert!(
+            uri.starts_with(&format!("s3://{}/", report()["bucket"].as_str().unwrap())),
+            "{variant}: {uri}"
+        );
+        assert_eq!(
+            physical(s, "ForwarderFunction"),
+            format!("{}-forwarder", s["name"].as_str().unwrap())
+        );
+    }
+}
+
+#[test]
+fn moto_cannot_create_exactly_the_listed_types() {
+    let lacking: Vec<&str> = report()["moto_unsupported_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap())
+        .collect();
+    assert_eq!(lacking, MOTO_CANNOT_CREATE);
+    // The script rewrites only what moto cannot take: an output reading a type it lacks, and a
+    // nested stack's outputs (read by import). Templates without either go to moto as translated.
+    for (variant, s) in report()["stacks"].as_object().unwrap() {
+        let changes = s["moto_changes"].as_array().unwrap();
+        let nests = s["template"] == "infra/org/central.yaml"
+            || s["template"] == "infra/demo/template.yaml";
+        assert_eq!(!changes.is_empty(), nests, "{variant}: {changes:?}");
+        for change in changes {
+            let c = change.as_str().unwrap();
+            assert!(
+                (c.starts_with("output ") && c.ends_with(" dropped"))
+                    || (c.starts_with("Forwarder.Outputs.")
+                        && c.ends_with(" read with Fn::ImportValue")),
+                "{variant}: {c}"
+            );
+        }
+    }
+    // What moto did create is a type it supports, and nothing of a listed type was created.
+    let mut all: Vec<&Value> = report()["stacks"].as_object().unwrap().values().collect();
+    all.extend(
+        all.clone()
+            .into_iter()
+            .flat_map(|s| s["nested"].as_object().unwrap().values()),
+    );
+    for s in all {
+        let created = s["resources"].as_object().unwrap();
+        for (logical, r) in created {
+            let kind = r["type"].as_str().unwrap();
+            assert!(!MOTO_CANNOT_CREATE.contains(&kind), "{logical}: {kind}");
+            assert_eq!(r["status"], "CREATE_COMPLETE", "{}: {logical}", s["name"]);
+            assert_eq!(s["template_resources"][logical], kind);
+        }
+        for (logical, kind) in s["template_resources"].as_object().unwrap() {
+            if MOTO_CANNOT_CREATE.contains(&kind.as_str().unwrap()) {
+                assert!(!created.contains_key(logical), "{logical}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn logs_may_invoke_each_forwarder_only_for_its_log_group_and_account() {
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config(&moto_endpoint()).await);
+    for (variant, s) in forwarders() {
+        let function = physical(s, "ForwarderFunction");
+        let policy = lambda
+            .get_policy()
+            .function_name(&function)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{variant}: {e:?}"));
+        let doc: Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+        let by_principal: BTreeMap<String, Value> = statements(&doc)
+            .into_iter()
+            .map(|st| (st["Principal"]["Service"].as_str().unwrap().to_owned(), st))
+            .collect();
+        let flood_control = variant != "main-no-flood-control";
+        let mut principals: Vec<&str> = by_principal.keys().map(String::as_str).collect();
+        principals.sort_unstable();
+        let mut expected = Vec::new();
+        if flood_control {
+            expected.push("events.amazonaws.com");
+        }
+        // A stream-fed forwarder is invoked by its event-source mapping; no log group may.
+        if let Some(group) = access_log_group(variant) {
+            expected.push("logs.amazonaws.com");
+            let logs = &by_principal["logs.amazonaws.com"];
+            assert_eq!(logs["Action"], "lambda:InvokeFunction");
+            assert_eq!(
+                logs["Condition"]["ArnLike"]["AWS:SourceArn"],
+                format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:*"),
+                "{variant}"
+            );
+            assert_eq!(
+                logs["Condition"]["StringEquals"]["AWS:SourceAccount"], ACCOUNT,
+                "{variant}"
+            );
+        }
+        expected.sort_unstable();
+        assert_eq!(principals, expected, "{variant}: {doc}");
+        if flood_control {
+            let rule = physical(s, "RecoveryCheck");
+            assert_eq!(
+                by_principal["events.amazonaws.com"]["Condition"]["ArnLike"]["AWS:SourceArn"],
+                format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"),
+                "{variant}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_role_grants_only_what_its_variant_needs() {
+    let iam = aws_sdk_iam::Client::new(&sdk_config(&moto_endpoint()).await);
+    let key = report()["prerequisites"]["kms_key_arn"].as_str().unwrap();
+    for (variant, s) in forwarders() {
+        let role = physical(s, "ForwarderRole");
+        let names = iam
+            .list_role_policies()
+            .role_name(&role)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            names.policy_names(),
+            ["forwarder"],
+            "{variant}: no managed or other policies"
+        );
+        let got = iam
+            .get_role_policy()
+            .role_name(&role)
+            .policy_name("forwarder")
+            .send()
+            .await
+            .unwrap();
+        let doc = iam_document(got.policy_document());
+        let mut grants: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for st in statements(&doc) {
+            assert_eq!(st["Effect"], "Allow", "{variant}: {st}");
+            for action in as_strings(&st["Action"]) {
+                assert!(!action.contains('*'), "{variant}: {action}");
+                grants.insert(action, as_strings(&st["Resource"]));
+            }
+        }
+        let stream_fed = variant.starts_with("central");
+        let mut expected = vec![
+            "logs:CreateLogStream",
+            "logs:PutLogEvents",
+            "sns:Publish",
+            "sqs:SendMessage",
+        ];
+        if variant != "main-no-flood-control" {
+            expected.extend(["dynamodb:Scan", "dynamodb:UpdateItem"]);
+        }
+        if variant == "main-kms-slack" {
+            expected.extend(["kms:Decrypt", "kms:GenerateDataKey"]);
+        }
+        // Diagnosis is off in central: the member accounts' APIs are not readable from there.
+        if !stream_fed {
+            expected.extend(["apigateway:GET", "lambda:GetPolicy"]);
+        }
+        expected.sort_unstable();
+        assert_eq!(
+            grants.keys().map(String::as_str).collect::<Vec<_>>(),
+            expected,
+            "{variant}"
+        );
+        // Each on its own resource only.
+        assert_eq!(grants["sns:Publish"], [output(s, "TopicArn")], "{variant}");
+        assert_eq!(
+            grants["sqs:SendMessage"],
+            [output(s, "DeadLetterQueueArn")],
+            "{variant}"
+        );
+        let log_group = physical(s, "ForwarderLogGroup");
+        assert_eq!(
+            grants["logs:PutLogEvents"],
+            [format!(
+                "arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{log_group}"
+            )]
+        );
+        if let Some(table) = grants.get("dynamodb:UpdateItem") {
+            let name = physical(s, "AlertWindowsTable");
+            assert_eq!(
+                table,
+                &[format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}")]
+            );
+        }
+        if let Some(keys) = grants.get("kms:Decrypt") {
+            assert_eq!(keys, &[key.to_owned()]);
+        }
+        if let Some(reads) = grants.get("lambda:GetPolicy") {
+            assert_eq!(
+                reads,
+                &[format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:*")]
+            );
+        }
+    }
+    // With an existing topic the stack creates none and publishes to the given one.
+    let existing = stack("main-existing-topic");
+    assert!(existing["resources"].get("AlertTopic").is_none());
+    assert_eq!(
+        output(existing, "TopicArn"),
+        report()["prerequisites"]["existing_topic_arn"]
+            .as_str()
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn dead_letter_queues_and_topics_are_encrypted_as_configured() {
+    let config = sdk_config(&moto_endpoint()).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let sns = aws_sdk_sns::Client::new(&config);
+    let key = report()["prerequisites"]["kms_key_arn"].as_str().unwrap();
+    for (variant, s) in forwarders() {
+        let got = sqs
+            .get_queue_attributes()
+            .queue_url(output(s, "DeadLetterQueueUrl"))
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let attrs = got.attributes().unwrap();
+        let attr = |n: QueueAttributeName| attrs.get(&n).map(String::as_str);
+        assert_eq!(
+            attr(QueueAttributeName::MessageRetentionPeriod),
+            Some("1209600")
+        );
+        if variant == "main-kms-slack" {
+            assert_eq!(
+                attr(QueueAttributeName::KmsMasterKeyId),
+                Some(key),
+                "{variant}"
+            );
+        } else {
+            assert_eq!(
+                attr(QueueAttributeName::SqsManagedSseEnabled),
+                Some("true"),
+                "{variant}"
+            );
+            assert_eq!(attr(QueueAttributeName::KmsMasterKeyId), None, "{variant}");
+        }
+        if variant == "main-existing-topic" {
+            continue;
+        }
+        let topic = sns
+            .get_topic_attributes()
+            .topic_arn(output(s, "TopicArn"))
+            .send()
+            .await
+            .unwrap();
+        let kms = topic.attributes().and_then(|a| a.get("KmsMasterKeyId"));
+        let expected = (variant == "main-kms-slack").then(|| key.to_owned());
+        assert_eq!(kms, expected.as_ref(), "{variant}");
+    }
+}
+
+#[tokio::test]
+async fn flood_control_table_exists_only_when_on() {
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk_config(&moto_endpoint()).await);
+    for (variant, s) in forwarders() {
+        let on = variant != "main-no-flood-control";
+        assert_eq!(
+            s["resources"].get("AlertWindowsTable").is_some(),
+            on,
+            "{variant}"
+        );
+        assert_eq!(
+            s["resources"].get("RecoveryCheck").is_some(),
+            on,
+            "{variant}"
+        );
+        if !on {
+            let tables = dynamodb.list_tables().send().await.unwrap();
+            let name = s["name"].as_str().unwrap();
+            assert!(
+                !tables.table_names().iter().any(|t| t.starts_with(name)),
+                "{variant}: {:?}",
+                tables.table_names()
+            );
+            continue;
+        }
+        let table = physical(s, "AlertWindowsTable");
+        let described = dynamodb
+            .describe_table()
+            .table_name(&table)
+            .send()
+            .await
+            .unwrap();
+        let t = described.table().unwrap();
+        assert_eq!(
+            t.billing_mode_summary().and_then(|b| b.billing_mode()),
+            Some(&BillingMode::PayPerRequest)
+        );
+        let keys: Vec<(&str, &KeyType)> = t
+            .key_schema()
+            .iter()
+            .map(|k| (k.attribute_name(), k.key_type()))
+            .collect();
+        assert_eq!(keys, [("pk", &KeyType::Hash)]);
+        let ttl = dynamodb
+            .describe_time_to_live()
+            .table_name(&table)
+            .send()
+            .await
+            .unwrap();
+        let ttl = ttl.time_to_live_description().unwrap();
+        if MOTO_IGNORES.contains(&"AWS::DynamoDB::Table.TimeToLiveSpecification") {
+            assert_eq!(
+                ttl.time_to_live_status(),
+                Some(&TimeToLiveStatus::Disabled),
+                "moto applies TimeToLiveSpecification now: take it out of MOTO_IGNORES"
+            );
+        } else {
+            assert_eq!(
+                ttl.time_to_live_status(),
+                Some(&TimeToLiveStatus::Enabled),
+                "{variant}"
+            );
+            assert_eq!(ttl.attribute_name(), Some("expires_at"), "{variant}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn subscription_filters_send_only_the_token_lines() {
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config(&moto_endpoint()).await);
+    let mut subscribed = Vec::new();
+    for (variant, s) in forwarders() {
+        if let Some(group) = access_log_group(variant) {
+            subscribed.push((group, output(s, "FunctionArn")));
+        }
+    }
+    let member = report()["prerequisites"]["log_groups"]["member-log-group"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    subscribed.push((
+        member,
+        report()["prerequisites"]["destination_arn"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    ));
+    assert_eq!(subscribed.len(), 6);
+    for (group, destination) in subscribed {
+        let got = logs
+            .describe_subscription_filters()
+            .log_group_name(&group)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{group}: {e:?}"));
+        let filters = got.subscription_filters();
+        if MOTO_CANNOT_CREATE.contains(&"AWS::Logs::SubscriptionFilter") {
+            assert!(
+                filters.is_empty(),
+                "moto creates subscription filters now: {filters:?}"
+            );
+        } else {
+            assert_eq!(filters.len(), 1, "{group}");
+            assert_eq!(
+                filters[0].filter_pattern(),
+                Some("\"AUTHORIZER_CONFIGURATION_ERROR\"")
+            );
+            assert_eq!(filters[0].destination_arn(), Some(destination.as_str()));
+        }
+    }
+}
+
+#[tokio::test]
+async fn central_reads_its_stream_and_reports_failed_records() {
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config(&moto_endpoint()).await);
+    for variant in ["central-accounts", "central-organization"] {
+        let s = stack(variant);
+        let forwarder = &s["nested"]["Forwarder"];
+        assert_eq!(output(s, "TopicArn"), output(forwarder, "TopicArn"));
+        assert_eq!(forwarder["parameters"]["AccessLogGroupName"], "");
+        assert_eq!(forwarder["parameters"]["Diagnose"], "false");
+        let mapping = lambda
+            .get_event_source_mapping()
+            .uuid(physical(s, "StreamMapping"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            mapping.event_source_arn(),
+            Some(
+                format!(
+                    "arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{}",
+                    output(s, "StreamName")
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(physical(s, "LogStream"), output(s, "StreamName"));
+        assert_eq!(
+            mapping.function_arn(),
+            Some(output(forwarder, "FunctionArn").as_str())
+        );
+        assert_eq!(
+            mapping.function_response_types(),
+            [FunctionResponseType::ReportBatchItemFailures]
+        );
+        assert_eq!(
+            mapping
+                .destination_config()
+                .and_then(|d| d.on_failure())
+                .and_then(|f| f.destination()),
+            Some(output(forwarder, "DeadLetterQueueArn").as_str())
+        );
+        let retries = mapping.maximum_retry_attempts().unwrap();
+        assert!((1..=10).contains(&retries), "{retries}");
+    }
+}
+
+#[test]
+fn member_stacks_take_the_central_destination() {
+    let destination = report()["prerequisites"]["destination_arn"]
+        .as_str()
+        .unwrap();
+    assert!(
+        destination.starts_with(&format!("arn:aws:logs:{REGION}:{ACCOUNT}:destination:")),
+        "{destination}"
+    );
+    for variant in ["member-log-group", "member-account"] {
+        let s = stack(variant);
+        assert_eq!(s["parameters"]["DestinationArn"], destination, "{variant}");
+        // One subscription or the account policy, never both.
+        let mut kinds: Vec<&str> = s["template_resources"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        kinds.sort_unstable();
+        assert_eq!(
+            kinds,
+            ["AWS::Logs::AccountPolicy", "AWS::Logs::SubscriptionFilter"]
+        );
+    }
+    assert_eq!(
+        stack("member-account")["parameters"]["AccessLogGroupName"],
+        ""
+    );
+}
+
+#[tokio::test]
+async fn demo_leaves_one_authorizer_without_permission() {
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config(&moto_endpoint()).await);
+    let demo = stack("demo");
+    assert_eq!(
+        output(demo, "AlertTopicArn"),
+        output(&demo["nested"]["Forwarder"], "TopicArn")
+    );
+    assert_eq!(
+        output(demo, "AccessLogGroupName"),
+        format!(
+            "/aws/vendedlogs/apigateway/{}-access",
+            demo["name"].as_str().unwrap()
+        )
+    );
+    for (function, suffix) in [
+        ("BackendFunction", Some("/*")),
+        ("HealthyAuthorizerFunction", Some("/authorizers/")),
+        ("NoPermissionAuthorizerFunction", None),
+        ("BadResponseAuthorizerFunction", Some("/authorizers/")),
+    ] {
+        let got = lambda
+            .get_policy()
+            .function_name(physical(demo, function))
+            .send()
+            .await;
+        match (got, suffix) {
+            (Ok(p), Some(suffix)) => {
+                let doc: Value = serde_json::from_str(p.policy().unwrap()).unwrap();
+                let st = statements(&doc);
+                assert_eq!(st.len(), 1, "{function}: {doc}");
+                assert_eq!(st[0]["Principal"]["Service"], "apigateway.amazonaws.com");
+                let source = st[0]["Condition"]["ArnLike"]["AWS:SourceArn"]
+                    .as_str()
+                    .unwrap();
+                assert!(
+                    source.starts_with(&format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:"))
+                        && source.contains(suffix),
+                    "{function}: {source}"
+                );
+            }
+            (Err(e), None) => assert!(
+                e.into_service_error().is_resource_not_found_exception(),
+                "{function}"
+            ),
+            (got, _) => panic!("{function}: {got:?}"),
+        }
+    }
+}
