@@ -100,6 +100,14 @@ pub fn moto_endpoint() -> String {
     )
 }
 
+/// The causes `samplelogs/events/default-format.json` holds, one alert each, sorted.
+pub const DEFAULT_FORMAT_CAUSES: [&str; 4] = [
+    "authorizer_timeout",
+    "invalid_response_format",
+    "missing_invoke_permission",
+    "unknown",
+];
+
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
 

@@ -254,15 +254,7 @@ async fn arm64_bootstrap_under_qemu_alerts_acknowledges_and_rejects_by_layer() {
         causes.push(machine["cause"].as_str().unwrap().to_owned());
     }
     causes.sort();
-    assert_eq!(
-        causes,
-        [
-            "authorizer_timeout",
-            "invalid_response_format",
-            "missing_invoke_permission",
-            "unknown"
-        ]
-    );
+    assert_eq!(causes, forwarder_tests::DEFAULT_FORMAT_CAUSES);
 
     // The subscription's health check: acknowledged, nobody alerted.
     let event = read_sample("events/control-message.json");

@@ -4,6 +4,7 @@
 //! (with `requestPayload`) and a Kinesis mapping's (`KinesisBatchInfo`, no payload).
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::process::Command;
 
 use forwarder_tests::http::{Request, lambda_stub};
@@ -84,6 +85,38 @@ fn kinesis_record(shard: &str) -> String {
 /// `AWS_ENDPOINT_URL` says; in this region (not among them) it honours the variable, as v2 does.
 const QUEUE_REGION: &str = "eu-south-2";
 
+/// `bash -c script` as an operator's shell runs it: the AWS CLI and jq from `.venv` and the system
+/// (and `forwarder` from `extra_path`), dummy credentials, SQS and Kinesis at moto, Lambda at
+/// `lambda_url`, and nothing else of the test's environment.
+fn operator_shell(
+    script: &str,
+    dir: &Path,
+    lambda_url: &str,
+    extra_path: Option<&Path>,
+) -> Command {
+    let mut path = root().join(".venv/bin").display().to_string();
+    if let Some(extra) = extra_path {
+        path = format!("{path}:{}", extra.display());
+    }
+    let mut cmd = Command::new("bash");
+    cmd.args(["-c", script])
+        .current_dir(dir)
+        .env_clear()
+        .env(
+            "PATH",
+            format!("{path}:{}", std::env::var("PATH").unwrap_or_default()),
+        )
+        .env("HOME", dir)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", QUEUE_REGION)
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_ENDPOINT_URL_LAMBDA", lambda_url);
+    cmd
+}
+
 struct Replay {
     code: i32,
     stdout: String,
@@ -119,24 +152,8 @@ async fn replay(test: &str, bodies: &[String], accept: usize) -> Replay {
     }
     let (lambda_url, mut requests) = lambda_stub(accept).await;
     let command = replay_command(&queue, "alerts-forwarder");
-    let path = format!(
-        "{}:{}",
-        root().join(".venv/bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
     let out = tokio::task::spawn_blocking(move || {
-        Command::new("bash")
-            .args(["-c", &command])
-            .env_clear()
-            .env("PATH", path)
-            .env("HOME", std::env::temp_dir())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_DEFAULT_REGION", QUEUE_REGION)
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("AWS_ENDPOINT_URL", moto_endpoint())
-            .env("AWS_ENDPOINT_URL_LAMBDA", lambda_url)
+        operator_shell(&command, &std::env::temp_dir(), &lambda_url, None)
             .output()
             .expect("bash runs")
     })
@@ -308,28 +325,8 @@ async fn the_documented_stream_replay_sends_exactly_the_failed_batch() {
         .unwrap()
         .to_owned();
     let run = |script: String, env: Vec<(&'static str, String)>| {
-        let mut cmd = Command::new("bash");
-        cmd.args(["-c", &script])
-            .current_dir(&dir)
-            .env_clear()
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}:{}",
-                    root().join(".venv/bin").display(),
-                    bin.display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
-            .env("HOME", &dir)
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("AWS_DEFAULT_REGION", QUEUE_REGION)
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("AWS_ENDPOINT_URL", moto_endpoint())
-            .env("AWS_ENDPOINT_URL_LAMBDA", &lambda_url)
-            .envs(env);
+        let mut cmd = operator_shell(&script, &dir, &lambda_url, Some(&bin));
+        cmd.envs(env);
         let out = cmd.output().expect("bash runs");
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         assert!(

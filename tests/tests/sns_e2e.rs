@@ -111,15 +111,7 @@ async fn handler_alerts_reach_every_subscriber() {
         causes.push(cause);
     }
     causes.sort();
-    assert_eq!(
-        causes,
-        [
-            "authorizer_timeout",
-            "invalid_response_format",
-            "missing_invoke_permission",
-            "unknown"
-        ]
-    );
+    assert_eq!(causes, forwarder_tests::DEFAULT_FORMAT_CAUSES);
 
     // The filter policy on `cause` lets exactly one through.
     let filtered = local.receive(&local.permission_only, 1, WAIT).await;
