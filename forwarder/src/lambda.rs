@@ -35,6 +35,10 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         "payloads larger than inflate_cap bytes are refused"
     );
     let config = Config::from_env(true).inspect_err(|e| {
+        if let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") {
+            report_init_error(&api, "ConfigInvalid", &e.to_string());
+        }
+        // Last, so the reason is the log's last line whatever the Runtime API answered.
         tracing::error!(error = %e, "invalid configuration");
     })?;
     if let Some(why) = config.format.ambiguity() {
@@ -80,6 +84,39 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
+/// Tells Lambda why the cold start failed
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html#runtimes-api-initerror>), so
+/// the invocation's error, and an asynchronous invocation's on-failure record, carry the setting
+/// that is wrong instead of a bare `Runtime.ExitError`. Best effort: the log line and the exit
+/// follow whether or not the Runtime API answers.
+fn report_init_error(api: &str, error_type: &str, message: &str) {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let body = serde_json::json!({ "errorType": error_type, "errorMessage": message }).to_string();
+    let request = format!(
+        "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: {api}\r\n\
+         Lambda-Runtime-Function-Error-Type: {error_type}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let sent = std::net::TcpStream::connect(api).and_then(|mut stream| {
+        stream.set_read_timeout(Some(Duration::from_secs(2)))?;
+        stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+        stream.write_all(request.as_bytes())?;
+        // Wait for the answer, so the process does not exit before Lambda has the error.
+        let mut answer = Vec::new();
+        stream.take(4096).read_to_end(&mut answer).map(|_| answer)
+    });
+    match sent {
+        Ok(answer) if answer.starts_with(b"HTTP/1.1 202") => {}
+        Ok(answer) => tracing::warn!(
+            answer = %String::from_utf8_lossy(&answer).lines().next().unwrap_or(""),
+            "the Runtime API refused the init error"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not report the init error to the Runtime API"),
+    }
+}
+
 /// Names the failure kind in the invocation error, so it shows in metrics and on-failure records.
 fn diagnostic(e: ForwardError) -> Diagnostic {
     let error_type = match e {
@@ -90,5 +127,69 @@ fn diagnostic(e: ForwardError) -> Diagnostic {
     Diagnostic {
         error_type: error_type.to_owned(),
         error_message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    /// One request read by a loopback Runtime API that answers 202: (request line and headers,
+    /// body).
+    fn serve_once(listener: std::net::TcpListener) -> std::thread::JoinHandle<(String, String)> {
+        std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream);
+            let mut head = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap();
+                }
+                head.push_str(&line);
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            reader
+                .get_mut()
+                .write_all(
+                    b"HTTP/1.1 202 Accepted\r\nContent-Length: 16\r\n\r\n{\"status\":\"OK\"}",
+                )
+                .unwrap();
+            (head, String::from_utf8(body).unwrap())
+        })
+    }
+
+    #[test]
+    fn a_bad_setting_is_reported_to_the_runtime_api_as_an_init_error() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let api = listener.local_addr().unwrap().to_string();
+        let server = serve_once(listener);
+        report_init_error(
+            &api,
+            "ConfigInvalid",
+            "MAX_SAMPLES \"ten\" is not a whole number",
+        );
+        let (head, body) = server.join().unwrap();
+        assert!(
+            head.starts_with("POST /2018-06-01/runtime/init/error HTTP/1.1\r\n"),
+            "{head}"
+        );
+        assert!(
+            head.contains("Lambda-Runtime-Function-Error-Type: ConfigInvalid\r\n"),
+            "{head}"
+        );
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["errorType"], "ConfigInvalid");
+        assert_eq!(
+            body["errorMessage"],
+            "MAX_SAMPLES \"ten\" is not a whole number"
+        );
     }
 }

@@ -359,8 +359,22 @@ fn arm64_bootstrap_under_qemu_fails_a_bad_cold_start_with_one_line() {
             "{change:?}: {stderr:?}"
         );
         // Configuration is read before the runtime loop starts: the function never polls, and
-        // the failure reaches Lambda as the process's exit, not as a /runtime/init/error post.
+        // tells Lambda why on /runtime/init/error, so the error Lambda reports (and an
+        // asynchronous invocation's on-failure record) names the setting.
         assert_eq!(api.polls(), 0, "{change:?}");
-        assert_eq!(api.init_error(), None, "{change:?}");
+        let reported = api
+            .init_error()
+            .unwrap_or_else(|| panic!("{change:?}: no /runtime/init/error\n{}", function.output()));
+        assert_eq!(
+            reported.error_type.as_deref(),
+            Some("ConfigInvalid"),
+            "{change:?}"
+        );
+        let body: Value = serde_json::from_str(&reported.body).unwrap();
+        assert_eq!(body["errorType"], "ConfigInvalid", "{change:?}");
+        assert!(
+            body["errorMessage"].as_str().unwrap().contains(expected),
+            "{change:?}: {body}"
+        );
     }
 }
