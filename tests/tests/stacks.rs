@@ -703,3 +703,36 @@ async fn demo_leaves_one_authorizer_without_permission() {
         }
     }
 }
+
+/// A deploy with the defaults reserves no concurrency anywhere: Lambda refuses a reservation
+/// that leaves an account less than its minimum unreserved concurrency (10 on a new account).
+#[tokio::test]
+async fn the_defaults_reserve_no_concurrency() {
+    let lambda = aws_sdk_lambda::Client::new(&sdk_config(&moto_endpoint()).await);
+    let demo = stack("demo");
+    let mut functions: Vec<(String, String)> = forwarders()
+        .into_iter()
+        .map(|(variant, s)| (variant.to_owned(), physical(s, "ForwarderFunction")))
+        .collect();
+    for logical in [
+        "BackendFunction",
+        "HealthyAuthorizerFunction",
+        "NoPermissionAuthorizerFunction",
+        "BadResponseAuthorizerFunction",
+    ] {
+        functions.push((format!("demo {logical}"), physical(demo, logical)));
+    }
+    for (what, function) in functions {
+        let got = lambda
+            .get_function_concurrency()
+            .function_name(&function)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        assert_eq!(
+            got.reserved_concurrent_executions(),
+            None,
+            "{what} reserves"
+        );
+    }
+}
