@@ -93,6 +93,32 @@ pub fn forwarder(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> R
     }
 }
 
+/// A template under the workspace as CloudFormation JSON, read with cfn-lint's own CloudFormation
+/// YAML reader (short-form intrinsics such as `!Ref` come back in their long JSON form), so a test
+/// sees what CloudFormation sees.
+pub fn cfn_template(rel: &str) -> serde_json::Value {
+    let python = root().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run ./tests/run, which installs cfn-lint into .venv",
+        python.display()
+    );
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import json, sys\nfrom cfnlint.decode import decode\nt, m = decode(sys.argv[1])\nassert t is not None, m\nprint(json.dumps(t))",
+        ])
+        .arg(root().join(rel))
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{rel}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The local AWS endpoint `tests/run` started. Tests that need it fail loudly without it.
 pub fn moto_endpoint() -> String {
     std::env::var("MOTO_ENDPOINT").expect(

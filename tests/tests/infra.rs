@@ -1,35 +1,10 @@
 //! The SAM templates keep their security properties and point at the binary we build. Templates
-//! are read with cfn-lint's own CloudFormation YAML reader (short-form intrinsics such as `!Ref`
-//! come back in their long JSON form), so these tests see what CloudFormation sees.
+//! are read as CloudFormation sees them ([`cfn_template`]).
 
 use std::process::Command;
 
-use forwarder_tests::root;
+use forwarder_tests::{cfn_template, root};
 use serde_json::{Value, json};
-
-/// The template as CloudFormation JSON.
-fn template(rel: &str) -> Value {
-    let python = root().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run ./tests/run, which installs cfn-lint into .venv",
-        python.display()
-    );
-    let out = Command::new(python)
-        .args([
-            "-c",
-            "import json, sys\nfrom cfnlint.decode import decode\nt, m = decode(sys.argv[1])\nassert t is not None, m\nprint(json.dumps(t))",
-        ])
-        .arg(root().join(rel))
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "{rel}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 fn resources_of_type<'a>(t: &'a Value, kind: &str) -> Vec<(&'a String, &'a Value)> {
     t["Resources"]
@@ -79,7 +54,7 @@ fn as_list(v: &Value) -> Vec<Value> {
 
 #[test]
 fn function_builds_the_forwarder_binary_for_arm64() {
-    let t = template("infra/template.yaml");
+    let t = cfn_template("infra/template.yaml");
     let f = &t["Resources"]["ForwarderFunction"];
     assert_eq!(f["Type"], "AWS::Serverless::Function");
     assert_eq!(f["Metadata"]["BuildMethod"], "rust-cargolambda");
@@ -113,7 +88,7 @@ fn function_builds_the_forwarder_binary_for_arm64() {
 
 #[test]
 fn environment_matches_what_the_forwarder_reads() {
-    let t = template("infra/template.yaml");
+    let t = cfn_template("infra/template.yaml");
     let vars = t["Resources"]["ForwarderFunction"]["Properties"]["Environment"]["Variables"]
         .as_object()
         .unwrap();
@@ -176,7 +151,7 @@ fn environment_matches_what_the_forwarder_reads() {
 
 #[test]
 fn only_cloudwatch_logs_for_this_log_group_and_account_may_invoke() {
-    let t = template("infra/template.yaml");
+    let t = cfn_template("infra/template.yaml");
     let all = resources_of_type(&t, "AWS::Lambda::Permission");
     // Besides CloudWatch Logs, only this stack's recovery schedule may invoke the forwarder.
     let (schedule, others): (Vec<_>, Vec<_>) = all
@@ -239,7 +214,7 @@ fn no_wildcard_actions_or_resources_in_any_allow() {
         "infra/org/central.yaml",
         "infra/org/member.yaml",
     ] {
-        let t = template(rel);
+        let t = cfn_template(rel);
         let stmts = statements(&t);
         // The forwarder stack writes its own role; the others add little or use SAM's roles.
         assert!(
@@ -267,7 +242,7 @@ fn no_wildcard_actions_or_resources_in_any_allow() {
 
 #[test]
 fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
-    let t = template("infra/template.yaml");
+    let t = cfn_template("infra/template.yaml");
     let role = &t["Resources"]["ForwarderRole"]["Properties"];
     assert!(
         role.get("ManagedPolicyArns").is_none(),
@@ -357,7 +332,7 @@ fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
 
 #[test]
 fn flood_control_table_cleans_itself_and_costs_nothing_idle() {
-    let t = template("infra/template.yaml");
+    let t = cfn_template("infra/template.yaml");
     let table = &t["Resources"]["AlertWindowsTable"];
     assert_eq!(table["Condition"], "FloodControlOn");
     let p = &table["Properties"];
@@ -380,7 +355,7 @@ fn flood_control_table_cleans_itself_and_costs_nothing_idle() {
 
 #[test]
 fn organisation_stream_reports_failed_records_and_admits_only_members() {
-    let t = template("infra/org/central.yaml");
+    let t = cfn_template("infra/org/central.yaml");
     let res = &t["Resources"];
     let mapping = &res["StreamMapping"]["Properties"];
     assert_eq!(
@@ -427,7 +402,7 @@ fn organisation_stream_reports_failed_records_and_admits_only_members() {
 
 #[test]
 fn member_accounts_send_one_log_group_or_the_whole_account() {
-    let t = template("infra/org/member.yaml");
+    let t = cfn_template("infra/org/member.yaml");
     let res = &t["Resources"];
     assert_eq!(res["AccessLogSubscription"]["Condition"], "OneLogGroup");
     assert_eq!(res["AccountSubscription"]["Condition"], "WholeAccount");
@@ -444,7 +419,7 @@ fn member_accounts_send_one_log_group_or_the_whole_account() {
 
 #[test]
 fn topic_policy_lets_only_the_function_and_the_alarms_publish() {
-    let t = template("infra/template.yaml");
+    let t = cfn_template("infra/template.yaml");
     let stmts = t["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
         .as_array()
         .unwrap()
@@ -489,7 +464,7 @@ fn topic_policy_lets_only_the_function_and_the_alarms_publish() {
 
 #[test]
 fn failed_events_are_kept_in_an_encrypted_queue() {
-    let t = template("infra/template.yaml");
+    let t = cfn_template("infra/template.yaml");
     let cfg = &t["Resources"]["ForwarderInvokeConfig"]["Properties"];
     assert_eq!(
         cfg["DestinationConfig"]["OnFailure"]["Destination"],
@@ -520,7 +495,7 @@ fn failed_events_are_kept_in_an_encrypted_queue() {
 
 #[test]
 fn alarms_watch_errors_throttles_and_the_queue() {
-    let t = template("infra/template.yaml");
+    let t = cfn_template("infra/template.yaml");
     let alarms = resources_of_type(&t, "AWS::CloudWatch::Alarm");
     let mut metrics: Vec<String> = alarms
         .iter()
@@ -544,7 +519,7 @@ fn alarms_watch_errors_throttles_and_the_queue() {
 
 #[test]
 fn outputs_tell_how_to_operate_the_stack() {
-    let t = template("infra/template.yaml");
+    let t = cfn_template("infra/template.yaml");
     let outputs = t["Outputs"].as_object().unwrap();
     for name in [
         "TopicArn",
@@ -572,7 +547,7 @@ fn outputs_tell_how_to_operate_the_stack() {
 
 #[test]
 fn demo_reproduces_both_failures_next_to_a_healthy_route() {
-    let t = template("infra/demo/template.yaml");
+    let t = cfn_template("infra/demo/template.yaml");
     let res = &t["Resources"];
     let route_authorizer = |key: &str| {
         let (_, route) = resources_of_type(&t, "AWS::ApiGatewayV2::Route")
@@ -732,7 +707,7 @@ fn rules_hold(t: &Value, given: &[(&str, &str)]) -> Result<(), String> {
 #[test]
 fn no_concurrency_is_reserved_unless_asked() {
     for rel in TEMPLATES {
-        let t = template(rel);
+        let t = cfn_template(rel);
         assert!(
             t["Globals"]["Function"]
                 .get("ReservedConcurrentExecutions")
@@ -769,7 +744,7 @@ fn no_concurrency_is_reserved_unless_asked() {
             );
         }
     }
-    let t = template("infra/template.yaml");
+    let t = cfn_template("infra/template.yaml");
     assert_eq!(t["Parameters"]["ReservedConcurrency"]["Default"], 0);
     assert_eq!(t["Parameters"]["ReservedConcurrency"]["MinValue"], 0);
 }
@@ -778,7 +753,7 @@ fn no_concurrency_is_reserved_unless_asked() {
 /// the central stack refuses such a deploy, and admits either way of naming the members.
 #[test]
 fn central_stack_refuses_to_deploy_with_no_one_admitted() {
-    let t = template("infra/org/central.yaml");
+    let t = cfn_template("infra/org/central.yaml");
     let refused = rules_hold(&t, &[]).expect_err("the defaults admit no one, yet deploy");
     assert!(
         refused.contains("SourceAccountIds") && refused.contains("OrganizationId"),
@@ -798,9 +773,10 @@ fn central_stack_refuses_to_deploy_with_no_one_admitted() {
 /// copy from the KMS console: single- and multi-region keys in every partition, never an alias.
 #[test]
 fn parameter_patterns_accept_their_defaults_and_real_key_arns() {
-    let mut cases: Vec<(String, String, bool)> = Vec::new();
+    // (what, pattern, value, whether the value must match)
+    let mut cases: Vec<(String, String, String, bool)> = Vec::new();
     for rel in TEMPLATES {
-        let t = template(rel);
+        let t = cfn_template(rel);
         for (name, p) in t["Parameters"].as_object().unwrap() {
             if let (Some(pattern), Some(default)) = (p["AllowedPattern"].as_str(), p.get("Default"))
             {
@@ -808,12 +784,11 @@ fn parameter_patterns_accept_their_defaults_and_real_key_arns() {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                cases.push((format!("{rel} {name}"), pattern.to_owned(), true));
-                cases.push((String::new(), default, true));
+                cases.push((format!("{rel} {name}"), pattern.to_owned(), default, true));
             }
         }
     }
-    let t = template("infra/template.yaml");
+    let t = cfn_template("infra/template.yaml");
     let kms = t["Parameters"]["KmsKeyArn"]["AllowedPattern"]
         .as_str()
         .unwrap();
@@ -838,15 +813,10 @@ fn parameter_patterns_accept_their_defaults_and_real_key_arns() {
         ("arn:aws:kms:eu-west-1:111122223333:key/mrk-short", false),
         ("1234abcd-12ab-34cd-56ef-1234567890ab", false),
     ] {
-        cases.push(("KmsKeyArn".into(), kms.to_owned(), true));
-        cases.push((String::new(), arn.to_owned(), ok));
+        cases.push(("KmsKeyArn".into(), kms.to_owned(), arn.to_owned(), ok));
     }
     // CloudFormation matches the whole value against the pattern (Java regular expressions; the
     // templates' patterns use nothing Python's `re` reads differently).
-    let pairs: Vec<Value> = cases
-        .chunks(2)
-        .map(|c| json!([c[0].0, c[0].1, c[1].1, c[1].2]))
-        .collect();
     let out = Command::new(root().join(".venv/bin/python"))
         .args([
             "-c",
@@ -861,7 +831,7 @@ fn parameter_patterns_accept_their_defaults_and_real_key_arns() {
                 .stdin
                 .take()
                 .unwrap()
-                .write_all(serde_json::to_string(&pairs).unwrap().as_bytes())?;
+                .write_all(serde_json::to_string(&cases).unwrap().as_bytes())?;
             child.wait_with_output()
         })
         .expect("python runs");
@@ -875,7 +845,7 @@ fn parameter_patterns_accept_their_defaults_and_real_key_arns() {
 /// applications (their stacks run the SAM transform), and whatever the nested templates ask.
 fn required_capabilities(path: &std::path::Path) -> std::collections::BTreeSet<&'static str> {
     let rel = path.strip_prefix(root()).unwrap().to_str().unwrap();
-    let t = template(rel);
+    let t = cfn_template(rel);
     let mut needs = std::collections::BTreeSet::new();
     for (_, r) in t["Resources"].as_object().unwrap() {
         let kind = r["Type"].as_str().unwrap();
@@ -1014,7 +984,7 @@ fn documented_deploy_commands_carry_their_capabilities_and_stack_names() {
 #[test]
 fn every_function_logs_to_a_group_its_stack_owns_with_retention() {
     for rel in TEMPLATES {
-        let t = template(rel);
+        let t = cfn_template(rel);
         let global = &t["Globals"]["Function"]["LoggingConfig"];
         for kind in ["AWS::Serverless::Function", "AWS::Lambda::Function"] {
             for (name, f) in resources_of_type(&t, kind) {

@@ -8,26 +8,12 @@ use std::path::Path;
 use std::process::Command;
 
 use forwarder_tests::http::{Request, lambda_stub};
-use forwarder_tests::{moto_endpoint, read_sample, root, sdk_config};
+use forwarder_tests::{cfn_template, moto_endpoint, read_sample, root, sdk_config};
 use serde_json::{Value, json};
 
 /// The `ReplayCommand` output's shell text for this queue and function.
 fn replay_command(queue_url: &str, function: &str) -> String {
-    let python = root().join(".venv/bin/python");
-    let out = Command::new(&python)
-        .args([
-            "-c",
-            "import json, sys\nfrom cfnlint.decode import decode\nt, m = decode(sys.argv[1])\nassert t is not None, m\nprint(json.dumps(t['Outputs']['ReplayCommand']['Value']))",
-        ])
-        .arg(root().join("infra/template.yaml"))
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}; run ./tests/run", python.display()));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let value = &cfn_template("infra/template.yaml")["Outputs"]["ReplayCommand"]["Value"];
     let text = value["Fn::Sub"].as_str().expect("a Fn::Sub string");
     let command = text
         .replace("${DeadLetterQueue}", queue_url)
@@ -214,16 +200,16 @@ async fn replays_failed_invocations_and_keeps_what_it_cannot_replay() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
 
     // Each failed invocation went back to the function, asynchronously, with its own payload.
-    let sent: BTreeSet<String> = run.invoked.iter().map(|r| r.body.clone()).collect();
     let payloads: BTreeSet<String> = [first, second, recovery]
         .iter()
         .map(|p| p.to_string())
         .collect();
-    let sent_values: BTreeSet<String> = sent
+    let sent: BTreeSet<String> = run
+        .invoked
         .iter()
-        .map(|b| serde_json::from_str::<Value>(b).unwrap().to_string())
+        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap().to_string())
         .collect();
-    assert_eq!(sent_values, payloads);
+    assert_eq!(sent, payloads);
     assert_eq!(run.invoked.len(), 3, "each replayed once");
     for r in &run.invoked {
         assert_eq!(
