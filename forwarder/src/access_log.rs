@@ -86,7 +86,9 @@ impl Var {
             | "stage"
             | "identity.sourceIp"
             | "connectionId"
-            | "eventType" => Class::Token,
+            | "eventType"
+            // A gateway response type: one upper-case word such as AUTHORIZER_FAILURE.
+            | "error.responseType" => Class::Token,
             "error.messageString" => Class::Quoted,
             _ if self.is_error() => Class::ErrorText,
             _ => Class::Any,

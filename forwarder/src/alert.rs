@@ -12,10 +12,10 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::cause::{Cause, Place, Remedy, remedy};
+use crate::cause::{ApiFamily, Cause, Place, Remedy, remedy};
 use crate::config::is_api_id;
 use crate::config::{Config, Language};
-use crate::detect::{Finding, Scan};
+use crate::detect::{Finding, LogKind, Scan};
 use crate::diagnose::{AuthorizerReport, Check, Diagnosis};
 use crate::escape::{ascii, chat_block, chat_code, chat_text, json_safe, truncate, visible};
 use crate::flood::{Quiet, Suppressed};
@@ -319,6 +319,15 @@ pub fn render_all(groups: &[Group], config: &Config) -> Vec<Alert> {
     groups.iter().map(|g| render(g, config)).collect()
 }
 
+/// The family the commands are for: a REST API's execution log says REST; an access log does not
+/// say.
+fn family_of(group: &Group) -> ApiFamily {
+    match group.log_group.as_deref().map(LogKind::of_group) {
+        Some(LogKind::Execution) => ApiFamily::Rest,
+        _ => ApiFamily::Unknown,
+    }
+}
+
 /// Renders a group, trimming what came from the log until the message fits SNS's limit: samples
 /// are dropped and texts shortened, never JSON cut.
 pub fn render(group: &Group, config: &Config) -> Alert {
@@ -375,6 +384,7 @@ fn render_with(group: &Group, config: &Config, limits: Limits) -> Alert {
         region: config.region.clone(),
         account_id: group.account_id.clone(),
         api_id: group.api_ids.first().cloned(),
+        family: family_of(group),
     };
     let samples = cut(&group.sample_request_ids, limits.samples);
     let view = View {

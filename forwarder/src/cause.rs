@@ -20,6 +20,9 @@ pub enum Cause {
     MissingInvokePermission,
     InvalidResponseFormat,
     AuthorizerTimeout,
+    /// The authorizer ran and failed: it raised an error, crashed or timed out instead of
+    /// answering (a REST API's `AUTHORIZER_FAILURE`, or `Authorizer error` in its execution log).
+    AuthorizerFailure,
     Unknown,
     /// Not an authorizer failure: most lines carrying the token did not follow the configured
     /// access-log format, so the forwarder cannot tell who wrote it. Said, so that a changed format
@@ -28,10 +31,11 @@ pub enum Cause {
 }
 
 impl Cause {
-    pub const ALL: [Cause; 5] = [
+    pub const ALL: [Cause; 6] = [
         Cause::MissingInvokePermission,
         Cause::InvalidResponseFormat,
         Cause::AuthorizerTimeout,
+        Cause::AuthorizerFailure,
         Cause::Unknown,
         Cause::FormatMismatch,
     ];
@@ -46,6 +50,7 @@ impl Cause {
             Cause::MissingInvokePermission => "missing_invoke_permission",
             Cause::InvalidResponseFormat => "invalid_response_format",
             Cause::AuthorizerTimeout => "authorizer_timeout",
+            Cause::AuthorizerFailure => "authorizer_failure",
             Cause::Unknown => "unknown",
             Cause::FormatMismatch => "format_mismatch",
         }
@@ -57,6 +62,7 @@ impl Cause {
             Cause::MissingInvokePermission => "missing invoke permission",
             Cause::InvalidResponseFormat => "invalid response format",
             Cause::AuthorizerTimeout => "authorizer timeout",
+            Cause::AuthorizerFailure => "authorizer failure",
             Cause::Unknown => "unrecognised error",
             Cause::FormatMismatch => "access-log format mismatch",
         }
@@ -73,7 +79,8 @@ impl Cause {
     /// Every cause stops all requests on the affected routes; a timeout may be intermittent.
     pub fn severity(self) -> &'static str {
         match self {
-            Cause::AuthorizerTimeout => "high",
+            // Either may come and go with load or input.
+            Cause::AuthorizerTimeout | Cause::AuthorizerFailure => "high",
             // Nothing is known to be broken, but nothing would be seen if it were.
             Cause::FormatMismatch => "warning",
             _ => "critical",
@@ -96,6 +103,12 @@ impl Cause {
             }
             (Cause::AuthorizerTimeout, Language::En) => "The authorizer function timed out",
             (Cause::AuthorizerTimeout, Language::Ja) => "オーソライザー関数がタイムアウトしました",
+            (Cause::AuthorizerFailure, Language::En) => {
+                "The authorizer function failed instead of answering"
+            }
+            (Cause::AuthorizerFailure, Language::Ja) => {
+                "オーソライザー関数が応答を返さずに失敗しました"
+            }
             (Cause::Unknown, Language::En) => "The authorizer failed with an unrecognised error",
             (Cause::Unknown, Language::Ja) => "オーソライザーが未知のエラーで失敗しました",
             (Cause::FormatMismatch, Language::En) => {
@@ -127,6 +140,12 @@ impl Cause {
             (Cause::AuthorizerTimeout, Language::Ja) => {
                 "オーソライザーが API Gateway の制限時間内に応答しなかったため、リクエストは HTTP 500 で失敗しました。"
             }
+            (Cause::AuthorizerFailure, Language::En) => {
+                "API Gateway invoked the authorizer function, but it raised an error, crashed or ran out of time instead of returning a policy, so the request failed with HTTP 500 (a REST API calls this AUTHORIZER_FAILURE, or \"Authorizer error\" in its execution log). A function that means to refuse a caller must return a Deny policy, or raise exactly \"Unauthorized\" for a 401."
+            }
+            (Cause::AuthorizerFailure, Language::Ja) => {
+                "API Gateway はオーソライザー関数を呼び出しましたが、関数がポリシーを返さずにエラーを発生させたか、クラッシュしたか、時間切れになったため、リクエストは HTTP 500 で失敗しました (REST API では AUTHORIZER_FAILURE、実行ログでは \"Authorizer error\")。呼び出し元を拒否するには Deny ポリシーを返すか、401 にするには \"Unauthorized\" という例外だけを発生させます。"
+            }
             (Cause::Unknown, Language::En) => {
                 "API Gateway reported an authorizer configuration error this tool does not recognise; the error text below is what API Gateway wrote."
             }
@@ -153,7 +172,7 @@ impl fmt::Display for Cause {
 pub fn classify(error_text: &str) -> Cause {
     // API Gateway's own wording, as documented, decides without the general rule below; a fully
     // flagged batch repeats these texts on every line.
-    const KNOWN: [(&str, Cause); 2] = [
+    const KNOWN: [(&str, Cause); 5] = [
         (
             "The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer.",
             Cause::MissingInvokePermission,
@@ -162,6 +181,13 @@ pub fn classify(error_text: &str) -> Cause {
             "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects.",
             Cause::InvalidResponseFormat,
         ),
+        // A REST API's execution log, after "Execution failed due to configuration error: ".
+        (
+            "Invalid permissions on Lambda function",
+            Cause::MissingInvokePermission,
+        ),
+        ("Could not parse policy", Cause::InvalidResponseFormat),
+        ("Authorizer error", Cause::AuthorizerFailure),
     ];
     if let Some((_, cause)) = KNOWN
         .iter()
@@ -195,17 +221,31 @@ pub fn classify(error_text: &str) -> Cause {
 fn classify_words(error_text: &str) -> Cause {
     let t = error_text.to_ascii_lowercase();
     let has = |w: &str| t.contains(w);
-    if has("permission") && (has("call") || has("invoke")) || has("not authorized to perform") {
+    if has("permission") && (has("call") || has("invoke") || has("lambda function"))
+        || has("not authorized to perform")
+    {
         Cause::MissingInvokePermission
     } else if has("match the format")
         || has("format that api gateway expects")
+        || has("parse policy")
         || (has("response") && (has("format") || has("isauthorized") || has("malformed")))
     {
         Cause::InvalidResponseFormat
     } else if has("timed out") || has("timeout") || has("time out") || has("timing out") {
         Cause::AuthorizerTimeout
+    } else if has("authorizer error") {
+        Cause::AuthorizerFailure
     } else {
         Cause::Unknown
+    }
+}
+
+/// Classifies the text beside `AUTHORIZER_FAILURE`: the authorizer ran and failed, unless the text
+/// names something more precise.
+pub fn classify_failure(error_text: &str) -> Cause {
+    match classify(error_text) {
+        Cause::Unknown => Cause::AuthorizerFailure,
+        cause => cause,
     }
 }
 
@@ -216,6 +256,18 @@ pub struct Place {
     pub region: Option<String>,
     pub account_id: Option<String>,
     pub api_id: Option<String>,
+    pub family: ApiFamily,
+}
+
+/// Which API Gateway API the commands are for, when the log tells. REST APIs have their own CLI
+/// (`aws apigateway`) and their authorizers return only IAM policies; HTTP and WebSocket APIs share
+/// `aws apigatewayv2`. An access log does not say which kind wrote it; an execution log is REST's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ApiFamily {
+    #[default]
+    Unknown,
+    Rest,
+    V2,
 }
 
 /// A fix: steps for a person, and a command to paste when there is one.
@@ -244,16 +296,16 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
             );
             let steps = if en {
                 vec![
-                    "Find the route's authorizer: aws apigatewayv2 get-authorizers --api-id API_ID (AUTHORIZER_ID and the function in AuthorizerUri).".to_owned(),
+                    format!("Find the route's authorizer: {}", find_authorizers(place.family, en)),
                     "Grant API Gateway permission to invoke that function with the command below.".to_owned(),
-                    "Or, if the authorizer has an invoke role (AuthorizerCredentialsArn), allow that role lambda:InvokeFunction on the function.".to_owned(),
+                    "Or, if the authorizer has an invoke role (AuthorizerCredentialsArn; authorizerCredentials on a REST API), allow that role lambda:InvokeFunction on the function.".to_owned(),
                     "If the function is deployed with infrastructure as code, add the permission there (AWS::Lambda::Permission) so the next deployment keeps it.".to_owned(),
                 ]
             } else {
                 vec![
-                    "ルートのオーソライザーを確認します: aws apigatewayv2 get-authorizers --api-id API_ID (AUTHORIZER_ID と AuthorizerUri の関数)。".to_owned(),
+                    format!("ルートのオーソライザーを確認します: {}", find_authorizers(place.family, en)),
                     "下のコマンドで API Gateway にその関数の呼び出し権限を付与します。".to_owned(),
-                    "オーソライザーに呼び出しロール (AuthorizerCredentialsArn) がある場合は、そのロールに関数への lambda:InvokeFunction を許可します。".to_owned(),
+                    "オーソライザーに呼び出しロール (AuthorizerCredentialsArn、REST API では authorizerCredentials) がある場合は、そのロールに関数への lambda:InvokeFunction を許可します。".to_owned(),
                     "関数を IaC でデプロイしている場合は、次のデプロイで消えないようにそちらに権限 (AWS::Lambda::Permission) を追加します。".to_owned(),
                 ]
             };
@@ -263,19 +315,23 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
             }
         }
         Cause::InvalidResponseFormat => Remedy {
+            steps: invalid_response_steps(place.family, en),
+            command: None,
+        },
+        Cause::AuthorizerFailure => Remedy {
             steps: if en {
                 vec![
-                    "Check the authorizer's settings: aws apigatewayv2 get-authorizer --api-id API_ID --authorizer-id AUTHORIZER_ID (EnableSimpleResponses, AuthorizerPayloadFormatVersion).".to_owned(),
-                    "With simple responses enabled (payload format 2.0), the function must return {\"isAuthorized\": true|false, \"context\": {...}} with isAuthorized a boolean.".to_owned(),
-                    "Without simple responses (payload format 1.0, or 2.0 with simple responses off), it must return an IAM policy: {\"principalId\": \"...\", \"policyDocument\": {\"Version\": \"2012-10-17\", \"Statement\": [{\"Action\": \"execute-api:Invoke\", \"Effect\": \"Allow|Deny\", \"Resource\": \"ROUTE_ARN\"}]}, \"context\": {...}}.".to_owned(),
-                    "Make the function and the authorizer's settings agree, then redeploy; test the function directly with aws lambda invoke to see what it returns.".to_owned(),
+                    "Read the authorizer function's own log around the failing requests: aws logs tail /aws/lambda/AUTHORIZER_FUNCTION --since 30m (an unhandled exception, a failed import, \"Task timed out\").".to_owned(),
+                    "Check its Errors, Throttles and Duration against its Timeout in CloudWatch metrics; API Gateway waits only a limited time for an authorizer (10 seconds on an HTTP API).".to_owned(),
+                    "To refuse a caller, return a Deny policy (HTTP 403) or raise exactly \"Unauthorized\" (HTTP 401); any other error is HTTP 500 for every caller.".to_owned(),
+                    format!("Call it as API Gateway does: {}", test_authorizer(place.family, en)),
                 ]
             } else {
                 vec![
-                    "オーソライザーの設定を確認します: aws apigatewayv2 get-authorizer --api-id API_ID --authorizer-id AUTHORIZER_ID (EnableSimpleResponses, AuthorizerPayloadFormatVersion)。".to_owned(),
-                    "シンプルレスポンスが有効 (ペイロード形式 2.0) の場合、関数は {\"isAuthorized\": true|false, \"context\": {...}} を返す必要があり、isAuthorized はブール値です。".to_owned(),
-                    "シンプルレスポンスが無効 (ペイロード形式 1.0、またはシンプルレスポンス無効の 2.0) の場合、IAM ポリシー {\"principalId\": \"...\", \"policyDocument\": {\"Version\": \"2012-10-17\", \"Statement\": [{\"Action\": \"execute-api:Invoke\", \"Effect\": \"Allow|Deny\", \"Resource\": \"ROUTE_ARN\"}]}, \"context\": {...}} を返す必要があります。".to_owned(),
-                    "関数とオーソライザーの設定を一致させて再デプロイし、aws lambda invoke で関数を直接呼び出して応答を確認します。".to_owned(),
+                    "失敗したリクエストの時刻の、オーソライザー関数自身のログを確認します: aws logs tail /aws/lambda/AUTHORIZER_FUNCTION --since 30m (未処理の例外、インポートの失敗、\"Task timed out\")。".to_owned(),
+                    "CloudWatch メトリクスで関数の Errors、Throttles、Duration とタイムアウト設定を確認します。API Gateway がオーソライザーを待つ時間には上限があります (HTTP API では 10 秒)。".to_owned(),
+                    "呼び出し元を拒否するには Deny ポリシー (HTTP 403) を返すか、\"Unauthorized\" という例外だけを発生させます (HTTP 401)。それ以外のエラーはすべての呼び出し元に HTTP 500 になります。".to_owned(),
+                    format!("API Gateway と同じように呼び出して確認します: {}", test_authorizer(place.family, en)),
                 ]
             },
             command: None,
@@ -323,17 +379,106 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
             steps: if en {
                 vec![
                     "Read the error text below: it is exactly what API Gateway wrote.".to_owned(),
-                    "Check the authorizer's configuration (aws apigatewayv2 get-authorizers --api-id API_ID) and the function's own logs for the same request time.".to_owned(),
+                    format!(
+                        "Check the authorizer's configuration ({}) and the function's own logs for the same request time.",
+                        find_authorizers(place.family, en)
+                    ),
                 ]
             } else {
                 vec![
-                    "下のエラーテキストを確認します。API Gateway が記録した内容そのものです。".to_owned(),
-                    "オーソライザーの設定 (aws apigatewayv2 get-authorizers --api-id API_ID) と、同じ時刻の関数自身のログを確認します。".to_owned(),
+                    "下のエラーテキストを確認します。API Gateway が記録した内容そのものです。"
+                        .to_owned(),
+                    format!(
+                        "オーソライザーの設定 ({}) と、同じ時刻の関数自身のログを確認します。",
+                        find_authorizers(place.family, en)
+                    ),
                 ]
             },
             command: None,
         },
     }
+}
+
+/// The command that lists an API's authorizers, for the family the log names.
+fn find_authorizers(family: ApiFamily, en: bool) -> String {
+    const V2: &str = "aws apigatewayv2 get-authorizers --api-id API_ID";
+    const REST: &str = "aws apigateway get-authorizers --rest-api-id API_ID";
+    match (family, en) {
+        (ApiFamily::V2, true) => format!("{V2} (AUTHORIZER_ID and the function in AuthorizerUri)."),
+        (ApiFamily::V2, false) => format!("{V2} (AUTHORIZER_ID と AuthorizerUri の関数)。"),
+        (ApiFamily::Rest, true) => format!("{REST} (id and the function in authorizerUri)."),
+        (ApiFamily::Rest, false) => format!("{REST} (id と authorizerUri の関数)。"),
+        (ApiFamily::Unknown, true) => format!(
+            "{V2} for an HTTP or WebSocket API, {REST} for a REST API (the authorizer's id and the function in its URI)."
+        ),
+        (ApiFamily::Unknown, false) => format!(
+            "HTTP API と WebSocket API は {V2}、REST API は {REST} (オーソライザーの id と URI の関数)。"
+        ),
+    }
+}
+
+/// How to call an authorizer the way API Gateway does.
+fn test_authorizer(family: ApiFamily, en: bool) -> String {
+    const REST: &str = "aws apigateway test-invoke-authorizer --rest-api-id API_ID --authorizer-id AUTHORIZER_ID --headers Authorization=TOKEN";
+    const LAMBDA: &str = "aws lambda invoke --function-name AUTHORIZER_FUNCTION --payload fileb://event.json out.json";
+    match (family, en) {
+        (ApiFamily::Rest, _) => REST.to_owned(),
+        (ApiFamily::V2, true) => format!("{LAMBDA} with an event copied from a real request."),
+        (ApiFamily::V2, false) => format!("{LAMBDA} (実際のリクエストのイベントを使用)。"),
+        (ApiFamily::Unknown, true) => {
+            format!("{REST} on a REST API, or {LAMBDA} with a real request's event.")
+        }
+        (ApiFamily::Unknown, false) => {
+            format!("REST API は {REST}、それ以外は実際のリクエストのイベントで {LAMBDA}。")
+        }
+    }
+}
+
+/// What a readable response is, for the family the log names: HTTP APIs accept a simple response
+/// or a policy, depending on the authorizer's settings; REST and WebSocket authorizers only ever
+/// return a policy.
+fn invalid_response_steps(family: ApiFamily, en: bool) -> Vec<String> {
+    let policy = r#"{"principalId": "...", "policyDocument": {"Version": "2012-10-17", "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow|Deny", "Resource": "METHOD_ARN"}]}, "context": {...}}"#;
+    let http = if en {
+        vec![
+            "Check the authorizer's settings: aws apigatewayv2 get-authorizer --api-id API_ID --authorizer-id AUTHORIZER_ID (EnableSimpleResponses, AuthorizerPayloadFormatVersion).".to_owned(),
+            "With simple responses enabled (payload format 2.0), the function must return {\"isAuthorized\": true|false, \"context\": {...}} with isAuthorized a boolean.".to_owned(),
+            format!("Without simple responses (payload format 1.0, or 2.0 with simple responses off), it must return an IAM policy: {policy}."),
+        ]
+    } else {
+        vec![
+            "オーソライザーの設定を確認します: aws apigatewayv2 get-authorizer --api-id API_ID --authorizer-id AUTHORIZER_ID (EnableSimpleResponses, AuthorizerPayloadFormatVersion)。".to_owned(),
+            "シンプルレスポンスが有効 (ペイロード形式 2.0) の場合、関数は {\"isAuthorized\": true|false, \"context\": {...}} を返す必要があり、isAuthorized はブール値です。".to_owned(),
+            format!("シンプルレスポンスが無効 (ペイロード形式 1.0、またはシンプルレスポンス無効の 2.0) の場合、IAM ポリシー {policy} を返す必要があります。"),
+        ]
+    };
+    let rest = if en {
+        format!(
+            "A REST API's TOKEN or REQUEST authorizer, and a WebSocket API's, must always return an IAM policy: {policy}, with policyDocument an object (not a string) and context values strings, numbers or booleans; \"Could not parse policy\" means it was not."
+        )
+    } else {
+        format!(
+            "REST API の TOKEN / REQUEST オーソライザーと WebSocket API のオーソライザーは、常に IAM ポリシー {policy} を返す必要があります。policyDocument はオブジェクト (文字列ではない)、context の値は文字列・数値・ブール値です。\"Could not parse policy\" はそうなっていないことを示します。"
+        )
+    };
+    let last = if en {
+        format!(
+            "Make the function and the authorizer's settings agree, then redeploy; see what it returns: {}",
+            test_authorizer(family, en)
+        )
+    } else {
+        format!(
+            "関数とオーソライザーの設定を一致させて再デプロイし、応答を確認します: {}",
+            test_authorizer(family, en)
+        )
+    };
+    let mut steps = match family {
+        ApiFamily::Rest => vec![rest],
+        ApiFamily::V2 => http,
+        ApiFamily::Unknown => http.into_iter().chain([rest]).collect(),
+    };
+    steps.push(last);
+    steps
 }
 
 #[cfg(test)]
@@ -398,6 +543,7 @@ mod tests {
             region: Some("eu-west-1".into()),
             account_id: Some("123456789012".into()),
             api_id: Some("a1b2c3".into()),
+            ..Place::default()
         };
         let r = remedy(Cause::MissingInvokePermission, &place, Language::En);
         let cmd = r.command.unwrap();
@@ -427,6 +573,7 @@ mod tests {
                         region: Some("eu-west-1".into()),
                         account_id: Some(bad.into()),
                         api_id: Some("a1b2c3d4e5".into()),
+                        ..Place::default()
                     },
                     "arn:aws:execute-api:eu-west-1:ACCOUNT_ID:a1b2c3d4e5/authorizers/AUTHORIZER_ID --region eu-west-1",
                 ),
@@ -435,6 +582,7 @@ mod tests {
                         region: Some(bad.into()),
                         account_id: Some("123456789012".into()),
                         api_id: Some("a1b2c3d4e5".into()),
+                        ..Place::default()
                     },
                     "arn:aws:execute-api:REGION:123456789012:a1b2c3d4e5/authorizers/AUTHORIZER_ID --region REGION",
                 ),
@@ -443,6 +591,7 @@ mod tests {
                         region: Some("us-gov-west-1".into()),
                         account_id: Some("123456789012".into()),
                         api_id: Some(bad.into()),
+                        ..Place::default()
                     },
                     "arn:aws:execute-api:us-gov-west-1:123456789012:API_ID/authorizers/AUTHORIZER_ID --region us-gov-west-1",
                 ),

@@ -447,10 +447,6 @@ async fn report(
     )
 }
 
-/// The filter pattern a subscription filter uses: CloudWatch Logs' term match narrows the search,
-/// the scan then decides where the token stands.
-const FILTER_PATTERN: &str = "\"AUTHORIZER_CONFIGURATION_ERROR\"";
-
 async fn check(args: CheckArgs) -> Result<u8> {
     let config = args.settings.config()?;
     let topic = args.output.topic()?;
@@ -462,7 +458,9 @@ async fn check(args: CheckArgs) -> Result<u8> {
     let events = search
         .search(
             &args.log_group,
-            FILTER_PATTERN,
+            // What a subscription filter on this group uses: the term match narrows the search,
+            // the scan then decides where the token stands.
+            detect::LogKind::of_group(&args.log_group).filter_pattern(),
             i64::try_from(start.as_millis()).unwrap_or(i64::MAX),
             i64::try_from(now.as_millis()).unwrap_or(i64::MAX),
         )

@@ -388,7 +388,8 @@ impl Payload {
     /// result and the errors are those of [`Payload::parse`].
     pub fn parse_candidates(&self) -> Result<LogBatch<'_>, DecodeError> {
         let json = payload_str(&self.0)?;
-        match compact::parse(json, &crate::detect::TOKEN_FINDER) {
+        let finder_for = |log_group: &str| crate::detect::LogKind::of_group(log_group).finder();
+        match compact::parse(json, finder_for) {
             Some(batch) => Ok(batch),
             None => parse_payload_str(json),
         }

@@ -1,9 +1,13 @@
-//! Finding `AUTHORIZER_CONFIGURATION_ERROR` where API Gateway wrote it.
+//! Finding `AUTHORIZER_CONFIGURATION_ERROR` (and a REST or WebSocket API's `AUTHORIZER_FAILURE`)
+//! where API Gateway wrote it.
 //!
 //! Paths, query strings and headers are client input, so a client can send the token in a URL or a
 //! user agent. A line is flagged only when the token is in a field API Gateway writes: the error
 //! variables of the configured format, an error-named key of a JSON line, or (for lines that follow
 //! no known format) outside every double-quoted segment.
+//!
+//! A REST API's execution log says the same in words; its batches are told apart by their log
+//! group's name and read by [`crate::execution_log`].
 
 use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
@@ -15,16 +19,63 @@ use serde_json::Value;
 use crate::access_log::{
     Fields, LogFormat, Place, Scratch, Split, guess_var_for_key, is_error_name,
 };
-use crate::cause::{Cause, classify};
+use crate::cause::{Cause, classify, classify_failure};
 use crate::decode::{LogBatch, LogEvent};
 
 /// The token API Gateway writes before the reason.
 pub const TOKEN: &str = "AUTHORIZER_CONFIGURATION_ERROR";
 
-/// One searcher for the token, built once: every line, and every payload walked by
-/// [`crate::decode::Payload::parse_candidates`], is searched with it.
+/// The gateway response of an authorizer that ran and failed (REST and WebSocket APIs), logged by
+/// `$context.error.responseType`.
+pub const FAILURE_TOKEN: &str = "AUTHORIZER_FAILURE";
+
+/// Both tokens start with it, so one search finds either.
+const TOKEN_PREFIX: &str = "AUTHORIZER_";
+
+/// One searcher for the tokens' prefix, built once: every access-log line, and every payload walked
+/// by [`crate::decode::Payload::parse_candidates`], is searched with it.
 pub(crate) static TOKEN_FINDER: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(TOKEN));
+    LazyLock::new(|| memmem::Finder::new(TOKEN_PREFIX));
+
+/// Which log a batch comes from. Told by the log group's name, which API Gateway chooses for
+/// execution logs and no client writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogKind {
+    /// A stage's access log, in the format its owner chose.
+    Access,
+    /// A REST API's execution log, `API-Gateway-Execution-Logs_{restApiId}/{stage}`.
+    Execution,
+}
+
+impl LogKind {
+    pub fn of_group(log_group: &str) -> Self {
+        if crate::execution_log::is_execution_log_group(log_group) {
+            LogKind::Execution
+        } else {
+            LogKind::Access
+        }
+    }
+
+    /// The subscription filter pattern that delivers this log's candidate lines: CloudWatch Logs'
+    /// term match narrows, the scan decides
+    /// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html>).
+    pub fn filter_pattern(self) -> &'static str {
+        match self {
+            LogKind::Access => "?AUTHORIZER_CONFIGURATION_ERROR ?AUTHORIZER_FAILURE",
+            LogKind::Execution => {
+                "?\"Execution failed due to configuration error\" ?AuthorizerConfigurationException"
+            }
+        }
+    }
+
+    /// The search that finds this log's candidate lines.
+    pub(crate) fn finder(self) -> &'static memmem::Finder<'static> {
+        match self {
+            LogKind::Access => &TOKEN_FINDER,
+            LogKind::Execution => &crate::execution_log::CANDIDATE_FINDER,
+        }
+    }
+}
 
 /// One flagged log line.
 ///
@@ -244,7 +295,7 @@ pub struct Scan {
 }
 
 impl Scan {
-    fn add(&mut self, verdict: LineVerdict, line: &str) {
+    pub(crate) fn add(&mut self, verdict: LineVerdict, line: &str) {
         self.lines += 1;
         match verdict {
             LineVerdict::Clean => {}
@@ -296,6 +347,10 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
     let account_id = crate::shape::is_account_id(&batch.owner).then_some(&*batch.owner);
     scan.log_group = log_group.clone();
     scan.account_id = account_id.map(str::to_owned);
+    if LogKind::of_group(&batch.log_group) == LogKind::Execution {
+        crate::execution_log::scan_events(batch, &mut scan);
+        return scan;
+    }
     let mut text = String::new();
     let mut scratch = Scratch::default();
     // Checked on the escaped text, so the 99% of lines without the token are never copied. The
@@ -334,8 +389,12 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
     scan
 }
 
-/// Scans plain access-log lines (one per line of `text`).
+/// Scans plain log lines (one per line of `text`): a REST API's execution log when every line has
+/// its shape, else access-log lines.
 pub fn scan_text(text: &str, format: &LogFormat) -> Scan {
+    if crate::execution_log::looks_like_execution_log(text) {
+        return crate::execution_log::scan_text(text);
+    }
     let mut scan = Scan::default();
     let mut scratch = Scratch::default();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -405,18 +464,39 @@ fn scan_candidate(
     }
 }
 
-/// Where the token stands as a whole word in `s`.
+/// Where a token stands as a whole word in `s`.
 fn token_spans(s: &str) -> Vec<(usize, usize)> {
     let bytes = s.as_bytes();
     TOKEN_FINDER
         .find_iter(bytes)
-        .map(|at| (at, at + TOKEN.len()))
+        .filter_map(|at| {
+            let token = [TOKEN, FAILURE_TOKEN]
+                .into_iter()
+                .find(|t| bytes[at..].starts_with(t.as_bytes()))?;
+            Some((at, at + token.len()))
+        })
         .filter(|&(at, end)| {
             let word_before = at > 0 && is_word_byte(bytes[at - 1]);
             let word_after = end < bytes.len() && is_word_byte(bytes[end]);
             !word_before && !word_after
         })
         .collect()
+}
+
+/// The cause a token and the reason beside it name.
+fn cause_of(token: &str, reason: &str) -> Cause {
+    if token == FAILURE_TOKEN {
+        classify_failure(reason)
+    } else {
+        classify(reason)
+    }
+}
+
+/// Whether another error variable's value says something: API Gateway writes `-` for an empty
+/// value, and a REST API's `$context.error.message` is `null` for these responses.
+fn says_something(value: &str) -> bool {
+    let v = value.trim();
+    !v.is_empty() && v != "-" && v != "null" && token_spans(v).is_empty()
 }
 
 /// A text line against the format: the token counts only where every split of the line puts it
@@ -439,17 +519,33 @@ fn scan_split(
         };
     };
     let (token_start, token_end) = spans[at];
+    let token = &line[token_start..token_end];
     let mut fields = Fields::default();
     let mut error_end = token_end;
+    let mut others: Vec<&str> = Vec::new();
     for i in 0..format.vars().len() {
-        fields.put(format.slot(i), scratch.value(line, i));
+        let value = scratch.value(line, i);
+        fields.put(format.slot(i), value);
         let (start, end) = scratch.bounds(i);
-        if format.is_error_var(i) && start <= token_start && token_end <= end {
-            error_end = end;
+        if format.is_error_var(i) {
+            if start <= token_start && token_end <= end {
+                error_end = end;
+            } else if says_something(value) {
+                others.push(value.trim());
+            }
         }
     }
     let error = reason(line.get(token_end..error_end).unwrap_or_default());
-    flagged(&fields, error, origin)
+    // A REST API logs the token alone in `$context.error.responseType`; the reason, if any, is in
+    // the other error variables.
+    let joined;
+    let error = if error.is_empty() && !others.is_empty() {
+        joined = others.join(" ");
+        joined.as_str()
+    } else {
+        error
+    };
+    flagged(&fields, cause_of(token, error), error, origin)
 }
 
 /// The reason API Gateway wrote after the token, without the separator it puts there.
@@ -483,19 +579,19 @@ fn scan_json_given(line: &str, format: &LogFormat, origin: &Origin) -> LineVerdi
         return LineVerdict::Unmatched;
     }
     let mut fields = Fields::default();
-    let mut error: Option<&str> = None;
-    let mut message: Option<&str> = None;
+    let mut error: Option<(&str, &str)> = None;
+    let mut others: Vec<&str> = Vec::new();
     for ((_, leaf), var) in entries.iter().zip(&vars) {
         match leaf {
             JsonLeaf::Str(s) => {
                 fields.set(&var.0, &**s);
                 if var.is_error() {
                     if error.is_none()
-                        && let Some(&(_, end)) = token_spans(s).first()
+                        && let Some(&(start, end)) = token_spans(s).first()
                     {
-                        error = Some(reason(&s[end..]));
-                    } else if var.0 == "error.message" && !s.is_empty() && s != "-" {
-                        message = Some(s);
+                        error = Some((&s[start..end], reason(&s[end..])));
+                    } else if says_something(s) {
+                        others.push(s.trim());
                     }
                 }
             }
@@ -504,9 +600,13 @@ fn scan_json_given(line: &str, format: &LogFormat, origin: &Origin) -> LineVerdi
         }
     }
     match error {
-        // The reason may sit in `$context.error.message` rather than after the token.
-        Some("") => flagged(&fields, message.unwrap_or_default(), origin),
-        Some(text) => flagged(&fields, text, origin),
+        // The reason may sit in another error variable (`$context.error.message`,
+        // `$context.authorizer.error`) rather than after the token.
+        Some((token, "")) => {
+            let text = others.join(" ");
+            flagged(&fields, cause_of(token, &text), &text, origin)
+        }
+        Some((token, text)) => flagged(&fields, cause_of(token, text), text, origin),
         None => LineVerdict::Ignored,
     }
 }
@@ -612,7 +712,7 @@ fn scan_json(
     origin: &Origin,
 ) -> LineVerdict {
     let mut fields = Fields::default();
-    let mut error: Option<&str> = None;
+    let mut error: Option<(&str, &str)> = None;
     let mut other_errors: Vec<&str> = Vec::new();
     let mut stack: Vec<(String, &Value)> = map.iter().map(|(k, v)| (k.clone(), v)).collect();
     stack.reverse();
@@ -637,13 +737,12 @@ fn scan_json(
                 }
                 let token = if leaf_is_error { after_token(s) } else { None };
                 match token {
-                    Some(after) if error.is_none() => error = Some(after),
+                    Some(found) if error.is_none() => error = Some(found),
                     Some(_) => {}
                     None if (leaf_is_error || leaf.to_ascii_lowercase().contains("message"))
-                        && !s.is_empty()
-                        && s != "-" =>
+                        && says_something(s) =>
                     {
-                        other_errors.push(s)
+                        other_errors.push(s.trim())
                     }
                     None => {}
                 }
@@ -662,8 +761,11 @@ fn scan_json(
     }
     match error {
         // The reason may sit in a sibling field such as `error.message` rather than after the token.
-        Some("") if !other_errors.is_empty() => flagged(&fields, &other_errors.join(" "), origin),
-        Some(text) => flagged(&fields, text, origin),
+        Some((token, "")) if !other_errors.is_empty() => {
+            let text = other_errors.join(" ");
+            flagged(&fields, cause_of(token, &text), &text, origin)
+        }
+        Some((token, text)) => flagged(&fields, cause_of(token, text), text, origin),
         None => LineVerdict::Ignored,
     }
 }
@@ -677,15 +779,15 @@ fn scan_unstructured(line: &str, origin: &Origin) -> LineVerdict {
     for (i, segment) in segments.iter().enumerate() {
         if i.is_multiple_of(2)
             && (last - i).is_multiple_of(2)
-            && let Some(after) = after_token(segment)
+            && let Some((token, after)) = after_token(segment)
         {
-            return flagged(&Fields::default(), after, origin);
+            return flagged(&Fields::default(), cause_of(token, after), after, origin);
         }
     }
     LineVerdict::Ignored
 }
 
-fn flagged(fields: &Fields, error: &str, origin: &Origin) -> LineVerdict {
+fn flagged(fields: &Fields, cause: Cause, error: &str, origin: &Origin) -> LineVerdict {
     let fallback_time;
     let time = match (&fields.time, origin.timestamp) {
         (Some(time), _) => Some(&**time),
@@ -697,7 +799,7 @@ fn flagged(fields: &Fields, error: &str, origin: &Origin) -> LineVerdict {
     };
     let route = fields.route();
     let mut finding = Finding::new(
-        classify(error),
+        cause,
         FindingText {
             request_id: fields.request_id.as_deref(),
             time,
@@ -715,9 +817,12 @@ fn flagged(fields: &Fields, error: &str, origin: &Origin) -> LineVerdict {
     LineVerdict::Flagged(finding)
 }
 
-/// The text after the first whole-word token in `s`, without the separator API Gateway puts there.
-pub fn after_token(s: &str) -> Option<&str> {
-    token_spans(s).first().map(|&(_, end)| reason(&s[end..]))
+/// The first whole-word token in `s` and the text after it, without the separator API Gateway
+/// puts there.
+fn after_token(s: &str) -> Option<(&str, &str)> {
+    token_spans(s)
+        .first()
+        .map(|&(start, end)| (&s[start..end], reason(&s[end..])))
 }
 
 fn is_word_byte(b: u8) -> bool {
@@ -1089,7 +1194,11 @@ mod tests {
     fn after_token_skips_partial_words() {
         assert_eq!(
             after_token("AUTHORIZER_CONFIGURATION_ERRORX AUTHORIZER_CONFIGURATION_ERROR: y"),
-            Some("y")
+            Some((TOKEN, "y"))
+        );
+        assert_eq!(
+            after_token("AUTHORIZER_FAILURES AUTHORIZER_ AUTHORIZER_FAILURE z"),
+            Some((FAILURE_TOKEN, "z"))
         );
         assert_eq!(after_token("none"), None);
     }
@@ -1098,5 +1207,195 @@ mod tests {
     fn formats_millis() {
         assert_eq!(format_millis(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_millis(-5), "-5");
+    }
+
+    /// REST and WebSocket access logs: the token is the gateway response type, the reason (if
+    /// any) another error variable; a customised status hides nothing, and a client's copy of
+    /// either token counts for nothing.
+    #[test]
+    fn rest_and_websocket_access_lines() {
+        let text = LogFormat::parse(
+            r#"$context.requestId [$context.requestTime] "$context.httpMethod $context.resourcePath" $context.status "$context.identity.userAgent" $context.apiId $context.stage $context.error.responseType $context.authorizer.error"#,
+        )
+        .unwrap();
+        let line = |path: &str, status: u16, ua: &str, rest: &str| {
+            format!(
+                r#"r-1 [10/Oct/2023:01:01:01 +0000] "GET {path}" {status} "{ua}" a1b2c3d4e5 prod {rest}"#
+            )
+        };
+        let json = LogFormat::parse(
+            r#"{"requestId":"$context.requestId","status":"$context.status","path":"$context.path","responseType":"$context.error.responseType","authorizerError":"$context.authorizer.error","authorizeError":"$context.authorize.error","message":"$context.error.message","apiId":"$context.apiId"}"#,
+        )
+        .unwrap();
+        let json_line = |path: &str, status: u16, rt: &str, ae: &str, msg: &str| {
+            serde_json::json!({"requestId": "r-2", "status": status.to_string(), "path": path,
+                "responseType": rt, "authorizerError": ae, "authorizeError": "-",
+                "message": msg, "apiId": "a1b2c3d4e5"})
+            .to_string()
+        };
+        let cases: Vec<(String, &LogFormat, Option<Cause>)> = vec![
+            (line("/pets", 200, "curl", "- -"), &text, None),
+            (
+                line("/pets", 500, "curl", "AUTHORIZER_CONFIGURATION_ERROR -"),
+                &text,
+                Some(Cause::Unknown),
+            ),
+            (
+                line(
+                    "/pets",
+                    500,
+                    "curl",
+                    "AUTHORIZER_CONFIGURATION_ERROR Invalid permissions on Lambda function",
+                ),
+                &text,
+                Some(Cause::MissingInvokePermission),
+            ),
+            (
+                line("/pets", 500, "curl", "AUTHORIZER_FAILURE -"),
+                &text,
+                Some(Cause::AuthorizerFailure),
+            ),
+            // A gateway response customised to 403 still says what broke.
+            (
+                line("/pets", 403, "curl", "AUTHORIZER_FAILURE -"),
+                &text,
+                Some(Cause::AuthorizerFailure),
+            ),
+            (
+                line("/pets", 503, "curl", "AUTHORIZER_CONFIGURATION_ERROR -"),
+                &text,
+                Some(Cause::Unknown),
+            ),
+            (
+                line(
+                    "/AUTHORIZER_FAILURE",
+                    401,
+                    "AUTHORIZER_FAILURE",
+                    "UNAUTHORIZED -",
+                ),
+                &text,
+                None,
+            ),
+            (
+                json_line("/pets", 500, "AUTHORIZER_FAILURE", "-", "null"),
+                &json,
+                Some(Cause::AuthorizerFailure),
+            ),
+            (
+                json_line(
+                    "/pets",
+                    500,
+                    "AUTHORIZER_CONFIGURATION_ERROR",
+                    "Could not parse policy",
+                    "null",
+                ),
+                &json,
+                Some(Cause::InvalidResponseFormat),
+            ),
+            (
+                json_line(
+                    "/AUTHORIZER_FAILURE",
+                    403,
+                    "ACCESS_DENIED",
+                    "-",
+                    "Forbidden",
+                ),
+                &json,
+                None,
+            ),
+            // WebSocket `$connect`: the same variables.
+            (
+                json_line(
+                    "-",
+                    500,
+                    "AUTHORIZER_CONFIGURATION_ERROR",
+                    "-",
+                    "Internal server error",
+                ),
+                &json,
+                Some(Cause::Unknown),
+            ),
+        ];
+        for (line, format, want) in cases {
+            let got = match scan_line(&line, format) {
+                LineVerdict::Flagged(f) => Some(f.cause),
+                LineVerdict::Clean | LineVerdict::Ignored => None,
+                LineVerdict::Unmatched => panic!("unmatched: {line}"),
+            };
+            assert_eq!(got, want, "{line}");
+        }
+        let LineVerdict::Flagged(f) = scan_line(
+            &json_line("/pets", 500, "AUTHORIZER_FAILURE", "-", "null"),
+            &json,
+        ) else {
+            panic!("not flagged")
+        };
+        assert_eq!(
+            (f.request_id(), f.api_id(), f.status),
+            (Some("r-2"), Some("a1b2c3d4e5"), Some(500))
+        );
+    }
+
+    /// An execution-log batch is read as one by its group's name, through the compact walk, and
+    /// an access-log group's batch holding the same words alerts on nothing.
+    #[test]
+    fn execution_log_batches_are_told_by_their_group() {
+        use base64::Engine;
+        use std::io::Write;
+        let id = "6f1c1b2e-3d4a-4b5c-8d9e-0a1b2c3d4e5f";
+        let payload = |group: &str| {
+            serde_json::json!({
+                "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": group,
+                "logStream": "s", "subscriptionFilters": ["f"],
+                "logEvents": [
+                    {"id": "1", "timestamp": 1_700_000_000_000_i64,
+                     "message": format!("({id}) Execution failed due to configuration error: Invalid permissions on Lambda function")},
+                    {"id": "2", "timestamp": 1_700_000_000_001_i64,
+                     "message": format!("({id}) AuthorizerConfigurationException")},
+                    {"id": "3", "timestamp": 1_700_000_000_002_i64,
+                     "message": format!("({id}) Method completed with status: 500")},
+                ]
+            })
+            .to_string()
+        };
+        let event = |group: &str| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(payload(group).as_bytes()).unwrap();
+            let data = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+            serde_json::json!({"awslogs": {"data": data}}).to_string()
+        };
+        let scan_of = |group: &str| {
+            let payload = crate::decode::decode_event(event(group).as_bytes()).unwrap();
+            let batch = payload.parse_candidates().unwrap();
+            scan_batch(&batch, &LogFormat::guess())
+        };
+        let scan = scan_of("API-Gateway-Execution-Logs_a1b2c3d4e5/prod");
+        assert_eq!(scan.lines, 3);
+        assert_eq!(scan.findings.len(), 1, "{:?}", scan.findings);
+        let f = &scan.findings[0];
+        assert_eq!(f.cause, Cause::MissingInvokePermission);
+        assert_eq!(
+            (
+                f.request_id(),
+                f.api_id(),
+                f.stage(),
+                f.event_id(),
+                f.account_id()
+            ),
+            (
+                Some(id),
+                Some("a1b2c3d4e5"),
+                Some("prod"),
+                Some("1"),
+                Some("123456789012")
+            )
+        );
+        assert_eq!(f.time(), Some("2023-11-14T22:13:20.000Z"));
+        assert_eq!(
+            f.log_group.as_deref(),
+            Some("API-Gateway-Execution-Logs_a1b2c3d4e5/prod")
+        );
+        let access = scan_of("/aws/vendedlogs/apigateway/orders");
+        assert!(access.findings.is_empty(), "{:?}", access.findings);
     }
 }

@@ -19,6 +19,7 @@ pub mod decode;
 pub mod detect;
 pub mod diagnose;
 pub mod escape;
+pub mod execution_log;
 pub mod flood;
 pub mod forward;
 pub mod inspect;

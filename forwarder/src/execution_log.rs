@@ -1,0 +1,322 @@
+//! A REST API's execution log, `API-Gateway-Execution-Logs_{restApiId}/{stage}`.
+//!
+//! API Gateway writes one event per step of a request, each prefixed with the request id in
+//! parentheses. A broken authorizer reads
+//! `(REQUEST_ID) Execution failed due to configuration error: Invalid permissions on Lambda function`
+//! (or `Authorizer error`, `Could not parse policy`), then `(REQUEST_ID) AuthorizerConfigurationException`
+//! (<https://repost.aws/knowledge-center/api-gateway-lambda-authorization-errors>).
+//!
+//! With full request logging, the same log also holds the client's headers and body, so the words
+//! count only as a whole event that API Gateway wrote: the request id prefix, then exactly the
+//! message, on one line. A header or body is always logged after a label of API Gateway's own
+//! (`Method request headers: {...}`), and a body that carries a line break of its own stays inside
+//! its event, which then is not one line.
+
+use std::sync::{Arc, LazyLock};
+
+use memchr::memmem;
+
+use crate::cause::{Cause, classify};
+use crate::decode::LogBatch;
+use crate::detect::{Finding, FindingText, LineVerdict, Scan, format_millis};
+
+/// What every execution-log group's name starts with.
+pub const GROUP_PREFIX: &str = "API-Gateway-Execution-Logs_";
+
+/// The message API Gateway writes before the reason.
+pub const FAILED: &str = "Execution failed due to configuration error: ";
+
+/// The line API Gateway writes after it, naming the error the client got.
+pub const EXCEPTION: &str = "AuthorizerConfigurationException";
+
+/// "configuration error" and "ConfigurationException" share it: one search finds either.
+pub(crate) static CANDIDATE_FINDER: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("onfiguration"));
+
+/// The longest reason kept: API Gateway's are a few words.
+const MAX_REASON_BYTES: usize = 512;
+
+pub fn is_execution_log_group(log_group: &str) -> bool {
+    group_place(log_group).is_some()
+}
+
+/// The REST API id and stage an execution-log group's name holds.
+pub fn group_place(log_group: &str) -> Option<(&str, &str)> {
+    let rest = log_group.strip_prefix(GROUP_PREFIX)?;
+    let (api_id, stage) = rest.split_once('/')?;
+    (crate::shape::is_api_id(api_id) && !stage.is_empty()).then_some((api_id, stage))
+}
+
+/// What one execution-log event says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// `(id) Execution failed due to configuration error: REASON`.
+    Failed {
+        request_id: &'a str,
+        reason: &'a str,
+    },
+    /// `(id) AuthorizerConfigurationException`.
+    Exception { request_id: &'a str },
+    /// Either text where a client could have put it: inside a logged header or body, or in an
+    /// event of several lines.
+    Quoted,
+    /// Neither text.
+    Other,
+}
+
+/// Reads one event's message.
+pub fn read(message: &str) -> Line<'_> {
+    let mentions = message.contains(FAILED.trim_end()) || message.contains(EXCEPTION);
+    if !mentions {
+        return Line::Other;
+    }
+    let message = message.strip_suffix('\n').unwrap_or(message);
+    let message = message.strip_suffix('\r').unwrap_or(message);
+    let Some((request_id, said)) = split_prefix(message) else {
+        return Line::Quoted;
+    };
+    if said.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        return Line::Quoted;
+    }
+    if said == EXCEPTION {
+        return Line::Exception { request_id };
+    }
+    match said.strip_prefix(FAILED) {
+        Some(reason) if !reason.trim().is_empty() && reason.len() <= MAX_REASON_BYTES => {
+            Line::Failed {
+                request_id,
+                reason: reason.trim(),
+            }
+        }
+        _ => Line::Quoted,
+    }
+}
+
+/// `(REQUEST_ID) ` and what follows. API Gateway's request ids are UUIDs; any id of letters,
+/// digits and `-` is taken, nothing else.
+fn split_prefix(message: &str) -> Option<(&str, &str)> {
+    let rest = message.strip_prefix('(')?;
+    let (id, said) = rest.split_once(") ")?;
+    let id_ok =
+        (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    id_ok.then_some((id, said))
+}
+
+/// Whether a text file is an execution log: every non-empty line starts with a request id in
+/// parentheses. An access-log format that started so would have to log nothing else first.
+pub fn looks_like_execution_log(text: &str) -> bool {
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
+    lines.peek().is_some() && lines.all(|l| split_prefix(l.trim_end()).is_some())
+}
+
+/// Where a finding came from.
+#[derive(Default)]
+struct Origin<'a> {
+    api_id: Option<&'a str>,
+    stage: Option<&'a str>,
+    event_id: Option<&'a str>,
+    timestamp: Option<i64>,
+    account_id: Option<&'a str>,
+}
+
+fn verdict(message: &str, origin: &Origin) -> LineVerdict {
+    let (request_id, cause, error) = match read(message) {
+        Line::Failed { request_id, reason } => (request_id, classify(reason), reason),
+        Line::Exception { request_id } => (request_id, Cause::Unknown, EXCEPTION),
+        Line::Quoted => return LineVerdict::Ignored,
+        Line::Other => return LineVerdict::Clean,
+    };
+    let time = origin.timestamp.map(format_millis);
+    let mut finding = Finding::new(
+        cause,
+        FindingText {
+            request_id: Some(request_id),
+            time: time.as_deref(),
+            error,
+            api_id: origin.api_id,
+            stage: origin.stage,
+            event_id: origin.event_id,
+            account_id: origin.account_id,
+            ..FindingText::default()
+        },
+    );
+    finding.timestamp = origin.timestamp;
+    LineVerdict::Flagged(finding)
+}
+
+/// Scans a batch of an execution-log group into `scan`, which already holds the batch's group and
+/// owner.
+pub(crate) fn scan_events(batch: &LogBatch, scan: &mut Scan) {
+    let (api_id, stage) = group_place(&batch.log_group).unzip();
+    let log_group = scan.log_group.clone();
+    let log_stream = (!batch.log_stream.is_empty()).then(|| Arc::<str>::from(&*batch.log_stream));
+    let account_id = scan.account_id.clone();
+    let mut text = String::new();
+    scan.lines += batch.omitted_events;
+    for event in &batch.log_events {
+        if !event.message.escaped_contains(&CANDIDATE_FINDER) {
+            scan.lines += 1;
+            continue;
+        }
+        let origin = Origin {
+            api_id,
+            stage,
+            event_id: Some(&*event.id).filter(|id| !id.is_empty()),
+            timestamp: Some(event.timestamp),
+            account_id: account_id.as_deref(),
+        };
+        let line = event.message.read(&mut text);
+        let mut verdict = verdict(line, &origin);
+        if let LineVerdict::Flagged(f) = &mut verdict {
+            f.log_group = log_group.clone();
+            f.log_stream = log_stream.clone();
+        }
+        scan.add(verdict, line);
+    }
+    one_per_request(scan);
+}
+
+/// Scans an execution log saved as text, one event per line. A saved file has lost where events
+/// ended, so a logged body's line breaks can no longer be told from API Gateway's own.
+pub fn scan_text(text: &str) -> Scan {
+    let mut scan = Scan::default();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        scan.add(verdict(line, &Origin::default()), line);
+    }
+    one_per_request(&mut scan);
+    scan
+}
+
+/// API Gateway follows the reason with `AuthorizerConfigurationException` for the same request:
+/// one request is one finding, the one with the reason.
+fn one_per_request(scan: &mut Scan) {
+    let explained: std::collections::HashSet<String> = scan
+        .findings
+        .iter()
+        .filter(|f| f.error() != EXCEPTION)
+        .filter_map(|f| f.request_id().map(str::to_owned))
+        .collect();
+    scan.findings.retain(|f| {
+        f.error() != EXCEPTION || !f.request_id().is_some_and(|id| explained.contains(id))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "6f1c1b2e-3d4a-4b5c-8d9e-0a1b2c3d4e5f";
+
+    #[test]
+    fn lines_table() {
+        let failed = |reason: &str| format!("({ID}) {FAILED}{reason}");
+        let cases: Vec<(String, Line)> = vec![
+            (
+                failed("Invalid permissions on Lambda function"),
+                Line::Failed {
+                    request_id: ID,
+                    reason: "Invalid permissions on Lambda function",
+                },
+            ),
+            (
+                format!("{}\n", failed("Authorizer error")),
+                Line::Failed {
+                    request_id: ID,
+                    reason: "Authorizer error",
+                },
+            ),
+            (
+                format!("({ID}) {EXCEPTION}"),
+                Line::Exception { request_id: ID },
+            ),
+            (
+                format!("({ID}) Method completed with status: 500"),
+                Line::Other,
+            ),
+            // A client's header, logged by full request logging.
+            (
+                format!(
+                    "({ID}) Method request headers: {{X-A={FAILED}Invalid permissions on Lambda function}}"
+                ),
+                Line::Quoted,
+            ),
+            // A body with a line break of its own: one event, several lines.
+            (
+                format!(
+                    "({ID}) Method request body before transformations: x\n({ID}) {FAILED}Could not parse policy"
+                ),
+                Line::Quoted,
+            ),
+            (format!("{FAILED}Authorizer error"), Line::Quoted),
+            (format!("(a b) {FAILED}Authorizer error"), Line::Quoted),
+            (format!("({ID}) {FAILED}"), Line::Quoted),
+            (format!("({ID}) {FAILED}{}", "x".repeat(600)), Line::Quoted),
+            (format!("({ID}) {EXCEPTION} and more"), Line::Quoted),
+        ];
+        for (message, want) in cases {
+            assert_eq!(read(&message), want, "{message:?}");
+        }
+    }
+
+    #[test]
+    fn reasons_name_their_causes_and_one_request_is_one_finding() {
+        let other = "0a0a0a0a-1b1b-2c2c-3d3d-4e4e4e4e4e4e";
+        let log = format!(
+            "({ID}) Starting execution for request: {ID}\n\
+             ({ID}) {FAILED}Invalid permissions on Lambda function\n\
+             ({ID}) {EXCEPTION}\n\
+             ({other}) {FAILED}Could not parse policy\n\
+             ({other}) {EXCEPTION}\n\
+             (1b1b1b1b-0000-0000-0000-000000000000) {FAILED}Authorizer error\n\
+             (2c2c2c2c-0000-0000-0000-000000000000) {EXCEPTION}\n"
+        );
+        assert!(looks_like_execution_log(&log));
+        let scan = crate::detect::scan_text(&log, &crate::access_log::LogFormat::guess());
+        let got: Vec<(Option<&str>, Cause)> = scan
+            .findings
+            .iter()
+            .map(|f| (f.request_id(), f.cause))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(ID), Cause::MissingInvokePermission),
+                (Some(other), Cause::InvalidResponseFormat),
+                (
+                    Some("1b1b1b1b-0000-0000-0000-000000000000"),
+                    Cause::AuthorizerFailure
+                ),
+                (Some("2c2c2c2c-0000-0000-0000-000000000000"), Cause::Unknown),
+            ]
+        );
+        assert_eq!(scan.lines, 7);
+    }
+
+    #[test]
+    fn group_names() {
+        assert_eq!(
+            group_place("API-Gateway-Execution-Logs_a1b2c3d4e5/prod"),
+            Some(("a1b2c3d4e5", "prod"))
+        );
+        for not in [
+            "/aws/vendedlogs/apigateway/a",
+            "API-Gateway-Execution-Logs_a1b2c3d4e5",
+            "API-Gateway-Execution-Logs_a1b2c3d4e5/",
+            "API-Gateway-Execution-Logs_A\"B/prod",
+            "x-API-Gateway-Execution-Logs_a1b2c3d4e5/prod",
+        ] {
+            assert!(group_place(not).is_none(), "{not}");
+        }
+    }
+
+    #[test]
+    fn access_logs_are_not_execution_logs() {
+        assert!(!looks_like_execution_log(
+            "203.0.113.9 - - [10/Oct/2023:01:01:01 +0000] \"GET / HTTP/1.1\" 500 35 r AUTHORIZER_CONFIGURATION_ERROR"
+        ));
+        assert!(!looks_like_execution_log(&format!(
+            "({ID}) {EXCEPTION}\n203.0.113.9 - x"
+        )));
+        assert!(!looks_like_execution_log("\n\n"));
+    }
+}
