@@ -296,14 +296,14 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
             );
             let steps = if en {
                 vec![
-                    format!("Find the route's authorizer: {}", find_authorizers(place.family, en)),
+                    format!("Find the route's authorizer: {}", find_authorizers(place, en)),
                     "Grant API Gateway permission to invoke that function with the command below.".to_owned(),
                     "Or, if the authorizer has an invoke role (AuthorizerCredentialsArn; authorizerCredentials on a REST API), allow that role lambda:InvokeFunction on the function.".to_owned(),
                     "If the function is deployed with infrastructure as code, add the permission there (AWS::Lambda::Permission) so the next deployment keeps it.".to_owned(),
                 ]
             } else {
                 vec![
-                    format!("ルートのオーソライザーを確認します: {}", find_authorizers(place.family, en)),
+                    format!("ルートのオーソライザーを確認します: {}", find_authorizers(place, en)),
                     "下のコマンドで API Gateway にその関数の呼び出し権限を付与します。".to_owned(),
                     "オーソライザーに呼び出しロール (AuthorizerCredentialsArn、REST API では authorizerCredentials) がある場合は、そのロールに関数への lambda:InvokeFunction を許可します。".to_owned(),
                     "関数を IaC でデプロイしている場合は、次のデプロイで消えないようにそちらに権限 (AWS::Lambda::Permission) を追加します。".to_owned(),
@@ -315,7 +315,7 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
             }
         }
         Cause::InvalidResponseFormat => Remedy {
-            steps: invalid_response_steps(place.family, en),
+            steps: invalid_response_steps(place, en),
             command: None,
         },
         Cause::AuthorizerFailure => Remedy {
@@ -324,14 +324,14 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
                     "Read the authorizer function's own log around the failing requests: aws logs tail /aws/lambda/AUTHORIZER_FUNCTION --since 30m (an unhandled exception, a failed import, \"Task timed out\").".to_owned(),
                     "Check its Errors, Throttles and Duration against its Timeout in CloudWatch metrics; API Gateway waits only a limited time for an authorizer (10 seconds on an HTTP API).".to_owned(),
                     "To refuse a caller, return a Deny policy (HTTP 403) or raise exactly \"Unauthorized\" (HTTP 401); any other error is HTTP 500 for every caller.".to_owned(),
-                    format!("Call it as API Gateway does: {}", test_authorizer(place.family, en)),
+                    format!("Call it as API Gateway does: {}", test_authorizer(place, en)),
                 ]
             } else {
                 vec![
                     "失敗したリクエストの時刻の、オーソライザー関数自身のログを確認します: aws logs tail /aws/lambda/AUTHORIZER_FUNCTION --since 30m (未処理の例外、インポートの失敗、\"Task timed out\")。".to_owned(),
                     "CloudWatch メトリクスで関数の Errors、Throttles、Duration とタイムアウト設定を確認します。API Gateway がオーソライザーを待つ時間には上限があります (HTTP API では 10 秒)。".to_owned(),
                     "呼び出し元を拒否するには Deny ポリシー (HTTP 403) を返すか、\"Unauthorized\" という例外だけを発生させます (HTTP 401)。それ以外のエラーはすべての呼び出し元に HTTP 500 になります。".to_owned(),
-                    format!("API Gateway と同じように呼び出して確認します: {}", test_authorizer(place.family, en)),
+                    format!("API Gateway と同じように呼び出して確認します: {}", test_authorizer(place, en)),
                 ]
             },
             command: None,
@@ -381,7 +381,7 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
                     "Read the error text below: it is exactly what API Gateway wrote.".to_owned(),
                     format!(
                         "Check the authorizer's configuration ({}) and the function's own logs for the same request time.",
-                        find_authorizers(place.family, en)
+                        find_authorizers(place, en)
                     ),
                 ]
             } else {
@@ -390,7 +390,7 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
                         .to_owned(),
                     format!(
                         "オーソライザーの設定 ({}) と、同じ時刻の関数自身のログを確認します。",
-                        find_authorizers(place.family, en)
+                        find_authorizers(place, en)
                     ),
                 ]
             },
@@ -399,8 +399,17 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
     }
 }
 
+/// The API id the log gave, when it has its shape, for the commands.
+fn api_id(place: &Place) -> &str {
+    shape::or(place.api_id.as_deref(), shape::is_api_id, "API_ID")
+}
+
 /// The command that lists an API's authorizers, for the family the log names.
-fn find_authorizers(family: ApiFamily, en: bool) -> String {
+fn find_authorizers(place: &Place, en: bool) -> String {
+    find_authorizers_in(place.family, en).replace("API_ID", api_id(place))
+}
+
+fn find_authorizers_in(family: ApiFamily, en: bool) -> String {
     const V2: &str = "aws apigatewayv2 get-authorizers --api-id API_ID";
     const REST: &str = "aws apigateway get-authorizers --rest-api-id API_ID";
     match (family, en) {
@@ -418,7 +427,11 @@ fn find_authorizers(family: ApiFamily, en: bool) -> String {
 }
 
 /// How to call an authorizer the way API Gateway does.
-fn test_authorizer(family: ApiFamily, en: bool) -> String {
+fn test_authorizer(place: &Place, en: bool) -> String {
+    test_authorizer_in(place.family, en).replace("API_ID", api_id(place))
+}
+
+fn test_authorizer_in(family: ApiFamily, en: bool) -> String {
     const REST: &str = "aws apigateway test-invoke-authorizer --rest-api-id API_ID --authorizer-id AUTHORIZER_ID --headers Authorization=TOKEN";
     const LAMBDA: &str = "aws lambda invoke --function-name AUTHORIZER_FUNCTION --payload fileb://event.json out.json";
     match (family, en) {
@@ -437,17 +450,18 @@ fn test_authorizer(family: ApiFamily, en: bool) -> String {
 /// What a readable response is, for the family the log names: HTTP APIs accept a simple response
 /// or a policy, depending on the authorizer's settings; REST and WebSocket authorizers only ever
 /// return a policy.
-fn invalid_response_steps(family: ApiFamily, en: bool) -> Vec<String> {
+fn invalid_response_steps(place: &Place, en: bool) -> Vec<String> {
+    let family = place.family;
     let policy = r#"{"principalId": "...", "policyDocument": {"Version": "2012-10-17", "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow|Deny", "Resource": "METHOD_ARN"}]}, "context": {...}}"#;
     let http = if en {
         vec![
-            "Check the authorizer's settings: aws apigatewayv2 get-authorizer --api-id API_ID --authorizer-id AUTHORIZER_ID (EnableSimpleResponses, AuthorizerPayloadFormatVersion).".to_owned(),
+            format!("Check the authorizer's settings: aws apigatewayv2 get-authorizer --api-id {} --authorizer-id AUTHORIZER_ID (EnableSimpleResponses, AuthorizerPayloadFormatVersion).", api_id(place)),
             "With simple responses enabled (payload format 2.0), the function must return {\"isAuthorized\": true|false, \"context\": {...}} with isAuthorized a boolean.".to_owned(),
             format!("Without simple responses (payload format 1.0, or 2.0 with simple responses off), it must return an IAM policy: {policy}."),
         ]
     } else {
         vec![
-            "オーソライザーの設定を確認します: aws apigatewayv2 get-authorizer --api-id API_ID --authorizer-id AUTHORIZER_ID (EnableSimpleResponses, AuthorizerPayloadFormatVersion)。".to_owned(),
+            format!("オーソライザーの設定を確認します: aws apigatewayv2 get-authorizer --api-id {} --authorizer-id AUTHORIZER_ID (EnableSimpleResponses, AuthorizerPayloadFormatVersion)。", api_id(place)),
             "シンプルレスポンスが有効 (ペイロード形式 2.0) の場合、関数は {\"isAuthorized\": true|false, \"context\": {...}} を返す必要があり、isAuthorized はブール値です。".to_owned(),
             format!("シンプルレスポンスが無効 (ペイロード形式 1.0、またはシンプルレスポンス無効の 2.0) の場合、IAM ポリシー {policy} を返す必要があります。"),
         ]
@@ -464,12 +478,12 @@ fn invalid_response_steps(family: ApiFamily, en: bool) -> Vec<String> {
     let last = if en {
         format!(
             "Make the function and the authorizer's settings agree, then redeploy; see what it returns: {}",
-            test_authorizer(family, en)
+            test_authorizer(place, en)
         )
     } else {
         format!(
             "関数とオーソライザーの設定を一致させて再デプロイし、応答を確認します: {}",
-            test_authorizer(family, en)
+            test_authorizer(place, en)
         )
     };
     let mut steps = match family {
@@ -531,6 +545,14 @@ mod tests {
             ("Request timeout", Cause::AuthorizerTimeout),
             ("Something new happened", Cause::Unknown),
             ("", Cause::Unknown),
+            // A REST API's execution log.
+            (
+                "Invalid permissions on Lambda function",
+                Cause::MissingInvokePermission,
+            ),
+            ("Could not parse policy", Cause::InvalidResponseFormat),
+            ("Authorizer error", Cause::AuthorizerFailure),
+            ("authorizer error: boom", Cause::AuthorizerFailure),
         ];
         for (text, cause) in cases {
             assert_eq!(classify(text), cause, "{text}");
@@ -625,5 +647,59 @@ mod tests {
                 serde_json::Value::String(cause.code().into())
             );
         }
+    }
+
+    /// The commands follow the family the log names and fill in only a well-shaped API id.
+    #[test]
+    fn remedies_follow_the_api_family() {
+        let place = |family, api_id: &str| Place {
+            api_id: Some(api_id.into()),
+            family,
+            ..Place::default()
+        };
+        let text = |cause, place: &Place| remedy(cause, place, Language::En).steps.join("\n");
+        let rest = place(ApiFamily::Rest, "r7t2k9w4qa");
+        for cause in [
+            Cause::MissingInvokePermission,
+            Cause::InvalidResponseFormat,
+            Cause::AuthorizerFailure,
+        ] {
+            let steps = text(cause, &rest);
+            assert!(
+                steps.contains("--rest-api-id r7t2k9w4qa"),
+                "{cause}: {steps}"
+            );
+            assert!(!steps.contains("apigatewayv2"), "{cause}: {steps}");
+        }
+        assert!(!text(Cause::InvalidResponseFormat, &rest).contains("isAuthorized"));
+        let v2 = text(
+            Cause::InvalidResponseFormat,
+            &place(ApiFamily::V2, "k7x2p9q4md"),
+        );
+        assert!(
+            v2.contains("--api-id k7x2p9q4md") && !v2.contains("rest-api-id"),
+            "{v2}"
+        );
+        let unknown = text(
+            Cause::MissingInvokePermission,
+            &place(ApiFamily::Unknown, "x;rm -rf"),
+        );
+        assert!(
+            unknown.contains("apigatewayv2 get-authorizers --api-id API_ID"),
+            "{unknown}"
+        );
+        assert!(
+            unknown.contains("apigateway get-authorizers --rest-api-id API_ID"),
+            "{unknown}"
+        );
+        assert!(!unknown.contains("rm -rf"));
+        assert_eq!(
+            classify_failure("Internal server error"),
+            Cause::AuthorizerFailure
+        );
+        assert_eq!(
+            classify_failure("Authorizer timed out"),
+            Cause::AuthorizerTimeout
+        );
     }
 }

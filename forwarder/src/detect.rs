@@ -493,10 +493,15 @@ fn cause_of(token: &str, reason: &str) -> Cause {
 }
 
 /// Whether another error variable's value says something: API Gateway writes `-` for an empty
-/// value, and a REST API's `$context.error.message` is `null` for these responses.
+/// value, and `$context.error.message` holds only the body the client got (`null` on a REST API,
+/// `Internal server error` on a WebSocket API).
 fn says_something(value: &str) -> bool {
     let v = value.trim();
-    !v.is_empty() && v != "-" && v != "null" && token_spans(v).is_empty()
+    !v.is_empty()
+        && v != "-"
+        && v != "null"
+        && !v.eq_ignore_ascii_case("internal server error")
+        && token_spans(v).is_empty()
 }
 
 /// A text line against the format: the token counts only where every split of the line puts it

@@ -40,7 +40,7 @@ fn args_for(e: &Value) -> Vec<String> {
 fn every_sample_file_is_described() {
     let all = expected();
     let mut files = Vec::new();
-    for dir in ["", "events", "malformed"] {
+    for dir in ["", "events", "malformed", "rest", "websocket"] {
         for entry in std::fs::read_dir(sample(dir)).unwrap() {
             let path = entry.unwrap().path();
             let ext = path.extension().and_then(|e| e.to_str());
@@ -272,6 +272,37 @@ fn alert_preview_shows_subject_email_and_chat() {
     );
 }
 
+/// A REST API's execution log names its API in the group: the alert's commands are REST's, for
+/// that API, and say what each cause needs.
+#[test]
+fn execution_log_alerts_speak_rest() {
+    let run = forwarder(
+        &["scan", "--alert", "samplelogs/events/rest-execution.json"],
+        None,
+        &[],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    let out = &run.stdout;
+    for want in [
+        "Subject: API authorizer misconfigured: missing invoke permission (1x)",
+        "Subject: API authorizer misconfigured: invalid response format (1x)",
+        "Subject: API authorizer misconfigured: authorizer failure (1x)",
+        "aws apigateway get-authorizers --rest-api-id r7t2k9w4qa",
+        "--source-arn arn:aws:execute-api:REGION:123456789012:r7t2k9w4qa/authorizers/AUTHORIZER_ID",
+        "aws apigateway test-invoke-authorizer --rest-api-id r7t2k9w4qa",
+        "Error written by API Gateway:\n  Could not parse policy",
+        "API: r7t2k9w4qa (prod)",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    assert!(!out.contains("apigatewayv2"), "{out}");
+    assert!(!out.contains("isAuthorized"), "{out}");
+    assert!(
+        !out.contains("X-Debug"),
+        "the forged header is no alert: {out}"
+    );
+}
+
 #[test]
 fn japanese_alerts() {
     let run = forwarder(
@@ -380,16 +411,23 @@ fn encode_round_trips_and_is_readable_by_aws_lambda_events() {
 
 #[test]
 fn checked_in_events_hold_exactly_the_checked_in_lines() {
-    for name in ["default-format", "json-format", "custom-format"] {
+    for (event, log) in [
+        ("default-format", "default-format"),
+        ("json-format", "json-format"),
+        ("custom-format", "custom-format"),
+        ("rest-execution", "rest/execution"),
+        ("rest-access-json", "rest/access-json"),
+        ("websocket-access-json", "websocket/access-json"),
+    ] {
         let batch =
-            forwarder::decode::decode_event(&read_sample(&format!("events/{name}.json"))).unwrap();
+            forwarder::decode::decode_event(&read_sample(&format!("events/{event}.json"))).unwrap();
         let batch = batch.parse().unwrap();
-        let log = String::from_utf8(read_sample(&format!("{name}.log"))).unwrap();
+        let log = String::from_utf8(read_sample(&format!("{log}.log"))).unwrap();
         let messages: Vec<_> = batch.log_events.iter().map(|e| e.message.text()).collect();
         assert_eq!(
             messages,
             log.lines().collect::<Vec<_>>(),
-            "{name}: run samplelogs/regenerate"
+            "{event}: run samplelogs/regenerate"
         );
     }
 }
