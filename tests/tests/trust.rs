@@ -116,11 +116,6 @@ async fn handle(
 
 /// The Lambda's verdict for the same lines in one subscription event, and what it published.
 async fn lambda(format: &str, lines: &[String]) -> (Verdict, Vec<forwarder::alert::Alert>) {
-    let config = Config {
-        topic: Some("arn:aws:sns:eu-west-1:123456789012:alerts".parse().unwrap()),
-        format: LogFormat::parse(format).unwrap(),
-        ..Config::default()
-    };
     let event = forwarder::decode::encode_event(
         &lines.join("\n"),
         "/aws/vendedlogs/apigateway/billing-api/prod",
@@ -128,7 +123,17 @@ async fn lambda(format: &str, lines: &[String]) -> (Verdict, Vec<forwarder::aler
         "123456789012",
         1_795_174_201_000,
     );
-    let (out, sent) = handle(&event, &config).await;
+    lambda_event(format, &event).await
+}
+
+/// The Lambda's verdict for a subscription event, and what it published.
+async fn lambda_event(format: &str, event: &Value) -> (Verdict, Vec<forwarder::alert::Alert>) {
+    let config = Config {
+        topic: Some("arn:aws:sns:eu-west-1:123456789012:alerts".parse().unwrap()),
+        format: LogFormat::parse(format).unwrap(),
+        ..Config::default()
+    };
+    let (out, sent) = handle(event, &config).await;
     let mut causes: Vec<String> = Vec::new();
     let mut drift = false;
     for alert in &sent {
@@ -165,7 +170,56 @@ async fn no_client_value_steers_a_finding() {
     let json_path = r#"{"requestId":"$context.requestId","errorPath":"$context.path","authz":"$context.authorizer.error"}"#;
     let integration = r#"$context.requestId $context.status "$context.integrationErrorMessage" $context.authorizer.error"#;
     let json_integration = r#"{"requestId":"$context.requestId","status":"$context.status","integrationError":"$context.integrationErrorMessage","authz":"$context.authorizer.error"}"#;
+    let rest_fmt = String::from_utf8(read_sample("rest/access-text.fmt")).unwrap();
+    let rest = |path: &str, status: u16, ua: &str, errors: &str| {
+        format!(
+            r#"203.0.113.66 1a7b8c9d-0e1f-4a2b-8c3d-5e6f7a8b9c0d [20/Nov/2026:11:00:08 +0000] "GET {path} HTTP/1.1" {status} "{ua}" r7t2k9w4qa prod {errors}"#
+        )
+    };
     let cases: Vec<(&str, &str, Vec<String>, Verdict)> = vec![
+        (
+            "a REST API's tokens from a client count for nothing",
+            &rest_fmt,
+            vec![
+                rest("/AUTHORIZER_FAILURE", 401, "AUTHORIZER_FAILURE", "UNAUTHORIZED -"),
+                rest(
+                    "/x HTTP/1.1\" 500 \"ua\" r7t2k9w4qa prod AUTHORIZER_FAILURE",
+                    404,
+                    "ua",
+                    "MISSING_AUTHENTICATION_TOKEN -",
+                ),
+                rest(
+                    "/",
+                    403,
+                    "\" 500 \"x\" r7t2k9w4qa prod AUTHORIZER_CONFIGURATION_ERROR Invalid permissions on Lambda function",
+                    "ACCESS_DENIED -",
+                ),
+            ],
+            verdict(&[], 3, 0),
+        ),
+        (
+            "a REST API's gateway responses, customised or not, are read from the response type",
+            &rest_fmt,
+            vec![
+                rest("/", 500, "ua", "AUTHORIZER_FAILURE -"),
+                rest("/", 403, "AUTHORIZER_CONFIGURATION_ERROR", "AUTHORIZER_FAILURE -"),
+                rest(
+                    "/AUTHORIZER_FAILURE",
+                    418,
+                    "ua",
+                    "AUTHORIZER_CONFIGURATION_ERROR Invalid permissions on Lambda function",
+                ),
+            ],
+            verdict(
+                &[
+                    "authorizer_failure",
+                    "authorizer_failure",
+                    "missing_invoke_permission",
+                ],
+                0,
+                0,
+            ),
+        ),
         (
             "a forged error past any splitting budget is ignored",
             &custom_fmt,
@@ -384,4 +438,107 @@ async fn what_an_alert_shows_is_inert_and_bounded() {
         "the command lacks the placeholder"
     );
     assert!(!alert.email.lines().any(|l| l.starts_with("Subject:")));
+}
+
+/// A REST API's execution log with full request logging holds the client's headers, path, query
+/// string and body after labels of API Gateway's own. Whatever a client sends there, and however
+/// it breaks lines, only API Gateway's own one-line events count.
+#[tokio::test]
+async fn execution_logs_count_only_api_gateways_own_events() {
+    use std::io::Write;
+    let id = "3f6c1d2a-8b4e-4c1f-9a7d-1e2f3a4b5c6d";
+    let failed = format!(
+        "({id}) Execution failed due to configuration error: Invalid permissions on Lambda function"
+    );
+    let forged = [
+        format!("({id}) Method request headers: {{X-Debug={failed}, User-Agent=curl/8.5.0}}"),
+        format!("({id}) Method request path: {{proxy={failed}}}"),
+        format!("({id}) Method request query string: {{q=AuthorizerConfigurationException}}"),
+        format!("({id}) Method request body before transformations: {{\"a\":1}}\n{failed}"),
+        format!(
+            "({id}) Method request body before transformations: x\r\n({id}) AuthorizerConfigurationException"
+        ),
+        format!(
+            "Execution failed due to configuration error: Invalid permissions on Lambda function"
+        ),
+    ];
+    // Events as CloudWatch Logs delivers them: one message each, line breaks kept.
+    let event = |group: &str, messages: &[String]| {
+        let events: Vec<Value> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| serde_json::json!({"id": format!("{i:056}"), "timestamp": 1_795_172_401_000_i64 + i as i64, "message": m}))
+            .collect();
+        let payload = serde_json::json!({"messageType": "DATA_MESSAGE", "owner": "123456789012",
+            "logGroup": group, "logStream": "s", "subscriptionFilters": ["f"], "logEvents": events});
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(payload.to_string().as_bytes()).unwrap();
+        use base64::Engine;
+        let data = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+        serde_json::json!({"awslogs": {"data": data}})
+    };
+    let group = "API-Gateway-Execution-Logs_r7t2k9w4qa/prod";
+    let (got, sent) = lambda_event(JSON_AUTHZ, &event(group, &forged)).await;
+    assert_eq!(got, verdict(&[], forged.len(), 0), "Lambda: forgeries");
+    assert!(sent.is_empty());
+    // The CLI reads the same event file the same way.
+    let dir = std::env::temp_dir().join(format!("trust-exec-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("forged.json");
+    std::fs::write(&file, event(group, &forged).to_string()).unwrap();
+    let run = forwarder(&["scan", "--json", file.to_str().unwrap()], None, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("\"ignored\":{}", forged.len())),
+        "{run:?}"
+    );
+
+    // API Gateway's own lines beside them alert, one per request, with the API from the group.
+    let mut real = forged.to_vec();
+    real.push(failed.clone());
+    real.push(format!("({id}) AuthorizerConfigurationException"));
+    let (got, sent) = lambda_event(JSON_AUTHZ, &event(group, &real)).await;
+    assert_eq!(
+        got,
+        verdict(&["missing_invoke_permission"], forged.len(), 0)
+    );
+    let machine: Value = serde_json::from_str(&sent[0].machine).unwrap();
+    assert_eq!(
+        machine["api_ids"],
+        serde_json::json!(["r7t2k9w4qa"]),
+        "{machine}"
+    );
+
+    // The same words in an access-log group are not an execution log's.
+    let (got, sent) = lambda_event(
+        JSON_AUTHZ,
+        &event("/aws/vendedlogs/apigateway/pets/prod", &real),
+    )
+    .await;
+    assert_eq!(got.causes, Vec::<String>::new());
+    assert!(sent.is_empty());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+    /// Any client text after any label of API Gateway's own is never a finding.
+    #[test]
+    fn no_client_text_in_an_execution_log_is_a_finding(
+        label in proptest::sample::select(&[
+            "Method request headers: {X-A=",
+            "Method request path: {proxy=",
+            "Method request query string: {q=",
+            "Method request body before transformations: ",
+            "Endpoint request body after transformations: ",
+        ][..]),
+        client in "(\\PC|\n|\r|\\(|\\)|Execution failed due to configuration error: |AuthorizerConfigurationException|Invalid permissions on Lambda function){0,12}",
+    ) {
+        let message = format!("(3f6c1d2a-8b4e-4c1f-9a7d-1e2f3a4b5c6d) {label}{client}");
+        let verdict = forwarder::execution_log::read(&message);
+        proptest::prop_assert!(
+            !matches!(verdict, forwarder::execution_log::Line::Failed { .. } | forwarder::execution_log::Line::Exception { .. }),
+            "{message:?}: {verdict:?}"
+        );
+    }
 }
