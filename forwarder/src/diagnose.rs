@@ -14,18 +14,54 @@ use serde::Serialize;
 use crate::cause::Cause;
 use crate::shape;
 
-/// An HTTP API as far as its authorizers go.
+/// Which of API Gateway's three kinds of API an id names. Each has Lambda authorizers, with the
+/// same invoke permission but different settings and response shapes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKind {
+    /// API Gateway v2, protocol `HTTP`.
+    #[default]
+    Http,
+    /// API Gateway v2, protocol `WEBSOCKET`: Lambda authorizers run on `$connect` only.
+    #[serde(rename = "websocket")]
+    WebSocket,
+    /// API Gateway v1.
+    Rest,
+}
+
+impl ApiKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ApiKind::Http => "HTTP API",
+            ApiKind::WebSocket => "WebSocket API",
+            ApiKind::Rest => "REST API",
+        }
+    }
+
+    /// How texts name an API of this kind: HTTP APIs keep the plain "API" their reports always
+    /// had, the other kinds say which they are.
+    pub fn title(self) -> &'static str {
+        match self {
+            ApiKind::Http => "API",
+            other => other.label(),
+        }
+    }
+}
+
+/// An API as far as its authorizers go.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ApiConfig {
     pub api_id: String,
+    pub kind: ApiKind,
     pub name: Option<String>,
     pub routes: Vec<Route>,
     pub authorizers: Vec<Authorizer>,
 }
 
-/// A route and the authorizer it uses, if any.
+/// A route and the authorizer it uses, if any. For a REST API, one method of one resource.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
+    /// `METHOD /path` (`$connect` and the like for a WebSocket API), as access logs name it.
     pub route_key: String,
     /// `NONE`, `JWT`, `AWS_IAM` or `CUSTOM` (a Lambda authorizer).
     pub authorization_type: Option<String>,
@@ -33,19 +69,26 @@ pub struct Route {
 }
 
 /// The settings of one authorizer that decide whether API Gateway can use it
-/// (<https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-authorizers-authorizerid.html>).
+/// (<https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-authorizers-authorizerid.html>,
+/// <https://docs.aws.amazon.com/apigateway/latest/api/API_Authorizer.html>).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Authorizer {
     pub id: String,
     pub name: String,
-    /// `REQUEST` (Lambda) or `JWT`.
+    /// `REQUEST` (Lambda) or `JWT` for v2; `TOKEN`, `REQUEST` (Lambda) or `COGNITO_USER_POOLS`
+    /// for REST.
     pub authorizer_type: String,
     pub uri: Option<String>,
     /// When set, API Gateway invokes the function with this role instead of through the
     /// function's resource policy.
     pub credentials_arn: Option<String>,
+    /// HTTP APIs only.
     pub simple_responses: bool,
+    /// HTTP APIs only.
     pub payload_format_version: Option<String>,
+    /// Where the caller's identity comes from (`method.request.header.Authorization` for a REST
+    /// `TOKEN` authorizer, `route.request.header.Auth` and the like otherwise).
+    pub identity_source: Option<String>,
 }
 
 impl Authorizer {
@@ -59,8 +102,12 @@ impl Authorizer {
         FunctionArn::parse(arn)
     }
 
-    fn is_lambda(&self) -> bool {
-        self.authorizer_type.eq_ignore_ascii_case("REQUEST")
+    /// A Lambda authorizer: `REQUEST` for every kind, and `TOKEN` on REST APIs; `JWT`,
+    /// `COGNITO_USER_POOLS` and IAM authorization call no function.
+    pub fn is_lambda(&self, kind: ApiKind) -> bool {
+        let t = self.authorizer_type.as_str();
+        t.eq_ignore_ascii_case("REQUEST")
+            || (kind == ApiKind::Rest && t.eq_ignore_ascii_case("TOKEN"))
     }
 
     /// The payload version in effect: API Gateway's default for HTTP APIs is 2.0.
@@ -324,10 +371,17 @@ pub fn add_permission_command(
     )
 }
 
-/// What the function must return, for the authorizer's settings
+/// What a REST or WebSocket API's Lambda authorizer must return: always an IAM policy for the
+/// method ARN API Gateway passed in (`methodArn`)
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-lambda-authorizer-output.html>).
+pub const POLICY_RESPONSE: &str = r#"{"principalId": "user", "policyDocument": {"Version": "2012-10-17", "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "METHOD_ARN"}]}, "context": {"key": "value"}}"#;
+
+/// What the function must return, for the API's kind and the authorizer's settings
 /// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-lambda-authorizer.html>).
-pub fn expected_response(auth: &Authorizer) -> &'static str {
-    if auth.simple_responses && auth.payload_version() == "2.0" {
+pub fn expected_response(kind: ApiKind, auth: &Authorizer) -> &'static str {
+    if kind != ApiKind::Http {
+        POLICY_RESPONSE
+    } else if auth.simple_responses && auth.payload_version() == "2.0" {
         r#"{"isAuthorized": true, "context": {"key": "value"}}"#
     } else {
         r#"{"principalId": "user", "policyDocument": {"Version": "2012-10-17", "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": "arn:aws:execute-api:REGION:ACCOUNT:API_ID/STAGE/METHOD/PATH"}]}, "context": {"key": "value"}}"#
@@ -370,8 +424,15 @@ pub struct AuthorizerReport {
     pub routes: Vec<String>,
     pub function_arn: Option<String>,
     pub credentials_arn: Option<String>,
-    pub simple_responses: bool,
-    pub payload_format_version: String,
+    /// HTTP APIs only; absent for the kinds that have no such setting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simple_responses: Option<bool>,
+    /// HTTP APIs only; absent for the kinds that have no such setting.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_format_version: Option<String>,
+    /// REST and WebSocket APIs: where the caller's identity comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity_source: Option<String>,
     pub checks: Vec<Check>,
 }
 
@@ -387,6 +448,7 @@ impl AuthorizerReport {
 pub enum Diagnosis {
     Checked {
         api_id: String,
+        api_kind: ApiKind,
         authorizers: Vec<AuthorizerReport>,
     },
     Unavailable {
@@ -445,14 +507,16 @@ pub fn check_api(evidence: &Evidence, only_routes: Option<&[String]>) -> Vec<Aut
     let mut reports = Vec::new();
     for (id, routes) in used {
         let Some(auth) = api.authorizers.iter().find(|a| a.id == id) else {
+            let http = api.kind == ApiKind::Http;
             reports.push(AuthorizerReport {
                 authorizer_id: id.to_owned(),
                 name: String::new(),
                 routes,
                 function_arn: None,
                 credentials_arn: None,
-                simple_responses: false,
-                payload_format_version: String::new(),
+                simple_responses: http.then_some(false),
+                payload_format_version: http.then(String::new),
+                identity_source: None,
                 checks: vec![Check::problem(
                     format!("the routes use authorizer {id}, which the API does not have"),
                     None,
@@ -460,7 +524,7 @@ pub fn check_api(evidence: &Evidence, only_routes: Option<&[String]>) -> Vec<Aut
             });
             continue;
         };
-        if !auth.is_lambda() {
+        if !auth.is_lambda(api.kind) {
             continue;
         }
         reports.push(check_authorizer(evidence, auth, routes));
@@ -488,15 +552,18 @@ fn check_authorizer(
         ))),
         (Some(f), None) => checks.push(permission_check(evidence, auth, f)),
     }
-    checks.push(response_check(auth));
+    let kind = evidence.api.kind;
+    checks.push(response_check(kind, auth));
+    let http = kind == ApiKind::Http;
     AuthorizerReport {
         authorizer_id: auth.id.clone(),
         name: auth.name.clone(),
         routes,
         function_arn: function.map(|f| f.arn),
         credentials_arn: auth.credentials_arn.clone(),
-        simple_responses: auth.simple_responses,
-        payload_format_version: auth.payload_version().to_owned(),
+        simple_responses: http.then_some(auth.simple_responses),
+        payload_format_version: http.then(|| auth.payload_version().to_owned()),
+        identity_source: (!http).then(|| auth.identity_source.clone()).flatten(),
         checks,
     }
 }
@@ -572,7 +639,10 @@ fn permission_check(evidence: &Evidence, auth: &Authorizer, f: &FunctionArn) -> 
     }
 }
 
-fn response_check(auth: &Authorizer) -> Check {
+fn response_check(kind: ApiKind, auth: &Authorizer) -> Check {
+    if kind != ApiKind::Http {
+        return policy_response_check(kind, auth);
+    }
     let version = auth.payload_version();
     if auth.simple_responses && version != "2.0" {
         return Check::problem(
@@ -589,7 +659,32 @@ fn response_check(auth: &Authorizer) -> Check {
     };
     Check::ok(format!(
         "payload format {version}, {mode}: the function must return {}",
-        expected_response(auth)
+        expected_response(kind, auth)
+    ))
+}
+
+/// REST and WebSocket authorizers have no simple responses and no payload versions: the answer is
+/// always a policy. A REST `TOKEN` authorizer gets only the token, from its identity source.
+fn policy_response_check(kind: ApiKind, auth: &Authorizer) -> Check {
+    let source = auth
+        .identity_source
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .unwrap_or("(none set)");
+    let input = if kind == ApiKind::Rest && auth.authorizer_type.eq_ignore_ascii_case("TOKEN") {
+        format!("TOKEN authorizer: the function gets the caller's token from {source}")
+    } else {
+        format!("REQUEST authorizer, identity source {source}")
+    };
+    let on = if kind == ApiKind::WebSocket {
+        " (on $connect)"
+    } else {
+        ""
+    };
+    Check::ok(format!(
+        "{} {input}{on}; no simple-response or payload-format settings: the function must return an IAM policy for the event's methodArn, Effect Allow or Deny, context values only strings, numbers or booleans: {}",
+        kind.label(),
+        expected_response(kind, auth)
     ))
 }
 
@@ -609,6 +704,7 @@ pub fn diagnose(cause: Cause, evidence: &Evidence, routes: &[String]) -> Diagnos
     }
     Diagnosis::Checked {
         api_id: evidence.api.api_id.clone(),
+        api_kind: evidence.api.kind,
         authorizers,
     }
 }
@@ -753,6 +849,7 @@ mod tests {
         Evidence {
             api: ApiConfig {
                 api_id: "a1b2c3".into(),
+                kind: ApiKind::Http,
                 name: Some("orders".into()),
                 routes: vec![
                     Route {
@@ -776,6 +873,7 @@ mod tests {
                     credentials_arn: None,
                     simple_responses: simple,
                     payload_format_version: Some(version.into()),
+                    identity_source: Some("$request.header.Authorization".into()),
                 }],
             },
             policies: [(FN.to_owned(), policy)].into_iter().collect(),
@@ -792,6 +890,7 @@ mod tests {
         let Diagnosis::Checked {
             api_id,
             authorizers,
+            ..
         } = &d
         else {
             panic!("{d:?}")
@@ -986,5 +1085,232 @@ mod tests {
             ..Authorizer::default()
         };
         assert!(bad.function_arn().is_none());
+    }
+
+    #[test]
+    fn lambda_authorizers_by_kind() {
+        use ApiKind::{Http, Rest, WebSocket};
+        for (kind, authorizer_type, want) in [
+            (Http, "REQUEST", true),
+            (Http, "JWT", false),
+            (Http, "TOKEN", false),
+            (WebSocket, "REQUEST", true),
+            (WebSocket, "TOKEN", false),
+            (Rest, "TOKEN", true),
+            (Rest, "REQUEST", true),
+            (Rest, "request", true),
+            (Rest, "COGNITO_USER_POOLS", false),
+            (Rest, "AWS_IAM", false),
+            (Rest, "", false),
+        ] {
+            let a = Authorizer {
+                authorizer_type: authorizer_type.into(),
+                ..Authorizer::default()
+            };
+            assert_eq!(a.is_lambda(kind), want, "{kind:?} {authorizer_type}");
+        }
+    }
+
+    const REST_SOURCE: &str =
+        "arn:aws:execute-api:eu-west-1:123456789012:r3st4p1id0/authorizers/tok123";
+
+    /// A REST API: `GET /pets` behind a TOKEN authorizer, `POST /pets` behind Cognito.
+    fn rest_evidence(policy: Option<String>) -> Evidence {
+        let route = |key: &str, t: &str, id: &str| Route {
+            route_key: key.into(),
+            authorization_type: Some(t.into()),
+            authorizer_id: Some(id.into()),
+        };
+        Evidence {
+            api: ApiConfig {
+                api_id: "r3st4p1id0".into(),
+                kind: ApiKind::Rest,
+                name: Some("pets".into()),
+                routes: vec![
+                    route("GET /pets", "CUSTOM", "tok123"),
+                    route("POST /pets", "COGNITO_USER_POOLS", "cog456"),
+                ],
+                authorizers: vec![
+                    Authorizer {
+                        id: "tok123".into(),
+                        name: "token-check".into(),
+                        authorizer_type: "TOKEN".into(),
+                        uri: Some(format!(
+                            "arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/{FN}/invocations"
+                        )),
+                        identity_source: Some("method.request.header.Authorization".into()),
+                        ..Authorizer::default()
+                    },
+                    Authorizer {
+                        id: "cog456".into(),
+                        name: "users".into(),
+                        authorizer_type: "COGNITO_USER_POOLS".into(),
+                        identity_source: Some("method.request.header.Authorization".into()),
+                        ..Authorizer::default()
+                    },
+                ],
+            },
+            policies: [(FN.to_owned(), Ok(policy))].into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn rest_token_authorizer_is_checked_and_cognito_skipped() {
+        let cases: [(&str, Option<String>, bool); 4] = [
+            (
+                "exact source ARN",
+                Some(policy(
+                    serde_json::json!({"ArnLike": {"AWS:SourceArn": REST_SOURCE}}),
+                )),
+                true,
+            ),
+            (
+                "the whole API",
+                Some(policy(
+                    serde_json::json!({"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:eu-west-1:123456789012:r3st4p1id0/*"}}),
+                )),
+                true,
+            ),
+            (
+                "another API",
+                Some(policy(
+                    serde_json::json!({"ArnLike": {"AWS:SourceArn": "arn:aws:execute-api:eu-west-1:123456789012:zzzz999999/*"}}),
+                )),
+                false,
+            ),
+            ("no policy", None, false),
+        ];
+        for (what, p, ok) in cases {
+            let d = diagnose(
+                Cause::MissingInvokePermission,
+                &rest_evidence(p),
+                &["GET /pets".into()],
+            );
+            let Diagnosis::Checked {
+                api_kind,
+                authorizers,
+                ..
+            } = &d
+            else {
+                panic!("{what}: {d:?}")
+            };
+            assert_eq!(*api_kind, ApiKind::Rest, "{what}");
+            assert_eq!(
+                authorizers.len(),
+                1,
+                "{what}: Cognito is not a Lambda authorizer"
+            );
+            let a = &authorizers[0];
+            assert_eq!(a.routes, ["GET /pets"], "{what}");
+            assert_eq!(a.has_problems(), !ok, "{what}: {a:?}");
+            let want: Vec<String> = if ok {
+                vec![]
+            } else {
+                vec![format!(
+                    "aws lambda add-permission --region eu-west-1 --function-name {FN} --statement-id apigateway-authorizer-tok123 --action lambda:InvokeFunction --principal apigateway.amazonaws.com --source-arn {REST_SOURCE}"
+                )]
+            };
+            assert_eq!(d.commands(), want, "{what}");
+        }
+        // A route filter that names no route of the API falls back to every route.
+        let d = diagnose(
+            Cause::MissingInvokePermission,
+            &rest_evidence(None),
+            &["GET /elsewhere".into()],
+        );
+        assert_eq!(d.commands().len(), 1, "{d:?}");
+    }
+
+    #[test]
+    fn rest_and_websocket_authorizers_must_return_a_policy() {
+        let token = Authorizer {
+            authorizer_type: "TOKEN".into(),
+            identity_source: Some("method.request.header.Authorization".into()),
+            // Settings REST APIs do not have must not change the answer.
+            simple_responses: true,
+            payload_format_version: Some("1.0".into()),
+            ..Authorizer::default()
+        };
+        let request = Authorizer {
+            authorizer_type: "REQUEST".into(),
+            identity_source: Some("route.request.header.Auth".into()),
+            ..Authorizer::default()
+        };
+        let cases = [
+            (
+                ApiKind::Rest,
+                &token,
+                "REST API TOKEN authorizer: the function gets the caller's token from method.request.header.Authorization;",
+            ),
+            (
+                ApiKind::Rest,
+                &request,
+                "REST API REQUEST authorizer, identity source route.request.header.Auth;",
+            ),
+            (
+                ApiKind::WebSocket,
+                &request,
+                "WebSocket API REQUEST authorizer, identity source route.request.header.Auth (on $connect);",
+            ),
+        ];
+        for (kind, auth, start) in cases {
+            let c = response_check(kind, auth);
+            assert!(c.ok && c.command.is_none(), "{c:?}");
+            assert!(c.summary.starts_with(start), "{}", c.summary);
+            assert!(c.summary.ends_with(POLICY_RESPONSE), "{}", c.summary);
+            assert!(
+                c.summary
+                    .contains("context values only strings, numbers or booleans"),
+                "{}",
+                c.summary
+            );
+            assert!(!c.summary.contains("isAuthorized"), "{}", c.summary);
+            assert_eq!(expected_response(kind, auth), POLICY_RESPONSE);
+        }
+        let none = Authorizer {
+            authorizer_type: "TOKEN".into(),
+            ..Authorizer::default()
+        };
+        assert!(
+            response_check(ApiKind::Rest, &none)
+                .summary
+                .contains("token from (none set);")
+        );
+    }
+
+    #[test]
+    fn the_kind_is_serialised_and_http_settings_only_for_http() {
+        for (kind, want) in [
+            (ApiKind::Http, "http"),
+            (ApiKind::WebSocket, "websocket"),
+            (ApiKind::Rest, "rest"),
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), want);
+        }
+        let rest = diagnose(Cause::MissingInvokePermission, &rest_evidence(None), &[]);
+        let json = serde_json::to_value(&rest).unwrap();
+        assert_eq!(json["api_kind"], "rest");
+        let report = &json["authorizers"][0];
+        assert_eq!(
+            report["identity_source"],
+            "method.request.header.Authorization"
+        );
+        for key in ["simple_responses", "payload_format_version"] {
+            assert!(report.get(key).is_none(), "{key} in {report}");
+        }
+        let http = diagnose(
+            Cause::MissingInvokePermission,
+            &evidence(Ok(None), true, "2.0"),
+            &[],
+        );
+        let json = serde_json::to_value(&http).unwrap();
+        assert_eq!(json["api_kind"], "http");
+        let report = &json["authorizers"][0];
+        assert_eq!(report["simple_responses"], true);
+        assert_eq!(report["payload_format_version"], "2.0");
+        assert!(report.get("identity_source").is_none(), "{report}");
+        assert_eq!(ApiKind::Http.title(), "API");
+        assert_eq!(ApiKind::Rest.title(), "REST API");
+        assert_eq!(ApiKind::WebSocket.label(), "WebSocket API");
     }
 }

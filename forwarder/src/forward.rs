@@ -384,7 +384,7 @@ pub async fn handle_kinesis<P: Publisher, I: Inspector, W: AlertWindows>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnose::{ApiConfig, Authorizer, Route};
+    use crate::diagnose::{ApiConfig, ApiKind, Authorizer, Route};
     use crate::inspect::{InspectError, MemoryInspector};
     use crate::publish::MemoryPublisher;
 
@@ -544,6 +544,7 @@ mod tests {
             "a1b2c3".into(),
             ApiConfig {
                 api_id: "a1b2c3".into(),
+                kind: ApiKind::Http,
                 name: None,
                 routes: vec![Route {
                     route_key: "GET /orders".into(),
@@ -560,6 +561,7 @@ mod tests {
                     credentials_arn: None,
                     simple_responses: true,
                     payload_format_version: Some("2.0".into()),
+                    identity_source: None,
                 }],
             },
         );

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_apigatewayv2::error::ProvideErrorMetadata;
 
-use crate::diagnose::{ApiConfig, Authorizer, Evidence, Route};
+use crate::diagnose::{ApiConfig, ApiKind, Authorizer, Evidence, Route};
 
 /// Why the live configuration could not be read. Rendered into the alert as "diagnosis
 /// unavailable: ...", so it says what a person can act on.
@@ -25,7 +25,8 @@ pub enum InspectError {
     TimedOut(Duration),
 }
 
-/// `GetRoutes` + `GetAuthorizer` (API Gateway v2) and `GetPolicy` (Lambda).
+/// An API's routes and authorizers (API Gateway v2 for HTTP and WebSocket APIs, v1 for REST APIs)
+/// and `GetPolicy` (Lambda).
 pub trait Inspector: Sync {
     fn api(&self, api_id: &str) -> impl Future<Output = Result<ApiConfig, InspectError>> + Send;
     /// The function's resource policy JSON; `None` when it has none.
@@ -131,6 +132,8 @@ impl<I: Inspector + Send> Inspector for Cached<I> {
 #[derive(Clone, Debug)]
 pub struct AwsInspector {
     apigw: aws_sdk_apigatewayv2::Client,
+    /// API Gateway v1, for REST APIs.
+    rest: aws_sdk_apigateway::Client,
     lambda: aws_sdk_lambda::Client,
 }
 
@@ -153,6 +156,7 @@ impl AwsInspector {
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
         Self {
             apigw: aws_sdk_apigatewayv2::Client::new(sdk),
+            rest: aws_sdk_apigateway::Client::new(sdk),
             lambda: aws_sdk_lambda::Client::new(sdk),
         }
     }
@@ -197,8 +201,54 @@ fn is_denied(code: Option<&str>) -> bool {
     )
 }
 
-impl Inspector for AwsInspector {
-    async fn api(&self, api_id: &str) -> Result<ApiConfig, InspectError> {
+/// Where a paginated list goes on: the next page's token, unless there is none or the service
+/// hands back the one just used (which would otherwise loop until the budget runs out).
+fn next_page(current: Option<&str>, next: Option<&str>) -> Option<String> {
+    next.filter(|t| !t.is_empty() && Some(*t) != current)
+        .map(str::to_owned)
+}
+
+/// A REST API's methods as routes, `METHOD /path` like its access log's method and resource path
+/// (<https://docs.aws.amazon.com/apigateway/latest/api/API_Resource.html>). Only a `CUSTOM` method
+/// calls a Lambda authorizer, so only its `authorizerId` is kept. Sorted, as the service's maps are
+/// not.
+pub fn rest_routes(resources: &[aws_sdk_apigateway::types::Resource]) -> Vec<Route> {
+    let mut routes: Vec<Route> = resources
+        .iter()
+        .flat_map(|r| {
+            let path = r.path().unwrap_or_default();
+            r.resource_methods()
+                .into_iter()
+                .flatten()
+                .map(move |(key, m)| {
+                    let method = m.http_method().unwrap_or(key);
+                    let custom = m
+                        .authorization_type()
+                        .is_some_and(|t| t.eq_ignore_ascii_case("CUSTOM"));
+                    Route {
+                        route_key: format!("{method} {path}"),
+                        authorization_type: m.authorization_type().map(str::to_owned),
+                        authorizer_id: m
+                            .authorizer_id()
+                            .filter(|id| custom && !id.is_empty())
+                            .map(str::to_owned),
+                    }
+                })
+        })
+        .collect();
+    routes.sort_by(|a, b| a.route_key.cmp(&b.route_key));
+    routes
+}
+
+impl AwsInspector {
+    /// An HTTP or WebSocket API: its routes, then each authorizer a route names
+    /// (<https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid-routes.html>).
+    async fn v2_api(
+        &self,
+        api_id: &str,
+        kind: ApiKind,
+        name: Option<String>,
+    ) -> Result<ApiConfig, InspectError> {
         let mut routes = Vec::new();
         let mut next: Option<String> = None;
         loop {
@@ -206,7 +256,7 @@ impl Inspector for AwsInspector {
                 .apigw
                 .get_routes()
                 .api_id(api_id)
-                .set_next_token(next.take())
+                .set_next_token(next.clone())
                 .send()
                 .await
                 .map_err(|e| api_failure(api_id, "apigateway:GetRoutes", &e))?;
@@ -215,9 +265,9 @@ impl Inspector for AwsInspector {
                 authorization_type: r.authorization_type().map(|t| t.as_str().to_owned()),
                 authorizer_id: r.authorizer_id().map(str::to_owned),
             }));
-            match page.next_token() {
-                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
-                _ => break,
+            match next_page(next.as_deref(), page.next_token()) {
+                Some(t) => next = Some(t),
+                None => break,
             }
         }
         let mut ids: Vec<&str> = routes
@@ -241,6 +291,7 @@ impl Inspector for AwsInspector {
                 Err(e) if e.code() == Some("NotFoundException") => continue,
                 Err(e) => return Err(api_failure(api_id, "apigateway:GetAuthorizer", &e)),
             };
+            let identity = a.identity_source().join(", ");
             authorizers.push(Authorizer {
                 id: id.to_owned(),
                 name: a.name().unwrap_or_default().to_owned(),
@@ -255,14 +306,124 @@ impl Inspector for AwsInspector {
                     .map(str::to_owned),
                 simple_responses: a.enable_simple_responses().unwrap_or(false),
                 payload_format_version: a.authorizer_payload_format_version().map(str::to_owned),
+                identity_source: (!identity.is_empty()).then_some(identity),
             });
         }
         Ok(ApiConfig {
             api_id: api_id.to_owned(),
-            name: None,
+            kind,
+            name,
             routes,
             authorizers,
         })
+    }
+
+    /// A REST API: every authorizer it has, and every resource with its methods embedded
+    /// (<https://docs.aws.amazon.com/apigateway/latest/api/API_GetAuthorizers.html>,
+    /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetResources.html>).
+    async fn rest_api(&self, api_id: &str) -> Result<ApiConfig, InspectError> {
+        let api = self
+            .rest
+            .get_rest_api()
+            .rest_api_id(api_id)
+            .send()
+            .await
+            .map_err(|e| api_failure(api_id, "apigateway:GetRestApi", &e))?;
+        let mut authorizers = Vec::new();
+        let mut position: Option<String> = None;
+        loop {
+            let page = self
+                .rest
+                .get_authorizers()
+                .rest_api_id(api_id)
+                .limit(500)
+                .set_position(position.clone())
+                .send()
+                .await
+                .map_err(|e| api_failure(api_id, "apigateway:GetAuthorizers", &e))?;
+            authorizers.extend(page.items().iter().map(|a| {
+                Authorizer {
+                    id: a.id().unwrap_or_default().to_owned(),
+                    name: a.name().unwrap_or_default().to_owned(),
+                    authorizer_type: a
+                        .r#type()
+                        .map(|t| t.as_str().to_owned())
+                        .unwrap_or_default(),
+                    uri: a.authorizer_uri().map(str::to_owned),
+                    credentials_arn: a
+                        .authorizer_credentials()
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                    simple_responses: false,
+                    payload_format_version: None,
+                    identity_source: a
+                        .identity_source()
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                }
+            }));
+            match next_page(position.as_deref(), page.position()) {
+                Some(p) => position = Some(p),
+                None => break,
+            }
+        }
+        let mut resources = Vec::new();
+        let mut position: Option<String> = None;
+        loop {
+            let page = self
+                .rest
+                .get_resources()
+                .rest_api_id(api_id)
+                .embed("methods")
+                .limit(500)
+                .set_position(position.clone())
+                .send()
+                .await
+                .map_err(|e| api_failure(api_id, "apigateway:GetResources", &e))?;
+            resources.extend_from_slice(page.items());
+            match next_page(position.as_deref(), page.position()) {
+                Some(p) => position = Some(p),
+                None => break,
+            }
+        }
+        Ok(ApiConfig {
+            api_id: api_id.to_owned(),
+            kind: ApiKind::Rest,
+            name: api.name().map(str::to_owned),
+            routes: rest_routes(&resources),
+            authorizers,
+        })
+    }
+}
+
+impl Inspector for AwsInspector {
+    /// Asks API Gateway v2 first: its `ProtocolType` tells HTTP from WebSocket. An id v2 does not
+    /// know may be a REST API, which only v1 knows
+    /// (<https://docs.aws.amazon.com/apigatewayv2/latest/api-reference/apis-apiid.html>,
+    /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetRestApi.html>).
+    async fn api(&self, api_id: &str) -> Result<ApiConfig, InspectError> {
+        use aws_sdk_apigatewayv2::types::ProtocolType;
+        match self.apigw.get_api().api_id(api_id).send().await {
+            Ok(api) => {
+                let kind = match api.protocol_type() {
+                    Some(ProtocolType::Http) => ApiKind::Http,
+                    Some(ProtocolType::Websocket) => ApiKind::WebSocket,
+                    other => {
+                        return Err(InspectError::Failed {
+                            call: "apigateway:GetApi",
+                            reason: format!(
+                                "unknown protocol type {}",
+                                other.map_or("(none)", |t| t.as_str())
+                            ),
+                        });
+                    }
+                };
+                self.v2_api(api_id, kind, api.name().map(str::to_owned))
+                    .await
+            }
+            Err(e) if e.code() == Some("NotFoundException") => self.rest_api(api_id).await,
+            Err(e) => Err(failure("apigateway:GetApi", &e)),
+        }
     }
 
     async fn policy(&self, function_arn: &str) -> Result<Option<String>, InspectError> {
@@ -477,5 +638,66 @@ mod tests {
             .unwrap_err();
         assert_eq!(err, InspectError::TimedOut(Duration::from_millis(50)));
         assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn rest_methods_become_routes() {
+        use aws_sdk_apigateway::types::{Method, Resource};
+        let method = |verb: &str, auth: &str, id: Option<&str>| {
+            Method::builder()
+                .http_method(verb)
+                .authorization_type(auth)
+                .set_authorizer_id(id.map(str::to_owned))
+                .build()
+        };
+        let resources = [
+            Resource::builder().id("root").path("/").build(),
+            Resource::builder()
+                .id("r1")
+                .path("/pets")
+                .resource_methods("GET", method("GET", "CUSTOM", Some("tok123")))
+                .resource_methods("POST", method("POST", "COGNITO_USER_POOLS", Some("cog4")))
+                .resource_methods("OPTIONS", method("OPTIONS", "NONE", None))
+                .build(),
+            Resource::builder()
+                .id("r2")
+                .path("/pets/{id}")
+                .resource_methods("ANY", method("ANY", "custom", Some("req456")))
+                .resource_methods("DELETE", method("DELETE", "AWS_IAM", None))
+                .build(),
+        ];
+        let got: Vec<(String, Option<String>)> = rest_routes(&resources)
+            .into_iter()
+            .map(|r| (r.route_key, r.authorizer_id))
+            .collect();
+        let want: Vec<(String, Option<String>)> = [
+            ("ANY /pets/{id}", Some("req456")),
+            ("DELETE /pets/{id}", None),
+            ("GET /pets", Some("tok123")),
+            ("OPTIONS /pets", None),
+            // Cognito authorizers call no function.
+            ("POST /pets", None),
+        ]
+        .into_iter()
+        .map(|(k, id)| (k.to_owned(), id.map(str::to_owned)))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn pages_end_on_no_token_or_a_repeated_one() {
+        for (current, next, want) in [
+            (None, None, None),
+            (None, Some(""), None),
+            (None, Some("p2"), Some("p2")),
+            (Some("p2"), Some("p3"), Some("p3")),
+            (Some("p2"), Some("p2"), None),
+        ] {
+            assert_eq!(
+                next_page(current, next).as_deref(),
+                want,
+                "{current:?} {next:?}"
+            );
+        }
     }
 }

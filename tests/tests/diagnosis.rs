@@ -1,7 +1,9 @@
 //! Diagnosis against moto_server: an HTTP API with Lambda authorizers whose functions have the
 //! right permission, a wildcard one, one for another API and none; `doctor`, `check` and the
 //! handler's enriched alerts must give each its verdict and exact command, and a refused or
-//! unreachable API Gateway must leave the alert standing with "diagnosis unavailable".
+//! unreachable API Gateway must leave the alert standing with "diagnosis unavailable". The same
+//! verdicts for a REST API (API Gateway v1) behind a `TOKEN` authorizer and for a WebSocket API's
+//! `$connect` authorizer, each found by its id alone.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -13,7 +15,7 @@ use forwarder::access_log::LogFormat;
 use forwarder::config::Config;
 use forwarder::decode;
 use forwarder::forward::{Services, handle_event};
-use forwarder::inspect::AwsInspector;
+use forwarder::inspect::{self, AwsInspector};
 use forwarder::publish::MemoryPublisher;
 use forwarder_tests::http::denying_stub;
 use forwarder_tests::{
@@ -90,16 +92,7 @@ async fn fixture(test: &str, kinds: &[Kind]) -> Fixture {
     let iam = aws_sdk_iam::Client::new(&sdk);
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     let apigw = aws_sdk_apigatewayv2::Client::new(&sdk);
-    let role = iam
-        .create_role()
-        .role_name(format!("authorizer-{tag}"))
-        .assume_role_policy_document(TRUST)
-        .send()
-        .await
-        .expect("create role")
-        .role
-        .expect("role")
-        .arn;
+    let role = function_role(&iam, &tag).await;
     let api = apigw
         .create_api()
         .name(format!("orders-{tag}"))
@@ -123,31 +116,14 @@ async fn fixture(test: &str, kinds: &[Kind]) -> Fixture {
     };
     for &kind in kinds {
         let name = format!("{}-{tag}", kind.slug());
-        let function_arn = lambda
-            .create_function()
-            .function_name(&name)
-            .runtime(Runtime::Python312)
-            .role(&role)
-            .handler("index.handler")
-            .code(
-                FunctionCode::builder()
-                    .zip_file(Blob::new(EMPTY_ZIP))
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("create function")
-            .function_arn
-            .expect("function ARN");
+        let function_arn = authorizer_function(&lambda, &name, &role).await;
         let version = if kind == Kind::BadShape { "1.0" } else { "2.0" };
         let authorizer_id = apigw
             .create_authorizer()
             .api_id(&api_id)
             .name(format!("{}-auth", kind.slug()))
             .authorizer_type(AuthorizerType::Request)
-            .authorizer_uri(format!(
-                "arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
-            ))
+            .authorizer_uri(invocation_uri(&function_arn))
             .authorizer_payload_format_version(version)
             .enable_simple_responses(true)
             .identity_source("$request.header.Authorization")
@@ -165,32 +141,84 @@ async fn fixture(test: &str, kinds: &[Kind]) -> Fixture {
             .send()
             .await
             .expect("create route");
-        let source = match kind {
-            Kind::Allowed | Kind::BadShape => Some(format!(
-                "arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/authorizers/{authorizer_id}"
-            )),
-            Kind::Wildcard => Some(format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*")),
-            Kind::OtherApi => Some(format!(
-                "arn:aws:execute-api:{REGION}:{ACCOUNT}:zzzz999999/*"
-            )),
-            Kind::NoPolicy => None,
-        };
-        if let Some(source) = source {
-            lambda
-                .add_permission()
-                .function_name(&name)
-                .statement_id("apigateway-invoke")
-                .action("lambda:InvokeFunction")
-                .principal("apigateway.amazonaws.com")
-                .source_arn(source)
-                .send()
-                .await
-                .expect("add permission");
-        }
+        permit(&lambda, &name, kind, &api_id, &authorizer_id).await;
         fixture.authorizers.insert(kind, authorizer_id);
         fixture.functions.insert(kind, function_arn);
     }
     fixture
+}
+
+/// The role a function runs with.
+async fn function_role(iam: &aws_sdk_iam::Client, tag: &str) -> String {
+    iam.create_role()
+        .role_name(format!("authorizer-{tag}"))
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .expect("create role")
+        .role
+        .expect("role")
+        .arn
+}
+
+/// A Lambda function for an authorizer to call; its ARN.
+async fn authorizer_function(lambda: &aws_sdk_lambda::Client, name: &str, role: &str) -> String {
+    lambda
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::Python312)
+        .role(role)
+        .handler("index.handler")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(EMPTY_ZIP))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create function")
+        .function_arn
+        .expect("function ARN")
+}
+
+/// The authorizer URI API Gateway calls the function through.
+fn invocation_uri(function_arn: &str) -> String {
+    format!(
+        "arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function_arn}/invocations"
+    )
+}
+
+/// Gives function `name` the resource policy `kind` stands for, for authorizer `authorizer_id` of
+/// API `api_id` (the same source ARN shape for every kind of API).
+async fn permit(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    kind: Kind,
+    api_id: &str,
+    authorizer_id: &str,
+) {
+    let source = match kind {
+        Kind::Allowed | Kind::BadShape => Some(format!(
+            "arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/authorizers/{authorizer_id}"
+        )),
+        Kind::Wildcard => Some(format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/*")),
+        Kind::OtherApi => Some(format!(
+            "arn:aws:execute-api:{REGION}:{ACCOUNT}:zzzz999999/*"
+        )),
+        Kind::NoPolicy => None,
+    };
+    if let Some(source) = source {
+        lambda
+            .add_permission()
+            .function_name(name)
+            .statement_id("apigateway-invoke")
+            .action("lambda:InvokeFunction")
+            .principal("apigateway.amazonaws.com")
+            .source_arn(source)
+            .send()
+            .await
+            .expect("add permission");
+    }
 }
 
 fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
@@ -530,14 +558,15 @@ async fn the_handler_enriches_from_the_api_id_in_the_line() {
 async fn refused_or_unreachable_lookups_leave_the_alert_standing() {
     let (denying, _requests) = denying_stub().await;
     let unreachable = format!("http://127.0.0.1:{}", closed_port());
+    // GetApi is the first call: it tells which kind of API the id names.
     let cases = [
         (
             denying,
-            "Diagnosis unavailable: apigateway:GetRoutes was refused: AccessDeniedException",
+            "Diagnosis unavailable: apigateway:GetApi was refused: AccessDeniedException",
         ),
         (
             unreachable,
-            "Diagnosis unavailable: apigateway:GetRoutes failed: dispatch failure",
+            "Diagnosis unavailable: apigateway:GetApi failed: dispatch failure",
         ),
     ];
     for (endpoint, expected) in cases {
@@ -584,9 +613,301 @@ async fn refused_or_unreachable_lookups_leave_the_alert_standing() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
         out.stdout.contains(
-            "    Diagnosis unavailable: apigateway:GetRoutes was refused: AccessDeniedException"
+            "    Diagnosis unavailable: apigateway:GetApi was refused: AccessDeniedException"
         ),
         "{}",
         out.stdout
     );
+}
+
+/// A REST API with `GET /pets` behind a `TOKEN` authorizer whose function has the permission
+/// `kind` stands for, `POST /pets` behind a Cognito authorizer and an open `OPTIONS /pets`.
+/// moto (5.2) embeds a resource's methods in `GetResources` whether `embed=methods` is asked for or
+/// not and returns every item in one page, so this covers the reading of methods, not the paging.
+struct RestFixture {
+    api_id: String,
+    authorizer_id: String,
+    function_name: String,
+    function_arn: String,
+}
+
+impl RestFixture {
+    fn source_arn(&self) -> String {
+        format!(
+            "arn:aws:execute-api:{REGION}:{ACCOUNT}:{}/authorizers/{}",
+            self.api_id, self.authorizer_id
+        )
+    }
+
+    fn add_permission(&self) -> String {
+        format!(
+            "aws lambda add-permission --region {REGION} --function-name {} --statement-id apigateway-authorizer-{} --action lambda:InvokeFunction --principal apigateway.amazonaws.com --source-arn {}",
+            self.function_arn,
+            self.authorizer_id,
+            self.source_arn()
+        )
+    }
+}
+
+async fn rest_fixture(test: &str, kind: Kind) -> RestFixture {
+    use aws_sdk_apigateway::types::AuthorizerType as RestAuthorizerType;
+    let tag = format!("{test}-{}-{}", kind.slug(), std::process::id());
+    let sdk = sdk_config(&moto_endpoint()).await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let rest = aws_sdk_apigateway::Client::new(&sdk);
+    let role = function_role(&aws_sdk_iam::Client::new(&sdk), &tag).await;
+    let function_name = format!("pets-{tag}");
+    let function_arn = authorizer_function(&lambda, &function_name, &role).await;
+    let api_id = rest
+        .create_rest_api()
+        .name(format!("pets-{tag}"))
+        .send()
+        .await
+        .expect("create REST API")
+        .id
+        .expect("REST API id");
+    let root = rest
+        .get_resources()
+        .rest_api_id(&api_id)
+        .send()
+        .await
+        .expect("get resources")
+        .items()
+        .iter()
+        .find(|r| r.path() == Some("/"))
+        .and_then(|r| r.id().map(str::to_owned))
+        .expect("root resource");
+    let pets = rest
+        .create_resource()
+        .rest_api_id(&api_id)
+        .parent_id(root)
+        .path_part("pets")
+        .send()
+        .await
+        .expect("create resource")
+        .id
+        .expect("resource id");
+    let authorizer_id = rest
+        .create_authorizer()
+        .rest_api_id(&api_id)
+        .name("pets-token")
+        .r#type(RestAuthorizerType::Token)
+        .authorizer_uri(invocation_uri(&function_arn))
+        .identity_source("method.request.header.Authorization")
+        .send()
+        .await
+        .expect("create TOKEN authorizer")
+        .id
+        .expect("authorizer id");
+    let cognito = rest
+        .create_authorizer()
+        .rest_api_id(&api_id)
+        .name("pets-users")
+        .r#type(RestAuthorizerType::CognitoUserPools)
+        .provider_arns(format!(
+            "arn:aws:cognito-idp:{REGION}:{ACCOUNT}:userpool/{REGION}_pets"
+        ))
+        .identity_source("method.request.header.Authorization")
+        .send()
+        .await
+        .expect("create Cognito authorizer")
+        .id
+        .expect("authorizer id");
+    for (method, authorization, authorizer) in [
+        ("GET", "CUSTOM", Some(&authorizer_id)),
+        ("POST", "COGNITO_USER_POOLS", Some(&cognito)),
+        ("OPTIONS", "NONE", None),
+    ] {
+        rest.put_method()
+            .rest_api_id(&api_id)
+            .resource_id(&pets)
+            .http_method(method)
+            .authorization_type(authorization)
+            .set_authorizer_id(authorizer.cloned())
+            .send()
+            .await
+            .expect("put method");
+    }
+    permit(&lambda, &function_name, kind, &api_id, &authorizer_id).await;
+    RestFixture {
+        api_id,
+        authorizer_id,
+        function_name,
+        function_arn,
+    }
+}
+
+#[tokio::test]
+async fn doctor_checks_a_rest_api_token_authorizer() {
+    let env = aws_env(&moto_endpoint());
+    for kind in [
+        Kind::Allowed,
+        Kind::Wildcard,
+        Kind::OtherApi,
+        Kind::NoPolicy,
+    ] {
+        let f = rest_fixture("rest", kind).await;
+        let ok = matches!(kind, Kind::Allowed | Kind::Wildcard);
+        let out = run(&["doctor", "--api-id", &f.api_id], &env);
+        assert_eq!(out.code, if ok { 0 } else { 1 }, "{kind:?}: {out:?}");
+        let text = &out.stdout;
+        // One Lambda authorizer: the Cognito one calls no function.
+        assert!(
+            text.starts_with(&format!(
+                "REST API {}: 1 Lambda authorizer checked, {} with problems\nauthorizer pets-token ({}): routes GET /pets\n  function {}\n",
+                f.api_id,
+                usize::from(!ok),
+                f.authorizer_id,
+                f.function_arn
+            )),
+            "{kind:?}: {text}"
+        );
+        assert!(
+            text.contains(
+                "  ok: REST API TOKEN authorizer: the function gets the caller's token from method.request.header.Authorization; no simple-response or payload-format settings: the function must return an IAM policy"
+            ),
+            "{kind:?}: {text}"
+        );
+        let verdict = match kind {
+            Kind::OtherApi => format!(
+                "  PROBLEM: no statement of {}'s resource policy lets API Gateway invoke it for {} (its statements for API Gateway name arn:aws:execute-api:{REGION}:{ACCOUNT}:zzzz999999/* instead)\n",
+                f.function_name,
+                f.source_arn()
+            ),
+            Kind::NoPolicy => format!(
+                "  PROBLEM: function {} has no resource policy, so API Gateway may not invoke it for {}\n",
+                f.function_name,
+                f.source_arn()
+            ),
+            _ => format!(
+                "  ok: statement apigateway-invoke of {} lets API Gateway invoke it for {}\n",
+                f.function_name,
+                f.source_arn()
+            ),
+        };
+        assert!(text.contains(&verdict), "{kind:?}: {text}");
+        let fix = format!("    fix: {}\n", f.add_permission());
+        assert_eq!(text.contains(&fix), !ok, "{kind:?}: {text}");
+        assert_eq!(text.contains("fix:"), !ok, "{kind:?}: {text}");
+    }
+
+    // The machine form says which kind was checked and shows no HTTP-only settings.
+    let f = rest_fixture("rest-json", Kind::NoPolicy).await;
+    let out = run(&["doctor", "--api-id", &f.api_id, "--json"], &env);
+    assert_eq!(out.code, 1, "{out:?}");
+    let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("doctor --json");
+    assert_eq!(doc["api_kind"], "rest", "{doc:#}");
+    assert_eq!(doc["authorizers_with_problems"], 1, "{doc:#}");
+    let report = &doc["authorizers"][0];
+    assert_eq!(
+        report["routes"],
+        serde_json::json!(["GET /pets"]),
+        "{doc:#}"
+    );
+    assert_eq!(
+        report["identity_source"],
+        "method.request.header.Authorization"
+    );
+    assert!(report.get("simple_responses").is_none(), "{doc:#}");
+    assert!(report.get("payload_format_version").is_none(), "{doc:#}");
+    assert_eq!(report["checks"][0]["command"], f.add_permission().as_str());
+
+    // An alert's diagnosis, read through the SDK in-process, names the kind too.
+    let inspector = AwsInspector::new(&sdk_config(&moto_endpoint()).await);
+    let evidence = inspect::gather(&inspector, &f.api_id, Duration::from_secs(30))
+        .await
+        .expect("read the REST API");
+    assert_eq!(
+        evidence.api.name.as_deref(),
+        Some(&*format!("pets-rest-json-no-policy-{}", std::process::id()))
+    );
+    let d = forwarder::diagnose::diagnose(
+        forwarder::cause::Cause::MissingInvokePermission,
+        &evidence,
+        &["GET /pets".to_owned()],
+    );
+    let text = forwarder::alert::diagnosis_text(&d);
+    assert!(
+        text.starts_with(&format!(
+            "Diagnosis (REST API {}, live configuration):\n  route GET /pets -> authorizer pets-token ({}) -> function {}\n",
+            f.api_id, f.authorizer_id, f.function_arn
+        )),
+        "{text}"
+    );
+    assert_eq!(d.commands(), [f.add_permission()]);
+}
+
+#[tokio::test]
+async fn doctor_checks_a_websocket_connect_authorizer() {
+    let tag = format!("ws-{}", std::process::id());
+    let sdk = sdk_config(&moto_endpoint()).await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let apigw = aws_sdk_apigatewayv2::Client::new(&sdk);
+    let role = function_role(&aws_sdk_iam::Client::new(&sdk), &tag).await;
+    let function_name = format!("connect-{tag}");
+    let function_arn = authorizer_function(&lambda, &function_name, &role).await;
+    let api_id = apigw
+        .create_api()
+        .name(format!("chat-{tag}"))
+        .protocol_type(ProtocolType::Websocket)
+        .route_selection_expression("$request.body.action")
+        .send()
+        .await
+        .expect("create WebSocket API")
+        .api_id
+        .expect("API id");
+    let authorizer_id = apigw
+        .create_authorizer()
+        .api_id(&api_id)
+        .name("connect-auth")
+        .authorizer_type(AuthorizerType::Request)
+        .authorizer_uri(invocation_uri(&function_arn))
+        .identity_source("route.request.header.Auth")
+        .send()
+        .await
+        .expect("create authorizer")
+        .authorizer_id
+        .expect("authorizer id");
+    apigw
+        .create_route()
+        .api_id(&api_id)
+        .route_key("$connect")
+        .authorization_type(AuthorizationType::Custom)
+        .authorizer_id(&authorizer_id)
+        .send()
+        .await
+        .expect("create $connect route");
+    apigw
+        .create_route()
+        .api_id(&api_id)
+        .route_key("$default")
+        .authorization_type(AuthorizationType::None)
+        .send()
+        .await
+        .expect("create $default route");
+    // No permission at all for the function.
+    let source =
+        format!("arn:aws:execute-api:{REGION}:{ACCOUNT}:{api_id}/authorizers/{authorizer_id}");
+    let fix = format!(
+        "aws lambda add-permission --region {REGION} --function-name {function_arn} --statement-id apigateway-authorizer-{authorizer_id} --action lambda:InvokeFunction --principal apigateway.amazonaws.com --source-arn {source}"
+    );
+    let env = aws_env(&moto_endpoint());
+    let out = run(&["doctor", "--api-id", &api_id], &env);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(
+        out.stdout,
+        format!(
+            "WebSocket API {api_id}: 1 Lambda authorizer checked, 1 with problems\n\
+             authorizer connect-auth ({authorizer_id}): routes $connect\n  function {function_arn}\n  \
+             PROBLEM: function {function_name} has no resource policy, so API Gateway may not invoke it for {source}\n    \
+             fix: {fix}\n  \
+             ok: WebSocket API REQUEST authorizer, identity source route.request.header.Auth (on $connect); no simple-response or payload-format settings: the function must return an IAM policy for the event's methodArn, Effect Allow or Deny, context values only strings, numbers or booleans: {}\n",
+            forwarder::diagnose::POLICY_RESPONSE
+        )
+    );
+    let json = run(&["doctor", "--api-id", &api_id, "--json"], &env);
+    assert_eq!(json.code, 1, "{json:?}");
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("doctor --json");
+    assert_eq!(doc["api_kind"], "websocket", "{doc:#}");
+    assert_eq!(doc["authorizers"][0]["checks"][0]["command"], fix.as_str());
 }
