@@ -458,9 +458,8 @@ async fn execution_logs_count_only_api_gateways_own_events() {
         format!(
             "({id}) Method request body before transformations: x\r\n({id}) AuthorizerConfigurationException"
         ),
-        format!(
-            "Execution failed due to configuration error: Invalid permissions on Lambda function"
-        ),
+        "Execution failed due to configuration error: Invalid permissions on Lambda function"
+            .to_owned(),
     ];
     // Events as CloudWatch Logs delivers them: one message each, line breaks kept.
     let event = |group: &str, messages: &[String]| {
