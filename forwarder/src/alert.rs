@@ -16,7 +16,7 @@ use crate::cause::{ApiFamily, Cause, Place, Remedy, remedy};
 use crate::config::is_api_id;
 use crate::config::{Config, Language};
 use crate::detect::{Finding, LogKind, Scan};
-use crate::diagnose::{AuthorizerReport, Check, Diagnosis};
+use crate::diagnose::{ApiKind, AuthorizerReport, Check, Diagnosis};
 use crate::escape::{ascii, chat_block, chat_code, chat_text, json_safe, truncate, visible};
 use crate::flood::{Quiet, Suppressed};
 use crate::shape;
@@ -319,9 +319,15 @@ pub fn render_all(groups: &[Group], config: &Config) -> Vec<Alert> {
     groups.iter().map(|g| render(g, config)).collect()
 }
 
-/// The family the commands are for: a REST API's execution log says REST; an access log does not
-/// say.
+/// The family the commands are for: what the live API said when it was read, else a REST API's
+/// execution log says REST; an access log does not say.
 fn family_of(group: &Group) -> ApiFamily {
+    if let Some(Diagnosis::Checked { api_kind, .. }) = &group.diagnosis {
+        return match api_kind {
+            ApiKind::Rest => ApiFamily::Rest,
+            ApiKind::Http | ApiKind::WebSocket => ApiFamily::V2,
+        };
+    }
     match group.log_group.as_deref().map(LogKind::of_group) {
         Some(LogKind::Execution) => ApiFamily::Rest,
         _ => ApiFamily::Unknown,
@@ -1474,9 +1480,35 @@ mod tests {
         }
     }
 
+    /// An access log does not say which kind of API wrote it; the diagnosis does, and the remedy's
+    /// commands follow it.
+    #[test]
+    fn the_remedy_follows_the_kind_the_diagnosis_found() {
+        let config = Config::default();
+        let mut g = group(&[finding(Cause::InvalidResponseFormat, "/g", "r", 1)], 5).remove(0);
+        let email = |g: &Group| render(g, &config).email;
+        let unknown = email(&g);
+        assert!(unknown.contains("apigatewayv2") && unknown.contains("--rest-api-id"));
+        for (kind, has, lacks) in [
+            (ApiKind::Rest, "--rest-api-id", "apigatewayv2"),
+            (ApiKind::WebSocket, "apigatewayv2", "--rest-api-id"),
+            (ApiKind::Http, "isAuthorized", "--rest-api-id"),
+        ] {
+            g.diagnosis = Some(Diagnosis::Checked {
+                api_id: "a1b2c3".into(),
+                api_kind: kind,
+                authorizers: Vec::new(),
+            });
+            let text = email(&g);
+            assert!(
+                text.contains(has) && !text.contains(lacks),
+                "{kind:?}: {text}"
+            );
+        }
+    }
+
     #[test]
     fn the_diagnosis_names_the_kind_of_api() {
-        use crate::diagnose::ApiKind;
         for (kind, text, chat) in [
             (
                 ApiKind::Http,
