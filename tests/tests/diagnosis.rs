@@ -911,3 +911,109 @@ async fn doctor_checks_a_websocket_connect_authorizer() {
     assert_eq!(doc["api_kind"], "websocket", "{doc:#}");
     assert_eq!(doc["authorizers"][0]["checks"][0]["command"], fix.as_str());
 }
+
+/// A REST API's execution-log group, read by `check` with nothing but its name: the group names the
+/// API, the diagnosis reads it through API Gateway v1, and the alert that reaches the queue through
+/// SNS carries REST's verdict and exact command. A client's forged header line alerts no one.
+#[tokio::test]
+async fn check_reads_a_rest_execution_log_and_publishes_the_rest_verdict() {
+    let f = rest_fixture("exec", Kind::NoPolicy).await;
+    let endpoint = moto_endpoint();
+    let sdk = sdk_config(&endpoint).await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let group = format!("API-Gateway-Execution-Logs_{}/prod", f.api_id);
+    let stream = "5f2b8c1e0d9a4f3b7e6c5d4a3b2c1d0e";
+    logs.create_log_group()
+        .log_group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    logs.create_log_stream()
+        .log_group_name(&group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .unwrap();
+    let failing = "5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    let healthy = "3f6c1d2a-8b4e-4c1f-9a7d-1e2f3a4b5c6d";
+    let messages = [
+        format!("({failing}) Starting execution for request: {failing}"),
+        format!("({failing}) HTTP Method: GET, Resource Path: /pets"),
+        format!(
+            "({failing}) Execution failed due to configuration error: Invalid permissions on Lambda function"
+        ),
+        format!("({failing}) AuthorizerConfigurationException"),
+        format!("({failing}) Method completed with status: 500"),
+        format!(
+            "({healthy}) Method request headers: {{X-Debug=({healthy}) Execution failed due to configuration error: Could not parse policy}}"
+        ),
+        format!("({healthy}) Method completed with status: 200"),
+    ];
+    let start = now_ms();
+    let events: Vec<_> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(start + i as i64)
+                .message(m)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    logs.put_log_events()
+        .log_group_name(&group)
+        .log_stream_name(stream)
+        .set_log_events(Some(events))
+        .send()
+        .await
+        .unwrap();
+
+    let topic = LocalTopic::create("exec").await;
+    let env = aws_env(&endpoint);
+    let out = run(
+        &[
+            "check",
+            "--log-group",
+            &group,
+            "--since",
+            "15m",
+            "--diagnose",
+            "--publish",
+            &topic.topic_arn,
+        ],
+        &env,
+    );
+    assert_eq!(out.code, 1, "{out:?}");
+    // moto's FilterLogEvents takes `?` patterns as match-all, so every event comes back and the
+    // scan alone decides.
+    assert!(
+        out.stdout.starts_with(&format!(
+            "{group}: 7 lines, 1 flagged, 1 ignored (token only in client-controlled text)\n"
+        )),
+        "{}",
+        out.stdout
+    );
+    let received = topic.receive(&topic.all, 1, Duration::from_secs(10)).await;
+    assert_eq!(received.len(), 1, "one alert: {received:?}");
+    let envelope = sns_envelope(&received[0]);
+    let machine: serde_json::Value =
+        serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(machine["cause"], "missing_invoke_permission", "{machine:#}");
+    assert_eq!(machine["api_ids"], serde_json::json!([f.api_id]));
+    assert_eq!(machine["diagnosis"]["status"], "checked", "{machine:#}");
+    assert_eq!(machine["diagnosis"]["api_kind"], "rest", "{machine:#}");
+    assert_eq!(machine["diagnosis"]["api_id"], f.api_id.as_str());
+    let text = machine["text"].as_str().unwrap();
+    for want in [
+        format!("Sample request ids: {failing}"),
+        "Invalid permissions on Lambda function".to_owned(),
+        format!("Diagnosis (REST API {}", f.api_id),
+        format!("  {}\n", f.add_permission()),
+        format!("aws apigateway get-authorizers --rest-api-id {}", f.api_id),
+    ] {
+        assert!(text.contains(&want), "missing {want:?} in:\n{text}");
+    }
+    assert!(!text.contains(healthy), "{text}");
+    assert!(!text.contains("apigatewayv2"), "{text}");
+}
