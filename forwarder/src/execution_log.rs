@@ -6,6 +6,9 @@
 //! (or `Authorizer error`, `Could not parse policy`), then `(REQUEST_ID) AuthorizerConfigurationException`
 //! (<https://repost.aws/knowledge-center/api-gateway-lambda-authorization-errors>).
 //!
+//! The same words follow a Lambda *integration* API Gateway cannot invoke, without the exception
+//! line, so only an authorizer's reasons count alone (see `authorizer_findings`).
+//!
 //! With full request logging, the same log also holds the client's headers and body, so the words
 //! count only as a whole event that API Gateway wrote: the request id prefix, then exactly the
 //! message, on one line. A header or body is always logged after a label of API Gateway's own
@@ -173,7 +176,7 @@ pub(crate) fn scan_events(batch: &LogBatch, scan: &mut Scan) {
         }
         scan.add(verdict, line);
     }
-    one_per_request(scan);
+    authorizer_findings(scan);
 }
 
 /// Scans an execution log saved as text, one event per line. A saved file has lost where events
@@ -183,21 +186,48 @@ pub fn scan_text(text: &str) -> Scan {
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         scan.add(verdict(line, &Origin::default()), line);
     }
-    one_per_request(&mut scan);
+    authorizer_findings(&mut scan);
     scan
 }
 
-/// API Gateway follows the reason with `AuthorizerConfigurationException` for the same request:
-/// one request is one finding, the one with the reason.
-fn one_per_request(scan: &mut Scan) {
-    let explained: std::collections::HashSet<String> = scan
+/// Reasons only an authorizer gives. The others ("Invalid permissions on Lambda function") read the
+/// same when API Gateway cannot invoke a Lambda *integration*, and "Malformed Lambda proxy response"
+/// is an integration's alone.
+const AUTHORIZER_REASONS: [&str; 2] = ["Authorizer error", "Could not parse policy"];
+
+fn names_an_authorizer(reason: &str) -> bool {
+    AUTHORIZER_REASONS.iter().any(|r| reason.starts_with(r))
+}
+
+/// Keeps the authorizer's failures, one per request. API Gateway follows an authorizer's failure
+/// with `AuthorizerConfigurationException` for the same request (the error the client got): a
+/// reason counts when that line is in the batch or the reason is an authorizer's own, and the
+/// exception line is folded into its reason. An exception line whose reason is not in the batch
+/// stays a finding of its own, so a reason delivered in another batch loses no alert.
+fn authorizer_findings(scan: &mut Scan) {
+    use std::collections::HashSet;
+    let excepted: HashSet<String> = scan
         .findings
         .iter()
-        .filter(|f| f.error() != EXCEPTION)
+        .filter(|f| f.error() == EXCEPTION)
+        .filter_map(|f| f.request_id().map(str::to_owned))
+        .collect();
+    let in_batch = |f: &Finding| f.request_id().is_some_and(|id| excepted.contains(id));
+    let explained: HashSet<String> = scan
+        .findings
+        .iter()
+        .filter(|f| f.error() != EXCEPTION && (in_batch(f) || names_an_authorizer(f.error())))
         .filter_map(|f| f.request_id().map(str::to_owned))
         .collect();
     scan.findings.retain(|f| {
-        f.error() != EXCEPTION || !f.request_id().is_some_and(|id| explained.contains(id))
+        if f.error() == EXCEPTION {
+            !f.request_id().is_some_and(|id| explained.contains(id))
+        } else if in_batch(f) || names_an_authorizer(f.error()) {
+            true
+        } else {
+            tracing::debug!(request_id = ?f.request_id(), "a configuration error of no authorizer");
+            false
+        }
     });
 }
 
@@ -260,6 +290,8 @@ mod tests {
 
     #[test]
     fn reasons_name_their_causes_and_one_request_is_one_finding() {
+        // An authorizer's reason counts beside its AuthorizerConfigurationException, or alone when
+        // only an authorizer writes it.
         let other = "0a0a0a0a-1b1b-2c2c-3d3d-4e4e4e4e4e4e";
         let log = format!(
             "({ID}) Starting execution for request: {ID}\n\
@@ -268,7 +300,9 @@ mod tests {
              ({other}) {FAILED}Could not parse policy\n\
              ({other}) {EXCEPTION}\n\
              (1b1b1b1b-0000-0000-0000-000000000000) {FAILED}Authorizer error\n\
-             (2c2c2c2c-0000-0000-0000-000000000000) {EXCEPTION}\n"
+             (2c2c2c2c-0000-0000-0000-000000000000) {EXCEPTION}\n\
+             (3d3d3d3d-0000-0000-0000-000000000000) {FAILED}Invalid permissions on Lambda function\n\
+             (4e4e4e4e-0000-0000-0000-000000000000) {FAILED}Malformed Lambda proxy response\n"
         );
         assert!(looks_like_execution_log(&log));
         let scan = crate::detect::scan_text(&log, &crate::access_log::LogFormat::guess());
@@ -289,7 +323,8 @@ mod tests {
                 (Some("2c2c2c2c-0000-0000-0000-000000000000"), Cause::Unknown),
             ]
         );
-        assert_eq!(scan.lines, 7);
+        // The last two are a Lambda integration's failures, not an authorizer's.
+        assert_eq!(scan.lines, 9);
     }
 
     #[test]
