@@ -497,6 +497,10 @@ async fn execution_logs_count_only_api_gateways_own_events() {
     let mut real = forged.to_vec();
     real.push(failed.clone());
     real.push(format!("({id}) AuthorizerConfigurationException"));
+    // A Lambda integration API Gateway cannot invoke reads the same, without the exception line.
+    let integration = "0f6a7b8c-9d0e-4f1a-9b2c-4d5e6f7a8b9c";
+    real.push(format!("({integration}) Execution failed due to configuration error: Invalid permissions on Lambda function"));
+    real.push(format!("({integration}) Execution failed due to configuration error: Malformed Lambda proxy response"));
     let (got, sent) = lambda_event(JSON_AUTHZ, &event(group, &real)).await;
     assert_eq!(
         got,
