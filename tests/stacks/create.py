@@ -362,7 +362,19 @@ def main():
 
     key_arn = moto.client("kms").create_key(Description=f"stacks {run_id}")["KeyMetadata"]["Arn"]
     topic_arn = moto.client("sns").create_topic(Name=f"existing-{run_id}")["TopicArn"]
-    prerequisites = {"kms_key_arn": key_arn, "existing_topic_arn": topic_arn, "log_groups": {}}
+    prerequisites = {
+        "kms_key_arn": key_arn,
+        "existing_topic_arn": topic_arn,
+        "log_groups": {},
+        "execution_log_groups": {},
+    }
+
+    def execution_log_group(stage):
+        """A REST stage's execution-log group, named as API Gateway names it (a 10-character id)."""
+        api_id = (re.sub("[^a-z0-9]", "", run_id.lower()) + "0123456789")[:10]
+        name = f"API-Gateway-Execution-Logs_{api_id}/{stage}"
+        logs.create_log_group(logGroupName=name)
+        return name
 
     with tempfile.TemporaryDirectory(prefix="stacks-") as work:
         d = Deployer(moto, run_id, work, supported)
@@ -382,10 +394,15 @@ def main():
             },
             "main-existing-topic": {"ExistingTopicArn": topic_arn},
             "main-no-flood-control": {"AlertWindowSeconds": "0"},
+            "main-execution-log": {},
         }
         for variant, extra in main_variants.items():
             group = log_group(variant)
             prerequisites["log_groups"][variant] = group
+            if variant == "main-execution-log":
+                execution = execution_log_group("prod")
+                prerequisites["execution_log_groups"][variant] = execution
+                extra = {"ExecutionLogGroupName": execution}
             deploy(
                 variant,
                 "infra/template.yaml",
@@ -417,11 +434,17 @@ def main():
         prerequisites["destination_arn"] = destination
         member_group = log_group("member")
         prerequisites["log_groups"]["member-log-group"] = member_group
+        member_execution = execution_log_group("member")
+        prerequisites["execution_log_groups"]["member-log-group"] = member_execution
         deploy(
             "member-log-group",
             "infra/org/member.yaml",
             f"member-group-{run_id}",
-            {"DestinationArn": destination, "AccessLogGroupName": member_group},
+            {
+                "DestinationArn": destination,
+                "AccessLogGroupName": member_group,
+                "ExecutionLogGroupName": member_execution,
+            },
         )
         deploy(
             "member-account",

@@ -149,6 +149,32 @@ fn environment_matches_what_the_forwarder_reads() {
     );
 }
 
+/// A CloudWatch Logs filter pattern of terms, as `(optional, text)`: `?` makes a term one of
+/// several alternatives, double quotes make a phrase with spaces one term.
+fn filter_terms(pattern: &str) -> Vec<(bool, String)> {
+    let mut terms = Vec::new();
+    let mut rest = pattern.trim();
+    while !rest.is_empty() {
+        let optional = rest.starts_with('?');
+        rest = rest.trim_start_matches('?');
+        let (term, after) = match rest.strip_prefix('"') {
+            Some(quoted) => {
+                let end = quoted.find('"').expect("closing quote");
+                (&quoted[..end], &quoted[end + 1..])
+            }
+            None => rest.split_at(rest.find(' ').unwrap_or(rest.len())),
+        };
+        terms.push((optional, term.to_owned()));
+        rest = after.trim_start();
+    }
+    terms
+}
+
+/// The execution-log lines API Gateway writes for a REST API's broken Lambda authorizer
+/// (DOMAIN.md, "REST and WebSocket APIs"): one pattern delivers either.
+const EXECUTION_LOG_PATTERN: &str =
+    "?\"Execution failed due to configuration error\" ?AuthorizerConfigurationException";
+
 #[test]
 fn only_cloudwatch_logs_for_this_log_group_and_account_may_invoke() {
     let t = cfn_template("infra/template.yaml");
@@ -163,48 +189,130 @@ fn only_cloudwatch_logs_for_this_log_group_and_account_may_invoke() {
         json!({"Fn::GetAtt": ["RecoveryCheck", "Arn"]})
     );
     assert_eq!(schedule[0].1["Condition"], "FloodControlOn");
-    let permissions = others;
+    let mut names: Vec<&str> = others.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort_unstable();
     assert_eq!(
-        permissions.len(),
-        1,
+        names,
+        ["ExecutionLogsInvokePermission", "LogsInvokePermission"],
         "no other principal may invoke the forwarder"
     );
-    let p = &permissions[0].1["Properties"];
-    assert_eq!(p["Principal"], "logs.amazonaws.com");
-    assert_eq!(p["Action"], "lambda:InvokeFunction");
-    assert_eq!(p["SourceAccount"], json!({"Ref": "AWS::AccountId"}));
+    // The access log and a REST stage's execution log, each with its own permission (that log
+    // group, this account) and its own filter, both only when their group is named: a
+    // stream-fed forwarder (infra/org) has none.
+    for (permission, filter, group, condition, pattern) in [
+        (
+            "LogsInvokePermission",
+            "AccessLogSubscription",
+            "AccessLogGroupName",
+            "HasLogGroup",
+            json!({"Ref": "FilterPattern"}),
+        ),
+        (
+            "ExecutionLogsInvokePermission",
+            "ExecutionLogSubscription",
+            "ExecutionLogGroupName",
+            "HasExecutionLogGroup",
+            json!(EXECUTION_LOG_PATTERN),
+        ),
+    ] {
+        let p = &t["Resources"][permission];
+        assert_eq!(p["Condition"], condition, "{permission}");
+        let p = &p["Properties"];
+        assert_eq!(p["Principal"], "logs.amazonaws.com", "{permission}");
+        assert_eq!(p["Action"], "lambda:InvokeFunction", "{permission}");
+        assert_eq!(
+            p["FunctionName"],
+            json!({"Fn::GetAtt": ["ForwarderFunction", "Arn"]})
+        );
+        assert_eq!(p["SourceAccount"], json!({"Ref": "AWS::AccountId"}));
+        assert_eq!(
+            p["SourceArn"],
+            json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:${{{group}}}:*")})
+        );
+        let f = &t["Resources"][filter];
+        assert_eq!(f["Type"], "AWS::Logs::SubscriptionFilter");
+        assert_eq!(f["DependsOn"], permission);
+        assert_eq!(f["Condition"], condition, "{filter}");
+        assert_eq!(f["Properties"]["LogGroupName"], json!({"Ref": group}));
+        assert_eq!(f["Properties"]["FilterPattern"], pattern, "{filter}");
+        assert_eq!(
+            f["Properties"]["DestinationArn"],
+            json!({"Fn::GetAtt": ["ForwarderFunction", "Arn"]})
+        );
+        // Off with the defaults but for the access log, on once the group is named.
+        let cond = json!({"Condition": condition});
+        assert_eq!(eval(&t, &cond, &[(group, "")]), json!(false), "{condition}");
+        assert_eq!(
+            eval(
+                &t,
+                &cond,
+                &[(group, "API-Gateway-Execution-Logs_a1b2c3d4e5/prod")]
+            ),
+            json!(true),
+            "{condition}"
+        );
+    }
     assert_eq!(
-        p["SourceArn"],
-        json!({"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${AccessLogGroupName}:*"})
-    );
-    let filter = &t["Resources"]["AccessLogSubscription"];
-    assert_eq!(filter["DependsOn"], permissions[0].0.as_str());
-    // Both exist only with a log group; a stream-fed forwarder (infra/org) has neither.
-    assert_eq!(permissions[0].1["Condition"], "HasLogGroup");
-    assert_eq!(filter["Condition"], "HasLogGroup");
-    assert_eq!(
-        filter["Properties"]["LogGroupName"],
-        json!({"Ref": "AccessLogGroupName"})
-    );
-    assert_eq!(
-        filter["Properties"]["DestinationArn"],
-        json!({"Fn::GetAtt": ["ForwarderFunction", "Arn"]})
+        eval(&t, &json!({"Condition": "HasExecutionLogGroup"}), &[]),
+        json!(false),
+        "the defaults subscribe no execution log"
     );
     sends_only_token_lines_never_lambda_logs(&t);
 }
 
-/// A template that subscribes a log group filters on the token and refuses a Lambda function's
-/// log group (the forwarder's own included: subscribing it would loop).
+/// A template that subscribes a log group filters on the tokens and refuses a Lambda function's
+/// log group (the forwarder's own included: subscribing it would loop). Access logs: either
+/// token of `$context.authorizer.error` (HTTP) or `$context.error.responseType` (REST,
+/// WebSocket); execution logs: API Gateway's two texts for a broken authorizer.
 fn sends_only_token_lines_never_lambda_logs(t: &Value) {
+    let default = t["Parameters"]["FilterPattern"]["Default"]
+        .as_str()
+        .unwrap();
     assert_eq!(
-        t["Parameters"]["FilterPattern"]["Default"],
-        "\"AUTHORIZER_CONFIGURATION_ERROR\""
+        filter_terms(default),
+        [
+            (true, "AUTHORIZER_CONFIGURATION_ERROR".to_owned()),
+            (true, "AUTHORIZER_FAILURE".to_owned())
+        ],
+        "{default}"
     );
     let pattern = t["Parameters"]["AccessLogGroupName"]["AllowedPattern"]
         .as_str()
         .unwrap();
     assert!(pattern.starts_with("^((?!/aws/lambda/)"), "{pattern}");
+    assert_eq!(
+        filter_terms(EXECUTION_LOG_PATTERN),
+        [
+            (
+                true,
+                "Execution failed due to configuration error".to_owned()
+            ),
+            (true, "AuthorizerConfigurationException".to_owned())
+        ]
+    );
+    let execution: Vec<&Value> = resources_of_type(t, "AWS::Logs::SubscriptionFilter")
+        .into_iter()
+        .filter(|(_, f)| f["Properties"]["LogGroupName"] == json!({"Ref": "ExecutionLogGroupName"}))
+        .map(|(_, f)| f)
+        .collect();
+    assert_eq!(execution.len(), 1);
+    assert_eq!(
+        execution[0]["Properties"]["FilterPattern"],
+        EXECUTION_LOG_PATTERN
+    );
+    assert_eq!(execution[0]["Condition"], "HasExecutionLogGroup");
+    // Only an execution-log group's name: never a Lambda function's group.
+    assert_eq!(
+        t["Parameters"]["ExecutionLogGroupName"]["AllowedPattern"],
+        EXECUTION_LOG_GROUP_PATTERN
+    );
+    assert_eq!(t["Parameters"]["ExecutionLogGroupName"]["Default"], "");
 }
+
+/// `API-Gateway-Execution-Logs_{restApiId}/{stage}`: a REST API id is 10 lowercase letters and
+/// digits, a stage name letters, digits, `-` and `_` (at most 128).
+const EXECUTION_LOG_GROUP_PATTERN: &str =
+    "^(API-Gateway-Execution-Logs_[a-z0-9]{10}/[A-Za-z0-9_-]{1,128})?$";
 
 #[test]
 fn no_wildcard_actions_or_resources_in_any_allow() {
@@ -295,15 +403,59 @@ fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
         json!({"Fn::GetAtt": ["ForwarderLogGroup", "Arn"]})
     );
     assert_eq!(by_action("kms:Decrypt"), json!({"Ref": "KmsKeyArn"}));
-    // Diagnosis reads only routes and authorizers (of the one API when ApiId is given) and
-    // function policies in this account and region; nothing is granted when it is off.
+    // Diagnosis reads exactly what it calls (of the one API when ApiId is given, of any API by
+    // its 10-character id otherwise) and function policies in this account and region; nothing
+    // is granted when it is off. HTTP and WebSocket (v2): GetApi, GetRoutes, GetRoute,
+    // GetAuthorizer; REST (v1): GetRestApi, GetAuthorizers, GetAuthorizer, GetResources,
+    // GetResource (and its methods).
     let reads = by_action("apigateway:GET");
-    let paths = reads.to_string();
-    for allowed in ["/routes\"", "/routes/*", "/authorizers/*", "${ApiId}"] {
-        assert!(paths.contains(allowed), "{allowed} in {paths}");
-    }
-    for refused in ["/stages", "/integrations", "::/apis/*\"", "::*"] {
-        assert!(!paths.contains(refused), "{refused} in {paths}");
+    let paths = |id: &str, branch: &Value| -> Vec<String> {
+        let expected = [
+            "/apis/{id}",
+            "/apis/{any}/routes",
+            "/apis/{any}/routes/*",
+            "/apis/{any}/authorizers/*",
+            "/restapis/{id}",
+            "/restapis/{any}/authorizers",
+            "/restapis/{any}/authorizers/*",
+            "/restapis/{any}/resources",
+            "/restapis/{any}/resources/*",
+        ];
+        let any = if id == "${ApiId}" { id } else { "*" };
+        let prefix = "arn:${AWS::Partition}:apigateway:${AWS::Region}::";
+        let got: Vec<String> = branch
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["Fn::Sub"]
+                    .as_str()
+                    .unwrap()
+                    .strip_prefix(prefix)
+                    .unwrap_or_else(|| panic!("{r}"))
+                    .to_owned()
+            })
+            .collect();
+        let want: Vec<String> = expected
+            .iter()
+            .map(|p| p.replace("{id}", id).replace("{any}", any))
+            .collect();
+        assert_eq!(got, want);
+        got
+    };
+    let branches = reads["Fn::If"].as_array().unwrap();
+    assert_eq!(branches[0], "HasApiId");
+    paths("${ApiId}", &branches[1]);
+    // IAM's `*` also matches `/`: `/apis/*` would be every GET under /apis. An API id is 10
+    // characters, so ten `?` match the API itself and nothing below it.
+    for p in paths("??????????", &branches[2]) {
+        assert!(
+            ["/routes/*", "/authorizers/*", "/resources/*"]
+                .iter()
+                .any(|end| p.ends_with(end))
+                || !p.ends_with('*'),
+            "{p}"
+        );
     }
     assert_eq!(
         by_action("lambda:GetPolicy"),
@@ -374,6 +526,7 @@ fn organisation_stream_reports_failed_records_and_admits_only_members() {
     let forwarder = &res["Forwarder"]["Properties"];
     assert_eq!(forwarder["Location"], "../template.yaml");
     assert_eq!(forwarder["Parameters"]["AccessLogGroupName"], "");
+    assert_eq!(forwarder["Parameters"]["ExecutionLogGroupName"], "");
     assert_eq!(forwarder["Parameters"]["Diagnose"], "false");
     // The destination policy names who may subscribe: listed accounts or the organisation.
     let policy = res["Destination"]["Properties"]["DestinationPolicy"].to_string();
@@ -406,6 +559,16 @@ fn member_accounts_send_one_log_group_or_the_whole_account() {
     let res = &t["Resources"];
     assert_eq!(res["AccessLogSubscription"]["Condition"], "OneLogGroup");
     assert_eq!(res["AccountSubscription"]["Condition"], "WholeAccount");
+    // A REST stage's execution log goes to the same destination, in either mode.
+    let execution = &res["ExecutionLogSubscription"];
+    assert_eq!(
+        execution["Properties"]["DestinationArn"],
+        json!({"Ref": "DestinationArn"})
+    );
+    assert_eq!(
+        res["AccessLogSubscription"]["Properties"]["FilterPattern"],
+        json!({"Ref": "FilterPattern"})
+    );
     let policy = &res["AccountSubscription"]["Properties"];
     assert_eq!(policy["PolicyType"], "SUBSCRIPTION_FILTER_POLICY");
     // CloudWatch Logs selects log groups for account policies only by exclusion.
@@ -618,6 +781,175 @@ fn demo_reproduces_both_failures_next_to_a_healthy_route() {
     );
 }
 
+/// The REST API of the demo: the same three routes with REST's failures. GET /orders has a TOKEN
+/// authorizer whose function API Gateway may not invoke ("Invalid permissions on Lambda
+/// function"), GET /profile a REQUEST authorizer that returns a policy document that is not one
+/// ("Could not parse policy"), GET /health a working one; access and execution logs both watched.
+#[test]
+fn demo_rest_api_reproduces_both_rest_failures_next_to_a_healthy_route() {
+    let t = cfn_template("infra/demo/template.yaml");
+    let res = &t["Resources"];
+    let permitted: Vec<String> = resources_of_type(&t, "AWS::Lambda::Permission")
+        .iter()
+        .filter(|(_, p)| p["Properties"]["Principal"] == "apigateway.amazonaws.com")
+        .filter_map(|(_, p)| {
+            p["Properties"]["FunctionName"]["Ref"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    let methods = resources_of_type(&t, "AWS::ApiGateway::Method");
+    assert_eq!(methods.len(), 3);
+    let mut method_names = Vec::new();
+    for (path, kind, has_permission) in [
+        ("health", "REQUEST", true),
+        ("orders", "TOKEN", false),
+        ("profile", "REQUEST", true),
+    ] {
+        let (name, method) = methods
+            .iter()
+            .find(|(_, m)| {
+                let resource = m["Properties"]["ResourceId"]["Ref"].as_str().unwrap();
+                res[resource]["Properties"]["PathPart"] == path
+            })
+            .unwrap_or_else(|| panic!("GET /{path}"));
+        method_names.push(json!(name));
+        let m = &method["Properties"];
+        let resource = &res[m["ResourceId"]["Ref"].as_str().unwrap()]["Properties"];
+        assert_eq!(
+            resource["ParentId"],
+            json!({"Fn::GetAtt": ["RestApi", "RootResourceId"]})
+        );
+        assert_eq!(m["HttpMethod"], "GET");
+        assert_eq!(m["RestApiId"], json!({"Ref": "RestApi"}));
+        assert_eq!(m["AuthorizationType"], "CUSTOM");
+        assert_eq!(m["Integration"]["Type"], "AWS_PROXY");
+        let authorizer = m["AuthorizerId"]["Ref"].as_str().unwrap();
+        let a = &res[authorizer];
+        assert_eq!(a["Type"], "AWS::ApiGateway::Authorizer", "/{path}");
+        let a = &a["Properties"];
+        assert_eq!(a["Type"], kind, "/{path}");
+        assert_eq!(a["RestApiId"], json!({"Ref": "RestApi"}));
+        // No cached policy hides a failure between two requests.
+        assert_eq!(a["AuthorizerResultTtlInSeconds"], 0, "/{path}");
+        let uri = a["AuthorizerUri"]["Fn::Sub"].as_str().unwrap();
+        let start = uri.find("functions/${").unwrap() + "functions/${".len();
+        let function = uri[start..].split('.').next().unwrap();
+        assert_eq!(
+            permitted.iter().any(|f| f == function),
+            has_permission,
+            "/{path}: {function}"
+        );
+        // The permission names this authorizer, as API Gateway's console would add it.
+        if has_permission {
+            let (_, p) = resources_of_type(&t, "AWS::Lambda::Permission")
+                .into_iter()
+                .find(|(_, p)| p["Properties"]["FunctionName"]["Ref"] == function)
+                .unwrap();
+            assert_eq!(
+                p["Properties"]["SourceArn"],
+                json!({"Fn::Sub": format!("arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{RestApi}}/authorizers/${{{authorizer}}}")})
+            );
+        }
+        let code = res[function]["Properties"]["InlineCode"].as_str().unwrap();
+        assert!(code.contains("\"principalId\""), "/{path}: {code}");
+        assert_eq!(
+            code.contains("\"policyDocument\": \"not a policy\""),
+            path == "profile",
+            "/{path}: {code}"
+        );
+        assert_eq!(
+            code.contains("\"Effect\": \"Allow\""),
+            path != "profile",
+            "/{path}: {code}"
+        );
+    }
+    // One deployment of all three methods, one stage that logs both ways.
+    assert_eq!(res["RestDeployment"]["DependsOn"], json!(method_names));
+    let stage = &res["RestStage"]["Properties"];
+    assert_eq!(stage["DeploymentId"], json!({"Ref": "RestDeployment"}));
+    let settings = &stage["MethodSettings"][0];
+    assert_eq!(
+        (&settings["ResourcePath"], &settings["HttpMethod"]),
+        (&json!("/*"), &json!("*"))
+    );
+    assert_eq!(settings["LoggingLevel"], "ERROR");
+    let access = &stage["AccessLogSetting"];
+    assert_eq!(
+        access["DestinationArn"],
+        json!({"Fn::GetAtt": ["RestAccessLogGroup", "Arn"]})
+    );
+    let format = access["Format"].as_str().unwrap();
+    let fields: Value = serde_json::from_str(format).expect("a JSON format");
+    for (key, variable) in [
+        ("requestId", "$context.requestId"),
+        ("apiId", "$context.apiId"),
+        ("stage", "$context.stage"),
+        ("status", "$context.status"),
+        ("httpMethod", "$context.httpMethod"),
+        ("resourcePath", "$context.resourcePath"),
+        ("responseType", "$context.error.responseType"),
+        ("authorizerError", "$context.authorizer.error"),
+        ("authorizeError", "$context.authorize.error"),
+        ("errorMessage", "$context.error.message"),
+    ] {
+        assert_eq!(fields[key], variable, "{key} in {format}");
+    }
+    // API Gateway writes the execution log to API-Gateway-Execution-Logs_{restApiId}/{stage}; the
+    // stack makes that group (with retention) before the stage.
+    assert_eq!(
+        res["RestExecutionLogGroup"]["Properties"]["LogGroupName"],
+        json!({"Fn::Sub": format!("API-Gateway-Execution-Logs_${{RestApi}}/{}", stage["StageName"].as_str().unwrap())})
+    );
+    assert_eq!(res["RestStage"]["DependsOn"], "RestExecutionLogGroup");
+    for group in ["RestAccessLogGroup", "RestExecutionLogGroup"] {
+        assert_eq!(res[group]["Properties"]["RetentionInDays"], 7, "{group}");
+    }
+    // Its own forwarder reads that format, watches both groups and diagnoses that API.
+    let nested = &res["RestForwarder"]["Properties"];
+    assert_eq!(nested["Location"], "../template.yaml");
+    let p = &nested["Parameters"];
+    assert_eq!(
+        p["AccessLogGroupName"],
+        json!({"Ref": "RestAccessLogGroup"})
+    );
+    assert_eq!(
+        p["ExecutionLogGroupName"],
+        json!({"Ref": "RestExecutionLogGroup"})
+    );
+    assert_eq!(p["AccessLogFormat"], format);
+    assert_eq!(p["ApiId"], json!({"Ref": "RestApi"}));
+    assert_eq!(p["Diagnose"], "true");
+    // The account's API Gateway CloudWatch role is one setting per account and region: the demo
+    // sets it only when asked, and keeps the role when it goes.
+    for name in ["ApiGatewayAccount", "ApiGatewayCloudWatchRole"] {
+        assert_eq!(res[name]["Condition"], "SetCloudWatchRole", "{name}");
+    }
+    assert_eq!(
+        res["ApiGatewayAccount"]["Properties"]["CloudWatchRoleArn"],
+        json!({"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]})
+    );
+    assert_eq!(res["ApiGatewayCloudWatchRole"]["DeletionPolicy"], "Retain");
+    let set = json!({"Condition": "SetCloudWatchRole"});
+    assert_eq!(eval(&t, &set, &[]), json!(false), "off by default");
+    assert_eq!(
+        eval(&t, &set, &[("SetApiGatewayCloudWatchRole", "true")]),
+        json!(true)
+    );
+    // When the stack sets the role, the stage (whose logging needs it) waits for it.
+    assert_eq!(
+        stage["Description"]["Fn::If"][0], "SetCloudWatchRole",
+        "{}",
+        stage["Description"]
+    );
+    assert!(
+        stage["Description"]["Fn::If"][1]["Fn::Sub"]
+            .as_str()
+            .unwrap()
+            .contains("${ApiGatewayAccount}")
+    );
+}
+
 const TEMPLATES: [&str; 4] = [
     "infra/template.yaml",
     "infra/demo/template.yaml",
@@ -814,6 +1146,32 @@ fn parameter_patterns_accept_their_defaults_and_real_key_arns() {
         ("1234abcd-12ab-34cd-56ef-1234567890ab", false),
     ] {
         cases.push(("KmsKeyArn".into(), kms.to_owned(), arn.to_owned(), ok));
+    }
+    // A REST stage's execution-log group, and nothing else (never a Lambda function's group).
+    for rel in ["infra/template.yaml", "infra/org/member.yaml"] {
+        let t = cfn_template(rel);
+        let pattern = t["Parameters"]["ExecutionLogGroupName"]["AllowedPattern"]
+            .as_str()
+            .unwrap();
+        for (group, ok) in [
+            ("", true),
+            ("API-Gateway-Execution-Logs_a1b2c3d4e5/prod", true),
+            ("API-Gateway-Execution-Logs_0123456789/my_stage-2", true),
+            ("API-Gateway-Execution-Logs_a1b2c3d4e5", false),
+            ("API-Gateway-Execution-Logs_a1b2c3d4e5/", false),
+            ("API-Gateway-Execution-Logs_A1B2C3D4E5/prod", false),
+            ("API-Gateway-Execution-Logs_a1b2c3d4/prod", false),
+            ("API-Gateway-Execution-Logs_a1b2c3d4e5/prod/x", false),
+            ("/aws/lambda/authorizer-alerts-forwarder", false),
+            ("/aws/vendedlogs/apigateway/my-api-access", false),
+        ] {
+            cases.push((
+                format!("{rel} ExecutionLogGroupName"),
+                pattern.to_owned(),
+                group.to_owned(),
+                ok,
+            ));
+        }
     }
     // CloudFormation matches the whole value against the pattern (Java regular expressions; the
     // templates' patterns use nothing Python's `re` reads differently).
