@@ -59,7 +59,7 @@ impl LogKind {
     /// The subscription filter pattern that delivers this log's candidate lines: CloudWatch Logs'
     /// term match narrows, the scan decides
     /// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html>).
-    pub fn filter_pattern(self) -> &'static str {
+    pub const fn filter_pattern(self) -> &'static str {
         match self {
             LogKind::Access => "?AUTHORIZER_CONFIGURATION_ERROR ?AUTHORIZER_FAILURE",
             LogKind::Execution => {

@@ -171,9 +171,9 @@ fn filter_terms(pattern: &str) -> Vec<(bool, String)> {
 }
 
 /// The execution-log lines API Gateway writes for a REST API's broken Lambda authorizer
-/// (DOMAIN.md, "REST and WebSocket APIs"): one pattern delivers either.
-const EXECUTION_LOG_PATTERN: &str =
-    "?\"Execution failed due to configuration error\" ?AuthorizerConfigurationException";
+/// (DOMAIN.md, "REST and WebSocket APIs"): one pattern delivers either. The same pattern `check`
+/// searches with, so the stack delivers what the command line finds.
+const EXECUTION_LOG_PATTERN: &str = forwarder::detect::LogKind::Execution.filter_pattern();
 
 #[test]
 fn only_cloudwatch_logs_for_this_log_group_and_account_may_invoke() {
@@ -275,6 +275,11 @@ fn sends_only_token_lines_never_lambda_logs(t: &Value) {
             (true, "AUTHORIZER_FAILURE".to_owned())
         ],
         "{default}"
+    );
+    assert_eq!(
+        default,
+        forwarder::detect::LogKind::Access.filter_pattern(),
+        "the stack's filter and `check`'s search agree"
     );
     let pattern = t["Parameters"]["AccessLogGroupName"]["AllowedPattern"]
         .as_str()
