@@ -132,8 +132,10 @@ impl<I: Inspector + Send> Inspector for Cached<I> {
 #[derive(Clone, Debug)]
 pub struct AwsInspector {
     apigw: aws_sdk_apigatewayv2::Client,
-    /// API Gateway v1, for REST APIs.
-    rest: aws_sdk_apigateway::Client,
+    /// API Gateway v1, for REST APIs: built on the first REST API read, so a cold start that
+    /// diagnoses nothing, or only HTTP APIs, does not pay for it.
+    rest: std::sync::Arc<std::sync::OnceLock<aws_sdk_apigateway::Client>>,
+    sdk: aws_config::SdkConfig,
     lambda: aws_sdk_lambda::Client,
 }
 
@@ -156,9 +158,15 @@ impl AwsInspector {
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
         Self {
             apigw: aws_sdk_apigatewayv2::Client::new(sdk),
-            rest: aws_sdk_apigateway::Client::new(sdk),
+            rest: Default::default(),
+            sdk: sdk.clone(),
             lambda: aws_sdk_lambda::Client::new(sdk),
         }
+    }
+
+    fn rest(&self) -> &aws_sdk_apigateway::Client {
+        self.rest
+            .get_or_init(|| aws_sdk_apigateway::Client::new(&self.sdk))
     }
 
     pub async fn from_env(region: Option<&str>) -> Self {
@@ -323,7 +331,7 @@ impl AwsInspector {
     /// <https://docs.aws.amazon.com/apigateway/latest/api/API_GetResources.html>).
     async fn rest_api(&self, api_id: &str) -> Result<ApiConfig, InspectError> {
         let api = self
-            .rest
+            .rest()
             .get_rest_api()
             .rest_api_id(api_id)
             .send()
@@ -333,7 +341,7 @@ impl AwsInspector {
         let mut position: Option<String> = None;
         loop {
             let page = self
-                .rest
+                .rest()
                 .get_authorizers()
                 .rest_api_id(api_id)
                 .limit(500)
@@ -371,7 +379,7 @@ impl AwsInspector {
         let mut position: Option<String> = None;
         loop {
             let page = self
-                .rest
+                .rest()
                 .get_resources()
                 .rest_api_id(api_id)
                 .embed("methods")
