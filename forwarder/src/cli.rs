@@ -31,8 +31,8 @@ pub const EXIT_ERROR: u8 = 2;
 #[command(
     name = "forwarder",
     version,
-    about = "Finds API Gateway Lambda authorizer configuration errors in access logs and explains them",
-    long_about = "Finds API Gateway Lambda authorizer configuration errors in access logs and explains them.\n\nRun by AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it is the subscription-filter handler; anywhere else it is this command line."
+    about = "Finds API Gateway Lambda authorizer configuration errors in access and execution logs and explains them",
+    long_about = "Finds API Gateway Lambda authorizer configuration errors in access logs (HTTP, REST and WebSocket APIs) and REST execution logs, and explains them.\n\nRun by AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it is the subscription-filter handler; anywhere else it is this command line."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -41,19 +41,22 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Scan access-log lines, subscription events, decoded payloads or gzip payloads.
+    /// Scan access-log lines, REST execution-log lines, subscription events, decoded payloads or
+    /// gzip payloads.
     ///
     /// Exit status: 0 nothing flagged, 1 something flagged, 2 bad input, usage or publish failure.
     Scan(ScanArgs),
     /// Check every Lambda authorizer of an API now, before traffic finds the problem.
     ///
     /// For each authorizer a route uses: its function may be invoked by API Gateway for that
-    /// authorizer, and its simple-response and payload settings agree. Needs read access to API
-    /// Gateway (GET on the API's routes and authorizers) and lambda:GetPolicy.
+    /// authorizer, and what it must return (for an HTTP API, its simple-response and payload
+    /// settings agree). The id may name an HTTP, WebSocket or REST API. Needs read access to API
+    /// Gateway (GET on the API, its routes or resources and its authorizers) and lambda:GetPolicy.
     ///
     /// Exit status: 0 all good, 1 problems found, 2 the API could not be read.
     Doctor(DoctorArgs),
-    /// Search a stage's access log in CloudWatch Logs and report like the Lambda would.
+    /// Search a stage's access log, or a REST API's execution log, in CloudWatch Logs and report
+    /// like the Lambda would.
     ///
     /// Exit status: 0 nothing flagged, 1 something flagged, 2 the log could not be read, bad
     /// usage or a failed publish.
@@ -64,7 +67,7 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct DoctorArgs {
-    /// The HTTP API to check.
+    /// The API to check: HTTP, WebSocket or REST, found out from the id.
     #[arg(long, value_name = "ID")]
     pub api_id: String,
     /// The API's region [env: AWS_REGION].
@@ -77,7 +80,8 @@ pub struct DoctorArgs {
 
 #[derive(Args, Debug)]
 pub struct CheckArgs {
-    /// The stage's access-log group.
+    /// The stage's access-log group, or its execution-log group
+    /// (API-Gateway-Execution-Logs_{restApiId}/{stage}).
     #[arg(long, value_name = "NAME")]
     pub log_group: String,
     /// How far back to look: 15m, 2h, 1d, ...
