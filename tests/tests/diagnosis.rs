@@ -341,6 +341,45 @@ fn line(route: &str, request_id: &str, error: Option<&str>) -> String {
     )
 }
 
+/// Creates `group` with one stream holding `messages`, one event each, written now.
+async fn write_log(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+    stream: &str,
+    messages: &[String],
+) {
+    logs.create_log_group()
+        .log_group_name(group)
+        .send()
+        .await
+        .unwrap();
+    logs.create_log_stream()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .send()
+        .await
+        .unwrap();
+    let start = now_ms();
+    let events: Vec<_> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(start + i as i64)
+                .message(m)
+                .build()
+                .unwrap()
+        })
+        .collect();
+    logs.put_log_events()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .set_log_events(Some(events))
+        .send()
+        .await
+        .unwrap();
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -352,20 +391,8 @@ fn now_ms() -> i64 {
 async fn check_reads_the_log_and_publishes_diagnosed_alerts() {
     let f = fixture("check", &KINDS).await;
     let endpoint = moto_endpoint();
-    let sdk = sdk_config(&endpoint).await;
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config(&endpoint).await);
     let group = format!("/aws/vendedlogs/apigateway/check-{}", std::process::id());
-    logs.create_log_group()
-        .log_group_name(&group)
-        .send()
-        .await
-        .unwrap();
-    logs.create_log_stream()
-        .log_group_name(&group)
-        .log_stream_name("$default")
-        .send()
-        .await
-        .unwrap();
     let lines = [
         line("GET /health", "ok-1=", None),
         line("GET /other-api", "perm-1=", Some(PERMISSION_TEXT)),
@@ -374,25 +401,7 @@ async fn check_reads_the_log_and_publishes_diagnosed_alerts() {
         // A client's path carries the token; API Gateway wrote nothing.
         line("GET /x/AUTHORIZER_CONFIGURATION_ERROR", "forged=", None),
     ];
-    let start = now_ms();
-    let events: Vec<_> = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                .timestamp(start + i as i64)
-                .message(l)
-                .build()
-                .unwrap()
-        })
-        .collect();
-    logs.put_log_events()
-        .log_group_name(&group)
-        .log_stream_name("$default")
-        .set_log_events(Some(events))
-        .send()
-        .await
-        .unwrap();
+    write_log(&logs, &group, "$default", &lines).await;
 
     let topic = LocalTopic::create("check").await;
     let env = aws_env(&endpoint);
@@ -921,21 +930,8 @@ async fn doctor_checks_a_websocket_connect_authorizer() {
 async fn check_reads_a_rest_execution_log_and_publishes_the_rest_verdict() {
     let f = rest_fixture("exec", Kind::NoPolicy).await;
     let endpoint = moto_endpoint();
-    let sdk = sdk_config(&endpoint).await;
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config(&endpoint).await);
     let group = format!("API-Gateway-Execution-Logs_{}/prod", f.api_id);
-    let stream = "5f2b8c1e0d9a4f3b7e6c5d4a3b2c1d0e";
-    logs.create_log_group()
-        .log_group_name(&group)
-        .send()
-        .await
-        .unwrap();
-    logs.create_log_stream()
-        .log_group_name(&group)
-        .log_stream_name(stream)
-        .send()
-        .await
-        .unwrap();
     let failing = "5a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
     let healthy = "3f6c1d2a-8b4e-4c1f-9a7d-1e2f3a4b5c6d";
     let messages = [
@@ -951,25 +947,7 @@ async fn check_reads_a_rest_execution_log_and_publishes_the_rest_verdict() {
         ),
         format!("({healthy}) Method completed with status: 200"),
     ];
-    let start = now_ms();
-    let events: Vec<_> = messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                .timestamp(start + i as i64)
-                .message(m)
-                .build()
-                .unwrap()
-        })
-        .collect();
-    logs.put_log_events()
-        .log_group_name(&group)
-        .log_stream_name(stream)
-        .set_log_events(Some(events))
-        .send()
-        .await
-        .unwrap();
+    write_log(&logs, &group, "5f2b8c1e0d9a4f3b7e6c5d4a3b2c1d0e", &messages).await;
 
     let topic = LocalTopic::create("exec").await;
     let env = aws_env(&endpoint);
