@@ -296,14 +296,14 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
             );
             let steps = if en {
                 vec![
-                    format!("Find the route's authorizer: {}", find_authorizers(place, en)),
+                    format!("Find the route's authorizer: {}.", find_authorizers(place, en)),
                     "Grant API Gateway permission to invoke that function with the command below.".to_owned(),
                     "Or, if the authorizer has an invoke role (AuthorizerCredentialsArn; authorizerCredentials on a REST API), allow that role lambda:InvokeFunction on the function.".to_owned(),
                     "If the function is deployed with infrastructure as code, add the permission there (AWS::Lambda::Permission) so the next deployment keeps it.".to_owned(),
                 ]
             } else {
                 vec![
-                    format!("ルートのオーソライザーを確認します: {}", find_authorizers(place, en)),
+                    format!("ルートのオーソライザーを確認します: {}。", find_authorizers(place, en)),
                     "下のコマンドで API Gateway にその関数の呼び出し権限を付与します。".to_owned(),
                     "オーソライザーに呼び出しロール (AuthorizerCredentialsArn、REST API では authorizerCredentials) がある場合は、そのロールに関数への lambda:InvokeFunction を許可します。".to_owned(),
                     "関数を IaC でデプロイしている場合は、次のデプロイで消えないようにそちらに権限 (AWS::Lambda::Permission) を追加します。".to_owned(),
@@ -378,18 +378,18 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
         Cause::Unknown => Remedy {
             steps: if en {
                 vec![
-                    "Read the error text below: it is exactly what API Gateway wrote.".to_owned(),
+                    "Read the error text below: it is exactly what API Gateway wrote. A token alone (a REST access log that logs only $context.error.responseType) says that the authorizer failed, not why: the diagnosis, or the stage's execution log, says why.".to_owned(),
                     format!(
-                        "Check the authorizer's configuration ({}) and the function's own logs for the same request time.",
+                        "Check the authorizer's configuration and the function's own logs for the same request time: {}.",
                         find_authorizers(place, en)
                     ),
                 ]
             } else {
                 vec![
-                    "下のエラーテキストを確認します。API Gateway が記録した内容そのものです。"
+                    "下のエラーテキストを確認します。API Gateway が記録した内容そのものです。トークンだけの場合 ($context.error.responseType だけを記録する REST API のアクセスログ) は、オーソライザーが失敗したことしか分かりません。理由は診断かステージの実行ログで確認します。"
                         .to_owned(),
                     format!(
-                        "オーソライザーの設定 ({}) と、同じ時刻の関数自身のログを確認します。",
+                        "オーソライザーの設定と、同じ時刻の関数自身のログを確認します: {}。",
                         find_authorizers(place, en)
                     ),
                 ]
@@ -413,15 +413,15 @@ fn find_authorizers_in(family: ApiFamily, en: bool) -> String {
     const V2: &str = "aws apigatewayv2 get-authorizers --api-id API_ID";
     const REST: &str = "aws apigateway get-authorizers --rest-api-id API_ID";
     match (family, en) {
-        (ApiFamily::V2, true) => format!("{V2} (AUTHORIZER_ID and the function in AuthorizerUri)."),
-        (ApiFamily::V2, false) => format!("{V2} (AUTHORIZER_ID と AuthorizerUri の関数)。"),
-        (ApiFamily::Rest, true) => format!("{REST} (id and the function in authorizerUri)."),
-        (ApiFamily::Rest, false) => format!("{REST} (id と authorizerUri の関数)。"),
+        (ApiFamily::V2, true) => format!("{V2}, AUTHORIZER_ID and the function in AuthorizerUri"),
+        (ApiFamily::V2, false) => format!("{V2}、AUTHORIZER_ID と AuthorizerUri の関数"),
+        (ApiFamily::Rest, true) => format!("{REST}, id and the function in authorizerUri"),
+        (ApiFamily::Rest, false) => format!("{REST}、id と authorizerUri の関数"),
         (ApiFamily::Unknown, true) => format!(
-            "{V2} for an HTTP or WebSocket API, {REST} for a REST API (the authorizer's id and the function in its URI)."
+            "{V2} for an HTTP or WebSocket API, {REST} for a REST API; the authorizer's id and the function in its URI"
         ),
         (ApiFamily::Unknown, false) => format!(
-            "HTTP API と WebSocket API は {V2}、REST API は {REST} (オーソライザーの id と URI の関数)。"
+            "HTTP API と WebSocket API は {V2}、REST API は {REST}。オーソライザーの id と URI の関数"
         ),
     }
 }

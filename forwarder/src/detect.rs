@@ -550,7 +550,7 @@ fn scan_split(
     } else {
         error
     };
-    flagged(&fields, cause_of(token, error), error, origin)
+    flagged(&fields, token, error, origin)
 }
 
 /// The reason API Gateway wrote after the token, without the separator it puts there.
@@ -609,9 +609,9 @@ fn scan_json_given(line: &str, format: &LogFormat, origin: &Origin) -> LineVerdi
         // `$context.authorizer.error`) rather than after the token.
         Some((token, "")) => {
             let text = others.join(" ");
-            flagged(&fields, cause_of(token, &text), &text, origin)
+            flagged(&fields, token, &text, origin)
         }
-        Some((token, text)) => flagged(&fields, cause_of(token, text), text, origin),
+        Some((token, text)) => flagged(&fields, token, text, origin),
         None => LineVerdict::Ignored,
     }
 }
@@ -768,9 +768,9 @@ fn scan_json(
         // The reason may sit in a sibling field such as `error.message` rather than after the token.
         Some((token, "")) if !other_errors.is_empty() => {
             let text = other_errors.join(" ");
-            flagged(&fields, cause_of(token, &text), &text, origin)
+            flagged(&fields, token, &text, origin)
         }
-        Some((token, text)) => flagged(&fields, cause_of(token, text), text, origin),
+        Some((token, text)) => flagged(&fields, token, text, origin),
         None => LineVerdict::Ignored,
     }
 }
@@ -786,13 +786,17 @@ fn scan_unstructured(line: &str, origin: &Origin) -> LineVerdict {
             && (last - i).is_multiple_of(2)
             && let Some((token, after)) = after_token(segment)
         {
-            return flagged(&Fields::default(), cause_of(token, after), after, origin);
+            return flagged(&Fields::default(), token, after, origin);
         }
     }
     LineVerdict::Ignored
 }
 
-fn flagged(fields: &Fields, cause: Cause, error: &str, origin: &Origin) -> LineVerdict {
+/// A flagged line: `error` is the reason beside `token`; when API Gateway wrote the token alone,
+/// the token is what the alert shows it wrote.
+fn flagged(fields: &Fields, token: &str, error: &str, origin: &Origin) -> LineVerdict {
+    let cause = cause_of(token, error);
+    let error = if error.is_empty() { token } else { error };
     let fallback_time;
     let time = match (&fields.time, origin.timestamp) {
         (Some(time), _) => Some(&**time),
@@ -1339,6 +1343,8 @@ mod tests {
             (f.request_id(), f.api_id(), f.status),
             (Some("r-2"), Some("a1b2c3d4e5"), Some(500))
         );
+        // The token alone is what API Gateway wrote, and what the alert shows.
+        assert_eq!(f.error(), FAILURE_TOKEN);
     }
 
     /// An execution-log batch is read as one by its group's name, through the compact walk, and
