@@ -924,6 +924,8 @@ pub struct Fields<'l> {
     pub time: Option<Cow<'l, str>>,
     pub method: Option<Cow<'l, str>>,
     pub route_key: Option<Cow<'l, str>>,
+    /// A REST API's resource, `/orders/{id}`: what its routes are keyed by, unlike the raw path.
+    pub resource_path: Option<Cow<'l, str>>,
     pub path: Option<Cow<'l, str>>,
     pub source_ip: Option<Cow<'l, str>>,
     pub api_id: Option<Cow<'l, str>>,
@@ -941,6 +943,7 @@ pub enum Slot {
     RequestTimeEpoch,
     HttpMethod,
     RouteKey,
+    ResourcePath,
     Path,
     SourceIp,
     ApiId,
@@ -959,6 +962,7 @@ impl Slot {
             "requestTimeEpoch" => Slot::RequestTimeEpoch,
             "httpMethod" => Slot::HttpMethod,
             "routeKey" => Slot::RouteKey,
+            "resourcePath" => Slot::ResourcePath,
             "path" => Slot::Path,
             "identity.sourceIp" => Slot::SourceIp,
             "apiId" => Slot::ApiId,
@@ -999,6 +1003,7 @@ impl<'l> Fields<'l> {
             Slot::RequestTimeEpoch if self.time.is_none() => &mut self.time,
             Slot::HttpMethod => &mut self.method,
             Slot::RouteKey => &mut self.route_key,
+            Slot::ResourcePath => &mut self.resource_path,
             Slot::Path => &mut self.path,
             Slot::SourceIp => &mut self.source_ip,
             Slot::ApiId => &mut self.api_id,
@@ -1011,9 +1016,11 @@ impl<'l> Fields<'l> {
         }
     }
 
-    /// A `METHOD route` label for the alert: the route key, else method and path.
+    /// A `METHOD route` label for the alert: the route key, else method and resource (a REST
+    /// API's), else method and path.
     pub fn route(&self) -> Option<Cow<'_, str>> {
-        match (&self.route_key, &self.method, &self.path) {
+        let path = self.resource_path.as_ref().or(self.path.as_ref());
+        match (&self.route_key, &self.method, path) {
             (Some(route), _, _) => Some(Cow::Borrowed(route)),
             (None, Some(method), Some(path)) => Some(Cow::Owned(format!("{method} {path}"))),
             (None, None, Some(path)) => Some(Cow::Borrowed(path)),
@@ -1040,6 +1047,7 @@ pub fn guess_var_for_key(key: &str) -> Option<&'static str> {
         "requesttimeepoch" => "requestTimeEpoch",
         "httpmethod" | "method" => "httpMethod",
         "routekey" | "route" => "routeKey",
+        "resourcepath" => "resourcePath",
         "path" => "path",
         "ip" | "sourceip" | "identitysourceip" => "identity.sourceIp",
         "apiid" => "apiId",
@@ -1517,6 +1525,10 @@ mod tests {
         assert_eq!(fields.request_id.as_deref(), Some("ext"));
         assert_eq!(fields.status, Some(500));
         assert_eq!(fields.route().as_deref(), Some("GET /a"));
+        // A REST API's resource is what its routes are keyed by, not the raw path.
+        fields.set("resourcePath", "/a/{id}");
+        assert_eq!(fields.route().as_deref(), Some("GET /a/{id}"));
+        assert_eq!(guess_var_for_key("resource_path"), Some("resourcePath"));
         fields.set("routeKey", String::from(" GET /b "));
         assert_eq!(fields.route().as_deref(), Some("GET /b"));
     }

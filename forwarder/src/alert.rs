@@ -916,7 +916,7 @@ pub fn diagnosis_text(d: &Diagnosis) -> String {
             api_kind,
             authorizers,
         } if authorizers.is_empty() => format!(
-            "Diagnosis ({} {}, live configuration): no route of the API uses a Lambda authorizer.\n",
+            "Diagnosis ({} {}, live configuration): the routes checked use no Lambda authorizer (a JWT, Cognito or IAM authorizer, or none).\n",
             api_kind.title(),
             visible(api_id)
         ),

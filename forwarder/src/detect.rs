@@ -496,7 +496,8 @@ fn cause_of(token: &str, reason: &str) -> Cause {
 /// value, and `$context.error.message` holds only the body the client got (`null` on a REST API,
 /// `Internal server error` on a WebSocket API).
 fn says_something(value: &str) -> bool {
-    let v = value.trim();
+    // `$context.error.messageString` is the message in quotes.
+    let v = value.trim().trim_matches('"');
     !v.is_empty()
         && v != "-"
         && v != "null"

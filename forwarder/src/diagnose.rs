@@ -496,7 +496,7 @@ pub fn check_api(evidence: &Evidence, only_routes: Option<&[String]>) -> Vec<Aut
     let mut used: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for route in &api.routes {
         if let Some(filter) = only_routes
-            && !filter.iter().any(|r| r == &route.route_key)
+            && !filter.iter().any(|r| route_matches(&route.route_key, r))
         {
             continue;
         }
@@ -688,14 +688,33 @@ fn policy_response_check(kind: ApiKind, auth: &Authorizer) -> Check {
     ))
 }
 
+/// Whether an API's route key covers a route the log named: the same key, or an `ANY` method on
+/// the same path (a REST API's `ANY /orders` serves the logged `GET /orders`).
+fn route_matches(route_key: &str, logged: &str) -> bool {
+    route_key == logged
+        || route_key
+            .strip_prefix("ANY ")
+            .is_some_and(|path| logged.split_once(' ').is_some_and(|(_, p)| p == path))
+}
+
 /// Diagnoses an alert: the authorizers of the routes that failed (every route's when the log
 /// did not name one). For an invalid response the shape check is the answer; for a missing
 /// permission, the policy check.
 pub fn diagnose(cause: Cause, evidence: &Evidence, routes: &[String]) -> Diagnosis {
-    let mut authorizers = check_api(evidence, (!routes.is_empty()).then_some(routes));
-    if authorizers.is_empty() {
-        authorizers = check_api(evidence, None);
-    }
+    // Every authorizer only when the log named no route the API has (a raw path, say): when the
+    // failing routes are known and use no Lambda authorizer (a Cognito authorizer's
+    // AUTHORIZER_FAILURE), other routes' functions are not the answer.
+    let known = evidence
+        .api
+        .routes
+        .iter()
+        .any(|route| routes.iter().any(|r| route_matches(&route.route_key, r)));
+    let authorizers = if known {
+        check_api(evidence, Some(routes))
+    } else {
+        check_api(evidence, None)
+    };
+    let mut authorizers = authorizers;
     if cause == Cause::InvalidResponseFormat {
         // The shape is the point; say it first.
         for a in &mut authorizers {
@@ -1152,6 +1171,41 @@ mod tests {
             },
             policies: [(FN.to_owned(), Ok(policy))].into_iter().collect(),
         }
+    }
+
+    /// Which authorizers an alert's routes lead to: the route's own, an `ANY` method's on the same
+    /// path, none when the failing route's authorizer is not a Lambda one (a Cognito authorizer's
+    /// AUTHORIZER_FAILURE), and every one only when the log named no route the API has.
+    #[test]
+    fn the_logged_routes_choose_the_authorizers() {
+        let mut evidence = rest_evidence(None);
+        evidence.api.routes.push(Route {
+            route_key: "ANY /orders".into(),
+            authorization_type: Some("CUSTOM".into()),
+            authorizer_id: Some("tok123".into()),
+        });
+        let checked = |routes: &[&str]| {
+            let routes: Vec<String> = routes.iter().map(|r| r.to_string()).collect();
+            match diagnose(Cause::AuthorizerFailure, &evidence, &routes) {
+                Diagnosis::Checked { authorizers, .. } => authorizers
+                    .iter()
+                    .map(|a| (a.authorizer_id.clone(), a.routes.join(",")))
+                    .collect::<Vec<_>>(),
+                d => panic!("{d:?}"),
+            }
+        };
+        let tok = |routes: &str| vec![("tok123".to_owned(), routes.to_owned())];
+        assert_eq!(checked(&["GET /pets"]), tok("GET /pets"));
+        assert_eq!(checked(&["DELETE /orders"]), tok("ANY /orders"));
+        assert_eq!(
+            checked(&["POST /pets"]),
+            vec![],
+            "Cognito's route: no Lambda authorizer"
+        );
+        assert_eq!(checked(&["GET /nowhere"]), tok("GET /pets,ANY /orders"));
+        assert_eq!(checked(&[]), tok("GET /pets,ANY /orders"));
+        assert!(!route_matches("ANY /orders", "GET /orders/1"));
+        assert!(!route_matches("GET /orders", "POST /orders"));
     }
 
     #[test]

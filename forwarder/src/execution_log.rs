@@ -95,21 +95,37 @@ pub fn read(message: &str) -> Line<'_> {
     }
 }
 
-/// `(REQUEST_ID) ` and what follows. API Gateway's request ids are UUIDs; any id of letters,
-/// digits and `-` is taken, nothing else.
+/// `(REQUEST_ID) ` and what follows. The id must be a UUID, as API Gateway's are: a REST API lets a
+/// client override `$context.requestId`, and an id of the client's choosing could carry
+/// `) Execution failed due to configuration error: ...` into the prefix of every line of its
+/// request. A request whose client chose another id is not read; the others the same broken
+/// authorizer fails still are.
 fn split_prefix(message: &str) -> Option<(&str, &str)> {
     let rest = message.strip_prefix('(')?;
-    let (id, said) = rest.split_once(") ")?;
-    let id_ok =
-        (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    id_ok.then_some((id, said))
+    let id = rest.get(..36)?;
+    let said = rest[36..].strip_prefix(") ")?;
+    is_uuid(id).then_some((id, said))
 }
 
-/// Whether a text file is an execution log: every non-empty line starts with a request id in
-/// parentheses. An access-log format that started so would have to log nothing else first.
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_uuid(id: &str) -> bool {
+    id.len() == 36
+        && id.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// Whether a text file is an execution log: most non-empty lines start with a request id in
+/// parentheses (a saved event of several lines adds lines without one). An access-log format that
+/// started so would have to log nothing else first.
 pub fn looks_like_execution_log(text: &str) -> bool {
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty()).peekable();
-    lines.peek().is_some() && lines.all(|l| split_prefix(l.trim_end()).is_some())
+    let (mut lines, mut prefixed) = (0usize, 0usize);
+    for l in text.lines().filter(|l| !l.trim().is_empty()) {
+        lines += 1;
+        prefixed += usize::from(split_prefix(l.trim_end()).is_some());
+    }
+    lines > 0 && prefixed * 2 > lines
 }
 
 /// Where a finding came from.
@@ -219,11 +235,13 @@ fn authorizer_findings(scan: &mut Scan) {
         .filter(|f| f.error() != EXCEPTION && (in_batch(f) || names_an_authorizer(f.error())))
         .filter_map(|f| f.request_id().map(str::to_owned))
         .collect();
+    // A request that logged more than one reason, or the same line twice, is still one finding.
+    let mut seen: HashSet<String> = HashSet::new();
     scan.findings.retain(|f| {
         if f.error() == EXCEPTION {
             !f.request_id().is_some_and(|id| explained.contains(id))
         } else if in_batch(f) || names_an_authorizer(f.error()) {
-            true
+            f.request_id().is_none_or(|id| seen.insert(id.to_owned()))
         } else {
             tracing::debug!(request_id = ?f.request_id(), "a configuration error of no authorizer");
             false
@@ -279,6 +297,22 @@ mod tests {
             ),
             (format!("{FAILED}Authorizer error"), Line::Quoted),
             (format!("(a b) {FAILED}Authorizer error"), Line::Quoted),
+            // A client's own request id carrying a whole failure into the prefix.
+            (
+                format!("(x) {FAILED}Authorizer error) Starting execution for request: x"),
+                Line::Quoted,
+            ),
+            (
+                format!("(6F1C1B2E-3D4A-4B5C-8D9E-0A1B2C3D4E5F) {FAILED}Authorizer error"),
+                Line::Failed {
+                    request_id: "6F1C1B2E-3D4A-4B5C-8D9E-0A1B2C3D4E5F",
+                    reason: "Authorizer error",
+                },
+            ),
+            (
+                format!("(6f1c1b2e3d4a4b5c8d9e0a1b2c3d4e5f0000) {FAILED}Authorizer error"),
+                Line::Quoted,
+            ),
             (format!("({ID}) {FAILED}"), Line::Quoted),
             (format!("({ID}) {FAILED}{}", "x".repeat(600)), Line::Quoted),
             (format!("({ID}) {EXCEPTION} and more"), Line::Quoted),
@@ -299,6 +333,7 @@ mod tests {
              ({ID}) {EXCEPTION}\n\
              ({other}) {FAILED}Could not parse policy\n\
              ({other}) {EXCEPTION}\n\
+             (1b1b1b1b-0000-0000-0000-000000000000) {FAILED}Authorizer error\n\
              (1b1b1b1b-0000-0000-0000-000000000000) {FAILED}Authorizer error\n\
              (2c2c2c2c-0000-0000-0000-000000000000) {EXCEPTION}\n\
              (3d3d3d3d-0000-0000-0000-000000000000) {FAILED}Invalid permissions on Lambda function\n\
@@ -323,8 +358,9 @@ mod tests {
                 (Some("2c2c2c2c-0000-0000-0000-000000000000"), Cause::Unknown),
             ]
         );
-        // The last two are a Lambda integration's failures, not an authorizer's.
-        assert_eq!(scan.lines, 9);
+        // The last two are a Lambda integration's failures, not an authorizer's; a line repeated
+        // for one request is one finding.
+        assert_eq!(scan.lines, 10);
     }
 
     #[test]
@@ -353,5 +389,9 @@ mod tests {
             "({ID}) {EXCEPTION}\n203.0.113.9 - x"
         )));
         assert!(!looks_like_execution_log("\n\n"));
+        // A saved event of several lines is still an execution log.
+        assert!(looks_like_execution_log(&format!(
+            "({ID}) Method request body before transformations: a\nb\n({ID}) {EXCEPTION}\n({ID}) x"
+        )));
     }
 }
