@@ -1346,6 +1346,18 @@ mod tests {
         );
         // The token alone is what API Gateway wrote, and what the alert shows.
         assert_eq!(f.error(), FAILURE_TOKEN);
+        // A quoted message that says nothing is no reason either.
+        let quoted = LogFormat::parse(
+            r#"$context.requestId $context.status $context.error.responseType $context.error.messageString"#,
+        )
+        .unwrap();
+        let LineVerdict::Flagged(f) = scan_line(
+            r#"r-3 500 AUTHORIZER_CONFIGURATION_ERROR "Internal server error""#,
+            &quoted,
+        ) else {
+            panic!("not flagged")
+        };
+        assert_eq!((f.cause, f.error()), (Cause::Unknown, TOKEN));
     }
 
     /// An execution-log batch is read as one by its group's name, through the compact walk, and
