@@ -348,7 +348,7 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
     scan.log_group = log_group.clone();
     scan.account_id = account_id.map(str::to_owned);
     if LogKind::of_group(&batch.log_group) == LogKind::Execution {
-        crate::execution_log::scan_events(batch, &mut scan);
+        crate::execution_log::scan_events(batch, log_group, log_stream, account_id, &mut scan);
         return scan;
     }
     let mut text = String::new();
@@ -527,26 +527,27 @@ fn scan_split(
     let (token_start, token_end) = spans[at];
     let token = &line[token_start..token_end];
     let mut fields = Fields::default();
-    let mut error_end = token_end;
-    let mut others: Vec<&str> = Vec::new();
+    let mut error_var = None;
     for i in 0..format.vars().len() {
-        let value = scratch.value(line, i);
-        fields.put(format.slot(i), value);
+        fields.put(format.slot(i), scratch.value(line, i));
         let (start, end) = scratch.bounds(i);
-        if format.is_error_var(i) {
-            if start <= token_start && token_end <= end {
-                error_end = end;
-            } else if says_something(value) {
-                others.push(value.trim());
-            }
+        if format.is_error_var(i) && start <= token_start && token_end <= end {
+            error_var = Some(i);
         }
     }
+    let error_end = error_var.map_or(token_end, |i| scratch.bounds(i).1);
     let error = reason(line.get(token_end..error_end).unwrap_or_default());
     // A REST API logs the token alone in `$context.error.responseType`; the reason, if any, is in
-    // the other error variables.
+    // the other error variables, read only then.
     let joined;
-    let error = if error.is_empty() && !others.is_empty() {
-        joined = others.join(" ");
+    let error = if error.is_empty() {
+        joined = (0..format.vars().len())
+            .filter(|&i| format.is_error_var(i) && Some(i) != error_var)
+            .map(|i| scratch.value(line, i))
+            .filter(|v| says_something(v))
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" ");
         joined.as_str()
     } else {
         error
@@ -586,19 +587,15 @@ fn scan_json_given(line: &str, format: &LogFormat, origin: &Origin) -> LineVerdi
     }
     let mut fields = Fields::default();
     let mut error: Option<(&str, &str)> = None;
-    let mut others: Vec<&str> = Vec::new();
     for ((_, leaf), var) in entries.iter().zip(&vars) {
         match leaf {
             JsonLeaf::Str(s) => {
                 fields.set(&var.0, &**s);
-                if var.is_error() {
-                    if error.is_none()
-                        && let Some(&(start, end)) = token_spans(s).first()
-                    {
-                        error = Some((&s[start..end], reason(&s[end..])));
-                    } else if says_something(s) {
-                        others.push(s.trim());
-                    }
+                if var.is_error()
+                    && error.is_none()
+                    && let Some(&(start, end)) = token_spans(s).first()
+                {
+                    error = Some((&s[start..end], reason(&s[end..])));
                 }
             }
             JsonLeaf::Number(n) => fields.set(&var.0, n.as_str()),
@@ -607,9 +604,18 @@ fn scan_json_given(line: &str, format: &LogFormat, origin: &Origin) -> LineVerdi
     }
     match error {
         // The reason may sit in another error variable (`$context.error.message`,
-        // `$context.authorizer.error`) rather than after the token.
+        // `$context.authorizer.error`) rather than after the token: read only then. The token's
+        // own value says nothing more, as it holds the token.
         Some((token, "")) => {
-            let text = others.join(" ");
+            let text = entries
+                .iter()
+                .zip(&vars)
+                .filter_map(|((_, leaf), var)| match leaf {
+                    JsonLeaf::Str(s) if var.is_error() && says_something(s) => Some(s.trim()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
             flagged(&fields, token, &text, origin)
         }
         Some((token, text)) => flagged(&fields, token, text, origin),

@@ -163,13 +163,16 @@ fn verdict(message: &str, origin: &Origin) -> LineVerdict {
     LineVerdict::Flagged(finding)
 }
 
-/// Scans a batch of an execution-log group into `scan`, which already holds the batch's group and
-/// owner.
-pub(crate) fn scan_events(batch: &LogBatch, scan: &mut Scan) {
+/// Scans a batch of an execution-log group into `scan`, with the group, stream and owner
+/// [`crate::detect::scan_batch`] already read from it.
+pub(crate) fn scan_events(
+    batch: &LogBatch,
+    log_group: Option<Arc<str>>,
+    log_stream: Option<Arc<str>>,
+    account_id: Option<&str>,
+    scan: &mut Scan,
+) {
     let (api_id, stage) = group_place(&batch.log_group).unzip();
-    let log_group = scan.log_group.clone();
-    let log_stream = (!batch.log_stream.is_empty()).then(|| Arc::<str>::from(&*batch.log_stream));
-    let account_id = scan.account_id.clone();
     let mut text = String::new();
     scan.lines += batch.omitted_events;
     for event in &batch.log_events {
@@ -182,7 +185,7 @@ pub(crate) fn scan_events(batch: &LogBatch, scan: &mut Scan) {
             stage,
             event_id: Some(&*event.id).filter(|id| !id.is_empty()),
             timestamp: Some(event.timestamp),
-            account_id: account_id.as_deref(),
+            account_id,
         };
         let line = event.message.read(&mut text);
         let mut verdict = verdict(line, &origin);
