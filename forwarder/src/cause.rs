@@ -353,7 +353,7 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
             command: None,
         },
         Cause::FormatMismatch => {
-            let api_id = shape::or(place.api_id.as_deref(), shape::is_api_id, "API_ID");
+            let api_id = api_id(place);
             Remedy {
                 steps: if en {
                     vec![
