@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: the built binary, the sample logs, and a local SNS
 //! with SQS subscribers served by `moto_server` (started by `tests/run`).
 
+pub mod fault_proxy;
 pub mod http;
 pub mod runtime_api;
 
