@@ -135,6 +135,14 @@ pub const DEFAULT_FORMAT_CAUSES: [&str; 4] = [
     "unknown",
 ];
 
+/// An empty zip archive: moto stores a function's code without running it.
+pub const EMPTY_ZIP: [u8; 22] = [
+    0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+];
+
+/// The trust policy of a Lambda function's role.
+pub const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
 
@@ -322,4 +330,54 @@ pub fn assert_chatbot_notification(body: &str) -> serde_json::Value {
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("address").port()
+}
+
+/// A moto server of one test's own that serves one request at a time. The shared `moto_server` is
+/// threaded and checks a DynamoDB condition and writes the item without a lock, so two racing
+/// conditional writes can both pass there. DynamoDB applies each conditional write atomically
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html>);
+/// a server that handles requests one by one gives the same guarantee, while the invocations still
+/// race on the client side.
+pub struct SerialMoto {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl SerialMoto {
+    const SERVER: &str = "import sys\n\
+        from werkzeug.serving import run_simple\n\
+        from moto.server import DomainDispatcherApplication, create_backend_app\n\
+        run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)\n";
+
+    pub fn start() -> Self {
+        let port = closed_port();
+        let python = root().join(".venv/bin/python");
+        let child = std::process::Command::new(&python)
+            .args(["-c", Self::SERVER, &port.to_string()])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{} (installed by tests/run): {e}", python.display()));
+        let server = SerialMoto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "single-request moto did not start on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+}
+
+impl Drop for SerialMoto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The function's timeout in the stack (`Timeout: 30`), which sets each invocation's deadline.
-const FUNCTION_TIMEOUT_MS: u128 = 30_000;
+pub const FUNCTION_TIMEOUT_MS: u128 = 30_000;
 
 /// The function's name as the stack names it (`${AWS::StackName}-forwarder`).
 pub const FUNCTION_NAME: &str = "authorizer-alerts-forwarder";
@@ -106,14 +106,27 @@ impl RuntimeApi {
 
     /// Queues an event and waits up to `timeout` for the function's answer; `None` if none came.
     pub fn invoke(&self, event: &[u8], timeout: Duration) -> Option<Outcome> {
+        let id = self.submit(event);
+        self.wait(&id, timeout)
+    }
+
+    /// Queues an event for the next `/next` and returns its request id, so a caller can watch the
+    /// function's process while it waits for the answer.
+    pub fn submit(&self, event: &[u8]) -> String {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         let id = format!("{:08x}-0000-4000-8000-{n:012x}", std::process::id());
         let mut state = self.shared.lock();
         state.queue.push_back((id.clone(), event.to_vec()));
         self.shared.changed.notify_all();
+        id
+    }
+
+    /// Waits up to `timeout` for the answer to a submitted event; `None` if none came yet.
+    pub fn wait(&self, id: &str, timeout: Duration) -> Option<Outcome> {
         let deadline = Instant::now() + timeout;
+        let mut state = self.shared.lock();
         loop {
-            if let Some(outcome) = state.outcomes.remove(&id) {
+            if let Some(outcome) = state.outcomes.remove(id) {
                 return Some(outcome);
             }
             let left = deadline.checked_duration_since(Instant::now())?;

@@ -19,16 +19,11 @@ use forwarder::inspect::{self, AwsInspector};
 use forwarder::publish::MemoryPublisher;
 use forwarder_tests::http::denying_stub;
 use forwarder_tests::{
-    ACCOUNT, LocalTopic, REGION, closed_port, forwarder, moto_endpoint, sdk_config, sns_envelope,
+    ACCOUNT, EMPTY_ZIP, LocalTopic, REGION, TRUST, closed_port, forwarder, moto_endpoint,
+    sdk_config, sns_envelope,
 };
 
 /// The smallest valid zip archive (an empty one): moto stores the code, it never runs it here.
-const EMPTY_ZIP: [u8; 22] = [
-    0x50, 0x4b, 0x05, 0x06, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-];
-
-const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-
 const PERMISSION_TEXT: &str = "The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again.";
 const SHAPE_TEXT: &str = "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Simple response did not include 'isAuthorized'";
 

@@ -3,7 +3,6 @@
 //! first alert after the window reports what was suppressed, a failed publish leaves the window
 //! open for the retry, and an unreachable table lets every alert through.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,17 +15,22 @@ use forwarder::decode;
 use forwarder::flood::DynamoWindows;
 use forwarder::forward::{Outcome, RecoveryOutcome, Services, handle_event, handle_recovery};
 use forwarder::publish::MemoryPublisher;
-use forwarder_tests::{ACCOUNT, closed_port, moto_endpoint, root, sdk_config};
+use forwarder_tests::{ACCOUNT, SerialMoto, closed_port, moto_endpoint, sdk_config};
 
 const PERMISSION: &str = r#"198.51.100.7 - - [25/Nov/2026:10:00:00 +0000] "GET GET /orders HTTP/1.1" 500 35 req-1= AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again."#;
 
-/// An event with `findings` failed requests on the same route, in a log group unique to `test`.
+/// A delivery with `findings` failed requests on the same route, in a log group unique to `test`.
+/// Each call is a new delivery, as CloudWatch Logs makes one: its events are not any other's
+/// (here: a log stream of its own), so flood control does not take it for a retry.
 fn event(test: &str, findings: usize) -> Vec<u8> {
+    static DELIVERIES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let delivery = DELIVERIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let lines: Vec<String> = (0..findings)
         .map(|i| PERMISSION.replace("req-1=", &format!("req-{i}=")))
         .collect();
     let group = format!("/aws/vendedlogs/apigateway/{test}-{}", std::process::id());
-    let e = decode::encode_event(&lines.join("\n"), &group, "$default", ACCOUNT, 0);
+    let stream = format!("$default-{delivery}");
+    let e = decode::encode_event(&lines.join("\n"), &group, &stream, ACCOUNT, 0);
     serde_json::to_vec(&e).unwrap()
 }
 
@@ -103,10 +107,11 @@ async fn a_hundred_batches_make_one_alert_and_count_the_rest() {
     let publisher = MemoryPublisher::new();
     let services = Services::new(&publisher).windows(&windows);
     let config = config(&name, 900);
-    let event = event("hundred", 3);
     let mut suppressed = 0;
     for _ in 0..100 {
-        let out: Outcome = handle_event(&event, &config, &services).await.unwrap();
+        let out: Outcome = handle_event(&event("hundred", 3), &config, &services)
+            .await
+            .unwrap();
         assert_eq!(out.findings, 3);
         suppressed += out.suppressed;
     }
@@ -123,56 +128,6 @@ async fn a_hundred_batches_make_one_alert_and_count_the_rest() {
     assert!(!samples.is_empty() && samples.len() <= forwarder::flood::MAX_WINDOW_SAMPLES);
 }
 
-/// A moto server of one test's own that serves one request at a time. The shared `moto_server` is
-/// threaded and checks a DynamoDB condition and writes the item without a lock, so two racing
-/// conditional writes can both pass there. DynamoDB applies each conditional write atomically
-/// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html>);
-/// a server that handles requests one by one gives the same guarantee, while the invocations still
-/// race on the client side.
-struct SerialMoto {
-    child: Child,
-    endpoint: String,
-}
-
-impl SerialMoto {
-    const SERVER: &str = "import sys\n\
-        from werkzeug.serving import run_simple\n\
-        from moto.server import DomainDispatcherApplication, create_backend_app\n\
-        run_simple('127.0.0.1', int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)\n";
-
-    fn start() -> Self {
-        let port = closed_port();
-        let python = root().join(".venv/bin/python");
-        let child = Command::new(&python)
-            .args(["-c", Self::SERVER, &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{} (installed by tests/run): {e}", python.display()));
-        let server = SerialMoto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "single-request moto did not start on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        server
-    }
-}
-
-impl Drop for SerialMoto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 // Real parallelism: twenty invocations on four threads, all racing for the same window.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_batches_race_and_one_alerts() {
@@ -181,7 +136,6 @@ async fn concurrent_batches_race_and_one_alerts() {
     let windows = Arc::new(DynamoWindows::new(&sdk_config(&moto.endpoint).await, &name));
     let publisher = Arc::new(MemoryPublisher::new());
     let config = Arc::new(config(&name, 900));
-    let event = Arc::new(event("race", 1));
     let start = Arc::new(tokio::sync::Barrier::new(20));
     let tasks: Vec<_> = (0..20)
         .map(|_| {
@@ -189,7 +143,7 @@ async fn concurrent_batches_race_and_one_alerts() {
                 windows.clone(),
                 publisher.clone(),
                 config.clone(),
-                event.clone(),
+                event("race", 1),
                 start.clone(),
             );
             tokio::spawn(async move {
@@ -218,15 +172,18 @@ async fn the_first_alert_after_the_window_reports_what_was_suppressed() {
     let publisher = MemoryPublisher::new();
     let services = Services::new(&publisher).windows(&windows);
     let config = config(&name, 1);
-    let event = event("expiry", 2);
     for _ in 0..6 {
-        handle_event(&event, &config, &services).await.unwrap();
+        handle_event(&event("expiry", 2), &config, &services)
+            .await
+            .unwrap();
     }
     // Windows are counted in whole seconds: the next alert needs the window's last second over.
     let first = publisher.sent().len();
     assert!(first >= 1);
     tokio::time::sleep(Duration::from_millis(2_100)).await;
-    handle_event(&event, &config, &services).await.unwrap();
+    handle_event(&event("expiry", 2), &config, &services)
+        .await
+        .unwrap();
     let sent = publisher.sent();
     assert_eq!(
         sent.len(),

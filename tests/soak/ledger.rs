@@ -1,0 +1,258 @@
+//! The soak's accounts: where every flagged line ended up, which alerts should not exist, and
+//! which were sent more often than at-least-once delivery explains.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::Ordering;
+
+use forwarder_tests::fault_proxy::Record as ProxyRecord;
+
+use crate::driver::Deliveries;
+use crate::generate::{Input, JobKind, Plan, canonical};
+
+/// An alert as the SQS subscriber received it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub message_id: String,
+    pub cause: String,
+    pub api_ids: Vec<String>,
+    pub samples: Vec<String>,
+    pub omitted: u64,
+    /// What the alert reports its previous window held back.
+    pub suppressed_before: u64,
+}
+
+impl Seen {
+    /// Reads the SNS envelope an SQS subscriber gets; `None` for anything else.
+    pub fn from_envelope(body: &str) -> Option<Seen> {
+        let envelope: serde_json::Value = serde_json::from_str(body).ok()?;
+        let machine: serde_json::Value =
+            serde_json::from_str(envelope["Message"].as_str()?).ok()?;
+        let strings = |v: &serde_json::Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Some(Seen {
+            message_id: envelope["MessageId"].as_str()?.to_owned(),
+            cause: machine["cause"].as_str()?.to_owned(),
+            api_ids: strings(&machine["api_ids"]),
+            samples: strings(&machine["sample_request_ids"]),
+            omitted: machine["omitted_request_ids"].as_u64().unwrap_or(0),
+            suppressed_before: machine["suppressed_before"]["failed_requests"]
+                .as_u64()
+                .unwrap_or(0),
+        })
+    }
+}
+
+/// Where the flagged lines ended up, and what went wrong.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    pub flagged: usize,
+    /// Named in an alert the subscriber received.
+    pub alerted: usize,
+    /// In a batch (or Kinesis range) the dead-letter queue holds.
+    pub dead_lettered: usize,
+    /// Counted by flood control into the window of a problem whose alert was received.
+    pub counted: usize,
+    /// None of the above: the promise broken.
+    pub lost: Vec<String>,
+    /// Alerts naming a line or an API no alert may name.
+    pub forged: Vec<String>,
+    /// Lines named by more than one alert.
+    pub duplicated_lines: usize,
+    /// Alerts beyond the first that named a line.
+    pub duplicate_alerts: usize,
+    /// Duplicates that neither a retried delivery nor a lost answer explains.
+    pub unexplained_duplicates: Vec<String>,
+    /// Per flood problem: alerts received, and how many a fault explains beyond the first.
+    pub flood: BTreeMap<String, (usize, usize)>,
+    pub flood_violations: Vec<String>,
+    /// Alerts that left request ids out (they would hide lines from this ledger).
+    pub cut_alerts: usize,
+    pub alerts: usize,
+    pub dead_letter_records: usize,
+    pub unknown_dead_letters: usize,
+}
+
+/// `window_counts`: per flood-control key, what its window counted (`suppressed`).
+pub fn reconcile(
+    plan: &Plan,
+    deliveries: &Deliveries,
+    alerts: &[Seen],
+    dead_letters: &[serde_json::Value],
+    proxy: &[ProxyRecord],
+    window_counts: &HashMap<String, u64>,
+) -> Ledger {
+    let mut ledger = Ledger {
+        alerts: alerts.len(),
+        dead_letter_records: dead_letters.len(),
+        ..Ledger::default()
+    };
+    // Which tags each alert named, and which problems were alerted.
+    let mut named: HashMap<&str, usize> = HashMap::new();
+    let mut alerted_keys: HashMap<String, usize> = HashMap::new();
+    let mut reported_before: HashMap<String, u64> = HashMap::new();
+    let silent: HashSet<&str> = plan
+        .jobs
+        .iter()
+        .flat_map(|j| j.silent_apis.iter().map(String::as_str))
+        .collect();
+    for a in alerts {
+        if a.omitted > 0 {
+            ledger.cut_alerts += 1;
+        }
+        for s in &a.samples {
+            *named.entry(s.as_str()).or_default() += 1;
+            if !s.starts_with('T') {
+                ledger.forged.push(format!("{} names {s}", a.message_id));
+            }
+        }
+        for api in &a.api_ids {
+            if silent.contains(api.as_str()) {
+                ledger
+                    .forged
+                    .push(format!("{} names API {api}", a.message_id));
+            }
+            let key = format!("api:{api}#{}", a.cause);
+            *alerted_keys.entry(key.clone()).or_default() += 1;
+            *reported_before.entry(key).or_default() += a.suppressed_before;
+        }
+    }
+    // Which jobs and Kinesis records the dead-letter queue holds.
+    let mut dead_jobs: HashSet<usize> = HashSet::new();
+    let mut dead_records: HashSet<(usize, usize)> = HashSet::new();
+    for d in dead_letters {
+        if let Some(info) = d.get("KinesisBatchInfo") {
+            let start = info["startSequenceNumber"]
+                .as_str()
+                .and_then(|s| plan.by_sequence.get(s));
+            let end = info["endSequenceNumber"]
+                .as_str()
+                .and_then(|s| plan.by_sequence.get(s));
+            match (start, end) {
+                (Some(&(job, from)), Some(&(same, to))) if job == same => {
+                    dead_records.extend((from..=to).map(|r| (job, r)));
+                }
+                _ => ledger.unknown_dead_letters += 1,
+            }
+        } else {
+            let payload = serde_json::to_vec(&d["requestPayload"]).unwrap_or_default();
+            match canonical(&payload).and_then(|c| plan.by_event.get(&c)) {
+                Some(&job) => {
+                    dead_jobs.insert(job);
+                }
+                None => ledger.unknown_dead_letters += 1,
+            }
+        }
+    }
+    // Answers that reached moto but may not have reached the forwarder: each explains one
+    // repeat of what it carried.
+    let ambiguous: Vec<&ProxyRecord> = proxy.iter().filter(|r| r.ambiguous()).collect();
+    let faulted_windows: Vec<&ProxyRecord> = proxy
+        .iter()
+        .filter(|r| r.service == "dynamodb" && (r.fault.is_some() || r.down || r.ambiguous()))
+        .collect();
+    // Lines flood control counted but no alert named, per problem.
+    let mut counted_per_key: HashMap<String, u64> = HashMap::new();
+    for job in &plan.jobs {
+        for f in &job.flagged {
+            ledger.flagged += 1;
+            let times = named.get(f.tag.as_str()).copied().unwrap_or(0);
+            let key = format!("api:{}#{}", f.api, f.cause);
+            if times > 0 {
+                ledger.alerted += 1;
+                if times > 1 {
+                    ledger.duplicated_lines += 1;
+                    ledger.duplicate_alerts += times - 1;
+                    let handed = match (&job.input, f.record) {
+                        (Input::Kinesis(_), Some(r)) => {
+                            deliveries.records[job.id][r].load(Ordering::Relaxed)
+                        }
+                        _ => deliveries.jobs[job.id].load(Ordering::Relaxed),
+                    } as usize;
+                    let lost_answers = ambiguous
+                        .iter()
+                        .filter(|r| r.service == "sns" && r.body.contains(&f.tag))
+                        .count();
+                    if times > handed + lost_answers {
+                        ledger.unexplained_duplicates.push(format!(
+                            "{} in {times} alerts, handed to the function {handed} times, {lost_answers} answers lost",
+                            f.tag
+                        ));
+                    }
+                }
+                continue;
+            }
+            let dead = match f.record {
+                Some(r) => dead_records.contains(&(job.id, r)),
+                None => dead_jobs.contains(&job.id),
+            };
+            if dead {
+                ledger.dead_lettered += 1;
+            } else if alerted_keys.contains_key(&key) {
+                *counted_per_key.entry(key).or_default() += 1;
+                ledger.counted += 1;
+            } else {
+                ledger.lost.push(format!(
+                    "{} ({} job {}, {key})",
+                    f.tag,
+                    job.kind.name(),
+                    job.id
+                ));
+            }
+        }
+    }
+    // A counted line is accounted for only if its problem's windows counted at least that many.
+    for (key, lines) in &counted_per_key {
+        let counted = window_counts.get(key).copied().unwrap_or(0)
+            + reported_before.get(key).copied().unwrap_or(0);
+        if counted < *lines {
+            ledger.lost.push(format!(
+                "{key}: {lines} lines neither alerted nor dead-lettered, but its windows counted {counted}"
+            ));
+        }
+    }
+    // Flood control: one alert per problem and window, beyond which only faults explain more.
+    for (api, cause) in &plan.flood_keys {
+        let key = format!("api:{api}#{cause}");
+        let got = alerted_keys.get(&key).copied().unwrap_or(0);
+        let explained = faulted_windows
+            .iter()
+            .filter(|r| r.body.contains(&key))
+            .count()
+            + ambiguous
+                .iter()
+                .filter(|r| r.service == "sns" && r.body.contains(api.as_str()))
+                .count();
+        let sent = plan.jobs.iter().any(|j| {
+            j.kind == JobKind::Flood && j.flagged.iter().any(|f| &f.api == api && f.cause == *cause)
+        });
+        ledger.flood.insert(key.clone(), (got, explained));
+        if got > 1 + explained {
+            ledger.flood_violations.push(format!(
+                "{key}: {got} alerts in one window, {explained} explained by faults"
+            ));
+        }
+        if sent && got == 0 {
+            // Not lost if every batch of it was dead-lettered; the lines say so above.
+        }
+    }
+    ledger
+}
+
+impl Ledger {
+    /// Everything the soak promises.
+    pub fn holds(&self) -> bool {
+        self.lost.is_empty()
+            && self.forged.is_empty()
+            && self.unexplained_duplicates.is_empty()
+            && self.flood_violations.is_empty()
+            && self.cut_alerts == 0
+            && self.unknown_dead_letters == 0
+    }
+}
