@@ -73,10 +73,12 @@ pub enum FloodError {
 
 /// The two writes flood control needs.
 pub trait AlertWindows: Sync {
-    /// Opens a window on `key` from `now` until `until` (seconds) unless one is open.
+    /// Opens a window on `key` from `now` until `until` (seconds) for `batch` unless one is open;
+    /// a window `batch` opened itself opens again (see [`gate`]).
     fn open(
         &self,
         key: &str,
+        batch: &str,
         now: i64,
         until: i64,
     ) -> impl Future<Output = Result<Opening, FloodError>> + Send;
@@ -90,10 +92,11 @@ pub trait AlertWindows: Sync {
         sample_request_ids: &[String],
     ) -> impl Future<Output = Result<(), FloodError>> + Send;
 
-    /// Ends the window on `key` that was opened at `opened_at`, if it is still that one.
+    /// Ends the window on `key` that `batch` opened at `opened_at`, if it is still that one.
     fn release(
         &self,
         key: &str,
+        batch: &str,
         opened_at: i64,
     ) -> impl Future<Output = Result<(), FloodError>> + Send;
 
@@ -125,13 +128,21 @@ pub fn key(group: &Group) -> String {
     format!("{scope}#{}", group.cause.code())
 }
 
+/// Names a delivery by its first event: CloudWatch Logs gives every event an id unique in its log
+/// group, so a batch delivered again (a retry, a Kinesis record read again) keeps its name and no
+/// other batch has it.
+pub fn batch_id(log_group: &str, log_stream: &str, first_event_id: &str) -> String {
+    format!("{log_group}|{log_stream}|{first_event_id}")
+}
+
 /// What [`gate`] did: how many groups it held back, and which windows it opened.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Gate {
     pub suppressed: usize,
-    /// The keys whose windows this gate opened, all at `at`.
+    /// The keys whose windows this gate opened, all at `at`, for `batch`.
     opened: Vec<String>,
     at: i64,
+    batch: String,
 }
 
 impl Gate {
@@ -140,7 +151,7 @@ impl Gate {
     pub async fn release<W: AlertWindows>(&self, windows: &W, group: &Group) {
         let key = key(group);
         if self.opened.contains(&key)
-            && let Err(e) = windows.release(&key, self.at).await
+            && let Err(e) = windows.release(&key, &self.batch, self.at).await
         {
             tracing::warn!(key, error = %e, "window not closed after a failed publish");
         }
@@ -149,21 +160,29 @@ impl Gate {
 
 /// Keeps the groups that may alert now, with what their previous window suppressed; counts the
 /// others into their open window. Store failures let the group alert (fail open) and are logged.
+///
+/// `batch` names the delivery (see [`batch_id`]). A window remembers the batch that opened it, and
+/// that batch may open it again: when the answer to the opening write is lost and the SDK sends
+/// it again, or when the alert failed and Lambda retries the batch, the retry alerts instead of
+/// counting itself as a repeat of an alert nobody received. A retried batch may so alert twice;
+/// it never alerts zero times.
 pub async fn gate<W: AlertWindows>(
     groups: &mut Vec<Group>,
     windows: &W,
+    batch: &str,
     now: i64,
     seconds: u64,
 ) -> Gate {
     let until = now.saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX));
     let mut gate = Gate {
         at: now,
+        batch: batch.to_owned(),
         ..Gate::default()
     };
     let mut keep = Vec::with_capacity(groups.len());
     for mut group in groups.drain(..) {
         let key = key(&group);
-        match decide(windows, &key, &mut group, now, until).await {
+        match decide(windows, &key, batch, &mut group, now, until).await {
             Decision::Opened => {
                 gate.opened.push(key);
                 keep.push(group);
@@ -185,6 +204,7 @@ enum Decision {
 async fn decide<W: AlertWindows>(
     windows: &W,
     key: &str,
+    batch: &str,
     group: &mut Group,
     now: i64,
     until: i64,
@@ -192,7 +212,7 @@ async fn decide<W: AlertWindows>(
     // Opening and adding race with other invocations and with the window's end; a few rounds
     // settle it, and if they do not, alerting is the safe side.
     for _ in 0..3 {
-        match windows.open(key, now, until).await {
+        match windows.open(key, batch, now, until).await {
             Ok(Opening::Opened { previous }) => {
                 group.suppressed_before = previous.filter(|p| p.failed_requests > 0);
                 return Decision::Opened;
@@ -278,17 +298,26 @@ fn store_error<E: ProvideErrorMetadata + std::error::Error>(e: &E) -> FloodError
 }
 
 impl AlertWindows for DynamoWindows {
-    async fn open(&self, key: &str, now: i64, until: i64) -> Result<Opening, FloodError> {
+    async fn open(
+        &self,
+        key: &str,
+        batch: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<Opening, FloodError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(key.to_owned()))
             .update_expression(
-                "SET window_start = :now, window_end = :until, expires_at = :ttl, suppressed = :zero, batches = :zero REMOVE sample_ids, last_suppressed, recovered_at",
+                "SET window_start = :now, window_end = :until, expires_at = :ttl, suppressed = :zero, batches = :zero, opened_by = :batch REMOVE sample_ids, last_suppressed, recovered_at",
             )
-            .condition_expression("attribute_not_exists(pk) OR window_end < :now")
+            .condition_expression(
+                "attribute_not_exists(pk) OR window_end < :now OR opened_by = :batch",
+            )
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":batch", AttributeValue::S(batch.to_owned()))
             .expression_attribute_values(":until", n(until))
             .expression_attribute_values(":ttl", n(until.saturating_add(TTL_AFTER_WINDOW_SECONDS)))
             .expression_attribute_values(":zero", n(0))
@@ -366,16 +395,17 @@ impl AlertWindows for DynamoWindows {
         Ok(())
     }
 
-    async fn release(&self, key: &str, opened_at: i64) -> Result<(), FloodError> {
+    async fn release(&self, key: &str, batch: &str, opened_at: i64) -> Result<(), FloodError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(key.to_owned()))
             .update_expression("SET window_end = :ended")
-            .condition_expression("window_start = :opened")
+            .condition_expression("window_start = :opened AND opened_by = :batch")
             .expression_attribute_values(":ended", n(opened_at.saturating_sub(1)))
             .expression_attribute_values(":opened", n(opened_at))
+            .expression_attribute_values(":batch", AttributeValue::S(batch.to_owned()))
             .send()
             .await;
         match result {
@@ -459,7 +489,7 @@ impl AlertWindows for DynamoWindows {
 pub struct Off;
 
 impl AlertWindows for Off {
-    async fn open(&self, _: &str, _: i64, _: i64) -> Result<Opening, FloodError> {
+    async fn open(&self, _: &str, _: &str, _: i64, _: i64) -> Result<Opening, FloodError> {
         Ok(Opening::Opened { previous: None })
     }
 
@@ -467,7 +497,7 @@ impl AlertWindows for Off {
         Ok(())
     }
 
-    async fn release(&self, _: &str, _: i64) -> Result<(), FloodError> {
+    async fn release(&self, _: &str, _: &str, _: i64) -> Result<(), FloodError> {
         Ok(())
     }
 
@@ -491,6 +521,7 @@ pub struct MemoryWindows {
 #[derive(Clone, Debug, Default)]
 struct MemoryWindow {
     end: i64,
+    opened_by: String,
     counted: Suppressed,
     recovered: bool,
 }
@@ -507,9 +538,18 @@ impl MemoryWindows {
 }
 
 impl AlertWindows for MemoryWindows {
-    async fn open(&self, key: &str, now: i64, until: i64) -> Result<Opening, FloodError> {
+    async fn open(
+        &self,
+        key: &str,
+        batch: &str,
+        now: i64,
+        until: i64,
+    ) -> Result<Opening, FloodError> {
         let mut state = self.state()?;
-        if state.get(key).is_some_and(|w| w.end >= now) {
+        if state
+            .get(key)
+            .is_some_and(|w| w.end >= now && w.opened_by != batch)
+        {
             return Ok(Opening::AlreadyOpen);
         }
         let previous = state
@@ -520,6 +560,7 @@ impl AlertWindows for MemoryWindows {
             key.to_owned(),
             MemoryWindow {
                 end: until,
+                opened_by: batch.to_owned(),
                 counted: Suppressed {
                     window_start: now,
                     ..Suppressed::default()
@@ -557,10 +598,11 @@ impl AlertWindows for MemoryWindows {
         }
     }
 
-    async fn release(&self, key: &str, opened_at: i64) -> Result<(), FloodError> {
+    async fn release(&self, key: &str, batch: &str, opened_at: i64) -> Result<(), FloodError> {
         let mut state = self.state()?;
         if let Some(w) = state.get_mut(key)
             && w.counted.window_start == opened_at
+            && w.opened_by == batch
         {
             w.end = opened_at - 1;
         }
@@ -642,18 +684,18 @@ mod tests {
         let mut alerted = 0;
         for i in 0..100 {
             let mut groups = vec![group(Cause::MissingInvokePermission, 3, Some("a1"))];
-            let gate = gate(&mut groups, &windows, 1_000 + i, 900).await;
+            let gate = gate(&mut groups, &windows, &format!("b-{i}"), 1_000 + i, 900).await;
             alerted += groups.len();
             assert_eq!(gate.suppressed + groups.len(), 1);
         }
         assert_eq!(alerted, 1);
         // Another cause has its own window.
         let mut other = vec![group(Cause::InvalidResponseFormat, 1, Some("a1"))];
-        gate(&mut other, &windows, 1_050, 900).await;
+        gate(&mut other, &windows, "b-other", 1_050, 900).await;
         assert_eq!(other.len(), 1);
         // After the window: alert again, with what the last one kept quiet.
         let mut later = vec![group(Cause::MissingInvokePermission, 2, Some("a1"))];
-        gate(&mut later, &windows, 1_000 + 901, 900).await;
+        gate(&mut later, &windows, "b-later", 1_000 + 901, 900).await;
         let previous = later[0].suppressed_before.clone().expect("follow-up");
         assert_eq!((previous.failed_requests, previous.batches), (297, 99));
         assert_eq!(
@@ -667,9 +709,9 @@ mod tests {
     async fn a_quiet_window_is_reported_once_and_not_counted_again() {
         let windows = MemoryWindows::default();
         let mut first = vec![group(Cause::MissingInvokePermission, 1, Some("a1"))];
-        gate(&mut first, &windows, 100, 10).await;
+        gate(&mut first, &windows, "b-first", 100, 10).await;
         let mut repeat = vec![group(Cause::MissingInvokePermission, 4, Some("a1"))];
-        gate(&mut repeat, &windows, 105, 10).await;
+        gate(&mut repeat, &windows, "b-repeat", 105, 10).await;
         // Still inside the quiet period after the last error (105 + 10).
         assert!(windows.quiet(114, 10).await.unwrap().is_empty());
         let over = windows.quiet(115, 10).await.unwrap();
@@ -698,7 +740,7 @@ mod tests {
         assert!(windows.quiet(200, 10).await.unwrap().is_empty());
         // When it comes back, the alert does not repeat counts the recovery already told.
         let mut back = vec![group(Cause::MissingInvokePermission, 1, Some("a1"))];
-        gate(&mut back, &windows, 300, 10).await;
+        gate(&mut back, &windows, "b-back", 300, 10).await;
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].suppressed_before, None);
     }
@@ -716,11 +758,67 @@ mod tests {
     async fn a_released_window_lets_the_retry_alert() {
         let windows = MemoryWindows::default();
         let mut groups = vec![group(Cause::Unknown, 1, None)];
-        let opened = gate(&mut groups, &windows, 500, 900).await;
+        let opened = gate(&mut groups, &windows, "b-groups", 500, 900).await;
         opened.release(&windows, &groups[0]).await;
         let mut retry = vec![group(Cause::Unknown, 1, None)];
-        gate(&mut retry, &windows, 500, 900).await;
+        gate(&mut retry, &windows, "b-retry", 500, 900).await;
         assert_eq!(retry.len(), 1, "the retry alerts");
+    }
+
+    /// The opening write reached the table but its answer was lost, or the alert failed and
+    /// Lambda sent the batch again: the same batch opens its own window again and alerts, while
+    /// any other batch still counts.
+    #[tokio::test]
+    async fn the_batch_that_opened_a_window_alerts_when_it_comes_again() {
+        let windows = MemoryWindows::default();
+        let mut first = vec![group(Cause::Unknown, 2, Some("a1"))];
+        gate(&mut first, &windows, "b-1", 500, 900).await;
+        assert_eq!(first.len(), 1);
+        let mut other = vec![group(Cause::Unknown, 3, Some("a1"))];
+        assert_eq!(
+            gate(&mut other, &windows, "b-2", 501, 900).await.suppressed,
+            1
+        );
+        let mut again = vec![group(Cause::Unknown, 2, Some("a1"))];
+        let gate_again = gate(&mut again, &windows, "b-1", 502, 900).await;
+        assert_eq!(
+            (gate_again.suppressed, again.len()),
+            (0, 1),
+            "the same batch alerts"
+        );
+        // What others counted meanwhile is reported, not dropped.
+        let before = again[0]
+            .suppressed_before
+            .clone()
+            .expect("counted meanwhile");
+        assert_eq!(before.failed_requests, 3);
+        // Only the batch that opened a window may release it.
+        windows.release("api:a1#unknown", "b-2", 502).await.unwrap();
+        let mut third = vec![group(Cause::Unknown, 1, Some("a1"))];
+        assert_eq!(
+            gate(&mut third, &windows, "b-3", 503, 900).await.suppressed,
+            1
+        );
+        gate_again.release(&windows, &again[0]).await;
+        let mut fourth = vec![group(Cause::Unknown, 1, Some("a1"))];
+        assert_eq!(
+            gate(&mut fourth, &windows, "b-4", 504, 900)
+                .await
+                .suppressed,
+            0
+        );
+    }
+
+    #[test]
+    fn a_batch_is_named_by_its_first_event() {
+        assert_eq!(
+            batch_id("/aws/api/prod", "s1", "3712"),
+            "/aws/api/prod|s1|3712"
+        );
+        assert_ne!(
+            batch_id("/aws/api/prod", "s1", "3712"),
+            batch_id("/aws/api/prod", "s1", "3713")
+        );
     }
 
     #[tokio::test]
@@ -731,7 +829,12 @@ mod tests {
         };
         for now in 0..3 {
             let mut groups = vec![group(Cause::Unknown, 1, None)];
-            assert_eq!(gate(&mut groups, &windows, now, 900).await.suppressed, 0);
+            assert_eq!(
+                gate(&mut groups, &windows, &format!("b-{now}"), now, 900)
+                    .await
+                    .suppressed,
+                0
+            );
             assert_eq!(groups.len(), 1);
         }
     }

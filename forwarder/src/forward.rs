@@ -237,7 +237,11 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
     let mut groups = groups_for(&scan, config);
     let now = now_seconds();
     let gate = match config.flood_control() {
-        Some((_, seconds)) => flood::gate(&mut groups, services.windows, now, seconds).await,
+        Some((_, seconds)) => {
+            let first = batch.log_events.first().map_or("", |e| e.id.as_ref());
+            let id = flood::batch_id(&batch.log_group, &batch.log_stream, first);
+            flood::gate(&mut groups, services.windows, &id, now, seconds).await
+        }
         None => flood::Gate::default(),
     };
     diagnose_groups(&mut groups, config, services.inspector).await;

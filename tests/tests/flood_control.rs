@@ -232,6 +232,59 @@ async fn a_failed_publish_leaves_the_window_to_the_retry() {
     assert_eq!((out.suppressed, publisher.sent().len()), (0, 1));
 }
 
+/// The opening write reached DynamoDB but its answer was lost, so the SDK (or Lambda, retrying
+/// the batch) sends it again: the batch that opened the window opens it again and alerts, while a
+/// different batch still finds it open. Checked against moto's condition evaluation.
+#[tokio::test]
+async fn the_batch_that_opened_a_window_opens_it_again() {
+    use forwarder::flood::{AlertWindows, Opening};
+    let (name, client) = table("reopen").await;
+    let windows = DynamoWindows::new(&sdk_config(&moto_endpoint()).await, &name);
+    let key = "api:a1b2c3d4e5#missing_invoke_permission";
+    let opened = |o: &Opening| matches!(o, Opening::Opened { .. });
+    assert!(opened(
+        &windows.open(key, "g|s|1", 1_000, 1_900).await.unwrap()
+    ));
+    assert_eq!(
+        windows.open(key, "g|s|2", 1_001, 1_901).await.unwrap(),
+        Opening::AlreadyOpen,
+        "another batch counts"
+    );
+    windows
+        .add(key, 1_001, 4, &["r9".to_owned()])
+        .await
+        .unwrap();
+    let again = windows.open(key, "g|s|1", 1_002, 1_902).await.unwrap();
+    let Opening::Opened { previous } = again else {
+        panic!("the same batch opens its window again: {again:?}");
+    };
+    assert_eq!(
+        previous.map(|p| p.failed_requests),
+        Some(4),
+        "what was counted meanwhile goes into the alert"
+    );
+    // Only the batch that opened the window may release it.
+    windows.release(key, "g|s|2", 1_002).await.unwrap();
+    assert_eq!(
+        windows.open(key, "g|s|3", 1_003, 1_903).await.unwrap(),
+        Opening::AlreadyOpen
+    );
+    windows.release(key, "g|s|1", 1_002).await.unwrap();
+    assert!(opened(
+        &windows.open(key, "g|s|3", 1_004, 1_904).await.unwrap()
+    ));
+    let item = client
+        .get_item()
+        .table_name(&name)
+        .key("pk", AttributeValue::S(key.to_owned()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(item["opened_by"].as_s().unwrap(), "g|s|3");
+}
+
 #[tokio::test]
 async fn an_unreachable_table_lets_every_alert_through() {
     let unreachable = format!("http://127.0.0.1:{}", closed_port());
