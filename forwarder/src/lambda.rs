@@ -1,5 +1,7 @@
 //! Running as a Lambda function behind a CloudWatch Logs subscription filter.
 
+use std::time::{Duration, SystemTime};
+
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
@@ -67,7 +69,9 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     Box::pin(lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
             let bytes = event.payload.get().as_bytes();
-            let response = match decode::event_kind(bytes) {
+            let left = time_left(event.context.deadline, SystemTime::now());
+            let work = async {
+                match decode::event_kind(bytes) {
                 EventKind::Kinesis => Box::pin(handle_kinesis(bytes, config, services))
                     .await
                     .map(|r| serde_json::to_value(r).expect("a response serialises")),
@@ -77,12 +81,50 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
                 EventKind::Schedule => Box::pin(handle_recovery(config, services))
                     .await
                     .map(|o| serde_json::to_value(o).expect("an outcome serialises")),
+                }
             };
-            response.map_err(diagnostic)
+            match tokio::time::timeout(left, work).await {
+                Ok(response) => response.map_err(diagnostic),
+                Err(_) => {
+                    tracing::error!(
+                        margin_ms = DEADLINE_MARGIN.as_millis() as u64,
+                        "stopped before the function's timeout; Lambda retries the event"
+                    );
+                    Err(Diagnostic {
+                        error_type: "DeadlineNear".to_owned(),
+                        error_message: format!(
+                            "stopped {} s before the function's timeout with alerts unsent; the event is retried",
+                            DEADLINE_MARGIN.as_secs()
+                        ),
+                    })
+                }
+            }
         },
     )))
     .await
 }
+
+/// Kept back from the invocation's deadline. Each SDK call has its own timeouts, but a batch
+/// with several problems makes several calls, and a slow AWS could add them up past the
+/// function's timeout. Lambda would then stop the process mid-write and start a cold one; this
+/// way the invocation answers with an error first, Lambda retries the event, and flood control
+/// lets the retry of the same batch alert (see [`crate::flood::gate`]).
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
+
+/// How long the work of an invocation may take: until [`DEADLINE_MARGIN`] before its deadline
+/// (milliseconds since the epoch, as the Runtime API gives it), and at least a moment, so an
+/// event already late is still tried rather than failed unread.
+pub fn time_left(deadline_ms: u64, now: SystemTime) -> Duration {
+    let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    deadline
+        .duration_since(now)
+        .unwrap_or_default()
+        .saturating_sub(DEADLINE_MARGIN)
+        .max(MIN_TIME)
+}
+
+/// The least an invocation is given, whatever its deadline says.
+const MIN_TIME: Duration = Duration::from_millis(500);
 
 /// Tells Lambda why the cold start failed
 /// (<https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html#runtimes-api-initerror>), so
@@ -164,6 +206,16 @@ mod tests {
                 .unwrap();
             (head, String::from_utf8(body).unwrap())
         })
+    }
+
+    #[test]
+    fn an_invocation_stops_before_its_deadline() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
+        assert_eq!(time_left(1_030_000, now), Duration::from_secs(28));
+        assert_eq!(time_left(1_002_500, now), Duration::from_millis(500));
+        // A deadline already past, or none (0), still gives the event a moment.
+        assert_eq!(time_left(999_000, now), MIN_TIME);
+        assert_eq!(time_left(0, now), MIN_TIME);
     }
 
     #[test]

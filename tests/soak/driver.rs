@@ -12,9 +12,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use forwarder_tests::runtime_api::{
-    FUNCTION_ARN, FUNCTION_NAME, FUNCTION_TIMEOUT_MS, Outcome, RuntimeApi,
-};
+use forwarder_tests::runtime_api::{FUNCTION_ARN, FUNCTION_TIMEOUT_MS, Outcome, RuntimeApi};
 
 use crate::generate::{Input, Job, kinesis_event};
 
@@ -23,7 +21,7 @@ pub const ASYNC_RETRIES: u32 = 2;
 /// Retries of a Kinesis batch (`MaximumRetryAttempts` of infra/org/central.yaml's mapping).
 pub const KINESIS_RETRIES: u32 = 5;
 /// The memory size the environments are given, and the ceiling their peak must stay under.
-pub const MEMORY_MB: u64 = 128;
+pub const MEMORY_MB: u32 = 128;
 
 /// How an invocation ended, from Lambda's side.
 #[derive(Debug)]
@@ -47,7 +45,7 @@ impl Environment {
         let file = std::fs::File::create(&log).expect("environment log");
         let mut cmd = Command::new(bin);
         cmd.env_clear()
-            .envs(lambda_environment(&api))
+            .envs(api.environment(MEMORY_MB))
             .envs(settings.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(file.try_clone().expect("log"))
@@ -85,37 +83,6 @@ impl Environment {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The environment Lambda gives a function (`provided.al2023`, 128 MB).
-fn lambda_environment(api: &RuntimeApi) -> Vec<(String, String)> {
-    [
-        ("AWS_LAMBDA_RUNTIME_API", api.address()),
-        ("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME.to_owned()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", MEMORY_MB.to_string()),
-        (
-            "AWS_LAMBDA_LOG_GROUP_NAME",
-            format!("/aws/lambda/{FUNCTION_NAME}"),
-        ),
-        (
-            "AWS_LAMBDA_LOG_STREAM_NAME",
-            "2026/12/01/[$LATEST]0123456789abcdef0123456789abcdef".to_owned(),
-        ),
-        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned()),
-        ("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023".to_owned()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-        ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID", "ASIATESTTESTTESTTEST".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ("AWS_SESSION_TOKEN", "test".to_owned()),
-        ("LAMBDA_TASK_ROOT", "/var/task".to_owned()),
-        ("TZ", ":UTC".to_owned()),
-        ("PATH", "/usr/local/bin:/usr/bin/:/bin".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
 }
 
 /// Where a batch that exhausted its retries goes: the dead-letter queue.

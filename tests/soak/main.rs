@@ -325,7 +325,7 @@ fn main() -> ExitCode {
             log_dir.display()
         ));
     }
-    if peak_kib == 0 || peak_kib > MEMORY_MB * 1024 {
+    if peak_kib == 0 || peak_kib > u64::from(MEMORY_MB) * 1024 {
         broken.push(format!("peak memory {peak_kib} KiB against {MEMORY_MB} MB"));
     }
     drop(moto);

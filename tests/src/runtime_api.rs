@@ -55,6 +55,8 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
+    /// Each invocation's deadline is this long after it is handed out.
+    timeout_ms: u128,
     changed: Condvar,
 }
 
@@ -75,10 +77,16 @@ impl RuntimeApi {
     /// Listens on a free loopback port and serves each connection on its own thread, since the
     /// runtime holds one long-polling `/next` while it may open another connection to answer.
     pub fn start() -> Self {
+        Self::with_timeout(Duration::from_millis(FUNCTION_TIMEOUT_MS as u64))
+    }
+
+    /// [`RuntimeApi::start`] for a function whose timeout is `timeout`.
+    pub fn with_timeout(timeout: Duration) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let addr = listener.local_addr().expect("address");
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
+            timeout_ms: timeout.as_millis(),
             changed: Condvar::new(),
         });
         let accept = shared.clone();
@@ -137,6 +145,38 @@ impl RuntimeApi {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+    }
+
+    /// What Lambda sets for a `provided.al2023` function of `memory_mb` polling this API
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime>).
+    pub fn environment(&self, memory_mb: u32) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_LAMBDA_RUNTIME_API", self.address()),
+            ("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME.to_owned()),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string()),
+            (
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                format!("/aws/lambda/{FUNCTION_NAME}"),
+            ),
+            (
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef".to_owned(),
+            ),
+            ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned()),
+            ("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_DEFAULT_REGION", "us-east-1".to_owned()),
+            ("AWS_ACCESS_KEY_ID", "ASIATESTTESTTESTTEST".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("AWS_SESSION_TOKEN", "test".to_owned()),
+            ("LAMBDA_TASK_ROOT", "/var/task".to_owned()),
+            ("LAMBDA_RUNTIME_DIR", "/var/runtime".to_owned()),
+            ("_HANDLER", "bootstrap".to_owned()),
+            ("TZ", ":UTC".to_owned()),
+            ("LANG", "en_US.UTF-8".to_owned()),
+            ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin".to_owned()),
+        ]
     }
 
     /// The `/init/error` the runtime posted, if any.
@@ -249,7 +289,7 @@ fn serve(stream: TcpStream, shared: &Shared) {
                     ("Lambda-Runtime-Aws-Request-Id", id.clone()),
                     (
                         "Lambda-Runtime-Deadline-Ms",
-                        (now.as_millis() + FUNCTION_TIMEOUT_MS).to_string(),
+                        (now.as_millis() + shared.timeout_ms).to_string(),
                     ),
                     (
                         "Lambda-Runtime-Invoked-Function-Arn",

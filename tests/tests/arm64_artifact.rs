@@ -10,10 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use forwarder_tests::runtime_api::{FUNCTION_NAME, Outcome, RuntimeApi};
-use forwarder_tests::{
-    LocalTopic, REGION, closed_port, moto_endpoint, read_sample, root, sns_envelope,
-};
+use forwarder_tests::runtime_api::{Outcome, RuntimeApi};
+use forwarder_tests::{LocalTopic, closed_port, moto_endpoint, read_sample, root, sns_envelope};
 use serde_json::Value;
 
 const QEMU: &str = "qemu-aarch64-static";
@@ -81,34 +79,9 @@ fn check_emulator() {
 /// What Lambda sets for a `provided.al2023` function of the stack (128 MB, `Handler: bootstrap`),
 /// plus `AWS_ENDPOINT_URL`, the one departure: AWS calls go to `endpoint`.
 fn lambda_environment(api: &RuntimeApi, endpoint: &str) -> BTreeMap<&'static str, String> {
-    let log_group = format!("/aws/lambda/{FUNCTION_NAME}");
-    [
-        ("AWS_LAMBDA_RUNTIME_API", api.address()),
-        ("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME.to_owned()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128".to_owned()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", log_group),
-        (
-            "AWS_LAMBDA_LOG_STREAM_NAME",
-            "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef".to_owned(),
-        ),
-        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_owned()),
-        ("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023".to_owned()),
-        ("AWS_REGION", REGION.to_owned()),
-        ("AWS_DEFAULT_REGION", REGION.to_owned()),
-        ("AWS_ACCESS_KEY_ID", "ASIATESTTESTTESTTEST".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ("AWS_SESSION_TOKEN", "test".to_owned()),
-        ("LAMBDA_TASK_ROOT", "/var/task".to_owned()),
-        ("LAMBDA_RUNTIME_DIR", "/var/runtime".to_owned()),
-        ("_HANDLER", "bootstrap".to_owned()),
-        ("TZ", ":UTC".to_owned()),
-        ("LANG", "en_US.UTF-8".to_owned()),
-        ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin".to_owned()),
-        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
-    ]
-    .into_iter()
-    .collect()
+    let mut env: BTreeMap<&'static str, String> = api.environment(128).into_iter().collect();
+    env.insert("AWS_ENDPOINT_URL", endpoint.to_owned());
+    env
 }
 
 /// The forwarder settings `infra/template.yaml` gives the function, with a label to find in the
