@@ -397,3 +397,37 @@ fn first_failed(body: &str, records: &[crate::generate::Record]) -> Option<usize
     }
     first
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::Record;
+
+    #[test]
+    fn lambda_retries_kinesis_from_the_first_failed_record() {
+        let records: Vec<Record> = ["11", "12", "13"]
+            .iter()
+            .map(|s| Record {
+                sequence: (*s).to_owned(),
+                data: Vec::new(),
+            })
+            .collect();
+        let failed = |ids: &[&str]| {
+            let failures: Vec<_> = ids
+                .iter()
+                .map(|id| serde_json::json!({ "itemIdentifier": id }))
+                .collect();
+            serde_json::json!({ "batchItemFailures": failures }).to_string()
+        };
+        assert_eq!(first_failed(&failed(&[]), &records), None);
+        assert_eq!(first_failed("{}", &records), None);
+        assert_eq!(first_failed(&failed(&["13", "12"]), &records), Some(1));
+        // What Lambda cannot read fails the whole batch.
+        assert_eq!(first_failed(&failed(&["99"]), &records), Some(0));
+        assert_eq!(first_failed("not json", &records), Some(0));
+        assert_eq!(
+            first_failed(r#"{"batchItemFailures": 5}"#, &records),
+            Some(0)
+        );
+    }
+}

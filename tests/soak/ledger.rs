@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use forwarder_tests::fault_proxy::Record as ProxyRecord;
 
 use crate::driver::Deliveries;
-use crate::generate::{Input, JobKind, Plan, canonical};
+use crate::generate::{Input, Plan, canonical};
 
 /// An alert as the SQS subscriber received it.
 #[derive(Clone, Debug)]
@@ -229,17 +229,11 @@ pub fn reconcile(
                 .iter()
                 .filter(|r| r.service == "sns" && r.body.contains(api.as_str()))
                 .count();
-        let sent = plan.jobs.iter().any(|j| {
-            j.kind == JobKind::Flood && j.flagged.iter().any(|f| &f.api == api && f.cause == *cause)
-        });
         ledger.flood.insert(key.clone(), (got, explained));
         if got > 1 + explained {
             ledger.flood_violations.push(format!(
                 "{key}: {got} alerts in one window, {explained} explained by faults"
             ));
-        }
-        if sent && got == 0 {
-            // Not lost if every batch of it was dead-lettered; the lines say so above.
         }
     }
     ledger
@@ -254,5 +248,146 @@ impl Ledger {
             && self.flood_violations.is_empty()
             && self.cut_alerts == 0
             && self.unknown_dead_letters == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{Flagged, Job, JobKind};
+    use std::sync::atomic::AtomicU32;
+
+    const EVENT: &[u8] = br#"{"awslogs": {"data": "H4sI"}}"#;
+
+    /// One asynchronous batch with two flagged lines on API `a1`.
+    fn plan() -> Plan {
+        let flagged = ["T1=", "T2="]
+            .iter()
+            .map(|t| Flagged {
+                tag: (*t).to_owned(),
+                api: "a1".to_owned(),
+                cause: "unknown",
+                record: None,
+            })
+            .collect();
+        Plan {
+            jobs: vec![Job {
+                id: 0,
+                kind: JobKind::Mixed,
+                input: Input::Async(EVENT.to_vec()),
+                flagged,
+                silent_apis: vec!["x1".to_owned()],
+            }],
+            flood_keys: Vec::new(),
+            by_event: [(canonical(EVENT).unwrap(), 0)].into_iter().collect(),
+            by_sequence: HashMap::new(),
+        }
+    }
+
+    fn delivered(times: u32) -> Deliveries {
+        Deliveries {
+            jobs: vec![AtomicU32::new(times)],
+            records: vec![Vec::new()],
+        }
+    }
+
+    fn alert(id: &str, samples: &[&str], apis: &[&str]) -> Seen {
+        Seen {
+            message_id: id.to_owned(),
+            cause: "unknown".to_owned(),
+            api_ids: apis.iter().map(|s| (*s).to_owned()).collect(),
+            samples: samples.iter().map(|s| (*s).to_owned()).collect(),
+            omitted: 0,
+            suppressed_before: 0,
+        }
+    }
+
+    fn reconcile_with(alerts: &[Seen], dead: &[serde_json::Value], times: u32) -> Ledger {
+        reconcile(
+            &plan(),
+            &delivered(times),
+            alerts,
+            dead,
+            &[],
+            &HashMap::new(),
+        )
+    }
+
+    #[test]
+    fn a_line_in_no_alert_and_no_dead_letter_is_lost() {
+        let none = reconcile_with(&[], &[], 1);
+        assert_eq!((none.flagged, none.lost.len()), (2, 2), "{:?}", none.lost);
+        assert!(!none.holds());
+        let both = reconcile_with(&[alert("m1", &["T1=", "T2="], &["a1"])], &[], 1);
+        assert_eq!(both.alerted, 2);
+        assert!(both.holds(), "{both:?}");
+    }
+
+    #[test]
+    fn a_counted_line_needs_its_window_to_have_counted_it() {
+        let plan = plan();
+        let alerts = [alert("m1", &["T1="], &["a1"])];
+        let counted: HashMap<String, u64> = [("api:a1#unknown".to_owned(), 1)].into();
+        let ok = reconcile(&plan, &delivered(1), &alerts, &[], &[], &counted);
+        assert!(ok.holds(), "{:?}", ok.lost);
+        let short = reconcile(&plan, &delivered(1), &alerts, &[], &[], &HashMap::new());
+        assert_eq!(short.lost.len(), 1, "the window counted 0 of 1 line");
+    }
+
+    #[test]
+    fn a_dead_lettered_batch_accounts_for_its_lines() {
+        let record = serde_json::json!({
+            "requestContext": {"condition": "RetriesExhausted"},
+            "requestPayload": serde_json::from_slice::<serde_json::Value>(EVENT).unwrap(),
+        });
+        let ledger = reconcile_with(&[], &[record], 3);
+        assert_eq!(ledger.dead_lettered, 2);
+        assert!(ledger.holds(), "{ledger:?}");
+        let stranger = serde_json::json!({"requestPayload": {"awslogs": {"data": "other"}}});
+        assert_eq!(reconcile_with(&[], &[stranger], 3).unknown_dead_letters, 1);
+    }
+
+    #[test]
+    fn alerts_naming_what_no_alert_may_name_are_forged() {
+        let forged = reconcile_with(
+            &[
+                alert("m1", &["T1=", "T2=", "F9="], &["a1"]),
+                alert("m2", &["T1="], &["x1"]),
+            ],
+            &[],
+            2,
+        );
+        assert_eq!(forged.forged.len(), 2, "{:?}", forged.forged);
+        assert!(!forged.holds());
+    }
+
+    #[test]
+    fn only_a_redelivery_or_a_lost_answer_explains_a_repeat() {
+        let twice = [
+            alert("m1", &["T1=", "T2="], &["a1"]),
+            alert("m2", &["T1=", "T2="], &["a1"]),
+        ];
+        let once = reconcile_with(&twice, &[], 1);
+        assert_eq!(once.unexplained_duplicates.len(), 2);
+        let retried = reconcile_with(&twice, &[], 2);
+        assert!(retried.holds(), "{:?}", retried.unexplained_duplicates);
+        assert_eq!((retried.duplicated_lines, retried.duplicate_alerts), (2, 2));
+        let lost_answer = ProxyRecord {
+            service: "sns".to_owned(),
+            action: "Publish".to_owned(),
+            forwarded: true,
+            answered: false,
+            body: "Message=... T1= T2= ...".to_owned(),
+            ..ProxyRecord::default()
+        };
+        let explained = reconcile(
+            &plan(),
+            &delivered(1),
+            &twice,
+            &[],
+            &[lost_answer],
+            &HashMap::new(),
+        );
+        assert!(explained.holds(), "{:?}", explained.unexplained_duplicates);
     }
 }

@@ -29,7 +29,10 @@ use driver::{DeadLetters, Driver, MEMORY_MB};
 use ledger::Seen;
 
 #[derive(Parser, Debug)]
-#[command(about = "Soaks the forwarder under injected faults and accounts for every flagged line")]
+#[command(
+    about = "Soaks the forwarder under injected faults and accounts for every flagged line",
+    args_override_self = true
+)]
 struct Args {
     /// Seeds the batches, the faults and the outage windows.
     #[arg(long, default_value_t = 1)]
