@@ -15,6 +15,7 @@ use std::future::Future;
 use std::sync::Mutex;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
@@ -74,7 +75,7 @@ pub enum FloodError {
 /// The two writes flood control needs.
 pub trait AlertWindows: Sync {
     /// Opens a window on `key` from `now` until `until` (seconds) for `batch` unless one is open;
-    /// a window `batch` opened itself opens again (see [`gate`]).
+    /// a window `batch` opened itself counts as opened, unchanged (see [`gate`]).
     fn open(
         &self,
         key: &str,
@@ -92,12 +93,12 @@ pub trait AlertWindows: Sync {
         sample_request_ids: &[String],
     ) -> impl Future<Output = Result<(), FloodError>> + Send;
 
-    /// Ends the window on `key` that `batch` opened at `opened_at`, if it is still that one.
+    /// Ends the window on `key` at `now` if `batch` opened it.
     fn release(
         &self,
         key: &str,
         batch: &str,
-        opened_at: i64,
+        now: i64,
     ) -> impl Future<Output = Result<(), FloodError>> + Send;
 
     /// The problems over by `now`: window closed, nothing for `quiet` seconds, not yet reported.
@@ -128,9 +129,9 @@ pub fn key(group: &Group) -> String {
     format!("{scope}#{}", group.cause.code())
 }
 
-/// Names a delivery by its first event: CloudWatch Logs gives every event an id unique in its log
-/// group, so a batch delivered again (a retry, a Kinesis record read again) keeps its name and no
-/// other batch has it.
+/// Names a delivery by its first event that may hold a finding: CloudWatch Logs gives every event
+/// an id unique in its log group, so a batch delivered again (a retry, a Kinesis record read again)
+/// keeps its name and no other batch has it.
 pub fn batch_id(log_group: &str, log_stream: &str, first_event_id: &str) -> String {
     format!("{log_group}|{log_stream}|{first_event_id}")
 }
@@ -162,10 +163,12 @@ impl Gate {
 /// others into their open window. Store failures let the group alert (fail open) and are logged.
 ///
 /// `batch` names the delivery (see [`batch_id`]). A window remembers the batch that opened it, and
-/// that batch may open it again: when the answer to the opening write is lost and the SDK sends
-/// it again, or when the alert failed and Lambda retries the batch, the retry alerts instead of
-/// counting itself as a repeat of an alert nobody received. A retried batch may so alert twice;
-/// it never alerts zero times.
+/// that batch finds it open for itself again: when the answer to the opening write is lost and
+/// the SDK sends it again, or when the alert failed and Lambda retries the batch, the retry alerts
+/// instead of counting itself as a repeat of an alert nobody received. The window is left as it
+/// is, so what other batches counted into it meanwhile waits for the next window's alert (or the
+/// recovery note) however often the opener comes back. Each delivery of the opening batch may so
+/// alert once more; none alerts zero times.
 pub async fn gate<W: AlertWindows>(
     groups: &mut Vec<Group>,
     windows: &W,
@@ -313,15 +316,17 @@ impl AlertWindows for DynamoWindows {
             .update_expression(
                 "SET window_start = :now, window_end = :until, expires_at = :ttl, suppressed = :zero, batches = :zero, opened_by = :batch REMOVE sample_ids, last_suppressed, recovered_at",
             )
-            .condition_expression(
-                "attribute_not_exists(pk) OR window_end < :now OR opened_by = :batch",
-            )
+            .condition_expression("attribute_not_exists(pk) OR window_end < :now")
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":batch", AttributeValue::S(batch.to_owned()))
             .expression_attribute_values(":until", n(until))
             .expression_attribute_values(":ttl", n(until.saturating_add(TTL_AFTER_WINDOW_SECONDS)))
             .expression_attribute_values(":zero", n(0))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            // The open window comes back with the refusal, so whose it is costs no second read.
+            .return_values_on_condition_check_failure(
+                aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+            )
             .send()
             .await;
         match result {
@@ -333,10 +338,21 @@ impl AlertWindows for DynamoWindows {
                     .map(suppressed_of);
                 Ok(Opening::Opened { previous })
             }
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
-                Ok(Opening::AlreadyOpen)
-            }
-            Err(e) => Err(store_error(&e)),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
+                    let opener = refused
+                        .item()
+                        .and_then(|open| open.get("opened_by"))
+                        .and_then(|v| v.as_s().ok());
+                    Ok(if opener.is_some_and(|o| o == batch) {
+                        // This batch's own window: what others counted stays for the next alert.
+                        Opening::Opened { previous: None }
+                    } else {
+                        Opening::AlreadyOpen
+                    })
+                }
+                _ => Err(store_error(&e)),
+            },
         }
     }
 
@@ -395,16 +411,15 @@ impl AlertWindows for DynamoWindows {
         Ok(())
     }
 
-    async fn release(&self, key: &str, batch: &str, opened_at: i64) -> Result<(), FloodError> {
+    async fn release(&self, key: &str, batch: &str, now: i64) -> Result<(), FloodError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(key.to_owned()))
             .update_expression("SET window_end = :ended")
-            .condition_expression("window_start = :opened AND opened_by = :batch")
-            .expression_attribute_values(":ended", n(opened_at.saturating_sub(1)))
-            .expression_attribute_values(":opened", n(opened_at))
+            .condition_expression("opened_by = :batch")
+            .expression_attribute_values(":ended", n(now.saturating_sub(1)))
             .expression_attribute_values(":batch", AttributeValue::S(batch.to_owned()))
             .send()
             .await;
@@ -546,11 +561,12 @@ impl AlertWindows for MemoryWindows {
         until: i64,
     ) -> Result<Opening, FloodError> {
         let mut state = self.state()?;
-        if state
-            .get(key)
-            .is_some_and(|w| w.end >= now && w.opened_by != batch)
-        {
-            return Ok(Opening::AlreadyOpen);
+        if let Some(open) = state.get(key).filter(|w| w.end >= now) {
+            return Ok(if open.opened_by == batch {
+                Opening::Opened { previous: None }
+            } else {
+                Opening::AlreadyOpen
+            });
         }
         let previous = state
             .get(key)
@@ -598,13 +614,12 @@ impl AlertWindows for MemoryWindows {
         }
     }
 
-    async fn release(&self, key: &str, batch: &str, opened_at: i64) -> Result<(), FloodError> {
+    async fn release(&self, key: &str, batch: &str, now: i64) -> Result<(), FloodError> {
         let mut state = self.state()?;
         if let Some(w) = state.get_mut(key)
-            && w.counted.window_start == opened_at
             && w.opened_by == batch
         {
-            w.end = opened_at - 1;
+            w.end = now - 1;
         }
         Ok(())
     }
@@ -786,12 +801,8 @@ mod tests {
             (0, 1),
             "the same batch alerts"
         );
-        // What others counted meanwhile is reported, not dropped.
-        let before = again[0]
-            .suppressed_before
-            .clone()
-            .expect("counted meanwhile");
-        assert_eq!(before.failed_requests, 3);
+        // What others counted meanwhile stays in the window for the next alert.
+        assert_eq!(again[0].suppressed_before, None);
         // Only the batch that opened a window may release it.
         windows.release("api:a1#unknown", "b-2", 502).await.unwrap();
         let mut third = vec![group(Cause::Unknown, 1, Some("a1"))];
@@ -807,6 +818,9 @@ mod tests {
                 .suppressed,
             0
         );
+        // The next window's alert reports every count the reopened window kept.
+        let before = fourth[0].suppressed_before.clone().expect("counts kept");
+        assert_eq!((before.failed_requests, before.batches), (4, 2));
     }
 
     #[test]
