@@ -38,6 +38,9 @@ pub enum ForwardError {
     /// fails, and the next run tries again.
     #[error("flood-control windows unreadable: {0}")]
     Windows(String),
+    /// The invocation's time ran out (see [`Services::until`]); Lambda retries the event.
+    #[error("stopped before the function's timeout with the batch not done; the event is retried")]
+    Deadline,
 }
 
 /// What an invocation did; the handler's response and its log line.
@@ -171,6 +174,8 @@ pub struct Services<'a, P, I, W> {
     pub publisher: &'a P,
     pub inspector: &'a I,
     pub windows: &'a W,
+    /// When the invocation must be done: Lambda's deadline less a margin. None for the CLI.
+    pub until: Option<Instant>,
 }
 
 impl<'a, P> Services<'a, P, Offline, flood::Off> {
@@ -180,6 +185,7 @@ impl<'a, P> Services<'a, P, Offline, flood::Off> {
             publisher,
             inspector: &Offline,
             windows: &flood::Off,
+            until: None,
         }
     }
 }
@@ -190,6 +196,7 @@ impl<'a, P, I, W> Services<'a, P, I, W> {
             publisher: self.publisher,
             inspector,
             windows: self.windows,
+            until: self.until,
         }
     }
 
@@ -198,6 +205,17 @@ impl<'a, P, I, W> Services<'a, P, I, W> {
             publisher: self.publisher,
             inspector: self.inspector,
             windows,
+            until: self.until,
+        }
+    }
+
+    /// The same services for one invocation that must be done by `at`.
+    pub fn until(&self, at: Instant) -> Self {
+        Services {
+            publisher: self.publisher,
+            inspector: self.inspector,
+            windows: self.windows,
+            until: Some(at),
         }
     }
 }
@@ -356,7 +374,8 @@ pub struct BatchItemFailure {
 /// the same gzip payload a subscription delivers. A record that cannot be decoded or whose alerts
 /// cannot be published is reported by its sequence number; the others go through. Lambda resumes
 /// from the lowest failed sequence number, so records after it may be delivered again; flood
-/// control turns those repeats into counts.
+/// control turns those repeats into counts. When the invocation's time ([`Services::until`]) runs
+/// out, the record in hand and every later one are reported, and the ones done stay done.
 pub async fn handle_kinesis<P: Publisher, I: Inspector, W: AlertWindows>(
     event: &[u8],
     config: &Config,
@@ -366,15 +385,37 @@ pub async fn handle_kinesis<P: Publisher, I: Inspector, W: AlertWindows>(
         tracing::error!(error = %e, "event rejected");
     })?;
     let mut response = KinesisResponse::default();
-    for record in &event.records {
+    for (i, record) in event.records.iter().enumerate() {
         let sequence = record.kinesis.sequence_number.as_ref();
-        let outcome = match decode::decode_data(&record.kinesis.data) {
-            Ok(payload) => match payload.parse_candidates() {
-                Ok(batch) => forward_batch(&batch, config, services).await,
+        let work = async {
+            match decode::decode_data(&record.kinesis.data) {
+                Ok(payload) => match payload.parse_candidates() {
+                    Ok(batch) => forward_batch(&batch, config, services).await,
+                    Err(e) => Err(e.into()),
+                },
                 Err(e) => Err(e.into()),
-            },
-            Err(e) => Err(e.into()),
+            }
         };
+        let outcome = match services.until {
+            Some(until) => tokio::time::timeout_at(until.into(), work)
+                .await
+                .unwrap_or(Err(ForwardError::Deadline)),
+            None => work.await,
+        };
+        if let Err(ForwardError::Deadline) = outcome {
+            let left = &event.records[i..];
+            tracing::error!(
+                sequence_number = sequence,
+                records_left = left.len(),
+                "stopped before the function's timeout; the records left are reported as failed"
+            );
+            response
+                .batch_item_failures
+                .extend(left.iter().map(|r| BatchItemFailure {
+                    item_identifier: r.kinesis.sequence_number.as_ref().to_owned(),
+                }));
+            break;
+        }
         if let Err(e) = outcome {
             tracing::error!(sequence_number = sequence, error = %e, "record failed");
             response.batch_item_failures.push(BatchItemFailure {
@@ -408,6 +449,45 @@ mod tests {
             region: Some("us-east-1".into()),
             ..Config::default()
         }
+    }
+
+    /// A publisher whose calls never return, as an SNS that accepts and never answers.
+    struct Stuck;
+
+    impl Publisher for Stuck {
+        async fn publish(&self, _: &Alert) -> Result<String, PublishError> {
+            std::future::pending().await
+        }
+    }
+
+    #[tokio::test]
+    async fn kinesis_reports_the_records_left_when_time_runs_out() {
+        let gz = |line: &str| {
+            let e = decode::encode_event(line, "/aws/api/prod", "s", "123456789012", 0);
+            let data = e["awslogs"]["data"].as_str().unwrap().to_owned();
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data).unwrap()
+        };
+        let records = [("1", gz(HEALTHY)), ("2", gz(PERMISSION)), ("3", gz(FORMAT))];
+        let event = serde_json::to_vec(&decode::encode_kinesis(&records)).unwrap();
+        let stuck = Stuck;
+        let services = Services::new(&stuck).until(Instant::now() + Duration::from_millis(50));
+        let response = handle_kinesis(&event, &config(), &services).await.unwrap();
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(
+            failed,
+            ["2", "3"],
+            "the healthy record is done, the rest retried"
+        );
+        // Without a deadline, as the CLI runs it, every record goes through.
+        let memory = MemoryPublisher::new();
+        let unhurried = Services::new(&memory);
+        let out = handle_kinesis(&event, &config(), &unhurried).await.unwrap();
+        assert!(out.batch_item_failures.is_empty());
+        assert_eq!(memory.sent().len(), 2);
     }
 
     #[tokio::test]

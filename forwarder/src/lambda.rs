@@ -1,6 +1,7 @@
 //! Running as a Lambda function behind a CloudWatch Logs subscription filter.
 
-use std::time::{Duration, SystemTime};
+use std::future::Future;
+use std::time::{Duration, Instant, SystemTime};
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
@@ -69,36 +70,22 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     Box::pin(lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
             let bytes = event.payload.get().as_bytes();
-            let left = time_left(event.context.deadline, SystemTime::now());
-            let work = async {
-                match decode::event_kind(bytes) {
+            let until = Instant::now() + time_left(event.context.deadline, SystemTime::now());
+            let services = services.until(until);
+            let services = &services;
+            let response = match decode::event_kind(bytes) {
+                // Stops by itself, reporting the records it could not finish.
                 EventKind::Kinesis => Box::pin(handle_kinesis(bytes, config, services))
                     .await
                     .map(|r| serde_json::to_value(r).expect("a response serialises")),
-                EventKind::Subscription => Box::pin(handle_event(bytes, config, services))
+                EventKind::Subscription => in_time(until, handle_event(bytes, config, services))
                     .await
                     .map(|o| serde_json::to_value(o).expect("an outcome serialises")),
-                EventKind::Schedule => Box::pin(handle_recovery(config, services))
+                EventKind::Schedule => in_time(until, handle_recovery(config, services))
                     .await
                     .map(|o| serde_json::to_value(o).expect("an outcome serialises")),
-                }
             };
-            match tokio::time::timeout(left, work).await {
-                Ok(response) => response.map_err(diagnostic),
-                Err(_) => {
-                    tracing::error!(
-                        margin_ms = DEADLINE_MARGIN.as_millis() as u64,
-                        "stopped before the function's timeout; Lambda retries the event"
-                    );
-                    Err(Diagnostic {
-                        error_type: "DeadlineNear".to_owned(),
-                        error_message: format!(
-                            "stopped {} s before the function's timeout with alerts unsent; the event is retried",
-                            DEADLINE_MARGIN.as_secs()
-                        ),
-                    })
-                }
-            }
+            response.map_err(diagnostic)
         },
     )))
     .await
@@ -126,6 +113,20 @@ pub fn time_left(deadline_ms: u64, now: SystemTime) -> Duration {
 /// The least an invocation is given, whatever its deadline says.
 const MIN_TIME: Duration = Duration::from_millis(500);
 
+/// Runs an invocation's work until `until`, failing it with [`ForwardError::Deadline`] after.
+async fn in_time<T>(
+    until: Instant,
+    work: impl Future<Output = Result<T, ForwardError>>,
+) -> Result<T, ForwardError> {
+    match tokio::time::timeout_at(until.into(), Box::pin(work)).await {
+        Ok(done) => done,
+        Err(_) => {
+            tracing::error!("stopped before the function's timeout; Lambda retries the event");
+            Err(ForwardError::Deadline)
+        }
+    }
+}
+
 /// Tells Lambda why the cold start failed
 /// (<https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html#runtimes-api-initerror>), so
 /// the invocation's error, and an asynchronous invocation's on-failure record, carry the setting
@@ -133,7 +134,6 @@ const MIN_TIME: Duration = Duration::from_millis(500);
 /// follow whether or not the Runtime API answers.
 fn report_init_error(api: &str, error_type: &str, message: &str) {
     use std::io::{Read, Write};
-    use std::time::Duration;
     let body = serde_json::json!({ "errorType": error_type, "errorMessage": message }).to_string();
     let request = format!(
         "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: {api}\r\n\
@@ -165,6 +165,7 @@ fn diagnostic(e: ForwardError) -> Diagnostic {
         ForwardError::Decode(_) => "EventRejected",
         ForwardError::Publish { .. } => "PublishFailed",
         ForwardError::Windows(_) => "WindowsUnavailable",
+        ForwardError::Deadline => "DeadlineNear",
     };
     Diagnostic {
         error_type: error_type.to_owned(),
