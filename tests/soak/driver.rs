@@ -20,6 +20,8 @@ use crate::generate::{Input, Job, kinesis_event};
 pub const ASYNC_RETRIES: u32 = 2;
 /// Retries of a Kinesis batch (`MaximumRetryAttempts` of infra/org/central.yaml's mapping).
 pub const KINESIS_RETRIES: u32 = 5;
+/// How long Lambda lets a function start before its first `/next`.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The memory size the environments are given, and the ceiling their peak must stay under.
 pub const MEMORY_MB: u32 = 128;
 
@@ -63,9 +65,11 @@ impl Environment {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
+    /// Hands `event` to the function and waits for its answer. The timeout counts from when the
+    /// runtime took the event, as Lambda's does, so a cold start before it is not charged.
     fn invoke(&mut self, event: &[u8], timeout: Duration) -> Ended {
         let id = self.api.submit(event);
-        let deadline = Instant::now() + timeout;
+        let submitted = Instant::now();
         loop {
             if let Some(outcome) = self.api.wait(&id, Duration::from_millis(200)) {
                 return Ended::Answered(outcome);
@@ -73,7 +77,12 @@ impl Environment {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return Ended::Exited(status.to_string());
             }
-            if Instant::now() >= deadline {
+            let late = match self.api.handed_out(&id) {
+                Some(taken) => taken.elapsed() >= timeout,
+                // Lambda gives a cold start 10 s; a warm environment asks at once.
+                None => submitted.elapsed() >= INIT_TIMEOUT,
+            };
+            if late {
                 return Ended::TimedOut;
             }
         }
@@ -122,6 +131,8 @@ pub struct Deliveries {
     pub jobs: Vec<AtomicU32>,
     /// Per job, per record.
     pub records: Vec<Vec<AtomicU32>>,
+    /// Per asynchronous job, what its last successful invocation answered (the handler's outcome).
+    pub answers: Vec<Mutex<Option<serde_json::Value>>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -198,6 +209,7 @@ impl<D: DeadLetters> Driver<'_, D> {
                     Input::Async(_) => Vec::new(),
                 })
                 .collect(),
+            answers: jobs.iter().map(|_| Mutex::new(None)).collect(),
         };
         let queue = Arc::new(Queue {
             heap: Mutex::new(Pending {
@@ -264,7 +276,10 @@ impl<D: DeadLetters> Driver<'_, D> {
                 self.retire(std::mem::replace(&mut env, self.new_environment(n)));
             }
             let failed = match (&ended, &job.input) {
-                (Ended::Answered(Outcome::Response(_)), Input::Async(_)) => None,
+                (Ended::Answered(Outcome::Response(body)), Input::Async(_)) => {
+                    *deliveries.answers[work.job].lock().unwrap() = serde_json::from_str(body).ok();
+                    None
+                }
                 (Ended::Answered(Outcome::Response(body)), Input::Kinesis(records)) => {
                     first_failed(body, &records[work.from..]).map(|i| work.from + i)
                 }

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use forwarder_tests::fault_proxy::Record as ProxyRecord;
 
 use crate::driver::Deliveries;
-use crate::generate::{Input, Plan, canonical};
+use crate::generate::{Input, JobKind, Plan, canonical};
 
 /// An alert as the SQS subscriber received it.
 #[derive(Clone, Debug)]
@@ -16,6 +16,8 @@ pub struct Seen {
     pub cause: String,
     pub api_ids: Vec<String>,
     pub samples: Vec<String>,
+    /// Failed requests the alert counts.
+    pub count: u64,
     pub omitted: u64,
     /// What the alert reports its previous window held back.
     pub suppressed_before: u64,
@@ -41,6 +43,7 @@ impl Seen {
             cause: machine["cause"].as_str()?.to_owned(),
             api_ids: strings(&machine["api_ids"]),
             samples: strings(&machine["sample_request_ids"]),
+            count: machine["count"].as_u64()?,
             omitted: machine["omitted_request_ids"].as_u64().unwrap_or(0),
             suppressed_before: machine["suppressed_before"]["failed_requests"]
                 .as_u64()
@@ -79,15 +82,26 @@ pub struct Ledger {
     pub unknown_dead_letters: usize,
 }
 
-/// `window_counts`: per flood-control key, what its window counted (`suppressed`).
-pub fn reconcile(
-    plan: &Plan,
-    deliveries: &Deliveries,
-    alerts: &[Seen],
-    dead_letters: &[serde_json::Value],
-    proxy: &[ProxyRecord],
-    window_counts: &HashMap<String, u64>,
-) -> Ledger {
+/// What the run left behind, read back at its end.
+pub struct Evidence<'a> {
+    pub alerts: &'a [Seen],
+    pub dead_letters: &'a [serde_json::Value],
+    pub proxy: &'a [ProxyRecord],
+    /// Per flood-control key, what its window counted (`suppressed`).
+    pub window_counts: &'a HashMap<String, u64>,
+    /// Per flood-control key, how often a forwarder could not reach the table and alerted
+    /// anyway (its log's "flood control unavailable; alerting").
+    pub failed_open: &'a HashMap<String, usize>,
+}
+
+pub fn reconcile(plan: &Plan, deliveries: &Deliveries, evidence: &Evidence<'_>) -> Ledger {
+    let Evidence {
+        alerts,
+        dead_letters,
+        proxy,
+        window_counts,
+        failed_open,
+    } = *evidence;
     let mut ledger = Ledger {
         alerts: alerts.len(),
         dead_letter_records: dead_letters.len(),
@@ -105,6 +119,16 @@ pub fn reconcile(
     for a in alerts {
         if a.omitted > 0 {
             ledger.cut_alerts += 1;
+        }
+        // Every line of a batch is named (MAX_SAMPLES=100, batches hold fewer): a count beyond
+        // the names would be lines the soak did not flag.
+        if a.count != a.samples.len() as u64 {
+            ledger.forged.push(format!(
+                "{} counts {} requests but names {}",
+                a.message_id,
+                a.count,
+                a.samples.len()
+            ));
         }
         for s in &a.samples {
             *named.entry(s.as_str()).or_default() += 1;
@@ -153,10 +177,6 @@ pub fn reconcile(
     // Answers that reached moto but may not have reached the forwarder: each explains one
     // repeat of what it carried.
     let ambiguous: Vec<&ProxyRecord> = proxy.iter().filter(|r| r.ambiguous()).collect();
-    let faulted_windows: Vec<&ProxyRecord> = proxy
-        .iter()
-        .filter(|r| r.service == "dynamodb" && (r.fault.is_some() || r.down || r.ambiguous()))
-        .collect();
     // Lines flood control counted but no alert named, per problem.
     let mut counted_per_key: HashMap<String, u64> = HashMap::new();
     for job in &plan.jobs {
@@ -192,9 +212,17 @@ pub fn reconcile(
                 Some(r) => dead_records.contains(&(job.id, r)),
                 None => dead_jobs.contains(&job.id),
             };
+            // Only a flood batch may be held back: every other batch's problem is its own, and
+            // its own window lets it alert whenever it comes. It must say so in its answer.
+            let held_back = job.kind == JobKind::Flood
+                && deliveries.answers[job.id]
+                    .lock()
+                    .unwrap()
+                    .as_ref()
+                    .is_some_and(|a| a["suppressed"].as_u64().unwrap_or(0) > 0);
             if dead {
                 ledger.dead_lettered += 1;
-            } else if alerted_keys.contains_key(&key) {
+            } else if held_back && alerted_keys.contains_key(&key) {
                 *counted_per_key.entry(key).or_default() += 1;
                 ledger.counted += 1;
             } else {
@@ -217,22 +245,35 @@ pub fn reconcile(
             ));
         }
     }
-    // Flood control: one alert per problem and window, beyond which only faults explain more.
+    // Flood control: one alert per problem and window. Beyond it only these explain another: a
+    // forwarder that could not reach the table and alerted anyway, a publish whose answer was
+    // lost (the window was given back, another batch alerted), and a batch that opened the window
+    // delivered again.
     for (api, cause) in &plan.flood_keys {
         let key = format!("api:{api}#{cause}");
         let got = alerted_keys.get(&key).copied().unwrap_or(0);
-        let explained = faulted_windows
+        let redelivered: usize = plan
+            .jobs
             .iter()
-            .filter(|r| r.body.contains(&key))
-            .count()
+            .filter(|j| {
+                j.kind == JobKind::Flood && j.flagged.first().is_some_and(|f| f.api == *api)
+            })
+            .map(|j| {
+                deliveries.jobs[j.id]
+                    .load(Ordering::Relaxed)
+                    .saturating_sub(1) as usize
+            })
+            .sum();
+        let explained = failed_open.get(&key).copied().unwrap_or(0)
             + ambiguous
                 .iter()
                 .filter(|r| r.service == "sns" && r.body.contains(api.as_str()))
-                .count();
+                .count()
+            + redelivered;
         ledger.flood.insert(key.clone(), (got, explained));
         if got > 1 + explained {
             ledger.flood_violations.push(format!(
-                "{key}: {got} alerts in one window, {explained} explained by faults"
+                "{key}: {got} alerts in one window, {explained} explained by faults and retries"
             ));
         }
     }
@@ -255,12 +296,13 @@ impl Ledger {
 mod tests {
     use super::*;
     use crate::generate::{Flagged, Job, JobKind};
+    use std::sync::Mutex;
     use std::sync::atomic::AtomicU32;
 
     const EVENT: &[u8] = br#"{"awslogs": {"data": "H4sI"}}"#;
 
-    /// One asynchronous batch with two flagged lines on API `a1`.
-    fn plan() -> Plan {
+    /// One asynchronous batch of `kind` with two flagged lines on API `a1`.
+    fn plan(kind: JobKind) -> Plan {
         let flagged = ["T1=", "T2="]
             .iter()
             .map(|t| Flagged {
@@ -273,21 +315,28 @@ mod tests {
         Plan {
             jobs: vec![Job {
                 id: 0,
-                kind: JobKind::Mixed,
+                kind,
                 input: Input::Async(EVENT.to_vec()),
                 flagged,
                 silent_apis: vec!["x1".to_owned()],
             }],
-            flood_keys: Vec::new(),
+            flood_keys: match kind {
+                JobKind::Flood => vec![("a1".to_owned(), "unknown")],
+                _ => Vec::new(),
+            },
             by_event: [(canonical(EVENT).unwrap(), 0)].into_iter().collect(),
             by_sequence: HashMap::new(),
         }
     }
 
-    fn delivered(times: u32) -> Deliveries {
+    /// The job handed to the function `times` times; its last answer held back `suppressed`.
+    fn delivered(times: u32, suppressed: u64) -> Deliveries {
         Deliveries {
             jobs: vec![AtomicU32::new(times)],
             records: vec![Vec::new()],
+            answers: vec![Mutex::new(Some(
+                serde_json::json!({ "suppressed": suppressed }),
+            ))],
         }
     }
 
@@ -297,41 +346,69 @@ mod tests {
             cause: "unknown".to_owned(),
             api_ids: apis.iter().map(|s| (*s).to_owned()).collect(),
             samples: samples.iter().map(|s| (*s).to_owned()).collect(),
+            count: samples.len() as u64,
             omitted: 0,
             suppressed_before: 0,
         }
     }
 
-    fn reconcile_with(alerts: &[Seen], dead: &[serde_json::Value], times: u32) -> Ledger {
-        reconcile(
-            &plan(),
-            &delivered(times),
-            alerts,
-            dead,
-            &[],
-            &HashMap::new(),
-        )
+    #[derive(Default)]
+    struct Left {
+        alerts: Vec<Seen>,
+        dead: Vec<serde_json::Value>,
+        proxy: Vec<ProxyRecord>,
+        counts: HashMap<String, u64>,
+        failed_open: HashMap<String, usize>,
+    }
+
+    impl Left {
+        fn alerts(alerts: Vec<Seen>) -> Self {
+            Left {
+                alerts,
+                ..Left::default()
+            }
+        }
+
+        fn reconcile(&self, plan: &Plan, deliveries: &Deliveries) -> Ledger {
+            let evidence = Evidence {
+                alerts: &self.alerts,
+                dead_letters: &self.dead,
+                proxy: &self.proxy,
+                window_counts: &self.counts,
+                failed_open: &self.failed_open,
+            };
+            reconcile(plan, deliveries, &evidence)
+        }
     }
 
     #[test]
     fn a_line_in_no_alert_and_no_dead_letter_is_lost() {
-        let none = reconcile_with(&[], &[], 1);
+        let none = Left::default().reconcile(&plan(JobKind::Mixed), &delivered(1, 0));
         assert_eq!((none.flagged, none.lost.len()), (2, 2), "{:?}", none.lost);
         assert!(!none.holds());
-        let both = reconcile_with(&[alert("m1", &["T1=", "T2="], &["a1"])], &[], 1);
+        let both = Left::alerts(vec![alert("m1", &["T1=", "T2="], &["a1"])])
+            .reconcile(&plan(JobKind::Mixed), &delivered(1, 0));
         assert_eq!(both.alerted, 2);
         assert!(both.holds(), "{both:?}");
     }
 
     #[test]
-    fn a_counted_line_needs_its_window_to_have_counted_it() {
-        let plan = plan();
-        let alerts = [alert("m1", &["T1="], &["a1"])];
-        let counted: HashMap<String, u64> = [("api:a1#unknown".to_owned(), 1)].into();
-        let ok = reconcile(&plan, &delivered(1), &alerts, &[], &[], &counted);
-        assert!(ok.holds(), "{:?}", ok.lost);
-        let short = reconcile(&plan, &delivered(1), &alerts, &[], &[], &HashMap::new());
-        assert_eq!(short.lost.len(), 1, "the window counted 0 of 1 line");
+    fn only_a_flood_batch_that_said_so_may_be_held_back() {
+        let mut left = Left::alerts(vec![alert("m1", &["T1="], &["a1"])]);
+        left.counts.insert("api:a1#unknown".to_owned(), 1);
+        let flood = left.reconcile(&plan(JobKind::Flood), &delivered(1, 1));
+        assert!(flood.holds(), "{:?}", flood.lost);
+        assert_eq!(flood.counted, 1);
+        // A mixed batch's problem is its own: nothing holds it back.
+        let mixed = left.reconcile(&plan(JobKind::Mixed), &delivered(1, 1));
+        assert_eq!(mixed.lost.len(), 1, "{:?}", mixed.lost);
+        // A flood batch whose answer held nothing back.
+        let silent = left.reconcile(&plan(JobKind::Flood), &delivered(1, 0));
+        assert_eq!(silent.lost.len(), 1, "{:?}", silent.lost);
+        // The windows must have counted it.
+        left.counts.clear();
+        let uncounted = left.reconcile(&plan(JobKind::Flood), &delivered(1, 1));
+        assert_eq!(uncounted.lost.len(), 1, "the window counted 0 of 1 line");
     }
 
     #[test]
@@ -340,54 +417,73 @@ mod tests {
             "requestContext": {"condition": "RetriesExhausted"},
             "requestPayload": serde_json::from_slice::<serde_json::Value>(EVENT).unwrap(),
         });
-        let ledger = reconcile_with(&[], &[record], 3);
+        let mut left = Left {
+            dead: vec![record],
+            ..Left::default()
+        };
+        let ledger = left.reconcile(&plan(JobKind::Mixed), &delivered(3, 0));
         assert_eq!(ledger.dead_lettered, 2);
         assert!(ledger.holds(), "{ledger:?}");
-        let stranger = serde_json::json!({"requestPayload": {"awslogs": {"data": "other"}}});
-        assert_eq!(reconcile_with(&[], &[stranger], 3).unknown_dead_letters, 1);
+        left.dead = vec![serde_json::json!({"requestPayload": {"awslogs": {"data": "other"}}})];
+        let stranger = left.reconcile(&plan(JobKind::Mixed), &delivered(3, 0));
+        assert_eq!(stranger.unknown_dead_letters, 1);
     }
 
     #[test]
-    fn alerts_naming_what_no_alert_may_name_are_forged() {
-        let forged = reconcile_with(
-            &[
-                alert("m1", &["T1=", "T2=", "F9="], &["a1"]),
-                alert("m2", &["T1="], &["x1"]),
-            ],
-            &[],
-            2,
-        );
-        assert_eq!(forged.forged.len(), 2, "{:?}", forged.forged);
+    fn alerts_naming_or_counting_what_no_alert_may_are_forged() {
+        let mut overcount = alert("m3", &["T1=", "T2="], &["a1"]);
+        overcount.count = 3;
+        let forged = Left::alerts(vec![
+            alert("m1", &["T1=", "T2=", "F9="], &["a1"]),
+            alert("m2", &["T1="], &["x1"]),
+            overcount,
+        ])
+        .reconcile(&plan(JobKind::Mixed), &delivered(3, 0));
+        assert_eq!(forged.forged.len(), 3, "{:?}", forged.forged);
         assert!(!forged.holds());
     }
 
     #[test]
     fn only_a_redelivery_or_a_lost_answer_explains_a_repeat() {
-        let twice = [
-            alert("m1", &["T1=", "T2="], &["a1"]),
-            alert("m2", &["T1=", "T2="], &["a1"]),
-        ];
-        let once = reconcile_with(&twice, &[], 1);
+        let twice = || {
+            vec![
+                alert("m1", &["T1=", "T2="], &["a1"]),
+                alert("m2", &["T1=", "T2="], &["a1"]),
+            ]
+        };
+        let mut left = Left::alerts(twice());
+        let once = left.reconcile(&plan(JobKind::Mixed), &delivered(1, 0));
         assert_eq!(once.unexplained_duplicates.len(), 2);
-        let retried = reconcile_with(&twice, &[], 2);
+        let retried = left.reconcile(&plan(JobKind::Mixed), &delivered(2, 0));
         assert!(retried.holds(), "{:?}", retried.unexplained_duplicates);
         assert_eq!((retried.duplicated_lines, retried.duplicate_alerts), (2, 2));
-        let lost_answer = ProxyRecord {
+        left.proxy = vec![ProxyRecord {
             service: "sns".to_owned(),
             action: "Publish".to_owned(),
             forwarded: true,
             answered: false,
-            body: "Message=... T1= T2= ...".to_owned(),
+            body: "Message=... T1= T2= ... a1".to_owned(),
             ..ProxyRecord::default()
-        };
-        let explained = reconcile(
-            &plan(),
-            &delivered(1),
-            &twice,
-            &[],
-            &[lost_answer],
-            &HashMap::new(),
-        );
+        }];
+        let explained = left.reconcile(&plan(JobKind::Mixed), &delivered(1, 0));
         assert!(explained.holds(), "{:?}", explained.unexplained_duplicates);
+    }
+
+    #[test]
+    fn a_flood_alerts_once_unless_a_fault_or_a_retry_explains_more() {
+        let two = Left::alerts(vec![
+            alert("m1", &["T1="], &["a1"]),
+            alert("m2", &["T2="], &["a1"]),
+        ]);
+        let violation = two.reconcile(&plan(JobKind::Flood), &delivered(1, 0));
+        assert_eq!(violation.flood_violations.len(), 1, "{violation:?}");
+        let retried = two.reconcile(&plan(JobKind::Flood), &delivered(2, 0));
+        assert!(retried.flood_violations.is_empty(), "{retried:?}");
+        let mut unreachable = two;
+        unreachable
+            .failed_open
+            .insert("api:a1#unknown".to_owned(), 1);
+        let failed_open = unreachable.reconcile(&plan(JobKind::Flood), &delivered(1, 0));
+        assert!(failed_open.flood_violations.is_empty(), "{failed_open:?}");
     }
 }

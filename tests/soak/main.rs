@@ -13,6 +13,7 @@ mod ledger;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
@@ -20,7 +21,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use clap::Parser;
-use forwarder_tests::fault_proxy::{DownWindow, FaultKind, FaultPlan, FaultProxy};
+use forwarder_tests::fault_proxy::{DownWindow, FaultKind, FaultPlan, FaultProxy, summary};
 use forwarder_tests::{SerialMoto, root, sdk_config};
 use rand::{RngExt, SeedableRng};
 use rand_xorshift::XorShiftRng;
@@ -164,7 +165,8 @@ fn main() -> ExitCode {
         ("MAX_SAMPLES", "100"),
         ("ACCESS_LOG_FORMAT", generate::FORMAT),
         ("DIAGNOSE", "true"),
-        ("ALERT_WINDOW_SECONDS", "900"),
+        // The longest window, so one window spans the whole run and every extra alert is counted.
+        ("ALERT_WINDOW_SECONDS", "86400"),
         ("ALERT_STATE_TABLE", TABLE),
         ("AWS_ENDPOINT_URL", &proxy.endpoint()),
         ("RUST_LOG", "info"),
@@ -198,6 +200,11 @@ fn main() -> ExitCode {
     let deliveries = driver.run(&plan.jobs);
     proxy.set_faults(false);
     let driven = started.elapsed();
+    // A request the proxy still holds (a delay, a slow read) may yet reach moto: the queues and
+    // the table are read only once every request is done.
+    let records = proxy
+        .settled_records(Duration::from_millis(args.max_delay_ms) * 2 + Duration::from_secs(30));
+    let unsettled = records.iter().filter(|r| !r.done).count();
 
     let received = runtime.block_on(drain(&sqs, &alerts_url));
     let alerts: Vec<Seen> = received
@@ -211,35 +218,38 @@ fn main() -> ExitCode {
         .map(|b| serde_json::from_str(b).expect("our own dead-letter record"))
         .collect();
     let windows = runtime.block_on(window_counts(&aws));
-    let records = proxy.settled_records(Duration::from_secs(30));
-    let ledger = ledger::reconcile(&plan, &deliveries, &alerts, &dead, &records, &windows);
-
     let counts = &driver.counts;
-    let panics: usize = counts
+    let logs: Vec<String> = counts
         .logs
         .lock()
         .unwrap()
         .iter()
-        .map(|p| {
-            std::fs::read_to_string(p)
-                .unwrap_or_default()
-                .matches("panicked")
-                .count()
-        })
-        .sum();
+        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+        .collect();
+    let failed_open = failed_open(&logs);
+    let ledger = ledger::reconcile(
+        &plan,
+        &deliveries,
+        &ledger::Evidence {
+            alerts: &alerts,
+            dead_letters: &dead,
+            proxy: &records,
+            window_counts: &windows,
+            failed_open: &failed_open,
+        },
+    );
+
+    let panics: usize = logs.iter().map(|l| l.matches("panicked").count()).sum();
     let peak_kib = *counts.peak_kib.lock().unwrap();
-    let timeouts = counts.timeouts.load(std::sync::atomic::Ordering::Relaxed);
-    let exits = counts.exits.load(std::sync::atomic::Ordering::Relaxed);
+    let timeouts = counts.timeouts.load(Relaxed);
+    let exits = counts.exits.load(Relaxed);
     let mut faults: BTreeMap<String, usize> = BTreeMap::new();
     let mut requests: BTreeMap<String, usize> = BTreeMap::new();
-    for r in &records {
-        *requests.entry(r.service.clone()).or_default() += 1;
-        let kind = match (r.down, r.fault) {
-            (true, _) => "down".to_owned(),
-            (false, Some(k)) => k.name().to_owned(),
-            (false, None) => continue,
-        };
-        *faults.entry(format!("{} {kind}", r.service)).or_default() += 1;
+    for ((service, fault), n) in summary(&records) {
+        *requests.entry(service.clone()).or_default() += n;
+        if fault != "none" {
+            faults.insert(format!("{service} {fault}"), n);
+        }
     }
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     for j in &plan.jobs {
@@ -259,15 +269,15 @@ fn main() -> ExitCode {
         "batches_by_kind": kinds,
         "kinesis_records": kinesis_records,
         "environments": args.environments,
-        "environments_started": counts.environments.load(std::sync::atomic::Ordering::Relaxed),
+        "environments_started": counts.environments.load(Relaxed),
         "fault_rate": args.fault_rate,
         "max_delay_ms": args.max_delay_ms,
         "seconds": driven.as_secs_f64().round(),
-        "invocations": counts.invocations.load(std::sync::atomic::Ordering::Relaxed),
+        "invocations": counts.invocations.load(Relaxed),
         "invocation_errors": *counts.errors.lock().unwrap(),
-        "retries": counts.retries.load(std::sync::atomic::Ordering::Relaxed),
-        "dead_lettered_async": counts.dead_lettered_async.load(std::sync::atomic::Ordering::Relaxed),
-        "dead_lettered_kinesis": counts.dead_lettered_kinesis.load(std::sync::atomic::Ordering::Relaxed),
+        "retries": counts.retries.load(Relaxed),
+        "dead_lettered_async": counts.dead_lettered_async.load(Relaxed),
+        "dead_lettered_kinesis": counts.dead_lettered_kinesis.load(Relaxed),
         "requests_to_aws": requests,
         "faults_injected": faults,
         "alerts_received": ledger.alerts,
@@ -285,6 +295,8 @@ fn main() -> ExitCode {
         "flood_violations": ledger.flood_violations.len(),
         "alerts_with_omitted_ids": ledger.cut_alerts,
         "dead_letter_records": ledger.dead_letter_records,
+        "flood_control_failed_open": failed_open.values().sum::<usize>(),
+        "proxy_requests_unsettled": unsettled,
         "unknown_dead_letters": ledger.unknown_dead_letters,
         "timeouts": timeouts,
         "process_exits": exits,
@@ -310,6 +322,11 @@ fn main() -> ExitCode {
     }
     if ledger.cut_alerts > 0 {
         broken.push(format!("{} alerts left request ids out", ledger.cut_alerts));
+    }
+    if unsettled > 0 {
+        broken.push(format!(
+            "{unsettled} requests still held by the proxy when the queues were read"
+        ));
     }
     if ledger.unknown_dead_letters > 0 || unreadable_alerts > 0 {
         broken.push(format!(
@@ -448,6 +465,22 @@ async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
         }
     }
     bodies
+}
+
+/// Per flood-control key, how often a forwarder could not reach the table and alerted anyway.
+fn failed_open(logs: &[String]) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for line in logs.iter().flat_map(|l| l.lines()) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if v["fields"]["message"] == "flood control unavailable; alerting"
+            && let Some(key) = v["fields"]["key"].as_str()
+        {
+            *counts.entry(key.to_owned()).or_default() += 1;
+        }
+    }
+    counts
 }
 
 /// What each flood-control window counted (`suppressed`), by key.

@@ -111,6 +111,8 @@ pub struct Record {
     pub status: Option<u16>,
     /// The proxy is finished with the request; until then the fields above may change.
     pub done: bool,
+    /// From the request's arrival to the end of its answer (or of the connection).
+    pub elapsed: Duration,
     /// The body, form bodies URL-decoded so a Publish's `Message` is readable; kept for "sns" and
     /// "dynamodb" only, to tell which alert a request carried.
     pub body: String,
@@ -118,9 +120,11 @@ pub struct Record {
 
 impl Record {
     /// Reached moto, but the client may not have seen the answer: closed after forwarding, an
-    /// answer late or slow enough that the client may have timed out, or any write error.
+    /// answer late or slow enough that the client may have timed out (a delay was injected, or
+    /// the request took as long as [`SLOW`] anyway, as a busy moto can), or any write error.
     pub fn ambiguous(&self) -> bool {
-        let late = matches!(self.fault, Some(LatencyBefore | LatencyAfter | SlowRead));
+        let late = matches!(self.fault, Some(LatencyBefore | LatencyAfter | SlowRead))
+            || self.elapsed >= SLOW;
         self.forwarded && (!self.answered || late)
     }
 
@@ -646,8 +650,13 @@ fn admit(req: &Request, shared: &Shared) -> (usize, Option<FaultKind>, Duration,
     (state.records.len() - 1, fault, delay, down)
 }
 
+/// Half the shortest attempt timeout of the forwarder's clients (2 s, for diagnosis and flood
+/// control): an answer this slow may have reached a client that had given up on it.
+pub const SLOW: Duration = Duration::from_secs(1);
+
 /// Handles one request; false when the client connection is to be closed.
 fn handle(req: &Request, client: &mut TcpStream, shared: &Shared) -> bool {
+    let arrived = Instant::now();
     let (i, fault, delay, down) = admit(req, shared);
     let answer = match fault {
         _ if down => None,
@@ -678,13 +687,15 @@ fn handle(req: &Request, client: &mut TcpStream, shared: &Shared) -> bool {
         }
     };
     let Some(answer) = answer else {
-        shared.update(i, |r| r.done = true);
+        shared.update(i, |r| (r.done, r.elapsed) = (true, arrived.elapsed()));
         return false;
     };
     shared.update(i, |r| r.status = Some(answer.code));
     let slow = (fault == Some(SlowRead)).then_some(delay);
     let answered = send(client, &answer.encode(req.close()), slow);
-    shared.update(i, |r| (r.answered, r.done) = (answered, true));
+    shared.update(i, |r| {
+        (r.answered, r.done, r.elapsed) = (answered, true, arrived.elapsed());
+    });
     answered && !req.close()
 }
 

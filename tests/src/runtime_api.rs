@@ -47,6 +47,8 @@ pub struct InitError {
 struct State {
     queue: VecDeque<(String, Vec<u8>)>,
     outcomes: HashMap<String, Outcome>,
+    /// When each event was handed out: its invocation's clock starts there, as Lambda's does.
+    handed_out: HashMap<String, Instant>,
     init_error: Option<InitError>,
     /// `/next` calls received, answered or still waiting: a runtime that polls has started.
     polls: usize,
@@ -177,6 +179,11 @@ impl RuntimeApi {
             ("LANG", "en_US.UTF-8".to_owned()),
             ("PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin".to_owned()),
         ]
+    }
+
+    /// When the runtime took the event `id` with `/next`, if it has.
+    pub fn handed_out(&self, id: &str) -> Option<Instant> {
+        self.shared.lock().handed_out.get(id).copied()
     }
 
     /// The `/init/error` the runtime posted, if any.
@@ -358,6 +365,7 @@ fn next_event(shared: &Shared) -> Option<(String, Vec<u8>)> {
             return None;
         }
         if let Some(event) = state.queue.pop_front() {
+            state.handed_out.insert(event.0.clone(), Instant::now());
             return Some(event);
         }
         state = shared
