@@ -269,7 +269,10 @@ impl<D: DeadLetters> Driver<'_, D> {
             for r in deliveries.records[work.job].iter().skip(work.from) {
                 r.fetch_add(1, Ordering::Relaxed);
             }
-            self.counts.invocations.fetch_add(1, Ordering::Relaxed);
+            let n = self.counts.invocations.fetch_add(1, Ordering::Relaxed) + 1;
+            if n.is_multiple_of(500) {
+                eprintln!("soak: {n} invocations");
+            }
             let ended = env.invoke(&event, timeout);
             // Lambda replaces an environment that timed out or whose process ended.
             if !matches!(ended, Ended::Answered(_)) {
