@@ -16,13 +16,9 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
-use aws_sdk_sqs::types::QueueAttributeName;
 use clap::Parser;
 use forwarder_tests::fault_proxy::{DownWindow, FaultKind, FaultPlan, FaultProxy, summary};
-use forwarder_tests::{SerialMoto, root, sdk_config};
+use forwarder_tests::{SerialMoto, create_queue, create_windows_table, root, sdk_config};
 use rand::{RngExt, SeedableRng};
 use rand_xorshift::XorShiftRng;
 
@@ -378,28 +374,8 @@ async fn resources(aws: &aws_config::SdkConfig) -> (String, String, String) {
         .expect("create topic")
         .topic_arn
         .expect("topic arn");
-    let mut urls = Vec::new();
-    for name in ["soak-subscriber", "soak-dead-letters"] {
-        let url = sqs
-            .create_queue()
-            .queue_name(name)
-            .send()
-            .await
-            .expect("create queue")
-            .queue_url
-            .expect("queue url");
-        urls.push(url);
-    }
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&urls[0])
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("queue attributes")
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .expect("queue arn");
+    let (alerts, arn) = create_queue(&sqs, "soak-subscriber").await;
+    let (dlq, _) = create_queue(&sqs, "soak-dead-letters").await;
     sns.subscribe()
         .topic_arn(&topic)
         .protocol("sqs")
@@ -407,29 +383,7 @@ async fn resources(aws: &aws_config::SdkConfig) -> (String, String, String) {
         .send()
         .await
         .expect("subscribe");
-    dynamo
-        .create_table()
-        .table_name(TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .send()
-        .await
-        .expect("create table");
-    let dlq = urls.pop().expect("two queues");
-    let alerts = urls.pop().expect("two queues");
+    create_windows_table(&dynamo, TABLE).await;
     (topic, alerts, dlq)
 }
 

@@ -195,24 +195,7 @@ impl LocalTopic {
             ("raw", None, true),
         ] {
             let name = format!("{test}-{suffix}");
-            let url = sqs
-                .create_queue()
-                .queue_name(&name)
-                .send()
-                .await
-                .expect("create queue")
-                .queue_url
-                .expect("queue url");
-            let arn = sqs
-                .get_queue_attributes()
-                .queue_url(&url)
-                .attribute_names(QueueAttributeName::QueueArn)
-                .send()
-                .await
-                .expect("queue attributes")
-                .attributes
-                .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-                .expect("queue arn");
+            let (url, arn) = create_queue(&sqs, &name).await;
             let mut sub = sns
                 .subscribe()
                 .topic_arn(&topic_arn)
@@ -285,6 +268,57 @@ impl LocalTopic {
     pub async fn count_after(&self, queue: &str, wait: Duration) -> usize {
         self.receive(queue, usize::MAX, wait).await.len()
     }
+}
+
+/// Creates an SQS queue; its URL and ARN.
+pub async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .expect("queue url");
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("queue arn");
+    (url, arn)
+}
+
+/// Creates a flood-control table as the stack does: string partition key `pk`, on demand.
+pub async fn create_windows_table(dynamo: &aws_sdk_dynamodb::Client, name: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    dynamo
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .send()
+        .await
+        .expect("create table");
 }
 
 /// The SNS envelope a non-raw SQS subscriber receives, parsed.

@@ -6,16 +6,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use forwarder::config::Config;
 use forwarder::decode;
 use forwarder::flood::DynamoWindows;
 use forwarder::forward::{Outcome, RecoveryOutcome, Services, handle_event, handle_recovery};
 use forwarder::publish::MemoryPublisher;
-use forwarder_tests::{ACCOUNT, SerialMoto, closed_port, moto_endpoint, sdk_config};
+use forwarder_tests::{
+    ACCOUNT, SerialMoto, closed_port, create_windows_table, moto_endpoint, sdk_config,
+};
 
 const PERMISSION: &str = r#"198.51.100.7 - - [25/Nov/2026:10:00:00 +0000] "GET GET /orders HTTP/1.1" 500 35 req-1= AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again."#;
 
@@ -41,27 +40,7 @@ async fn table(test: &str) -> (String, aws_sdk_dynamodb::Client) {
 async fn table_at(endpoint: &str, test: &str) -> (String, aws_sdk_dynamodb::Client) {
     let name = format!("alert-windows-{test}-{}", std::process::id());
     let client = aws_sdk_dynamodb::Client::new(&sdk_config(endpoint).await);
-    client
-        .create_table()
-        .table_name(&name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("create table");
+    create_windows_table(&client, &name).await;
     (name, client)
 }
 
