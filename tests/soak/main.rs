@@ -13,6 +13,8 @@ mod ledger;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
@@ -192,6 +194,8 @@ fn main() -> ExitCode {
         args.fault_rate,
         proxy.endpoint()
     );
+    let stop = Arc::new(AtomicBool::new(false));
+    let collector = runtime.spawn(collect(sqs.clone(), alerts_url.clone(), stop.clone()));
     proxy.set_faults(true);
     let deliveries = driver.run(&plan.jobs);
     proxy.set_faults(false);
@@ -202,7 +206,9 @@ fn main() -> ExitCode {
         .settled_records(Duration::from_millis(args.max_delay_ms) * 2 + Duration::from_secs(30));
     let unsettled = records.iter().filter(|r| !r.done).count();
 
-    let received = runtime.block_on(drain(&sqs, &alerts_url));
+    stop.store(true, Relaxed);
+    let mut received = runtime.block_on(collector).expect("the collector ends");
+    received.extend(runtime.block_on(drain(&sqs, &alerts_url)));
     let alerts: Vec<Seen> = received
         .iter()
         .filter_map(|b| Seen::from_envelope(b))
@@ -387,36 +393,54 @@ async fn resources(aws: &aws_config::SdkConfig) -> (String, String, String) {
     (topic, alerts, dlq)
 }
 
-/// Every message a queue holds, deleted as read; done after three empty receives in a row.
+/// Up to ten messages from a queue, deleted as read. Never a long poll: the serial moto would
+/// serve nothing else meanwhile.
+async fn receive(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
+    let out = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .visibility_timeout(600)
+        .send()
+        .await
+        .expect("receive");
+    let mut bodies = Vec::new();
+    for m in out.messages.unwrap_or_default() {
+        if let Some(handle) = m.receipt_handle() {
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(handle)
+                .send()
+                .await
+                .expect("delete");
+        }
+        bodies.push(m.body.unwrap_or_default());
+    }
+    bodies
+}
+
+/// Reads the subscriber's queue while the run goes on, so moto keeps few messages (its cost per
+/// message grows with the queue); returns what it read once `stop` is set.
+async fn collect(sqs: aws_sdk_sqs::Client, url: String, stop: Arc<AtomicBool>) -> Vec<String> {
+    let mut bodies = Vec::new();
+    while !stop.load(Relaxed) {
+        let read = receive(&sqs, &url).await;
+        if read.is_empty() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        bodies.extend(read);
+    }
+    bodies
+}
+
+/// Every message a queue still holds; done after three empty receives in a row.
 async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<String> {
     let mut bodies = Vec::new();
     let mut empty = 0;
     while empty < 3 {
-        let out = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .visibility_timeout(600)
-            .send()
-            .await
-            .expect("receive");
-        let messages = out.messages.unwrap_or_default();
-        if messages.is_empty() {
-            empty += 1;
-            continue;
-        }
-        empty = 0;
-        for m in messages {
-            if let Some(handle) = m.receipt_handle() {
-                sqs.delete_message()
-                    .queue_url(url)
-                    .receipt_handle(handle)
-                    .send()
-                    .await
-                    .expect("delete");
-            }
-            bodies.push(m.body.unwrap_or_default());
-        }
+        let read = receive(sqs, url).await;
+        empty = if read.is_empty() { empty + 1 } else { 0 };
+        bodies.extend(read);
     }
     bodies
 }
