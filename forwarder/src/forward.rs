@@ -212,10 +212,18 @@ impl<'a, P, I, W> Services<'a, P, I, W> {
     /// The same services for one invocation that must be done by `at`.
     pub fn until(&self, at: Instant) -> Self {
         Services {
+            until: Some(at),
+            ..self.until_never()
+        }
+    }
+
+    /// The same services for an invocation with no deadline.
+    pub fn until_never(&self) -> Self {
+        Services {
             publisher: self.publisher,
             inspector: self.inspector,
             windows: self.windows,
-            until: Some(at),
+            until: None,
         }
     }
 }

@@ -70,8 +70,12 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     Box::pin(lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Box<RawValue>>| async move {
             let bytes = event.payload.get().as_bytes();
-            let until = Instant::now() + time_left(event.context.deadline, SystemTime::now());
-            let services = services.until(until);
+            let left = time_left(event.context.deadline, SystemTime::now());
+            let until = left.map(|left| Instant::now() + left);
+            let services = match until {
+                Some(until) => services.until(until),
+                None => services.until_never(),
+            };
             let services = &services;
             let response = match decode::event_kind(bytes) {
                 // Stops by itself, reporting the records it could not finish.
@@ -91,33 +95,37 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     .await
 }
 
-/// Kept back from the invocation's deadline. Each SDK call has its own timeouts, but a batch
-/// with several problems makes several calls, and a slow AWS could add them up past the
+/// Kept back from the invocation's deadline, at most. Each SDK call has its own timeouts, but a
+/// batch with several problems makes several calls, and a slow AWS could add them up past the
 /// function's timeout. Lambda would then stop the process mid-write and start a cold one; this
 /// way the invocation answers with an error first, Lambda retries the event, and flood control
 /// lets the retry of the same batch alert (see [`crate::flood::gate`]).
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
-/// How long the work of an invocation may take: until [`DEADLINE_MARGIN`] before its deadline
-/// (milliseconds since the epoch, as the Runtime API gives it), and at least a moment, so an
-/// event already late is still tried rather than failed unread.
-pub fn time_left(deadline_ms: u64, now: SystemTime) -> Duration {
-    let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms);
-    deadline
-        .duration_since(now)
-        .unwrap_or_default()
-        .saturating_sub(DEADLINE_MARGIN)
-        .max(MIN_TIME)
-}
+/// The longest timeout Lambda allows: a deadline further away, or already past, is not one
+/// Lambda gave, and no limit is set from it.
+const MAX_FUNCTION_TIMEOUT: Duration = Duration::from_secs(900);
 
-/// The least an invocation is given, whatever its deadline says.
-const MIN_TIME: Duration = Duration::from_millis(500);
+/// How long the work of an invocation may take: until a tenth of its time, at most
+/// [`DEADLINE_MARGIN`], before its deadline (milliseconds since the epoch, as the Runtime API
+/// gives it); `None` for a deadline Lambda would not give.
+pub fn time_left(deadline_ms: u64, now: SystemTime) -> Option<Duration> {
+    let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    let left = deadline
+        .duration_since(now)
+        .ok()
+        .filter(|left| !left.is_zero() && *left <= MAX_FUNCTION_TIMEOUT)?;
+    Some(left - DEADLINE_MARGIN.min(left / 10))
+}
 
 /// Runs an invocation's work until `until`, failing it with [`ForwardError::Deadline`] after.
 async fn in_time<T>(
-    until: Instant,
+    until: Option<Instant>,
     work: impl Future<Output = Result<T, ForwardError>>,
 ) -> Result<T, ForwardError> {
+    let Some(until) = until else {
+        return Box::pin(work).await;
+    };
     match tokio::time::timeout_at(until.into(), Box::pin(work)).await {
         Ok(done) => done,
         Err(_) => {
@@ -212,11 +220,17 @@ mod tests {
     #[test]
     fn an_invocation_stops_before_its_deadline() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
-        assert_eq!(time_left(1_030_000, now), Duration::from_secs(28));
-        assert_eq!(time_left(1_002_500, now), Duration::from_millis(500));
-        // A deadline already past, or none (0), still gives the event a moment.
-        assert_eq!(time_left(999_000, now), MIN_TIME);
-        assert_eq!(time_left(0, now), MIN_TIME);
+        let left = |deadline_ms| time_left(deadline_ms, now);
+        assert_eq!(left(1_030_000), Some(Duration::from_secs(28)));
+        // A short timeout keeps most of its time: a tenth is held back.
+        assert_eq!(left(1_003_000), Some(Duration::from_millis(2_700)));
+        assert_eq!(left(1_900_000), Some(Duration::from_secs(898)));
+        // What Lambda would not give sets no limit: a past deadline, none, seconds for
+        // milliseconds, or more than 15 minutes away.
+        assert_eq!(left(999_000), None);
+        assert_eq!(left(0), None);
+        assert_eq!(left(1_030), None);
+        assert_eq!(left(1_901_000), None);
     }
 
     #[test]

@@ -58,7 +58,7 @@ fn a_stuck_aws_fails_the_invocation_before_its_timeout() {
     .unwrap();
     for round in 0..2 {
         // The publisher alone would wait up to 20 s for its attempts; the deadline is 4 s away.
-        // Only the function's own deadline timer answers `DeadlineNear`, 2 s before it, so the
+        // Only the function's own deadline timer answers `DeadlineNear`, before it, so the
         // test needs no clock of its own.
         let outcome = api.invoke(&event, Duration::from_secs(60));
         let Some(Outcome::Error { body, .. }) = outcome else {

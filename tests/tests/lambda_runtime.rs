@@ -36,6 +36,10 @@ impl Emulator {
             "127.0.0.1",
             "-P",
             &port.to_string(),
+            // The stack's `Timeout: 30`: the function keeps its work inside the deadline it is
+            // given, so the emulator's must be the stack's.
+            "--timeout",
+            "30",
         ])
         .current_dir(root().join("forwarder"))
         .stdin(Stdio::null())
