@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::access_log::LogFormat;
@@ -209,21 +210,31 @@ impl<'a, P, I, W> Services<'a, P, I, W> {
         }
     }
 
-    /// The same services for one invocation that must be done by `at`.
-    pub fn until(&self, at: Instant) -> Self {
-        Services {
-            until: Some(at),
-            ..self.until_never()
-        }
-    }
-
-    /// The same services for an invocation with no deadline.
-    pub fn until_never(&self) -> Self {
+    /// The same services for one invocation that must be done by `until` (none: no limit).
+    pub fn until(&self, until: Option<Instant>) -> Self {
         Services {
             publisher: self.publisher,
             inspector: self.inspector,
             windows: self.windows,
-            until: None,
+            until,
+        }
+    }
+
+    /// Runs `work` until the invocation's time runs out, failing it with
+    /// [`ForwardError::Deadline`] after.
+    async fn in_time<T>(
+        &self,
+        work: impl Future<Output = Result<T, ForwardError>>,
+    ) -> Result<T, ForwardError> {
+        let Some(until) = self.until else {
+            return work.await;
+        };
+        match tokio::time::timeout_at(until.into(), work).await {
+            Ok(done) => done,
+            Err(_) => {
+                tracing::error!("stopped before the function's timeout; Lambda retries the event");
+                Err(ForwardError::Deadline)
+            }
         }
     }
 }
@@ -240,10 +251,14 @@ pub async fn handle_event<P: Publisher, I: Inspector, W: AlertWindows>(
     config: &Config,
     services: &Services<'_, P, I, W>,
 ) -> Result<Outcome, ForwardError> {
-    let rejected = |e: &DecodeError| tracing::error!(error = %e, "event rejected");
-    let payload = decode::decode_event(event).inspect_err(rejected)?;
-    let batch = payload.parse_candidates().inspect_err(rejected)?;
-    forward_batch(&batch, config, services).await
+    services
+        .in_time(async {
+            let rejected = |e: &DecodeError| tracing::error!(error = %e, "event rejected");
+            let payload = decode::decode_event(event).inspect_err(rejected)?;
+            let batch = payload.parse_candidates().inspect_err(rejected)?;
+            forward_batch(&batch, config, services).await
+        })
+        .await
 }
 
 /// Scans one batch, keeps the groups flood control lets through, diagnoses and publishes them.
@@ -319,6 +334,13 @@ pub struct RecoveryOutcome {
 /// window length (an EventBridge schedule invokes this). Each is reported once: a new failure
 /// opens a new window, and the next quiet window is reported again.
 pub async fn handle_recovery<P: Publisher, I: Inspector, W: AlertWindows>(
+    config: &Config,
+    services: &Services<'_, P, I, W>,
+) -> Result<RecoveryOutcome, ForwardError> {
+    services.in_time(recover(config, services)).await
+}
+
+async fn recover<P: Publisher, I: Inspector, W: AlertWindows>(
     config: &Config,
     services: &Services<'_, P, I, W>,
 ) -> Result<RecoveryOutcome, ForwardError> {
@@ -404,18 +426,13 @@ pub async fn handle_kinesis<P: Publisher, I: Inspector, W: AlertWindows>(
                 Err(e) => Err(e.into()),
             }
         };
-        let outcome = match services.until {
-            Some(until) => tokio::time::timeout_at(until.into(), work)
-                .await
-                .unwrap_or(Err(ForwardError::Deadline)),
-            None => work.await,
-        };
+        let outcome = services.in_time(work).await;
         if let Err(ForwardError::Deadline) = outcome {
             let left = &event.records[i..];
             tracing::error!(
                 sequence_number = sequence,
                 records_left = left.len(),
-                "stopped before the function's timeout; the records left are reported as failed"
+                "the records left are reported as failed"
             );
             response
                 .batch_item_failures
@@ -478,7 +495,8 @@ mod tests {
         let records = [("1", gz(HEALTHY)), ("2", gz(PERMISSION)), ("3", gz(FORMAT))];
         let event = serde_json::to_vec(&decode::encode_kinesis(&records)).unwrap();
         let stuck = Stuck;
-        let services = Services::new(&stuck).until(Instant::now() + Duration::from_millis(50));
+        let services =
+            Services::new(&stuck).until(Some(Instant::now() + Duration::from_millis(50)));
         let response = handle_kinesis(&event, &config(), &services).await.unwrap();
         let failed: Vec<&str> = response
             .batch_item_failures

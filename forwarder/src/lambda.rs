@@ -1,6 +1,5 @@
 //! Running as a Lambda function behind a CloudWatch Logs subscription filter.
 
-use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
@@ -71,21 +70,16 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         move |event: LambdaEvent<Box<RawValue>>| async move {
             let bytes = event.payload.get().as_bytes();
             let left = time_left(event.context.deadline, SystemTime::now());
-            let until = left.map(|left| Instant::now() + left);
-            let services = match until {
-                Some(until) => services.until(until),
-                None => services.until_never(),
-            };
-            let services = &services;
+            // Each handler stops when this comes: a Kinesis one reports the records left.
+            let services = &services.until(left.map(|left| Instant::now() + left));
             let response = match decode::event_kind(bytes) {
-                // Stops by itself, reporting the records it could not finish.
                 EventKind::Kinesis => Box::pin(handle_kinesis(bytes, config, services))
                     .await
                     .map(|r| serde_json::to_value(r).expect("a response serialises")),
-                EventKind::Subscription => in_time(until, handle_event(bytes, config, services))
+                EventKind::Subscription => Box::pin(handle_event(bytes, config, services))
                     .await
                     .map(|o| serde_json::to_value(o).expect("an outcome serialises")),
-                EventKind::Schedule => in_time(until, handle_recovery(config, services))
+                EventKind::Schedule => Box::pin(handle_recovery(config, services))
                     .await
                     .map(|o| serde_json::to_value(o).expect("an outcome serialises")),
             };
@@ -116,23 +110,6 @@ pub fn time_left(deadline_ms: u64, now: SystemTime) -> Option<Duration> {
         .ok()
         .filter(|left| !left.is_zero() && *left <= MAX_FUNCTION_TIMEOUT)?;
     Some(left - DEADLINE_MARGIN.min(left / 10))
-}
-
-/// Runs an invocation's work until `until`, failing it with [`ForwardError::Deadline`] after.
-async fn in_time<T>(
-    until: Option<Instant>,
-    work: impl Future<Output = Result<T, ForwardError>>,
-) -> Result<T, ForwardError> {
-    let Some(until) = until else {
-        return Box::pin(work).await;
-    };
-    match tokio::time::timeout_at(until.into(), Box::pin(work)).await {
-        Ok(done) => done,
-        Err(_) => {
-            tracing::error!("stopped before the function's timeout; Lambda retries the event");
-            Err(ForwardError::Deadline)
-        }
-    }
 }
 
 /// Tells Lambda why the cold start failed
