@@ -12,13 +12,13 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::cause::{ApiFamily, Cause, Place, Remedy, remedy};
+use crate::cause::{ApiFamily, Cause, Place, Remedy, Severity, remedy};
 use crate::config::is_api_id;
 use crate::config::{Config, Language};
 use crate::detect::{Finding, LogKind, Scan};
 use crate::diagnose::{ApiKind, AuthorizerReport, Check, Diagnosis};
 use crate::escape::{ascii, chat_block, chat_code, chat_text, json_safe, truncate, visible};
-use crate::flood::{Quiet, Suppressed};
+use crate::flood::{self, Quiet, Suppressed};
 use crate::shape;
 
 /// SNS refuses larger messages (256 KiB, counted in bytes, message attributes included).
@@ -358,6 +358,7 @@ pub fn render(group: &Group, config: &Config) -> Alert {
 /// What one rendering shows: every field from the log or the event, within [`Limits`].
 struct View<'a> {
     group: &'a Group,
+    severity: Severity,
     label: Option<String>,
     region: Option<String>,
     log_group: Option<String>,
@@ -395,6 +396,7 @@ fn render_with(group: &Group, config: &Config, limits: Limits) -> Alert {
     let samples = cut(&group.sample_request_ids, limits.samples);
     let view = View {
         group,
+        severity: config.severity(group.cause),
         label: label(config),
         region: cut_one(&config.region),
         log_group: cut_one(&group.log_group),
@@ -429,7 +431,7 @@ fn render_with(group: &Group, config: &Config, limits: Limits) -> Alert {
         attributes: Attributes {
             cause: group.cause.code().to_owned(),
             log_group: attribute(group.log_group.as_deref().unwrap_or("unknown")),
-            severity: group.cause.severity().to_owned(),
+            severity: view.severity.code().to_owned(),
         },
         machine: json_safe(&machine_json(&view, &subject, &email).to_string()).into_owned(),
         email,
@@ -530,6 +532,7 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
         q.cause.subject_words(),
         "",
     );
+    let thread = thread_id(&q.key);
     let full_scope = truncate(&q.scope, MAX_ATTRIBUTE_BYTES);
     let suppressed = trim_suppressed(&q.suppressed, START_LIMITS.items, 256);
     let q = &Quiet {
@@ -563,17 +566,21 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
         ));
     }
     text.push_str(&format!("\n{}: {}\n", w.code, q.cause.code()));
+    let description = match config.mention_for(Severity::Info) {
+        Some(mention) => format!("{}\n{}", mention.as_str(), chat_text(&text)),
+        None => chat_text(&text),
+    };
     let chat = json!({
         "version": "1.0",
         "source": "custom",
-        "id": format!("{}:{}", q.cause.code(), attribute(&q.scope)),
+        "id": format!("{thread}#recovered-{}", q.last_seen),
         "content": {
             "textType": "client-markdown",
             "title": format!(":white_check_mark: {}", chat_text(&subject)),
-            "description": chat_text(&text),
+            "description": description,
         },
         "metadata": {
-            "threadId": format!("{}:{}", q.cause.code(), attribute(&q.scope)),
+            "threadId": thread,
             "summary": subject,
             "eventType": "AuthorizerConfigurationRecovered",
         },
@@ -592,13 +599,60 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
         attributes: Attributes {
             cause: q.cause.code().to_owned(),
             log_group: attribute(q.scope.split_once(':').map_or(q.scope.as_str(), |(_, v)| v)),
-            severity: "info".to_owned(),
+            severity: Severity::Info.code().to_owned(),
         },
         machine: json_safe(&machine.to_string()).into_owned(),
         email: text,
         chat: chat.to_string(),
         subject,
     }
+}
+
+/// A thread id longer than this ends in a digest of the whole key instead.
+const MAX_THREAD_BYTES: usize = 128;
+
+/// The chat thread of a problem: its flood-control key (the API, else the log group, and the
+/// cause), so every alert about it, whatever the batch and however its message was trimmed, and
+/// the note that it is over land in one thread
+/// (<https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html>).
+pub fn thread_id(key: &str) -> String {
+    let shown = ascii(key);
+    if shown.len() <= MAX_THREAD_BYTES && shown == key {
+        return shown;
+    }
+    // Cut on a character boundary of printable ASCII, and told apart by the digest of the key.
+    format!(
+        "{}~{:016x}",
+        &shown[..shown.len().min(MAX_THREAD_BYTES - 17)],
+        fnv1a(key.as_bytes())
+    )
+}
+
+/// One notification's id: its thread and a digest of what it reports, so a batch delivered again
+/// gives the same id and another batch of the same problem a new one.
+fn event_id(thread: &str, g: &Group) -> String {
+    let mut seen = Vec::new();
+    for part in [
+        g.count.to_string().as_str(),
+        g.first_seen.as_deref().unwrap_or(""),
+        g.last_seen.as_deref().unwrap_or(""),
+    ]
+    .into_iter()
+    .chain(g.sample_request_ids.iter().map(String::as_str))
+    {
+        seen.extend_from_slice(part.as_bytes());
+        seen.push(0);
+    }
+    format!("{thread}#{:016x}", fnv1a(&seen))
+}
+
+/// FNV-1a, 64 bits (<http://www.isthe.com/chongo/tech/comp/fnv/>): a digest that stays the same
+/// across builds and releases, which thread and event ids need and the standard hasher does not
+/// promise.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// `[label] API authorizer misconfigured: missing invoke permission (12x)`: printable ASCII, fewer
@@ -672,7 +726,7 @@ fn machine_json(view: &View, subject: &str, text: &str) -> serde_json::Value {
         "subject": subject,
         "label": view.label,
         "cause": g.cause,
-        "severity": g.cause.severity(),
+        "severity": view.severity,
         "title": g.cause.title(Language::En),
         "count": g.count,
         "first_seen": view.first_seen,
@@ -1052,19 +1106,20 @@ fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
     for cmd in commands(view) {
         next_steps.push(format!("{}: {}", w.command, chat_block(cmd)));
     }
-    let thread = format!(
-        "{}:{}",
-        g.cause.code(),
-        view.log_group.as_deref().map(attribute).unwrap_or_default()
-    );
+    let thread = thread_id(&flood::key(g));
+    let event = event_id(&thread, g);
+    let description = match config.mention_for(view.severity) {
+        Some(mention) => format!("{}\n{d}", mention.as_str()),
+        None => d,
+    };
     json!({
         "version": "1.0",
         "source": "custom",
-        "id": thread,
+        "id": event,
         "content": {
             "textType": "client-markdown",
             "title": format!(":rotating_light: {}", chat_text(subject)),
-            "description": d,
+            "description": description,
             "nextSteps": next_steps,
         },
         "metadata": {
@@ -1374,6 +1429,165 @@ mod tests {
             !alert.email.contains("rm -rf"),
             "untrusted api id kept out of commands"
         );
+    }
+
+    fn chat(alert: &Alert) -> serde_json::Value {
+        serde_json::from_str(&alert.chat).unwrap()
+    }
+
+    #[test]
+    fn one_problem_keeps_one_thread_across_batches_and_its_recovery() {
+        let long_group = format!("/aws/vendedlogs/{}", "g".repeat(400));
+        for (log_group, api) in [
+            ("/aws/apigw/prod", Some("a1b2c3d4e5")),
+            ("/aws/apigw/prod", None),
+            (long_group.as_str(), None),
+        ] {
+            let batch = |ids: &[&str], error: &str| {
+                let findings: Vec<Finding> = ids
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| {
+                        with(
+                            &finding(Cause::MissingInvokePermission, log_group, id, i as i64),
+                            |t| {
+                                t.api_id = api;
+                                t.error = error;
+                            },
+                        )
+                    })
+                    .collect();
+                render(&group(&findings, 5)[0], &config())
+            };
+            let first = chat(&batch(&["r1"], "short"));
+            // Another batch: more requests, and errors so long the message is trimmed.
+            let huge = "e".repeat(300_000);
+            let second = chat(&batch(&["r2", "r3", "r4"], &huge));
+            let thread = first["metadata"]["threadId"].as_str().unwrap();
+            assert_eq!(
+                second["metadata"]["threadId"], thread,
+                "{log_group} {api:?}"
+            );
+            assert!(thread.len() <= MAX_THREAD_BYTES, "{thread}");
+            assert_ne!(
+                first["id"], second["id"],
+                "each notification has its own id"
+            );
+            assert_eq!(
+                chat(&batch(&["r1"], "short"))["id"],
+                first["id"],
+                "the same batch again has the same id"
+            );
+            let scope = match api {
+                Some(api) => format!("api:{api}"),
+                None => format!("log:{log_group}"),
+            };
+            let recovered = render_recovered(
+                &quiet(Cause::MissingInvokePermission, &scope, &[]),
+                &config(),
+            );
+            assert_eq!(chat(&recovered)["metadata"]["threadId"], thread);
+            let other = render_recovered(&quiet(Cause::Unknown, &scope, &[]), &config());
+            assert_ne!(chat(&other)["metadata"]["threadId"], thread, "cause apart");
+        }
+    }
+
+    #[test]
+    fn long_keys_stay_apart_in_their_thread_ids() {
+        let a = thread_id(&format!("log:/{}a#unknown", "x".repeat(300)));
+        let b = thread_id(&format!("log:/{}b#unknown", "x".repeat(300)));
+        assert_ne!(a, b);
+        assert!(a.len() <= MAX_THREAD_BYTES && b.len() <= MAX_THREAD_BYTES);
+        assert_ne!(
+            thread_id("log:/caf\u{e9}#unknown"),
+            thread_id("log:/caf\u{e8}#unknown")
+        );
+        assert!(thread_id("log:/caf\u{e9}#unknown").is_ascii());
+        assert_eq!(thread_id("api:a1b2c3#unknown"), "api:a1b2c3#unknown");
+    }
+
+    #[test]
+    fn mentions_only_where_configured_and_never_from_log_text() {
+        let hostile = with(
+            &finding(Cause::MissingInvokePermission, "/g", "r", 1),
+            |t| {
+                t.error = "@here <!here> <!channel> <@U024BE7LH> <!subteam^SAZ94GDB8> @channel";
+                t.route = Some("GET /<!everyone>");
+            },
+        );
+        let groups = group(&[hostile], 5);
+        let critical = &groups[0];
+        let high = Group {
+            cause: Cause::AuthorizerTimeout,
+            ..critical.clone()
+        };
+        let mention: crate::config::Mention = "<!subteam^S0ONCALL1>".parse().unwrap();
+        let with_mention = Config {
+            mention: Some(mention.clone()),
+            ..config()
+        };
+        // The only raw mention a chat notification can hold is the configured one.
+        let raw_mentions = |alert: &Alert| -> Vec<String> {
+            let c = chat(alert);
+            let text = format!(
+                "{} {} {}",
+                c["content"]["title"], c["content"]["description"], c["content"]["nextSteps"]
+            );
+            text.match_indices("<!")
+                .chain(text.match_indices("<@"))
+                .map(|(i, _)| text[i..].chars().take_while(|c| *c != '>').collect())
+                .collect()
+        };
+        assert_eq!(
+            raw_mentions(&render(critical, &config())),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            raw_mentions(&render(critical, &with_mention)),
+            vec!["<!subteam^S0ONCALL1".to_owned()]
+        );
+        assert!(
+            chat(&render(critical, &with_mention))["content"]["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("<!subteam^S0ONCALL1>\n"),
+            "the mention leads the notification"
+        );
+        assert_eq!(
+            raw_mentions(&render(&high, &with_mention)),
+            Vec::<String>::new(),
+            "high is below the default critical"
+        );
+        let from_high = Config {
+            mention_severity: Severity::High,
+            ..with_mention.clone()
+        };
+        assert_eq!(raw_mentions(&render(&high, &from_high)).len(), 1);
+        // Email and machine JSON never carry it.
+        let alert = render(critical, &with_mention);
+        assert!(!alert.email.contains("S0ONCALL1") && !alert.machine.contains("S0ONCALL1"));
+        // A recovery is info: mentioned only when the threshold is info.
+        let q = quiet(Cause::MissingInvokePermission, "log:/g", &[]);
+        assert!(raw_mentions(&render_recovered(&q, &with_mention)).is_empty());
+        let from_info = Config {
+            mention_severity: Severity::Info,
+            ..with_mention
+        };
+        assert_eq!(raw_mentions(&render_recovered(&q, &from_info)).len(), 1);
+    }
+
+    #[test]
+    fn configured_severities_reach_attributes_and_machine_json() {
+        let g = &group(&[finding(Cause::AuthorizerTimeout, "/g", "r", 1)], 5)[0];
+        assert_eq!(render(g, &config()).attributes.severity, "high");
+        let cfg = Config {
+            severities: vec![(Cause::AuthorizerTimeout, Severity::Critical)],
+            ..config()
+        };
+        let alert = render(g, &cfg);
+        assert_eq!(alert.attributes.severity, "critical");
+        let machine: serde_json::Value = serde_json::from_str(&alert.machine).unwrap();
+        assert_eq!(machine["severity"], "critical");
     }
 
     #[test]

@@ -30,6 +30,50 @@ pub enum Cause {
     FormatMismatch,
 }
 
+/// How urgent an alert is, lowest first. Subscribers filter on the code (the `severity` message
+/// attribute) and chat mentions start at one (`ALERT_MENTION_SEVERITY`), so the codes never change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// A problem is over.
+    Info,
+    Warning,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 4] = [
+        Severity::Info,
+        Severity::Warning,
+        Severity::High,
+        Severity::Critical,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// The severity named by [`Severity::code`], in any case and with spaces around.
+    pub fn from_code(code: &str) -> Option<Severity> {
+        let code = code.trim();
+        Severity::ALL
+            .into_iter()
+            .find(|s| s.code().eq_ignore_ascii_case(code))
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
 impl Cause {
     pub const ALL: [Cause; 6] = [
         Cause::MissingInvokePermission,
@@ -76,14 +120,15 @@ impl Cause {
         }
     }
 
-    /// Every cause stops all requests on the affected routes; a timeout may be intermittent.
-    pub fn severity(self) -> &'static str {
+    /// The severity unless `CAUSE_SEVERITY` says otherwise: every cause stops all requests on the
+    /// affected routes; a timeout may be intermittent.
+    pub fn severity(self) -> Severity {
         match self {
             // Either may come and go with load or input.
-            Cause::AuthorizerTimeout | Cause::AuthorizerFailure => "high",
+            Cause::AuthorizerTimeout | Cause::AuthorizerFailure => Severity::High,
             // Nothing is known to be broken, but nothing would be seen if it were.
-            Cause::FormatMismatch => "warning",
-            _ => "critical",
+            Cause::FormatMismatch => Severity::Warning,
+            _ => Severity::Critical,
         }
     }
 

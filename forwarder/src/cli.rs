@@ -11,13 +11,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::access_log::LogFormat;
 use crate::alert::{self, Alert, Group};
-use crate::config::{Config, Language, TopicArn, parse_api_id, parse_label, parse_max_samples};
+use crate::config::{
+    Config, DEFAULT_METRICS_NAMESPACE, Language, TopicArn, parse_api_id, parse_label,
+    parse_max_samples,
+};
 use crate::decode::{self, Content};
 use crate::detect::{self, Finding, Scan};
 use crate::diagnose::{self, ApiKind, AuthorizerReport};
 use crate::escape::{json_safe, visible};
 use crate::forward;
 use crate::inspect::{self, AwsInspector, AwsLogSearch, LogSearch};
+use crate::metrics::{Tally, emf_lines};
 use crate::publish::SnsPublisher;
 
 /// Exit status when nothing was flagged.
@@ -112,6 +116,10 @@ pub struct Output {
     /// Print the alerts exactly as they would be published.
     #[arg(long)]
     pub alert: bool,
+    /// Print the CloudWatch metrics the Lambda would write for the same input (embedded metric
+    /// format, one document per line), as if every alert were published [env: METRICS_NAMESPACE].
+    #[arg(long, conflicts_with_all = ["json", "alert"])]
+    pub metrics: bool,
     /// Publish the alerts to this SNS topic.
     #[arg(long, value_name = "TOPIC_ARN")]
     pub publish: Option<String>,
@@ -417,6 +425,8 @@ async fn report(
             writeln!(out, "{}", stats_json(&r.name, &r.scan))?;
         } else if output.alert {
             print_alerts(&mut out, r)?;
+        } else if output.metrics {
+            print_metrics(&mut out, r, config)?;
         } else {
             print_summary(&mut out, r, config.max_samples)?;
         }
@@ -449,6 +459,31 @@ async fn report(
             EXIT_CLEAN
         },
     )
+}
+
+/// The EMF documents of one input, as one invocation of the Lambda would write them with flood
+/// control off and every alert published; with metrics turned off (`METRICS_NAMESPACE=""`), under
+/// the default namespace, since they were asked for.
+fn print_metrics(out: &mut impl Write, r: &Scanned, config: &Config) -> Result<()> {
+    let mut tally = Tally::default();
+    tally.count_scan(&r.scan);
+    tally.alerts_published = r.alerts.len() as u64;
+    tally.diagnosis_unavailable = r
+        .groups
+        .iter()
+        .filter(|g| matches!(g.diagnosis, Some(diagnose::Diagnosis::Unavailable { .. })))
+        .count() as u64;
+    let namespace = config
+        .metrics_namespace
+        .as_deref()
+        .unwrap_or(DEFAULT_METRICS_NAMESPACE);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    for line in emf_lines(&tally, namespace, now) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
 }
 
 async fn check(args: CheckArgs) -> Result<u8> {

@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::access_log::{DEFAULT_FORMAT, FormatError, LogFormat};
+use crate::cause::{Cause, Severity};
 use crate::sdk::Roots;
 
 pub const DEFAULT_MAX_SAMPLES: usize = 5;
@@ -40,7 +41,27 @@ pub enum ConfigError {
     BadTable(String),
     #[error("TLS_ROOTS {0:?} is not amazon or native")]
     BadRoots(String),
+    #[error(
+        "METRICS_NAMESPACE {0:?} is not a CloudWatch namespace (1 to 255 of A-Z a-z 0-9 . - _ / # : and space, not starting with AWS/); empty turns metrics off"
+    )]
+    BadNamespace(String),
+    #[error(
+        "CAUSE_SEVERITY {0:?} is not a list of CAUSE=SEVERITY (causes: {causes}; severities: info, warning, high, critical)",
+        causes = Cause::ALL.map(Cause::code).join(", ")
+    )]
+    BadCauseSeverity(String),
+    #[error(
+        "ALERT_MENTION {0:?} is not a chat mention: use @here, @channel, <@USER_ID> or <!subteam^GROUP_ID>, at most {MAX_MENTIONS} separated by spaces"
+    )]
+    BadMention(String),
+    #[error("ALERT_MENTION_SEVERITY {0:?} is not info, warning, high or critical")]
+    BadMentionSeverity(String),
 }
+
+/// The metrics namespace unless `METRICS_NAMESPACE` says otherwise.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "AuthorizerAlerts";
+/// More people than this belong in a user group.
+pub const MAX_MENTIONS: usize = 5;
 
 /// One alert per problem and window by default: 15 minutes.
 pub const DEFAULT_WINDOW_SECONDS: u64 = 900;
@@ -157,6 +178,14 @@ pub struct Config {
     /// in, or the system's (`native`, which honours `SSL_CERT_FILE` and `SSL_CERT_DIR`). The CLI
     /// always uses the system's.
     pub tls_roots: Roots,
+    /// Where the per-invocation metrics go (`METRICS_NAMESPACE`); none writes none.
+    pub metrics_namespace: Option<String>,
+    /// Severities `CAUSE_SEVERITY` changed; the others are [`Cause::severity`].
+    pub severities: Vec<(Cause, Severity)>,
+    /// Who chat notifications mention (`ALERT_MENTION`), from [`Config::mention_severity`] up.
+    pub mention: Option<Mention>,
+    /// The lowest severity whose chat notifications mention (`ALERT_MENTION_SEVERITY`).
+    pub mention_severity: Severity,
 }
 
 impl Config {
@@ -166,6 +195,21 @@ impl Config {
             .as_deref()
             .filter(|_| self.window_seconds > 0)
             .map(|t| (t, self.window_seconds))
+    }
+
+    /// The severity of a cause's alerts, as configured.
+    pub fn severity(&self, cause: Cause) -> Severity {
+        self.severities
+            .iter()
+            .find(|(c, _)| *c == cause)
+            .map_or_else(|| cause.severity(), |(_, s)| *s)
+    }
+
+    /// The mention for a chat notification of this severity, if any.
+    pub fn mention_for(&self, severity: Severity) -> Option<&Mention> {
+        self.mention
+            .as_ref()
+            .filter(|_| severity >= self.mention_severity)
     }
 }
 
@@ -183,6 +227,10 @@ impl Default for Config {
             window_seconds: DEFAULT_WINDOW_SECONDS,
             state_table: None,
             tls_roots: Roots::Amazon,
+            metrics_namespace: None,
+            severities: Vec::new(),
+            mention: None,
+            mention_severity: Severity::Critical,
         }
     }
 }
@@ -256,6 +304,21 @@ impl Config {
             Some(v) if v == "native" => Roots::Native,
             Some(v) => return Err(ConfigError::BadRoots(v)),
         };
+        // Unset: the default namespace; set but empty: no metrics.
+        let metrics_namespace = match get("METRICS_NAMESPACE") {
+            None => Some(DEFAULT_METRICS_NAMESPACE.to_owned()),
+            Some(v) if v.trim().is_empty() => None,
+            Some(v) => Some(parse_namespace(&v)?),
+        };
+        let severities = set("CAUSE_SEVERITY")
+            .map(|v| parse_severities(&v))
+            .transpose()?
+            .unwrap_or_default();
+        let mention = set("ALERT_MENTION").map(|v| v.parse()).transpose()?;
+        let mention_severity = match set("ALERT_MENTION_SEVERITY") {
+            Some(v) => Severity::from_code(&v).ok_or(ConfigError::BadMentionSeverity(v))?,
+            None => Severity::Critical,
+        };
         Ok(Config {
             topic,
             label,
@@ -268,7 +331,97 @@ impl Config {
             window_seconds,
             state_table,
             tls_roots,
+            metrics_namespace,
+            severities,
+            mention,
+            mention_severity,
         })
+    }
+}
+
+/// A CloudWatch namespace as `PutMetricData` accepts one
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Namespace>).
+pub fn parse_namespace(v: &str) -> Result<String, ConfigError> {
+    let ns = v.trim();
+    let ok = (1..=255).contains(&ns.len())
+        && !ns.starts_with("AWS/")
+        && ns
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_/#: ".contains(&b));
+    if ok {
+        Ok(ns.to_owned())
+    } else {
+        Err(ConfigError::BadNamespace(v.to_owned()))
+    }
+}
+
+/// `authorizer_timeout=critical,format_mismatch=high`: each cause at most once.
+pub fn parse_severities(v: &str) -> Result<Vec<(Cause, Severity)>, ConfigError> {
+    let bad = || ConfigError::BadCauseSeverity(v.to_owned());
+    let mut out: Vec<(Cause, Severity)> = Vec::new();
+    for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (cause, severity) = pair.split_once('=').ok_or_else(bad)?;
+        let cause = Cause::from_code(cause.trim()).ok_or_else(bad)?;
+        let severity = Severity::from_code(severity).ok_or_else(bad)?;
+        if out.iter().any(|(c, _)| *c == cause) {
+            return Err(bad());
+        }
+        out.push((cause, severity));
+    }
+    Ok(out)
+}
+
+/// Who a chat notification mentions, in Slack's syntax
+/// (<https://api.slack.com/reference/surfaces/formatting#mentioning-users>): `@here` and
+/// `@channel` become `<!here>` and `<!channel>`; a user is `<@U0123ABCD>` and a user group
+/// `<!subteam^S0123ABCD>`. Nothing else passes, so a setting can only ever mention, never
+/// format, link or inject text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mention(String);
+
+impl Mention {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Mention {
+    type Err = ConfigError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || ConfigError::BadMention(s.to_owned());
+        let id = |v: &str, first: &[u8]| {
+            (3..=32).contains(&v.len())
+                && first.contains(&v.as_bytes()[0])
+                && v.bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        };
+        let mut out: Vec<String> = Vec::new();
+        for token in s.split_whitespace() {
+            let mention = match token {
+                "@here" | "<!here>" => "<!here>".to_owned(),
+                "@channel" | "<!channel>" => "<!channel>".to_owned(),
+                t => match t.strip_suffix('>') {
+                    Some(inner) if inner.strip_prefix("<@").is_some_and(|u| id(u, b"UW")) => {
+                        t.to_owned()
+                    }
+                    Some(inner)
+                        if inner
+                            .strip_prefix("<!subteam^")
+                            .is_some_and(|g| id(g, b"S")) =>
+                    {
+                        t.to_owned()
+                    }
+                    _ => return Err(bad()),
+                },
+            };
+            if !out.contains(&mention) {
+                out.push(mention);
+            }
+        }
+        if out.is_empty() || out.len() > MAX_MENTIONS {
+            return Err(bad());
+        }
+        Ok(Mention(out.join(" ")))
     }
 }
 
@@ -430,6 +583,114 @@ mod tests {
             assert!(err.contains(expected), "{env:?}: {err}");
             assert!(!err.contains('\n'), "one line: {err}");
         }
+    }
+
+    #[test]
+    fn metrics_default_on_and_an_empty_namespace_turns_them_off() {
+        let on = load(&[], false).unwrap();
+        assert_eq!(
+            on.metrics_namespace.as_deref(),
+            Some(DEFAULT_METRICS_NAMESPACE)
+        );
+        let named = load(&[("METRICS_NAMESPACE", " Team/Auth-Alerts ")], false).unwrap();
+        assert_eq!(named.metrics_namespace.as_deref(), Some("Team/Auth-Alerts"));
+        let off = load(&[("METRICS_NAMESPACE", "  ")], false).unwrap();
+        assert_eq!(off.metrics_namespace, None);
+        for bad in ["AWS/Lambda", "a\nb", "caf\u{e9}", &"n".repeat(256)] {
+            let err = load(&[("METRICS_NAMESPACE", bad)], false).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::BadNamespace(_)),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn severities_follow_the_cause_unless_configured() {
+        let c = load(
+            &[(
+                "CAUSE_SEVERITY",
+                " authorizer_timeout = critical , format_mismatch=HIGH,",
+            )],
+            false,
+        )
+        .unwrap();
+        assert_eq!(c.severity(Cause::AuthorizerTimeout), Severity::Critical);
+        assert_eq!(c.severity(Cause::FormatMismatch), Severity::High);
+        assert_eq!(c.severity(Cause::AuthorizerFailure), Severity::High);
+        assert_eq!(
+            c.severity(Cause::MissingInvokePermission),
+            Severity::Critical
+        );
+        for bad in [
+            "authorizer_timeout",
+            "timeout=critical",
+            "authorizer_timeout=urgent",
+            "unknown=high,unknown=info",
+        ] {
+            let err = load(&[("CAUSE_SEVERITY", bad)], false).unwrap_err();
+            assert!(matches!(err, ConfigError::BadCauseSeverity(_)), "{bad:?}");
+            assert!(
+                err.to_string().contains("missing_invoke_permission"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn mentions_take_only_slack_mention_syntax() {
+        let cases = [
+            ("@here", "<!here>"),
+            (" @channel  <!here> ", "<!channel> <!here>"),
+            (
+                "<@U024BE7LH> <!subteam^SAZ94GDB8>",
+                "<@U024BE7LH> <!subteam^SAZ94GDB8>",
+            ),
+            ("@here <!here>", "<!here>"),
+        ];
+        for (given, shown) in cases {
+            let m: Mention = given.parse().unwrap();
+            assert_eq!(m.as_str(), shown, "{given:?}");
+        }
+        for bad in [
+            "here",
+            "@everyone",
+            "<!here|x>",
+            "<@u024be7lh>",
+            "<@U024BE7LH",
+            "<!subteam^SAZ94GDB8|@oncall>",
+            "<https://evil.example|click>",
+            "*bold*",
+            "<@U11> <@U12> <@U13> <@U14> <@U15> <@U16>",
+        ] {
+            let err = load(&[("ALERT_MENTION", bad)], false).unwrap_err();
+            assert!(matches!(err, ConfigError::BadMention(_)), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn mentions_start_at_their_severity() {
+        let c = load(&[("ALERT_MENTION", "@here")], false).unwrap();
+        assert_eq!(c.mention_severity, Severity::Critical);
+        assert!(c.mention_for(Severity::Critical).is_some());
+        assert!(c.mention_for(Severity::High).is_none());
+        let c = load(
+            &[
+                ("ALERT_MENTION", "@here"),
+                ("ALERT_MENTION_SEVERITY", "warning"),
+            ],
+            false,
+        )
+        .unwrap();
+        assert!(c.mention_for(Severity::Warning).is_some());
+        assert!(c.mention_for(Severity::Info).is_none());
+        let none = load(&[("ALERT_MENTION_SEVERITY", "info")], false).unwrap();
+        assert!(
+            none.mention_for(Severity::Critical).is_none(),
+            "no mention set"
+        );
+        let err = load(&[("ALERT_MENTION_SEVERITY", "page")], false).unwrap_err();
+        assert!(err.to_string().contains("ALERT_MENTION_SEVERITY \"page\""));
     }
 
     #[test]

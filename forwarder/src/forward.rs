@@ -15,6 +15,7 @@ use crate::detect::{self, Scan};
 use crate::diagnose::{self, Diagnosis, Evidence};
 use crate::flood::{self, AlertWindows};
 use crate::inspect::{self, FoundEvent, Inspector, Offline};
+use crate::metrics::{Recorder, Tally};
 use crate::publish::{PublishError, Publisher};
 
 /// How long all diagnoses of one invocation may take together; an alert never waits longer.
@@ -177,6 +178,8 @@ pub struct Services<'a, P, I, W> {
     pub windows: &'a W,
     /// When the invocation must be done: Lambda's deadline less a margin. None for the CLI.
     pub until: Option<Instant>,
+    /// Where the invocation's counts go (see [`crate::metrics`]); none counts nothing.
+    pub metrics: Option<&'a Recorder>,
 }
 
 impl<'a, P> Services<'a, P, Offline, flood::Off> {
@@ -187,6 +190,7 @@ impl<'a, P> Services<'a, P, Offline, flood::Off> {
             inspector: &Offline,
             windows: &flood::Off,
             until: None,
+            metrics: None,
         }
     }
 }
@@ -198,6 +202,7 @@ impl<'a, P, I, W> Services<'a, P, I, W> {
             inspector,
             windows: self.windows,
             until: self.until,
+            metrics: self.metrics,
         }
     }
 
@@ -207,6 +212,7 @@ impl<'a, P, I, W> Services<'a, P, I, W> {
             inspector: self.inspector,
             windows,
             until: self.until,
+            metrics: self.metrics,
         }
     }
 
@@ -217,6 +223,27 @@ impl<'a, P, I, W> Services<'a, P, I, W> {
             inspector: self.inspector,
             windows: self.windows,
             until,
+            metrics: self.metrics,
+        }
+    }
+
+    /// The same services, counting into `metrics`: one recorder per invocation.
+    pub fn metrics<'b>(&'b self, metrics: &'b Recorder) -> Services<'b, P, I, W>
+    where
+        'a: 'b,
+    {
+        Services {
+            publisher: self.publisher,
+            inspector: self.inspector,
+            windows: self.windows,
+            until: self.until,
+            metrics: Some(metrics),
+        }
+    }
+
+    fn record(&self, count: impl FnOnce(&mut Tally)) {
+        if let Some(recorder) = self.metrics {
+            recorder.record(count);
         }
     }
 
@@ -275,6 +302,7 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
         });
     }
     let scan = detect::scan_batch(batch, &config.format);
+    services.record(|t| t.count_scan(&scan));
     let mut groups = groups_for(&scan, config);
     let now = now_seconds();
     let gate = match config.flood_control() {
@@ -286,6 +314,13 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
         None => flood::Gate::default(),
     };
     diagnose_groups(&mut groups, config, services.inspector).await;
+    services.record(|t| {
+        t.alerts_suppressed += gate.suppressed as u64;
+        t.diagnosis_unavailable += groups
+            .iter()
+            .filter(|g| matches!(g.diagnosis, Some(Diagnosis::Unavailable { .. })))
+            .count() as u64;
+    });
     let alerts = alert::render_all(&groups, config);
     tracing::info!(
         log_group = %batch.log_group,
@@ -298,7 +333,15 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
         suppressed = gate.suppressed,
         "batch scanned"
     );
-    let message_ids = match publish_all(&alerts, services.publisher).await {
+    let published = publish_all(&alerts, services.publisher).await;
+    services.record(|t| {
+        t.alerts_published += match &published {
+            Ok(ids) => ids.len(),
+            Err(ForwardError::Publish { published, .. }) => *published,
+            Err(_) => 0,
+        } as u64;
+    });
+    let message_ids = match published {
         Ok(ids) => ids,
         Err(e) => {
             // The windows of the alerts that did not go out are closed again, so the retry of
@@ -369,6 +412,7 @@ async fn recover<P: Publisher, I: Inspector, W: AlertWindows>(
                     source,
                 })?;
         tracing::info!(key = %q.key, message_id = %id, "recovery published");
+        services.record(|t| t.alerts_published += 1);
         // Marked after publishing: a crash in between repeats the note rather than losing it.
         match services
             .windows

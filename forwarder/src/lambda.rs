@@ -10,6 +10,7 @@ use crate::decode::{self, EventKind};
 use crate::flood::DynamoWindows;
 use crate::forward::{ForwardError, Services, handle_event, handle_kinesis, handle_recovery};
 use crate::inspect::{self, AwsInspector, Cached, INSPECT_CACHE_TTL};
+use crate::metrics::{Recorder, Tally, emf_lines};
 use crate::publish::SnsPublisher;
 
 /// Starts the runtime loop. Configuration is checked once, before the first event: a bad setting
@@ -71,7 +72,9 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             let bytes = event.payload.get().as_bytes();
             let left = time_left(event.context.deadline, SystemTime::now());
             // Each handler stops when this comes: a Kinesis one reports the records left.
-            let services = &services.until(left.map(|left| Instant::now() + left));
+            let services = services.until(left.map(|left| Instant::now() + left));
+            let recorder = Recorder::default();
+            let services = &services.metrics(&recorder);
             let response = match decode::event_kind(bytes) {
                 EventKind::Kinesis => Box::pin(handle_kinesis(bytes, config, services))
                     .await
@@ -83,10 +86,29 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
                     .await
                     .map(|o| serde_json::to_value(o).expect("an outcome serialises")),
             };
+            // Written whatever the outcome: what was scanned was seen, even if a publish failed.
+            if let Some(namespace) = &config.metrics_namespace {
+                write_metrics(&recorder.take(), namespace);
+            }
             response.map_err(diagnostic)
         },
     )))
     .await
+}
+
+/// Writes the invocation's EMF documents to standard output, which Lambda sends to the function's
+/// log group, where CloudWatch Logs extracts the metrics. Each document is one whole line, so it
+/// never interleaves with the JSON log lines. A failed write loses metrics, never the invocation.
+fn write_metrics(tally: &Tally, namespace: &str) {
+    use std::io::Write;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let mut out = std::io::stdout().lock();
+    for line in emf_lines(tally, namespace, now) {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = out.flush();
 }
 
 /// Kept back from the invocation's deadline, at most. Each SDK call has its own timeouts, but a

@@ -11,7 +11,8 @@
 //!
 //! The core ([`decode`], [`access_log`], [`execution_log`], [`detect`], [`cause`], [`diagnose`],
 //! [`alert`]) is plain functions over plain data; AWS calls sit behind the small traits of
-//! [`publish`] and [`inspect`].
+//! [`publish`] and [`inspect`]. Each invocation's counts become CloudWatch metrics through
+//! [`metrics`].
 
 pub mod access_log;
 pub mod alert;
@@ -27,6 +28,7 @@ pub mod flood;
 pub mod forward;
 pub mod inspect;
 pub mod lambda;
+pub mod metrics;
 pub mod publish;
 pub mod sdk;
 pub mod shape;

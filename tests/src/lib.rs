@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: the built binary, the sample logs, and a local SNS
 //! with SQS subscribers served by `moto_server` (started by `tests/run`).
 
+pub mod emf;
 pub mod fault_proxy;
 pub mod http;
 pub mod runtime_api;
@@ -75,6 +76,10 @@ pub fn forwarder(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> R
         "AWS_ENDPOINT_URL",
         "DIAGNOSE",
         "API_ID",
+        "METRICS_NAMESPACE",
+        "CAUSE_SEVERITY",
+        "ALERT_MENTION",
+        "ALERT_MENTION_SEVERITY",
     ] {
         cmd.env_remove(var);
     }

@@ -1,0 +1,360 @@
+//! Operator signals: what each invocation counted, written as CloudWatch embedded metric format
+//! (EMF) documents.
+//!
+//! Lambda sends the function's standard output to its log group, and CloudWatch Logs turns each
+//! line that is an EMF document into metrics: no API call, no permission, no added latency
+//! (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>).
+//!
+//! The documents are written here rather than through a crate: the maintained EMF crates record
+//! through a process-wide `metrics` recorder and flush on their own schedule, while an invocation
+//! needs its own counts written once, at its end, with two dimension sets per failure; the format
+//! is one small JSON object.
+//!
+//! Per invocation, one summary document carries every counter without dimensions (what the
+//! stack's alarm and dashboard read), and one document per (cause, API or log group) carries
+//! `AuthorizerFailures` by `Cause` and by `ApiId` (or `LogGroup`, when the lines carry no API id)
+//! with `Cause`.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde_json::{Map, Value, json};
+
+use crate::cause::Cause;
+use crate::config::is_api_id;
+use crate::detect::Scan;
+use crate::escape::{ascii, truncate};
+
+/// The metric names; dashboards and alarms name them, so they never change.
+pub const AUTHORIZER_FAILURES: &str = "AuthorizerFailures";
+pub const FORGED_TOKENS_IGNORED: &str = "ForgedTokensIgnored";
+pub const UNMATCHED_LINES: &str = "UnmatchedLines";
+pub const ALERTS_PUBLISHED: &str = "AlertsPublished";
+pub const ALERTS_SUPPRESSED: &str = "AlertsSuppressed";
+pub const DIAGNOSIS_UNAVAILABLE: &str = "DiagnosisUnavailable";
+
+/// The dimension names.
+pub const CAUSE: &str = "Cause";
+pub const API_ID: &str = "ApiId";
+pub const LOG_GROUP: &str = "LogGroup";
+
+/// CloudWatch takes dimension values of 1 to 1,024 characters
+/// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Dimension.html>).
+const MAX_DIMENSION_VALUE_BYTES: usize = 1024;
+
+/// Each (cause, API or log group) is a metric of its own, which CloudWatch bills; past this many
+/// in one invocation the rest are counted by cause alone.
+pub const MAX_SCOPES: usize = 50;
+
+/// Where failed requests were seen: the API, when the lines name it, else the log group.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    Api(String),
+    LogGroup(String),
+    /// Lines read without a log group (a file on the command line), or past [`MAX_SCOPES`].
+    Unknown,
+}
+
+impl Scope {
+    /// The dimension and its value, when there is one.
+    fn dimension(&self) -> Option<(&'static str, String)> {
+        let value = |v: &str| {
+            let v = truncate(&ascii(v), MAX_DIMENSION_VALUE_BYTES).into_owned();
+            (!v.trim().is_empty()).then_some(v)
+        };
+        match self {
+            Scope::Api(id) => Some((API_ID, value(id)?)),
+            Scope::LogGroup(group) => Some((LOG_GROUP, value(group)?)),
+            Scope::Unknown => None,
+        }
+    }
+}
+
+/// What an invocation counted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Failed requests by cause and where they were seen; never [`Cause::FormatMismatch`], whose
+    /// lines are [`Tally::unmatched_lines`].
+    pub failures: BTreeMap<(Cause, Scope), u64>,
+    /// Lines with the token only where a client put it.
+    pub forged_ignored: u64,
+    /// Lines with the token that the configured format could not split.
+    pub unmatched_lines: u64,
+    pub alerts_published: u64,
+    /// Groups flood control counted instead of alerting.
+    pub alerts_suppressed: u64,
+    /// Alerts that went out without a diagnosis of the live API.
+    pub diagnosis_unavailable: u64,
+}
+
+impl Tally {
+    /// Counts a scanned batch: each flagged line once, by its cause and its API (an id of API
+    /// Gateway's shape) or else its log group.
+    pub fn count_scan(&mut self, scan: &Scan) {
+        for f in &scan.findings {
+            let scope = match (f.api_id().filter(|id| is_api_id(id)), &f.log_group) {
+                (Some(id), _) => Scope::Api(id.to_owned()),
+                (None, Some(group)) => Scope::LogGroup(group.to_string()),
+                (None, None) => Scope::Unknown,
+            };
+            let scope = if self.failures.contains_key(&(f.cause, scope.clone()))
+                || self.scopes() < MAX_SCOPES
+            {
+                scope
+            } else {
+                Scope::Unknown
+            };
+            *self.failures.entry((f.cause, scope)).or_default() += 1;
+        }
+        self.forged_ignored += scan.ignored as u64;
+        self.unmatched_lines += scan.unmatched as u64;
+    }
+
+    /// Distinct (cause, scope) pairs with a dimension of their own.
+    fn scopes(&self) -> usize {
+        self.failures
+            .keys()
+            .filter(|(_, s)| *s != Scope::Unknown)
+            .count()
+    }
+
+    /// Failed requests of every cause.
+    pub fn failed_requests(&self) -> u64 {
+        self.failures.values().sum()
+    }
+
+    pub fn merge(&mut self, other: Tally) {
+        for (key, n) in other.failures {
+            *self.failures.entry(key).or_default() += n;
+        }
+        self.forged_ignored += other.forged_ignored;
+        self.unmatched_lines += other.unmatched_lines;
+        self.alerts_published += other.alerts_published;
+        self.alerts_suppressed += other.alerts_suppressed;
+        self.diagnosis_unavailable += other.diagnosis_unavailable;
+    }
+}
+
+/// Collects an invocation's counts as its work goes, for the handler to write once at its end,
+/// whether the work succeeded or not.
+#[derive(Debug, Default)]
+pub struct Recorder(Mutex<Tally>);
+
+impl Recorder {
+    pub fn record(&self, count: impl FnOnce(&mut Tally)) {
+        // A poisoned lock only means another count panicked; the counts are still numbers.
+        count(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    pub fn take(&self) -> Tally {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The EMF documents for one invocation's counts, one JSON object per line: a summary without
+/// dimensions, then one per (cause, scope) that failed. `timestamp_ms` is when the invocation
+/// ended, in milliseconds since the epoch.
+pub fn emf_lines(tally: &Tally, namespace: &str, timestamp_ms: u64) -> Vec<String> {
+    let summary = [
+        (AUTHORIZER_FAILURES, tally.failed_requests()),
+        (FORGED_TOKENS_IGNORED, tally.forged_ignored),
+        (UNMATCHED_LINES, tally.unmatched_lines),
+        (ALERTS_PUBLISHED, tally.alerts_published),
+        (ALERTS_SUPPRESSED, tally.alerts_suppressed),
+        (DIAGNOSIS_UNAVAILABLE, tally.diagnosis_unavailable),
+    ];
+    let mut lines = Vec::with_capacity(1 + tally.failures.len());
+    let mut root = Map::new();
+    for (name, value) in summary {
+        root.insert(name.to_owned(), json!(value));
+    }
+    lines.push(document(
+        namespace,
+        timestamp_ms,
+        &[&[]],
+        &summary.map(|(name, _)| name),
+        root,
+    ));
+    for ((cause, scope), n) in &tally.failures {
+        let mut root = Map::new();
+        root.insert(CAUSE.to_owned(), json!(cause.code()));
+        root.insert(AUTHORIZER_FAILURES.to_owned(), json!(n));
+        let line = match scope.dimension() {
+            Some((name, value)) => {
+                root.insert(name.to_owned(), json!(value));
+                document(
+                    namespace,
+                    timestamp_ms,
+                    &[&[CAUSE], &[name, CAUSE]],
+                    &[AUTHORIZER_FAILURES],
+                    root,
+                )
+            }
+            None => document(
+                namespace,
+                timestamp_ms,
+                &[&[CAUSE]],
+                &[AUTHORIZER_FAILURES],
+                root,
+            ),
+        };
+        lines.push(line);
+    }
+    lines
+}
+
+/// One EMF document: the `_aws` metadata with one directive, and the root's members.
+fn document(
+    namespace: &str,
+    timestamp_ms: u64,
+    dimensions: &[&[&str]],
+    metrics: &[&str],
+    mut root: Map<String, Value>,
+) -> String {
+    let metrics: Vec<Value> = metrics
+        .iter()
+        .map(|name| json!({"Name": name, "Unit": "Count"}))
+        .collect();
+    root.insert(
+        "_aws".to_owned(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": dimensions,
+                "Metrics": metrics,
+            }],
+        }),
+    );
+    Value::Object(root).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access_log::LogFormat;
+    use crate::decode::{LogBatch, LogEvent, MessageType};
+
+    fn scan(log_group: &str, lines: &[&str]) -> Scan {
+        let batch = LogBatch {
+            message_type: MessageType::DataMessage,
+            owner: "123456789012".into(),
+            log_group: log_group.into(),
+            log_stream: "s".into(),
+            subscription_filters: Vec::new(),
+            log_events: lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| LogEvent {
+                    id: i.to_string().into(),
+                    timestamp: 1_700_000_000_000,
+                    message: (*l).into(),
+                })
+                .collect(),
+            omitted_events: 0,
+        };
+        crate::detect::scan_batch(&batch, &LogFormat::default())
+    }
+
+    const DENIED: &str = r#"203.0.113.9 - - [10/Oct/2023:01:01:01 +0000] "GET GET /orders HTTP/1.1" 500 35 req-1 AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again."#;
+
+    #[test]
+    fn failures_are_counted_by_cause_and_log_group_without_an_api_id() {
+        let mut t = Tally::default();
+        t.count_scan(&scan("/aws/apigw/prod", &[DENIED, DENIED]));
+        assert_eq!(
+            t.failures,
+            BTreeMap::from([(
+                (
+                    Cause::MissingInvokePermission,
+                    Scope::LogGroup("/aws/apigw/prod".into())
+                ),
+                2
+            )])
+        );
+        assert_eq!(t.failed_requests(), 2);
+    }
+
+    #[test]
+    fn past_the_cap_scopes_are_counted_by_cause_alone() {
+        let mut t = Tally::default();
+        for i in 0..MAX_SCOPES + 3 {
+            t.count_scan(&scan(&format!("/g/{i}"), &[DENIED]));
+        }
+        assert_eq!(t.scopes(), MAX_SCOPES);
+        assert_eq!(
+            t.failures[&(Cause::MissingInvokePermission, Scope::Unknown)],
+            3
+        );
+        assert_eq!(t.failed_requests(), MAX_SCOPES as u64 + 3);
+        // A scope already counted keeps counting under its own name.
+        t.count_scan(&scan("/g/0", &[DENIED]));
+        assert_eq!(
+            t.failures[&(
+                Cause::MissingInvokePermission,
+                Scope::LogGroup("/g/0".into())
+            )],
+            2
+        );
+    }
+
+    #[test]
+    fn a_summary_then_one_document_per_failure() {
+        let mut t = Tally {
+            forged_ignored: 4,
+            alerts_published: 1,
+            ..Tally::default()
+        };
+        t.failures.insert(
+            (Cause::InvalidResponseFormat, Scope::Api("a1b2c3".into())),
+            7,
+        );
+        t.failures.insert((Cause::Unknown, Scope::Unknown), 1);
+        let lines = emf_lines(&t, "AuthorizerAlerts", 1_700_000_000_123);
+        let docs: Vec<Value> = lines
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(docs.len(), 3);
+        assert!(lines.iter().all(|l| !l.contains('\n')));
+        assert_eq!(docs[0][AUTHORIZER_FAILURES], 8);
+        assert_eq!(docs[0][FORGED_TOKENS_IGNORED], 4);
+        assert_eq!(docs[0][ALERTS_PUBLISHED], 1);
+        assert_eq!(docs[0]["_aws"]["Timestamp"], 1_700_000_000_123u64);
+        assert_eq!(
+            docs[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([[]])
+        );
+        assert_eq!(docs[1]["ApiId"], "a1b2c3");
+        assert_eq!(docs[1][CAUSE], "invalid_response_format");
+        assert_eq!(docs[1][AUTHORIZER_FAILURES], 7);
+        assert_eq!(
+            docs[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Cause"], ["ApiId", "Cause"]])
+        );
+        assert_eq!(
+            docs[2]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Cause"]])
+        );
+    }
+
+    #[test]
+    fn dimension_values_are_printable_ascii_and_bounded() {
+        let long = format!("/g/{}\u{202e}", "x".repeat(3000));
+        let (name, value) = Scope::LogGroup(long).dimension().unwrap();
+        assert_eq!(name, LOG_GROUP);
+        assert!(value.len() <= MAX_DIMENSION_VALUE_BYTES);
+        assert!(value.bytes().all(|b| (0x20..0x7f).contains(&b)));
+        assert_eq!(Scope::LogGroup("   ".into()).dimension(), None);
+    }
+
+    #[test]
+    fn the_recorder_hands_over_its_counts_once() {
+        let r = Recorder::default();
+        r.record(|t| t.alerts_published += 2);
+        r.record(|t| t.alerts_suppressed += 1);
+        let t = r.take();
+        assert_eq!((t.alerts_published, t.alerts_suppressed), (2, 1));
+        assert_eq!(r.take(), Tally::default());
+    }
+}

@@ -1,0 +1,247 @@
+//! The operator signals end to end. The binary, run as Lambda runs it (a Runtime API of our own,
+//! moto's SNS), writes each invocation's counts to standard output as embedded metric format
+//! documents; each is checked against the format's rules (`forwarder_tests::emf`) and read as
+//! CloudWatch would extract it. `scan --metrics` prints the same documents for the sample logs,
+//! whose counts `samplelogs/expected.json` describes.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use forwarder_tests::emf::{self, Datum, sum};
+use forwarder_tests::runtime_api::{Outcome, RuntimeApi};
+use forwarder_tests::{LocalTopic, forwarder, forwarder_bin, moto_endpoint, read_sample, sample};
+use serde_json::Value;
+
+const FAILURES: &str = "AuthorizerFailures";
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// What the function wrote on standard output while it handled `events`, and each outcome.
+fn run_function(
+    topic: &str,
+    env: &[(&str, &str)],
+    events: &[Vec<u8>],
+) -> (String, Vec<Option<Outcome>>) {
+    let api = RuntimeApi::start();
+    let format = std::fs::read_to_string(sample("json-format.fmt")).unwrap();
+    let mut child = Command::new(forwarder_bin())
+        .env_clear()
+        .envs(api.environment(128))
+        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("ALERT_TOPIC_ARN", topic)
+        .env("ACCESS_LOG_FORMAT", format.trim())
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the forwarder starts");
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = std::thread::spawn(move || {
+        let mut out = String::new();
+        stdout.read_to_string(&mut out).expect("stdout is UTF-8");
+        out
+    });
+    let outcomes = events
+        .iter()
+        .map(|e| api.invoke(e, Duration::from_secs(60)))
+        .collect();
+    let _ = child.kill();
+    let _ = child.wait();
+    (reader.join().expect("stdout reader"), outcomes)
+}
+
+/// Failed requests per cause in one entry of `samplelogs/expected.json`.
+fn expected_causes(entry: &Value) -> BTreeMap<String, f64> {
+    let mut causes = BTreeMap::new();
+    for f in entry["findings"].as_array().unwrap() {
+        *causes.entry(f[1].as_str().unwrap().to_owned()).or_default() += 1.0;
+    }
+    causes
+}
+
+fn expected() -> Value {
+    serde_json::from_slice(&read_sample("expected.json")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_invocation_writes_its_counts_as_embedded_metrics() {
+    let topic = LocalTopic::create("metrics").await;
+    let events = [
+        read_sample("events/json-format.json"),
+        read_sample("events/control-message.json"),
+    ];
+    let start = now_ms();
+    let (stdout, outcomes) = run_function(&topic.topic_arn, &[], &events);
+    let end = now_ms();
+    for (i, o) in outcomes.iter().enumerate() {
+        assert!(matches!(o, Some(Outcome::Response(_))), "event {i}: {o:?}");
+    }
+    let data: Vec<Datum> = emf::extract_all(&stdout).unwrap_or_else(|e| panic!("{e}"));
+    let entry = &expected()["json-format.log"];
+    let causes = expected_causes(entry);
+    let findings: f64 = causes.values().sum();
+    assert!(findings > 0.0 && entry["ignored"].as_f64().unwrap() > 0.0);
+    assert!(data.iter().all(|d| d.namespace == "AuthorizerAlerts"));
+    assert!(
+        data.iter()
+            .all(|d| (start..=end).contains(&d.timestamp_ms) && d.unit.as_deref() == Some("Count")),
+        "stamped when the invocation ended, counted in Count"
+    );
+    // One summary per invocation, control message included.
+    let summaries = data
+        .iter()
+        .filter(|d| d.name == "AlertsPublished" && d.dimensions.is_empty())
+        .count();
+    assert_eq!(summaries, 2);
+    assert_eq!(sum(&data, FAILURES, &[]), findings);
+    for (cause, n) in &causes {
+        assert_eq!(sum(&data, FAILURES, &[("Cause", cause)]), *n, "{cause}");
+        // The sample's lines carry $context.apiId, so each cause is counted by API.
+        assert_eq!(
+            sum(
+                &data,
+                FAILURES,
+                &[("ApiId", "k7x2p9q4md"), ("Cause", cause)]
+            ),
+            *n,
+            "{cause}"
+        );
+    }
+    assert_eq!(
+        sum(&data, "ForgedTokensIgnored", &[]),
+        entry["ignored"].as_f64().unwrap()
+    );
+    assert_eq!(sum(&data, "UnmatchedLines", &[]), 0.0);
+    assert_eq!(sum(&data, "AlertsSuppressed", &[]), 0.0);
+    assert_eq!(
+        sum(&data, "DiagnosisUnavailable", &[]),
+        0.0,
+        "diagnosis is off, so none was missed"
+    );
+    // Every alert counted arrived.
+    let received = topic
+        .receive(&topic.all, causes.len(), Duration::from_secs(20))
+        .await;
+    assert_eq!(received.len(), causes.len());
+    assert_eq!(sum(&data, "AlertsPublished", &[]), causes.len() as f64);
+    // The log lines around them are not metrics, and the documents are whole lines.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.contains("batch scanned") && !emf::is_emf(l))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_publish_still_counts_what_was_seen_and_what_went_out() {
+    // A topic that does not exist: SNS refuses the publish, the invocation fails and is retried.
+    let missing = format!(
+        "arn:aws:sns:us-east-1:123456789012:no-such-topic-{}",
+        std::process::id()
+    );
+    let (stdout, outcomes) = run_function(
+        &missing,
+        &[("DIAGNOSE", "true")],
+        &[read_sample("events/json-format.json")],
+    );
+    assert!(
+        matches!(&outcomes[0], Some(Outcome::Error { .. })),
+        "{outcomes:?}"
+    );
+    let data = emf::extract_all(&stdout).unwrap_or_else(|e| panic!("{e}"));
+    let causes = expected_causes(&expected()["json-format.log"]);
+    assert_eq!(sum(&data, FAILURES, &[]), causes.values().sum::<f64>());
+    assert_eq!(sum(&data, "AlertsPublished", &[]), 0.0);
+    // moto has no such API: every group was alerted on without a diagnosis.
+    assert_eq!(sum(&data, "DiagnosisUnavailable", &[]), causes.len() as f64);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_namespace_writes_no_metrics() {
+    let topic = LocalTopic::create("metrics-off").await;
+    let (stdout, outcomes) = run_function(
+        &topic.topic_arn,
+        &[("METRICS_NAMESPACE", "")],
+        &[read_sample("events/json-format.json")],
+    );
+    assert!(matches!(&outcomes[0], Some(Outcome::Response(_))));
+    assert!(stdout.lines().any(|l| l.contains("batch scanned")));
+    assert!(!stdout.lines().any(emf::is_emf), "{stdout}");
+    let (stdout, _) = run_function(
+        &topic.topic_arn,
+        &[("METRICS_NAMESPACE", "Team/Auth")],
+        &[read_sample("events/control-message.json")],
+    );
+    let data = emf::extract_all(&stdout).unwrap();
+    assert!(!data.is_empty() && data.iter().all(|d| d.namespace == "Team/Auth"));
+}
+
+/// `scan --metrics` on every sample log: the documents pass the format's rules and count what
+/// `samplelogs/expected.json` says each log holds.
+#[test]
+fn scan_prints_the_metrics_each_sample_would_give() {
+    let expected = expected();
+    let mut checked = 0;
+    for (file, entry) in expected.as_object().unwrap() {
+        if entry.get("findings").is_none() {
+            continue;
+        }
+        let path = sample(file);
+        let mut args: Vec<String> = vec!["scan".into(), "--metrics".into()];
+        args.extend(entry["args"].as_array().unwrap().iter().map(|a| {
+            let a = a.as_str().unwrap();
+            if a.starts_with("--") {
+                a.to_owned()
+            } else {
+                sample(a).display().to_string()
+            }
+        }));
+        args.push(path.display().to_string());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = forwarder(&args, None, &[]);
+        assert_eq!(
+            run.code,
+            entry["exit"].as_i64().unwrap() as i32,
+            "{file}: {}",
+            run.stderr
+        );
+        assert!(
+            run.stdout.lines().all(emf::is_emf),
+            "{file}: only EMF documents on stdout"
+        );
+        let data = emf::extract_all(&run.stdout).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let causes = expected_causes(entry);
+        assert_eq!(
+            sum(&data, FAILURES, &[]),
+            causes.values().sum::<f64>(),
+            "{file}"
+        );
+        for (cause, n) in &causes {
+            assert_eq!(
+                sum(&data, FAILURES, &[("Cause", cause)]),
+                *n,
+                "{file} {cause}"
+            );
+        }
+        assert_eq!(
+            sum(&data, "ForgedTokensIgnored", &[]),
+            entry["ignored"].as_f64().unwrap_or(0.0),
+            "{file}"
+        );
+        assert_eq!(
+            sum(&data, "UnmatchedLines", &[]),
+            entry["unmatched"].as_f64().unwrap_or(0.0),
+            "{file}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "{checked} samples checked");
+}
