@@ -150,11 +150,22 @@ pub async fn publish_all<P: Publisher>(
     alerts: &[Alert],
     publisher: &P,
 ) -> Result<Vec<String>, ForwardError> {
+    publish_each(alerts, publisher, || {}).await
+}
+
+/// [`publish_all`], telling `published` of each alert SNS accepted as soon as it did, so an
+/// invocation its deadline stops still counts what went out.
+async fn publish_each<P: Publisher>(
+    alerts: &[Alert],
+    publisher: &P,
+    mut published: impl FnMut(),
+) -> Result<Vec<String>, ForwardError> {
     let mut ids = Vec::with_capacity(alerts.len());
     for alert in alerts {
         match publisher.publish(alert).await {
             Ok(id) => {
                 tracing::info!(message_id = %id, cause = %alert.attributes.cause, log_group = %alert.attributes.log_group, subject = %alert.subject, "alert published");
+                published();
                 ids.push(id);
             }
             Err(source) => {
@@ -333,14 +344,10 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
         suppressed = gate.suppressed,
         "batch scanned"
     );
-    let published = publish_all(&alerts, services.publisher).await;
-    services.record(|t| {
-        t.alerts_published += match &published {
-            Ok(ids) => ids.len(),
-            Err(ForwardError::Publish { published, .. }) => *published,
-            Err(_) => 0,
-        } as u64;
-    });
+    let published = publish_each(&alerts, services.publisher, || {
+        services.record(|t| t.alerts_published += 1);
+    })
+    .await;
     let message_ids = match published {
         Ok(ids) => ids,
         Err(e) => {
@@ -688,6 +695,74 @@ mod tests {
             "1 of 2 alerts published, then publishing to memory failed: refused by test publisher"
         );
         assert_eq!(publisher.sent().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_invocation_counts_what_it_saw_held_back_and_sent() {
+        const FORGED: &str = r#"198.51.100.7 - - [10/Oct/2023:01:01:04 +0000] "GET GET /AUTHORIZER_CONFIGURATION_ERROR HTTP/1.1" 200 2 req-4= -"#;
+        let publisher = MemoryPublisher::failing_after(1);
+        let windows = crate::flood::MemoryWindows::default();
+        let flood = Config {
+            state_table: Some("windows".into()),
+            ..config()
+        };
+        let services = Services::new(&publisher).windows(&windows);
+        let recorder = Recorder::default();
+        // Two causes, a forged line and a healthy one; the second alert fails to publish.
+        let batch = event(&[PERMISSION, FORMAT, PERMISSION, FORGED, HEALTHY]);
+        handle_event(&batch, &flood, &services.metrics(&recorder))
+            .await
+            .unwrap_err();
+        let t = recorder.take();
+        assert_eq!(t.failed_requests(), 3);
+        assert_eq!(
+            t.failures
+                .iter()
+                .map(|((c, _), n)| (*c, *n))
+                .collect::<Vec<_>>(),
+            [
+                (Cause::MissingInvokePermission, 2),
+                (Cause::InvalidResponseFormat, 1)
+            ]
+        );
+        assert_eq!((t.forged_ignored, t.alerts_published), (1, 1));
+        // The retry opened both windows itself, so it alerts on both; it is counted again.
+        let publisher = MemoryPublisher::default();
+        let services = Services::new(&publisher).windows(&windows);
+        handle_event(&batch, &flood, &services.metrics(&recorder))
+            .await
+            .unwrap();
+        let t = recorder.take();
+        assert_eq!(
+            (t.failed_requests(), t.alerts_published, t.alerts_suppressed),
+            (3, 2, 0)
+        );
+        // Another batch of the same problems, from another stream: both held back.
+        let other = decode::encode_event(
+            &[PERMISSION, FORMAT].join("\n"),
+            "/aws/api/prod",
+            "s2",
+            "123456789012",
+            0,
+        );
+        handle_event(
+            &serde_json::to_vec(&other).unwrap(),
+            &flood,
+            &services.metrics(&recorder),
+        )
+        .await
+        .unwrap();
+        let t = recorder.take();
+        assert_eq!(
+            (t.failed_requests(), t.alerts_published, t.alerts_suppressed),
+            (2, 0, 2)
+        );
+        assert_eq!(t.diagnosis_unavailable, 0, "diagnosis is off");
+        // Without a recorder nothing is counted, and nothing fails for it.
+        handle_event(&event(&[PERMISSION]), &config(), &Services::new(&publisher))
+            .await
+            .unwrap();
+        assert_eq!(recorder.take(), Tally::default());
     }
 
     const FN: &str = "arn:aws:lambda:us-east-1:123456789012:function:auth-fn";

@@ -19,6 +19,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use forwarder_tests::emf;
 use forwarder_tests::fault_proxy::{DownWindow, FaultKind, FaultPlan, FaultProxy, summary};
 use forwarder_tests::{SerialMoto, create_queue, create_windows_table, root, sdk_config};
 use rand::{RngExt, SeedableRng};
@@ -241,6 +242,21 @@ fn main() -> ExitCode {
         },
     );
 
+    // The metrics the environments wrote, read as CloudWatch Logs would read them.
+    let metrics: Result<Vec<emf::Datum>, String> = logs
+        .iter()
+        .map(|l| emf::extract_all(l))
+        .collect::<Result<Vec<_>, _>>()
+        .map(|each| each.into_iter().flatten().collect());
+    let (metric_summaries, failed_requests_counted) = match &metrics {
+        Ok(data) => (
+            data.iter()
+                .filter(|d| d.name == "AlertsPublished" && d.dimensions.is_empty())
+                .count(),
+            emf::sum(data, "AuthorizerFailures", &[]) as usize,
+        ),
+        Err(_) => (0, 0),
+    };
     let panics: usize = logs.iter().map(|l| l.matches("panicked").count()).sum();
     let peak_kib = *counts.peak_kib.lock().unwrap();
     let timeouts = counts.timeouts.load(Relaxed);
@@ -303,6 +319,8 @@ fn main() -> ExitCode {
         "timeouts": timeouts,
         "process_exits": exits,
         "panics": panics,
+        "metric_summaries": metric_summaries,
+        "failed_requests_in_metrics": failed_requests_counted,
         "peak_memory_mib": (peak_kib as f64 / 1024.0 * 10.0).round() / 10.0,
         "memory_size_mb": MEMORY_MB,
     });
@@ -346,6 +364,20 @@ fn main() -> ExitCode {
             "{exits} processes ended, {panics} panics (logs in {})",
             log_dir.display()
         ));
+    }
+    // Every invocation answered wrote its counts first, whatever its outcome; each line an alert
+    // named was scanned by at least one of them.
+    let invocations = counts.invocations.load(Relaxed);
+    match &metrics {
+        Err(e) => broken.push(format!("a metrics document breaks the format: {e}")),
+        Ok(_) if metric_summaries != invocations => broken.push(format!(
+            "{metric_summaries} metrics summaries for {invocations} invocations"
+        )),
+        Ok(_) if failed_requests_counted < ledger.alerted => broken.push(format!(
+            "metrics counted {failed_requests_counted} failed requests, alerts named {}",
+            ledger.alerted
+        )),
+        Ok(_) => {}
     }
     if peak_kib == 0 || peak_kib > u64::from(MEMORY_MB) * 1024 {
         broken.push(format!("peak memory {peak_kib} KiB against {MEMORY_MB} MB"));
