@@ -152,6 +152,7 @@ class Deployer:
         self.work = work
         self.s3 = moto.client("s3")
         self.cfn = moto.client("cloudformation")
+        self.cloudwatch = moto.client("cloudwatch")
         self.bucket = f"stacks-{run_id}"
         self.s3.create_bucket(Bucket=self.bucket)
         # moto gives a stack a table of its own instead of the region's when the region has no
@@ -321,6 +322,7 @@ class Deployer:
             time.sleep(0.5)
         resources = {}
         nested = {}
+        dashboards = {}
         for r in self.cfn.describe_stack_resources(StackName=stack_name)["StackResources"]:
             if "LogicalResourceId" not in r:
                 # moto lists a resource of a type it skipped without id or type.
@@ -332,6 +334,13 @@ class Deployer:
             }
             if r["ResourceType"] == "AWS::CloudFormation::Stack":
                 nested[r["LogicalResourceId"]] = self.describe(r["PhysicalResourceId"])
+            if r["ResourceType"] == "AWS::CloudWatch::Dashboard":
+                # The body as CloudWatch keeps it, once CloudFormation substituted it.
+                got = self.cloudwatch.get_dashboard(DashboardName=r["PhysicalResourceId"])
+                dashboards[r["LogicalResourceId"]] = {
+                    "name": got["DashboardName"],
+                    "body": got["DashboardBody"],
+                }
         return {
             "name": s["StackName"],
             "status": s["StackStatus"],
@@ -340,6 +349,7 @@ class Deployer:
             "outputs": {o["OutputKey"]: o["OutputValue"] for o in s.get("Outputs", [])},
             "resources": resources,
             "nested": nested,
+            "dashboards": dashboards,
         }
 
 
@@ -394,6 +404,7 @@ def main():
             },
             "main-existing-topic": {"ExistingTopicArn": topic_arn},
             "main-no-flood-control": {"AlertWindowSeconds": "0"},
+            "main-no-metrics": {"MetricsNamespace": "", "FailureAlarmThreshold": "5"},
             "main-execution-log": {},
         }
         for variant, extra in main_variants.items():

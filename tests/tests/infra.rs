@@ -100,12 +100,16 @@ fn environment_matches_what_the_forwarder_reads() {
             "ACCESS_LOG_FORMAT",
             "ALERT_LABEL",
             "ALERT_LANGUAGE",
+            "ALERT_MENTION",
+            "ALERT_MENTION_SEVERITY",
             "ALERT_STATE_TABLE",
             "ALERT_TOPIC_ARN",
             "ALERT_WINDOW_SECONDS",
             "API_ID",
+            "CAUSE_SEVERITY",
             "DIAGNOSE",
             "MAX_SAMPLES",
+            "METRICS_NAMESPACE",
             "RUST_LOG"
         ]
     );
@@ -125,12 +129,53 @@ fn environment_matches_what_the_forwarder_reads() {
         "API_ID" => params["ApiId"]["Default"].as_str().map(str::to_owned),
         "ALERT_WINDOW_SECONDS" => Some(params["AlertWindowSeconds"]["Default"].to_string()),
         "ALERT_STATE_TABLE" => Some("stack-AlertWindowsTable-1".to_owned()),
+        "METRICS_NAMESPACE" => params["MetricsNamespace"]["Default"]
+            .as_str()
+            .map(str::to_owned),
+        "CAUSE_SEVERITY" => params["CauseSeverity"]["Default"]
+            .as_str()
+            .map(str::to_owned),
+        "ALERT_MENTION" => params["AlertMention"]["Default"]
+            .as_str()
+            .map(str::to_owned),
+        "ALERT_MENTION_SEVERITY" => params["AlertMentionSeverity"]["Default"]
+            .as_str()
+            .map(str::to_owned),
         _ => None,
     };
     let config = forwarder::config::Config::from_lookup(env, true)
         .expect("template defaults are valid settings");
     assert!(config.diagnose, "the stack diagnoses by default");
-    assert_eq!(config.flood_control().map(|(_, s)| s), Some(900));
+    assert_eq!(
+        config.metrics_namespace.as_deref(),
+        Some(forwarder::config::DEFAULT_METRICS_NAMESPACE),
+        "the stack writes metrics by default"
+    );
+    assert_eq!(config.mention, None, "no one is mentioned unless asked");
+    // Each severity the stack offers is one the forwarder reads, and nothing else.
+    let offered: Vec<&str> = params["AlertMentionSeverity"]["AllowedValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        offered,
+        forwarder::cause::Severity::ALL.map(forwarder::cause::Severity::code)
+    );
+    // The examples the parameter descriptions give are settings the forwarder accepts (the
+    // patterns are checked against the same examples in parameter_patterns_...).
+    for (key, value) in [
+        ("METRICS_NAMESPACE", "Team/Auth-Alerts"),
+        (
+            "CAUSE_SEVERITY",
+            "authorizer_timeout=critical,format_mismatch=high",
+        ),
+        ("ALERT_MENTION", "@here <@U0123ABCD> <!subteam^S0123ABCD>"),
+    ] {
+        forwarder::config::Config::from_lookup(|k| (k == key).then(|| value.to_owned()), false)
+            .unwrap_or_else(|e| panic!("{key} {value:?}: {e}"));
+    }
     assert_eq!(
         params["AlertWindowSeconds"]["MaxValue"],
         forwarder::config::MAX_WINDOW_SECONDS
@@ -651,13 +696,20 @@ fn failed_events_are_kept_in_an_encrypted_queue() {
 fn alarms_watch_errors_throttles_and_the_queue() {
     let t = cfn_template("infra/template.yaml");
     let alarms = resources_of_type(&t, "AWS::CloudWatch::Alarm");
+    let topic =
+        json!([{"Fn::If": ["CreateTopic", {"Ref": "AlertTopic"}, {"Ref": "ExistingTopicArn"}]}]);
     let mut metrics: Vec<String> = alarms
         .iter()
+        .filter(|(_, a)| a.get("Condition").is_none())
         .map(|(_, a)| {
             let p = &a["Properties"];
-            assert_eq!(p["AlarmActions"], json!([{"Fn::If": ["CreateTopic", {"Ref": "AlertTopic"}, {"Ref": "ExistingTopicArn"}]}]));
+            assert_eq!(p["AlarmActions"], topic);
             assert_eq!(p["Threshold"], 1);
-            format!("{}/{}", p["Namespace"].as_str().unwrap(), p["MetricName"].as_str().unwrap())
+            format!(
+                "{}/{}",
+                p["Namespace"].as_str().unwrap(),
+                p["MetricName"].as_str().unwrap()
+            )
         })
         .collect();
     metrics.sort();
@@ -668,6 +720,97 @@ fn alarms_watch_errors_throttles_and_the_queue() {
             "AWS/Lambda/Throttles",
             "AWS/SQS/ApproximateNumberOfMessagesVisible"
         ]
+    );
+    // The optional alarm on the forwarder's own metric: the total over every cause and API (the
+    // summary document's empty dimension set), with state changes both ways to the topic.
+    let (_, failures) = alarms
+        .iter()
+        .find(|(_, a)| a.get("Condition").is_some())
+        .expect("the authorizer failures alarm");
+    assert_eq!(failures["Condition"], "FailureAlarmOn");
+    let p = &failures["Properties"];
+    assert_eq!(p["Namespace"], json!({"Ref": "MetricsNamespace"}));
+    assert_eq!(p["MetricName"], forwarder::metrics::AUTHORIZER_FAILURES);
+    assert!(p.get("Dimensions").is_none(), "the total has no dimension");
+    assert_eq!(p["Threshold"], json!({"Ref": "FailureAlarmThreshold"}));
+    assert_eq!(p["AlarmActions"], topic);
+    assert_eq!(p["OKActions"], topic);
+    assert_eq!(p["TreatMissingData"], "notBreaching");
+    // The topic policy admits alarms by this stack's name prefix.
+    assert!(
+        p["AlarmName"]["Fn::Sub"]
+            .as_str()
+            .unwrap()
+            .starts_with("${AWS::StackName}-")
+    );
+    let conditions = &t["Conditions"];
+    assert_eq!(
+        conditions["FailureAlarmOn"],
+        json!({"Fn::And": [{"Condition": "MetricsOn"}, {"Fn::Not": [{"Fn::Equals": [{"Ref": "FailureAlarmThreshold"}, 0]}]}]})
+    );
+    assert_eq!(
+        t["Parameters"]["FailureAlarmThreshold"]["Default"], 0,
+        "opt-in"
+    );
+}
+
+/// The dashboard's graphs read the metrics the forwarder writes: every metric name and
+/// dimension a graph names is one `forwarder::metrics` emits, and the body is JSON once
+/// CloudFormation has substituted it.
+#[test]
+fn dashboard_graphs_what_the_forwarder_writes() {
+    let t = cfn_template("infra/template.yaml");
+    let dashboards = resources_of_type(&t, "AWS::CloudWatch::Dashboard");
+    assert_eq!(dashboards.len(), 1);
+    let (_, d) = &dashboards[0];
+    assert_eq!(d["Condition"], "DashboardOn");
+    assert_eq!(t["Parameters"]["CreateDashboard"]["Default"], "true");
+    let sub = d["Properties"]["DashboardBody"]["Fn::Sub"]
+        .as_array()
+        .unwrap();
+    let body = sub[0]
+        .as_str()
+        .unwrap()
+        .replace("${MetricsNamespace}", "AuthorizerAlerts")
+        .replace("${AWS::Region}", "us-east-1")
+        .replace("${ForwarderFunction}", "stack-forwarder")
+        .replace("${DeadLetterQueue.QueueName}", "stack-dlq")
+        .replace("${ApiFilter}", "ApiId=\\\"a1b2c3d4e5\\\"");
+    assert!(!body.contains("${"), "every variable is known: {body}");
+    let body: Value = serde_json::from_str(&body).expect("the body is JSON");
+    let text = body.to_string();
+    use forwarder::metrics as m;
+    for name in [
+        m::AUTHORIZER_FAILURES,
+        m::ALERTS_PUBLISHED,
+        m::ALERTS_SUPPRESSED,
+        m::FORGED_TOKENS_IGNORED,
+        m::UNMATCHED_LINES,
+        m::DIAGNOSIS_UNAVAILABLE,
+    ] {
+        assert!(text.contains(&format!("\"{name}\"")), "{name} is graphed");
+    }
+    for schema in [
+        format!("{{AuthorizerAlerts,{}}}", m::CAUSE),
+        format!("{{AuthorizerAlerts,{},{}}}", m::API_ID, m::CAUSE),
+        format!("{{AuthorizerAlerts,{},{}}}", m::CAUSE, m::LOG_GROUP),
+    ] {
+        assert!(text.contains(&schema), "{schema} is searched");
+    }
+    for api_metric in ["MetricName=\\\"5xx\\\"", "MetricName=\\\"5XXError\\\""] {
+        assert!(text.contains(api_metric), "{api_metric}: {text}");
+    }
+    for health in ["Errors", "Throttles", "ApproximateNumberOfMessagesVisible"] {
+        assert!(text.contains(&format!("\"{health}\"")), "{health}");
+    }
+    let widgets = body["widgets"].as_array().unwrap();
+    assert!(widgets.iter().all(|w| {
+        let (x, width) = (w["x"].as_u64().unwrap(), w["width"].as_u64().unwrap());
+        x + width <= 24
+    }));
+    assert_eq!(
+        sub[1]["ApiFilter"],
+        json!({"Fn::If": ["HasApiId", {"Fn::Sub": "ApiId=\\\"${ApiId}\\\""}, ""]})
     );
 }
 
@@ -1163,6 +1306,28 @@ fn parameter_patterns_accept_their_defaults_and_real_key_arns() {
                 ok,
             ));
         }
+    }
+    // Settings the forwarder reads at cold start: what it accepts passes, and what it refuses
+    // fails at deploy time where a pattern can tell.
+    for (name, value, ok) in [
+        ("MetricsNamespace", "Team/Auth-Alerts", true),
+        ("MetricsNamespace", "", true),
+        ("MetricsNamespace", "AWS/Lambda", false),
+        ("MetricsNamespace", " leading", false),
+        (
+            "CauseSeverity",
+            "authorizer_timeout=critical,format_mismatch=high",
+            true,
+        ),
+        (
+            "AlertMention",
+            "@here <@U0123ABCD> <!subteam^S0123ABCD>",
+            true,
+        ),
+        ("AlertMention", "<https://evil.example|x>", false),
+    ] {
+        let pattern = t["Parameters"][name]["AllowedPattern"].as_str().unwrap();
+        cases.push((name.into(), pattern.to_owned(), value.to_owned(), ok));
     }
     // CloudFormation matches the whole value against the pattern (Java regular expressions; the
     // templates' patterns use nothing Python's `re` reads differently).

@@ -88,12 +88,13 @@ fn output(s: &Value, key: &str) -> String {
 }
 
 /// The main template's variants.
-const MAIN_VARIANTS: [&str; 5] = [
+const MAIN_VARIANTS: [&str; 6] = [
     "main-defaults",
     "main-kms-slack",
     "main-existing-topic",
     "main-no-flood-control",
     "main-execution-log",
+    "main-no-metrics",
 ];
 
 /// The forwarder stacks: the main variants, and the forwarders nested in central and demo (the
@@ -185,6 +186,7 @@ fn every_stack_and_nested_stack_is_created() {
             "main-existing-topic",
             "main-kms-slack",
             "main-no-flood-control",
+            "main-no-metrics",
             "member-account",
             "member-log-group",
         ])
@@ -240,6 +242,63 @@ fn every_stack_and_nested_stack_is_created() {
         assert_eq!(
             physical(s, "ForwarderFunction"),
             format!("{}-forwarder", s["name"].as_str().unwrap())
+        );
+    }
+}
+
+/// A stack with the defaults shows authorizer failures per cause and API on a dashboard of its
+/// own, next to the APIs' 5xx and its forwarder's health, as CloudWatch keeps it once created.
+/// Without metrics there is nothing to graph and no dashboard.
+#[test]
+fn each_forwarder_with_metrics_has_a_dashboard_of_them() {
+    for (variant, s) in forwarders() {
+        let dashboards = s["dashboards"].as_object().unwrap();
+        if variant == "main-no-metrics" {
+            assert!(dashboards.is_empty(), "{variant}: {dashboards:?}");
+            assert!(s["outputs"].get("DashboardUrl").is_none());
+            continue;
+        }
+        let d = &dashboards["Dashboard"];
+        let name = d["name"].as_str().unwrap();
+        assert_eq!(
+            name,
+            format!("{}-authorizer-alerts", s["name"].as_str().unwrap())
+        );
+        assert!(output(s, "DashboardUrl").ends_with(&format!("#dashboards/dashboard/{name}")));
+        let body: Value = serde_json::from_str(d["body"].as_str().unwrap())
+            .unwrap_or_else(|e| panic!("{variant}: the dashboard body is not JSON: {e}"));
+        let text = body.to_string();
+        for searched in [
+            r#"SEARCH('{AuthorizerAlerts,Cause} MetricName=\"AuthorizerFailures\"', 'Sum', 60)"#,
+            r#"{AuthorizerAlerts,ApiId,Cause} MetricName=\"AuthorizerFailures\""#,
+            r#"{AuthorizerAlerts,Cause,LogGroup} MetricName=\"AuthorizerFailures\""#,
+            r#"{AWS/ApiGateway,ApiId,Stage} MetricName=\"5xx\""#,
+        ] {
+            assert!(text.contains(searched), "{variant}: {searched} in {text}");
+        }
+        // The health graph names this stack's own function and queue.
+        let function = physical(s, "ForwarderFunction");
+        assert!(
+            text.contains(&format!(
+                r#"["AWS/Lambda","Invocations","FunctionName","{function}"]"#
+            )),
+            "{variant}: {text}"
+        );
+        let queue = physical(s, "DeadLetterQueue");
+        let queue = queue.rsplit('/').next().unwrap();
+        assert!(
+            text.contains(&format!(r#""QueueName","{queue}""#)),
+            "{variant}: {text}"
+        );
+        assert!(
+            body["widgets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|w| w["properties"]["region"]
+                    .as_str()
+                    .is_none_or(|r| r == REGION)),
+            "{variant}"
         );
     }
 }
