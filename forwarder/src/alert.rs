@@ -18,7 +18,7 @@ use crate::config::{Config, Language};
 use crate::detect::{Finding, LogKind, Scan};
 use crate::diagnose::{ApiKind, AuthorizerReport, Check, Diagnosis};
 use crate::escape::{ascii, chat_block, chat_code, chat_text, json_safe, truncate, visible};
-use crate::flood::{self, Quiet, Suppressed};
+use crate::flood::{self, Quiet, ScopeParts, Suppressed};
 use crate::shape;
 
 /// SNS refuses larger messages (256 KiB, counted in bytes, message attributes included).
@@ -116,6 +116,10 @@ pub struct Group {
     /// For [`Cause::FormatMismatch`]: how the lines compare with the format.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift: Option<Drift>,
+    /// The CloudWatch Logs id of the group's earliest line: unique in its log group, the same
+    /// when a batch is delivered again.
+    #[serde(skip)]
+    pub first_event_id: Option<String>,
 }
 
 /// Lines that do not follow the configured access-log format: `count` of the group's
@@ -148,6 +152,7 @@ pub fn format_drift_group(scan: &Scan, format: &str) -> Option<Group> {
         account_id: scan.account_id.clone(),
         diagnosis: None,
         suppressed_before: None,
+        first_event_id: None,
         drift: Some(Drift {
             with_token: scan.with_token(),
             format: truncate(format, START_LIMITS.text_bytes).into_owned(),
@@ -155,7 +160,9 @@ pub fn format_drift_group(scan: &Scan, format: &str) -> Option<Group> {
     })
 }
 
-/// Groups findings by (log group, cause), keeping up to `max_samples` request ids each.
+/// Groups findings by (log group, API, cause), keeping up to `max_samples` request ids each. A log
+/// group may hold several APIs' lines; each API is a problem of its own, with its own flood window
+/// and chat thread.
 pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
     // Each group with its earliest and latest finding (by log timestamp, ties to the later one for
     // the latest); their times are copied once at the end, not once per finding.
@@ -168,11 +175,15 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
         (None, None) => true,
         _ => false,
     };
+    let api_of = |f: &Finding| f.api_id().filter(|a| is_api_id(a)).map(str::to_owned);
     for f in findings {
+        let api = api_of(f);
         let at = groups
             .iter()
             .position(|(g, first, _)| {
-                g.cause == f.cause && same_group(&first.log_group, &f.log_group)
+                g.cause == f.cause
+                    && same_group(&first.log_group, &f.log_group)
+                    && g.api_ids.first() == api.as_ref()
             })
             .unwrap_or_else(|| {
                 groups.push((
@@ -185,12 +196,13 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
                         sample_request_ids: Vec::new(),
                         errors: Vec::new(),
                         routes: Vec::new(),
-                        api_ids: Vec::new(),
+                        api_ids: api.iter().cloned().collect(),
                         stages: Vec::new(),
                         account_id: None,
                         diagnosis: None,
                         suppressed_before: None,
                         drift: None,
+                        first_event_id: None,
                     },
                     f,
                     f,
@@ -219,9 +231,6 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
         if let Some(route) = f.route() {
             push_distinct(&mut g.routes, route, START_LIMITS.routes);
         }
-        if let Some(api) = f.api_id().filter(|a| is_api_id(a)) {
-            push_distinct(&mut g.api_ids, api, 10);
-        }
         if let Some(stage) = f.stage() {
             push_distinct(&mut g.stages, stage, 10);
         }
@@ -233,10 +242,13 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
             g.account_id = Some(account.to_owned());
         }
     }
-    groups.sort_by(|(a, _, _), (b, _, _)| (a.cause, &a.log_group).cmp(&(b.cause, &b.log_group)));
+    groups.sort_by(|(a, _, _), (b, _, _)| {
+        (a.cause, &a.log_group, &a.api_ids).cmp(&(b.cause, &b.log_group, &b.api_ids))
+    });
     groups
         .into_iter()
         .map(|(mut g, first, last)| {
+            g.first_event_id = first.event_id().map(str::to_owned);
             g.first_seen = first.time().map(str::to_owned);
             g.last_seen = last.time().map(str::to_owned);
             g
@@ -542,10 +554,16 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
         last_seen: q.last_seen,
         suppressed,
     };
-    let scope = match q.scope.split_once(':') {
-        Some(("api", api)) => format!("{} {api}", w.api),
-        Some((_, group)) => format!("{} {group}", w.log_group),
-        None => q.scope.clone(),
+    let scope = match flood::scope_parts(&q.scope) {
+        ScopeParts::Api(api) => format!("{} {api}", w.api),
+        ScopeParts::LogGroup {
+            account: Some(account),
+            group,
+        } => format!("{} {group} ({} {account})", w.log_group, w.account),
+        ScopeParts::LogGroup {
+            account: None,
+            group,
+        } => format!("{} {group}", w.log_group),
     };
     let last_seen = crate::detect::format_millis(q.last_seen.saturating_mul(1000));
     let scope = visible(&scope);
@@ -598,7 +616,10 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
     Alert {
         attributes: Attributes {
             cause: q.cause.code().to_owned(),
-            log_group: attribute(q.scope.split_once(':').map_or(q.scope.as_str(), |(_, v)| v)),
+            log_group: attribute(match flood::scope_parts(&q.scope) {
+                ScopeParts::Api(api) => api,
+                ScopeParts::LogGroup { group, .. } => group,
+            }),
             severity: Severity::Info.code().to_owned(),
         },
         machine: json_safe(&machine.to_string()).into_owned(),
@@ -628,11 +649,14 @@ pub fn thread_id(key: &str) -> String {
     )
 }
 
-/// One notification's id: its thread and a digest of what it reports, so a batch delivered again
-/// gives the same id and another batch of the same problem a new one.
+/// One notification's id: its thread and a digest of what it reports, its first line's event id
+/// above all, so a batch delivered again gives the same id and another batch of the same problem
+/// a new one, even with no request ids kept.
 fn event_id(thread: &str, g: &Group) -> String {
     let mut seen = Vec::new();
     for part in [
+        g.first_event_id.as_deref().unwrap_or(""),
+        g.log_group.as_deref().unwrap_or(""),
         g.count.to_string().as_str(),
         g.first_seen.as_deref().unwrap_or(""),
         g.last_seen.as_deref().unwrap_or(""),
@@ -766,6 +790,7 @@ struct Words {
     since_last: &'static str,
     suppressed: &'static str,
     recovered: &'static str,
+    account: &'static str,
     unmatched: &'static str,
     unmatched_of: &'static str,
     format: &'static str,
@@ -789,6 +814,7 @@ const EN: Words = Words {
     since_last: "Since the last alert",
     suppressed: "more failed requests were not alerted on (flood control), in batches:",
     recovered: "Recovered",
+    account: "account",
     unmatched: "Lines not read",
     unmatched_of: "lines carrying the token do not follow the format",
     format: "Format the forwarder was given",
@@ -812,6 +838,7 @@ const JA: Words = Words {
     since_last: "前回のアラート以降",
     suppressed: "件の失敗リクエストは通知を抑制しました (フラッド制御)。バッチ数:",
     recovered: "復旧",
+    account: "アカウント",
     unmatched: "読めなかった行",
     unmatched_of: "行 (トークンを含む行のうち形式に従っていない行)",
     format: "フォワーダーに設定された形式",
@@ -1480,7 +1507,7 @@ mod tests {
             );
             let scope = match api {
                 Some(api) => format!("api:{api}"),
-                None => format!("log:{log_group}"),
+                None => format!("log:123456789012:{log_group}"),
             };
             let recovered = render_recovered(
                 &quiet(Cause::MissingInvokePermission, &scope, &[]),
@@ -1490,6 +1517,81 @@ mod tests {
             let other = render_recovered(&quiet(Cause::Unknown, &scope, &[]), &config());
             assert_ne!(chat(&other)["metadata"]["threadId"], thread, "cause apart");
         }
+    }
+
+    #[test]
+    fn apis_sharing_a_log_group_each_keep_their_thread_whatever_the_order() {
+        let line = |api: &'static str, id: &str, ts: i64| {
+            with(
+                &finding(Cause::MissingInvokePermission, "/shared", id, ts),
+                |t| t.api_id = Some(api),
+            )
+        };
+        let threads = |findings: &[Finding]| -> Vec<(Vec<String>, String)> {
+            group(findings, 5)
+                .iter()
+                .map(|g| {
+                    let c = chat(&render(g, &config()));
+                    (
+                        g.api_ids.clone(),
+                        c["metadata"]["threadId"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect()
+        };
+        let ab = threads(&[line("aaaaaaaaaa", "r1", 1), line("bbbbbbbbbb", "r2", 2)]);
+        let ba = threads(&[line("bbbbbbbbbb", "r3", 3), line("aaaaaaaaaa", "r4", 4)]);
+        assert_eq!(ab, ba, "one group and one thread per API, in any order");
+        assert_eq!(
+            ab.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(),
+            [
+                "api:aaaaaaaaaa#missing_invoke_permission",
+                "api:bbbbbbbbbb#missing_invoke_permission"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_same_log_group_in_two_accounts_is_two_threads() {
+        let in_account = |account: &'static str| {
+            let f = with(&finding(Cause::Unknown, "/aws/apigw/prod", "r", 1), |t| {
+                t.api_id = None;
+                t.account_id = Some(account);
+            });
+            chat(&render(&group(&[f], 5)[0], &config()))["metadata"]["threadId"].clone()
+        };
+        assert_eq!(
+            in_account("111122223333"),
+            "log:111122223333:/aws/apigw/prod#unknown"
+        );
+        assert_ne!(in_account("111122223333"), in_account("444455556666"));
+        // Its recovery, in the same thread, names the group and the account.
+        let q = quiet(Cause::Unknown, "log:111122223333:/aws/apigw/prod", &[]);
+        let note = render_recovered(&q, &config());
+        assert_eq!(
+            chat(&note)["metadata"]["threadId"],
+            in_account("111122223333")
+        );
+        assert_eq!(note.attributes.log_group, "/aws/apigw/prod");
+        assert!(
+            note.email
+                .contains("on Log group /aws/apigw/prod (account 111122223333) since"),
+            "{}",
+            note.email
+        );
+    }
+
+    #[test]
+    fn batches_without_request_ids_still_get_their_own_notification_id() {
+        let one = |event: &'static str| {
+            let f = with(&finding(Cause::Unknown, "/g", "r", 1), |t| {
+                t.request_id = None;
+                t.event_id = Some(event);
+            });
+            chat(&render(&group(&[f], 0)[0], &config()))["id"].clone()
+        };
+        assert_ne!(one("3790001"), one("3790002"));
+        assert_eq!(one("3790001"), one("3790001"));
     }
 
     #[test]
@@ -1542,6 +1644,19 @@ mod tests {
             raw_mentions(&render(critical, &config())),
             Vec::<String>::new()
         );
+        // Plain `@here` and `@channel` from the log stay inside code spans, which Slack shows as
+        // text: every one is after an odd number of backticks on its line.
+        let d = chat(&render(critical, &config()))["content"]["description"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for word in ["@here", "@channel"] {
+            for (at, _) in d.match_indices(word) {
+                let line_start = d[..at].rfind('\n').map_or(0, |i| i + 1);
+                let ticks = d[line_start..at].matches('`').count();
+                assert!(ticks % 2 == 1, "{word} outside a code span: {d}");
+            }
+        }
         assert_eq!(
             raw_mentions(&render(critical, &with_mention)),
             vec!["<!subteam^S0ONCALL1".to_owned()]

@@ -480,7 +480,7 @@ fn print_metrics(out: &mut impl Write, r: &Scanned, config: &Config) -> Result<(
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    for line in emf_lines(&tally, namespace, now) {
+    for line in emf_lines(&tally, namespace, None, now) {
         writeln!(out, "{line}")?;
     }
     Ok(())

@@ -46,7 +46,7 @@ pub enum ConfigError {
     )]
     BadNamespace(String),
     #[error(
-        "CAUSE_SEVERITY {0:?} is not a list of CAUSE=SEVERITY (causes: {causes}; severities: info, warning, high, critical)",
+        "CAUSE_SEVERITY {0:?} is not a list of CAUSE=SEVERITY (causes: {causes}; severities: warning, high, critical; info is a recovery's)",
         causes = Cause::ALL.map(Cause::code).join(", ")
     )]
     BadCauseSeverity(String),
@@ -362,7 +362,10 @@ pub fn parse_severities(v: &str) -> Result<Vec<(Cause, Severity)>, ConfigError> 
     for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (cause, severity) = pair.split_once('=').ok_or_else(bad)?;
         let cause = Cause::from_code(cause.trim()).ok_or_else(bad)?;
-        let severity = Severity::from_code(severity).ok_or_else(bad)?;
+        // A failure never reads like a recovery note to a subscriber filtering on severity.
+        let severity = Severity::from_code(severity)
+            .filter(|s| *s > Severity::Info)
+            .ok_or_else(bad)?;
         if out.iter().any(|(c, _)| *c == cause) {
             return Err(bad());
         }
@@ -626,7 +629,8 @@ mod tests {
             "authorizer_timeout",
             "timeout=critical",
             "authorizer_timeout=urgent",
-            "unknown=high,unknown=info",
+            "unknown=high,unknown=critical",
+            "authorizer_timeout=info",
         ] {
             let err = load(&[("CAUSE_SEVERITY", bad)], false).unwrap_err();
             assert!(matches!(err, ConfigError::BadCauseSeverity(_)), "{bad:?}");

@@ -118,15 +118,56 @@ pub trait AlertWindows: Sync {
     ) -> impl Future<Output = Result<bool, FloodError>> + Send;
 }
 
-/// The key of a problem: the API when the lines name it, else the log group, and the cause.
+/// The key of a problem: the API when the lines name it, else the log group in its account, and
+/// the cause. Log group names repeat across accounts (one stack deployed in each), and one
+/// forwarder may read them all (infra/org), so a group's key carries the account when it is known.
+/// A group holds one API at most ([`crate::alert::group`]), so the key does not depend on which
+/// of several APIs failed first.
 pub fn key(group: &Group) -> String {
-    let scope = group
-        .api_ids
-        .first()
-        .map(|api| format!("api:{api}"))
-        .or_else(|| group.log_group.as_ref().map(|g| format!("log:{g}")))
-        .unwrap_or_else(|| "log:-".to_owned());
+    let account = group
+        .account_id
+        .as_deref()
+        .filter(|a| crate::shape::is_account_id(a));
+    let scope = match (group.api_ids.first(), group.log_group.as_deref(), account) {
+        (Some(api), _, _) => format!("api:{api}"),
+        (None, Some(g), Some(account)) => format!("log:{account}:{g}"),
+        (None, Some(g), None) => format!("log:{g}"),
+        (None, None, _) => "log:-".to_owned(),
+    };
     format!("{scope}#{}", group.cause.code())
+}
+
+/// What a scope names, for people: an API id, or a log group and the account it is in (log
+/// group names hold no `:`, so the first one after `log:` ends an account id).
+pub fn scope_parts(scope: &str) -> ScopeParts<'_> {
+    match scope.split_once(':') {
+        Some(("api", api)) => ScopeParts::Api(api),
+        Some(("log", rest)) => match rest.split_once(':') {
+            Some((account, group)) if crate::shape::is_account_id(account) => {
+                ScopeParts::LogGroup {
+                    account: Some(account),
+                    group,
+                }
+            }
+            _ => ScopeParts::LogGroup {
+                account: None,
+                group: rest,
+            },
+        },
+        _ => ScopeParts::LogGroup {
+            account: None,
+            group: scope,
+        },
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeParts<'a> {
+    Api(&'a str),
+    LogGroup {
+        account: Option<&'a str>,
+        group: &'a str,
+    },
 }
 
 /// Names a delivery by its first event that may hold a finding: CloudWatch Logs gives every event
@@ -678,6 +719,7 @@ mod tests {
             diagnosis: None,
             suppressed_before: None,
             drift: None,
+            first_event_id: None,
         }
     }
 
@@ -690,6 +732,42 @@ mod tests {
         assert_eq!(
             key(&group(Cause::Unknown, 1, None)),
             "log:/aws/api/prod#unknown"
+        );
+        // The same group name in two accounts is two problems.
+        let in_account = |account: &str| Group {
+            account_id: Some(account.to_owned()),
+            ..group(Cause::Unknown, 1, None)
+        };
+        assert_eq!(
+            key(&in_account("111122223333")),
+            "log:111122223333:/aws/api/prod#unknown"
+        );
+        assert_ne!(
+            key(&in_account("111122223333")),
+            key(&in_account("444455556666"))
+        );
+        assert_eq!(
+            key(&in_account("not-an-account")),
+            "log:/aws/api/prod#unknown"
+        );
+    }
+
+    #[test]
+    fn scopes_read_back_for_people() {
+        assert_eq!(scope_parts("api:a1b2c3"), ScopeParts::Api("a1b2c3"));
+        assert_eq!(
+            scope_parts("log:111122223333:/aws/api/prod"),
+            ScopeParts::LogGroup {
+                account: Some("111122223333"),
+                group: "/aws/api/prod"
+            }
+        );
+        assert_eq!(
+            scope_parts("log:/aws/api/prod"),
+            ScopeParts::LogGroup {
+                account: None,
+                group: "/aws/api/prod"
+            }
         );
     }
 

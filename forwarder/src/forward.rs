@@ -150,22 +150,22 @@ pub async fn publish_all<P: Publisher>(
     alerts: &[Alert],
     publisher: &P,
 ) -> Result<Vec<String>, ForwardError> {
-    publish_each(alerts, publisher, || {}).await
+    publish_each(alerts, publisher, |_| {}).await
 }
 
-/// [`publish_all`], telling `published` of each alert SNS accepted as soon as it did, so an
-/// invocation its deadline stops still counts what went out.
+/// [`publish_all`], telling `published` the index of each alert SNS accepted as soon as it did, so
+/// an invocation its deadline stops still counts what went out.
 async fn publish_each<P: Publisher>(
     alerts: &[Alert],
     publisher: &P,
-    mut published: impl FnMut(),
+    mut published: impl FnMut(usize),
 ) -> Result<Vec<String>, ForwardError> {
     let mut ids = Vec::with_capacity(alerts.len());
-    for alert in alerts {
+    for (i, alert) in alerts.iter().enumerate() {
         match publisher.publish(alert).await {
             Ok(id) => {
                 tracing::info!(message_id = %id, cause = %alert.attributes.cause, log_group = %alert.attributes.log_group, subject = %alert.subject, "alert published");
-                published();
+                published(i);
                 ids.push(id);
             }
             Err(source) => {
@@ -325,13 +325,7 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
         None => flood::Gate::default(),
     };
     diagnose_groups(&mut groups, config, services.inspector).await;
-    services.record(|t| {
-        t.alerts_suppressed += gate.suppressed as u64;
-        t.diagnosis_unavailable += groups
-            .iter()
-            .filter(|g| matches!(g.diagnosis, Some(Diagnosis::Unavailable { .. })))
-            .count() as u64;
-    });
+    services.record(|t| t.alerts_suppressed += gate.suppressed as u64);
     let alerts = alert::render_all(&groups, config);
     tracing::info!(
         log_group = %batch.log_group,
@@ -344,8 +338,12 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
         suppressed = gate.suppressed,
         "batch scanned"
     );
-    let published = publish_each(&alerts, services.publisher, || {
-        services.record(|t| t.alerts_published += 1);
+    let published = publish_each(&alerts, services.publisher, |i| {
+        let undiagnosed = matches!(groups[i].diagnosis, Some(Diagnosis::Unavailable { .. }));
+        services.record(|t| {
+            t.alerts_published += 1;
+            t.diagnosis_unavailable += u64::from(undiagnosed);
+        });
     })
     .await;
     let message_ids = match published {

@@ -64,7 +64,9 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let services = Services::new(&publisher)
         .inspector(&inspector)
         .windows(&windows);
-    let (config, services) = (&config, &services);
+    // The summary metrics carry the function's name, so each stack's alarm reads its own.
+    let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok();
+    let (config, services, function_name) = (&config, &services, &function_name);
     // Each invocation's future is boxed: with the SDK calls of publishing and diagnosis inline,
     // the runtime's future is deeper than the compiler lays out.
     Box::pin(lambda_runtime::run(service_fn(
@@ -88,7 +90,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             };
             // Written whatever the outcome: what was scanned was seen, even if a publish failed.
             if let Some(namespace) = &config.metrics_namespace {
-                write_metrics(&recorder.take(), namespace);
+                write_metrics(&recorder.take(), namespace, function_name.as_deref());
             }
             response.map_err(diagnostic)
         },
@@ -99,13 +101,13 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
 /// Writes the invocation's EMF documents to standard output, which Lambda sends to the function's
 /// log group, where CloudWatch Logs extracts the metrics. Each document is one whole line, so it
 /// never interleaves with the JSON log lines. A failed write loses metrics, never the invocation.
-fn write_metrics(tally: &Tally, namespace: &str) {
+fn write_metrics(tally: &Tally, namespace: &str, function: Option<&str>) {
     use std::io::Write;
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let mut out = std::io::stdout().lock();
-    for line in emf_lines(tally, namespace, now) {
+    for line in emf_lines(tally, namespace, function, now) {
         let _ = writeln!(out, "{line}");
     }
     let _ = out.flush();

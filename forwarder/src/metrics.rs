@@ -10,8 +10,9 @@
 //! needs its own counts written once, at its end, with two dimension sets per failure; the format
 //! is one small JSON object.
 //!
-//! Per invocation, one summary document carries every counter without dimensions (what the
-//! stack's alarm and dashboard read), and one document per (cause, API or log group) carries
+//! Per invocation, one summary document carries every counter, without dimensions and by
+//! `FunctionName` (what the stack's alarm and dashboard read: one stack's forwarder, never
+//! another's in the same account), and one document per (cause, API or log group) carries
 //! `AuthorizerFailures` by `Cause` and by `ApiId` (or `LogGroup`, when the lines carry no API id)
 //! with `Cause`.
 
@@ -35,6 +36,7 @@ pub const DIAGNOSIS_UNAVAILABLE: &str = "DiagnosisUnavailable";
 
 /// The dimension names.
 pub const CAUSE: &str = "Cause";
+pub const FUNCTION_NAME: &str = "FunctionName";
 pub const API_ID: &str = "ApiId";
 pub const LOG_GROUP: &str = "LogGroup";
 
@@ -58,16 +60,18 @@ pub enum Scope {
 impl Scope {
     /// The dimension and its value, when there is one.
     fn dimension(&self) -> Option<(&'static str, String)> {
-        let value = |v: &str| {
-            let v = truncate(&ascii(v), MAX_DIMENSION_VALUE_BYTES).into_owned();
-            (!v.trim().is_empty()).then_some(v)
-        };
         match self {
-            Scope::Api(id) => Some((API_ID, value(id)?)),
-            Scope::LogGroup(group) => Some((LOG_GROUP, value(group)?)),
+            Scope::Api(id) => Some((API_ID, dimension_value(id)?)),
+            Scope::LogGroup(group) => Some((LOG_GROUP, dimension_value(group)?)),
             Scope::Unknown => None,
         }
     }
+}
+
+/// A dimension value CloudWatch takes: printable ASCII, not blank, bounded.
+fn dimension_value(v: &str) -> Option<String> {
+    let v = truncate(&ascii(v), MAX_DIMENSION_VALUE_BYTES).into_owned();
+    (!v.trim().is_empty()).then_some(v)
 }
 
 /// What an invocation counted.
@@ -83,7 +87,7 @@ pub struct Tally {
     pub alerts_published: u64,
     /// Groups flood control counted instead of alerting.
     pub alerts_suppressed: u64,
-    /// Alerts that went out without a diagnosis of the live API.
+    /// Alerts SNS accepted without a diagnosis of the live API.
     pub diagnosis_unavailable: u64,
 }
 
@@ -151,10 +155,15 @@ impl Recorder {
     }
 }
 
-/// The EMF documents for one invocation's counts, one JSON object per line: a summary without
-/// dimensions, then one per (cause, scope) that failed. `timestamp_ms` is when the invocation
-/// ended, in milliseconds since the epoch.
-pub fn emf_lines(tally: &Tally, namespace: &str, timestamp_ms: u64) -> Vec<String> {
+/// The EMF documents for one invocation's counts, one JSON object per line: a summary (without
+/// dimensions, and by `function` when there is one), then one per (cause, scope) that failed.
+/// `timestamp_ms` is when the invocation ended, in milliseconds since the epoch.
+pub fn emf_lines(
+    tally: &Tally,
+    namespace: &str,
+    function: Option<&str>,
+    timestamp_ms: u64,
+) -> Vec<String> {
     let summary = [
         (AUTHORIZER_FAILURES, tally.failed_requests()),
         (FORGED_TOKENS_IGNORED, tally.forged_ignored),
@@ -168,10 +177,17 @@ pub fn emf_lines(tally: &Tally, namespace: &str, timestamp_ms: u64) -> Vec<Strin
     for (name, value) in summary {
         root.insert(name.to_owned(), json!(value));
     }
+    let sets: &[&[&str]] = match function.and_then(dimension_value) {
+        Some(name) => {
+            root.insert(FUNCTION_NAME.to_owned(), json!(name));
+            &[&[], &[FUNCTION_NAME]]
+        }
+        None => &[&[]],
+    };
     lines.push(document(
         namespace,
         timestamp_ms,
-        &[&[]],
+        sets,
         &summary.map(|(name, _)| name),
         root,
     ));
@@ -310,7 +326,12 @@ mod tests {
             7,
         );
         t.failures.insert((Cause::Unknown, Scope::Unknown), 1);
-        let lines = emf_lines(&t, "AuthorizerAlerts", 1_700_000_000_123);
+        let lines = emf_lines(
+            &t,
+            "AuthorizerAlerts",
+            Some("stack-forwarder"),
+            1_700_000_000_123,
+        );
         let docs: Vec<Value> = lines
             .iter()
             .map(|l| serde_json::from_str(l).unwrap())
@@ -323,8 +344,16 @@ mod tests {
         assert_eq!(docs[0]["_aws"]["Timestamp"], 1_700_000_000_123u64);
         assert_eq!(
             docs[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([[], ["FunctionName"]])
+        );
+        assert_eq!(docs[0][FUNCTION_NAME], "stack-forwarder");
+        // Without a function (the command line), the summary has no dimension.
+        let cli: Value = serde_json::from_str(&emf_lines(&t, "N", None, 1)[0]).unwrap();
+        assert_eq!(
+            cli["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             json!([[]])
         );
+        assert!(cli.get(FUNCTION_NAME).is_none());
         assert_eq!(docs[1]["ApiId"], "a1b2c3");
         assert_eq!(docs[1][CAUSE], "invalid_response_format");
         assert_eq!(docs[1][AUTHORIZER_FAILURES], 7);

@@ -50,9 +50,10 @@ pub struct Datum {
     pub timestamp_ms: u64,
 }
 
-/// Whether a log line is meant as an EMF document: a JSON object with `_aws`.
+/// Whether a log line is meant as an EMF document: it names `_aws`. Whether it is a valid one is
+/// [`extract`]'s question; a line cut short must fail there, not pass as a log line.
 pub fn is_emf(line: &str) -> bool {
-    serde_json::from_str::<Value>(line).is_ok_and(|v| v.get("_aws").is_some())
+    line.contains("\"_aws\"")
 }
 
 fn only(obj: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<(), String> {
@@ -129,6 +130,9 @@ pub fn extract(line: &str) -> Result<Vec<Datum>, String> {
                     "dimension {key} is not a string member of the root"
                 ))?;
                 len_within(value, 1, 1024, "a dimension value")?;
+                if value.trim().is_empty() {
+                    return Err(format!("dimension {key} is blank"));
+                }
                 dims.insert(key.to_owned(), value.to_owned());
             }
             dimension_sets.push(dims);
@@ -140,6 +144,7 @@ pub fn extract(line: &str) -> Result<Vec<Datum>, String> {
         if metrics.len() > 100 {
             return Err(format!("{} MetricDefinitions, over 100", metrics.len()));
         }
+        let mut names = std::collections::BTreeSet::new();
         for m in metrics {
             let m = m.as_object().ok_or("a MetricDefinition is not an object")?;
             only(
@@ -152,6 +157,10 @@ pub fn extract(line: &str) -> Result<Vec<Datum>, String> {
                 .and_then(Value::as_str)
                 .ok_or("a MetricDefinition has no Name")?;
             len_within(name, 1, 1024, "a metric name")?;
+            // One root member cannot be a metric twice, nor a metric and a dimension.
+            if !names.insert(name) || dimension_sets.iter().any(|dims| dims.contains_key(name)) {
+                return Err(format!("{name} is defined twice"));
+            }
             let unit = match m.get("Unit") {
                 None => None,
                 Some(u) => {
@@ -244,9 +253,21 @@ mod tests {
             ok.replace("\"Namespace\":\"N\"", "\"Namespace\":\"\""),
             ok.replace("\"Unit\":\"Count\"", "\"Unit\":\"Count\",\"Extra\":1"),
             format!(" {ok}"),
+            ok[..ok.len() - 3].to_owned(),
+            ok.replace("[[]]", "[[\"D\"]]")
+                .replace("\"M\":1}", "\"M\":1,\"D\":\" \"}"),
+            ok.replace(
+                "[{\"Name\":\"M\",\"Unit\":\"Count\"}]",
+                "[{\"Name\":\"M\"},{\"Name\":\"M\"}]",
+            ),
         ];
         for line in broken {
+            assert!(is_emf(&line), "{line}");
             assert!(extract(&line).is_err(), "{line}");
+            assert!(
+                extract_all(&format!("log line\n{line}\n")).is_err(),
+                "{line}"
+            );
         }
     }
 }

@@ -59,8 +59,9 @@ async fn item(
     table: &str,
     test: &str,
 ) -> std::collections::HashMap<String, AttributeValue> {
+    // The lines carry no API id: the key is the log group in the batch's account.
     let key = format!(
-        "log:/aws/vendedlogs/apigateway/{test}-{}#missing_invoke_permission",
+        "log:{ACCOUNT}:/aws/vendedlogs/apigateway/{test}-{}#missing_invoke_permission",
         std::process::id()
     );
     client
@@ -333,7 +334,7 @@ async fn a_problem_that_stays_quiet_is_reported_over_once() {
     );
     let machine: serde_json::Value = serde_json::from_str(&note.machine).unwrap();
     assert_eq!(machine["type"], "authorizer_configuration_recovered");
-    assert_eq!(machine["scope"], format!("log:{group}"));
+    assert_eq!(machine["scope"], format!("log:{ACCOUNT}:{group}"));
     // Reported once.
     assert_eq!(
         handle_recovery(&config, &services).await.unwrap().recovered,

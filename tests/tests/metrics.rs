@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use forwarder_tests::emf::{self, Datum, sum};
-use forwarder_tests::runtime_api::{Outcome, RuntimeApi};
+use forwarder_tests::runtime_api::{FUNCTION_NAME, Outcome, RuntimeApi};
 use forwarder_tests::{LocalTopic, forwarder, forwarder_bin, moto_endpoint, read_sample, sample};
 use serde_json::Value;
 
@@ -102,6 +102,15 @@ async fn each_invocation_writes_its_counts_as_embedded_metrics() {
         .count();
     assert_eq!(summaries, 2);
     assert_eq!(sum(&data, FAILURES, &[]), findings);
+    // The same totals by the function's name: what the stack's alarm and dashboard read.
+    assert_eq!(
+        sum(&data, FAILURES, &[("FunctionName", FUNCTION_NAME)]),
+        findings
+    );
+    assert_eq!(
+        sum(&data, "AlertsPublished", &[("FunctionName", FUNCTION_NAME)]),
+        causes.len() as f64
+    );
     for (cause, n) in &causes {
         assert_eq!(sum(&data, FAILURES, &[("Cause", cause)]), *n, "{cause}");
         // The sample's lines carry $context.apiId, so each cause is counted by API.
@@ -160,7 +169,28 @@ async fn a_failed_publish_still_counts_what_was_seen_and_what_went_out() {
     let causes = expected_causes(&expected()["json-format.log"]);
     assert_eq!(sum(&data, FAILURES, &[]), causes.values().sum::<f64>());
     assert_eq!(sum(&data, "AlertsPublished", &[]), 0.0);
-    // moto has no such API: every group was alerted on without a diagnosis.
+    // moto has no such API, so no alert had a diagnosis; but none went out either, and only
+    // alerts sent are counted as sent without one.
+    assert_eq!(sum(&data, "DiagnosisUnavailable", &[]), 0.0);
+    assert!(stdout.contains("diagnosis unavailable"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alerts_sent_without_a_diagnosis_are_counted() {
+    let topic = LocalTopic::create("metrics-undiagnosed").await;
+    let (stdout, outcomes) = run_function(
+        &topic.topic_arn,
+        &[("DIAGNOSE", "true")],
+        &[read_sample("events/json-format.json")],
+    );
+    assert!(
+        matches!(&outcomes[0], Some(Outcome::Response(_))),
+        "{outcomes:?}"
+    );
+    let data = emf::extract_all(&stdout).unwrap_or_else(|e| panic!("{e}"));
+    let causes = expected_causes(&expected()["json-format.log"]);
+    // moto holds no such API: each alert went out saying why there is no diagnosis.
+    assert_eq!(sum(&data, "AlertsPublished", &[]), causes.len() as f64);
     assert_eq!(sum(&data, "DiagnosisUnavailable", &[]), causes.len() as f64);
 }
 
