@@ -731,7 +731,11 @@ fn alarms_watch_errors_throttles_and_the_queue() {
     let p = &failures["Properties"];
     assert_eq!(p["Namespace"], json!({"Ref": "MetricsNamespace"}));
     assert_eq!(p["MetricName"], forwarder::metrics::AUTHORIZER_FAILURES);
-    assert!(p.get("Dimensions").is_none(), "the total has no dimension");
+    // This stack's forwarder's total, never another stack's in the same namespace.
+    assert_eq!(
+        p["Dimensions"],
+        json!([{"Name": forwarder::metrics::FUNCTION_NAME, "Value": {"Ref": "ForwarderFunction"}}])
+    );
     assert_eq!(p["Threshold"], json!({"Ref": "FailureAlarmThreshold"}));
     assert_eq!(p["AlarmActions"], topic);
     assert_eq!(p["OKActions"], topic);
@@ -746,10 +750,12 @@ fn alarms_watch_errors_throttles_and_the_queue() {
     let conditions = &t["Conditions"];
     assert_eq!(
         conditions["FailureAlarmOn"],
-        json!({"Fn::And": [{"Condition": "MetricsOn"}, {"Fn::Not": [{"Fn::Equals": [{"Ref": "FailureAlarmThreshold"}, 0]}]}]})
+        json!({"Fn::And": [{"Condition": "MetricsOn"}, {"Fn::Not": [{"Fn::Equals": [{"Ref": "FailureAlarmThreshold"}, "0"]}]}]})
     );
+    // A string compared as written: the pattern admits one way to write each number, so "0.0"
+    // cannot make an alarm with threshold 0 that every invocation's zero would trip.
     assert_eq!(
-        t["Parameters"]["FailureAlarmThreshold"]["Default"], 0,
+        t["Parameters"]["FailureAlarmThreshold"]["Default"], "0",
         "opt-in"
     );
 }
@@ -790,10 +796,11 @@ fn dashboard_graphs_what_the_forwarder_writes() {
     ] {
         assert!(text.contains(&format!("\"{name}\"")), "{name} is graphed");
     }
+    // The namespace is quoted in each search, as a namespace with a space or `#` must be.
     for schema in [
-        format!("{{AuthorizerAlerts,{}}}", m::CAUSE),
-        format!("{{AuthorizerAlerts,{},{}}}", m::API_ID, m::CAUSE),
-        format!("{{AuthorizerAlerts,{},{}}}", m::CAUSE, m::LOG_GROUP),
+        format!("{{\\\"AuthorizerAlerts\\\",{}}}", m::CAUSE),
+        format!("{{\\\"AuthorizerAlerts\\\",{},{}}}", m::API_ID, m::CAUSE),
+        format!("{{\\\"AuthorizerAlerts\\\",{},{}}}", m::CAUSE, m::LOG_GROUP),
     ] {
         assert!(text.contains(&schema), "{schema} is searched");
     }
@@ -1314,6 +1321,23 @@ fn parameter_patterns_accept_their_defaults_and_real_key_arns() {
         ("MetricsNamespace", "", true),
         ("MetricsNamespace", "AWS/Lambda", false),
         ("MetricsNamespace", " leading", false),
+        ("MetricsNamespace", "trailing ", false),
+        ("MetricsNamespace", "Team Auth #1", true),
+        ("FailureAlarmThreshold", "0", true),
+        ("FailureAlarmThreshold", "25", true),
+        ("FailureAlarmThreshold", "0.0", false),
+        ("FailureAlarmThreshold", "05", false),
+        ("CauseSeverity", "authorizer_timeout=urgent", false),
+        ("CauseSeverity", "authorizer_timeout=info", false),
+        ("CauseSeverity", "timeout=high", false),
+        ("AlertMention", "@everyone", false),
+        ("AlertMention", "here", false),
+        ("AlertMention", "<@u123>", false),
+        (
+            "AlertMention",
+            "<@U11> <@U12> <@U13> <@U14> <@U15> <@U16>",
+            false,
+        ),
         (
             "CauseSeverity",
             "authorizer_timeout=critical,format_mismatch=high",

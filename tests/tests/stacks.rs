@@ -269,15 +269,21 @@ fn each_forwarder_with_metrics_has_a_dashboard_of_them() {
             .unwrap_or_else(|e| panic!("{variant}: the dashboard body is not JSON: {e}"));
         let text = body.to_string();
         for searched in [
-            r#"SEARCH('{AuthorizerAlerts,Cause} MetricName=\"AuthorizerFailures\"', 'Sum', 60)"#,
-            r#"{AuthorizerAlerts,ApiId,Cause} MetricName=\"AuthorizerFailures\""#,
-            r#"{AuthorizerAlerts,Cause,LogGroup} MetricName=\"AuthorizerFailures\""#,
+            r#"SEARCH('{\"AuthorizerAlerts\",Cause} MetricName=\"AuthorizerFailures\"', 'Sum', 60)"#,
+            r#"{\"AuthorizerAlerts\",ApiId,Cause} MetricName=\"AuthorizerFailures\""#,
+            r#"{\"AuthorizerAlerts\",Cause,LogGroup} MetricName=\"AuthorizerFailures\""#,
             r#"{AWS/ApiGateway,ApiId,Stage} MetricName=\"5xx\""#,
         ] {
             assert!(text.contains(searched), "{variant}: {searched} in {text}");
         }
-        // The health graph names this stack's own function and queue.
+        // The forwarder's totals and its health name this stack's own function and queue.
         let function = physical(s, "ForwarderFunction");
+        assert!(
+            text.contains(&format!(
+                r#"["AuthorizerAlerts","AuthorizerFailures","FunctionName","{function}""#
+            )),
+            "{variant}: {text}"
+        );
         assert!(
             text.contains(&format!(
                 r#"["AWS/Lambda","Invocations","FunctionName","{function}"]"#
