@@ -28,7 +28,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from urllib.parse import urlparse
+from xml.etree import ElementTree
 
 REGION = "us-east-1"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -104,6 +107,29 @@ class Moto:
     def client(self, service):
         return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION)
 
+    def get_dashboard(self, name):
+        """GetDashboard in CloudWatch's query protocol: this botocore speaks its JSON protocol,
+        which moto's CloudWatch does not. moto routes by the credential scope; it checks no
+        signature."""
+        body = urllib.parse.urlencode(
+            {"Action": "GetDashboard", "Version": "2010-08-01", "DashboardName": name}
+        ).encode()
+        request = urllib.request.Request(
+            self.endpoint + "/",
+            data=body,
+            headers={
+                "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                "Authorization": (
+                    f"AWS4-HMAC-SHA256 Credential=testing/20260101/{REGION}/monitoring/aws4_request, "
+                    "SignedHeaders=host, Signature=0"
+                ),
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            root = ElementTree.fromstring(response.read())
+        found = {el.tag.split("}")[-1]: el.text for el in root.iter()}
+        return {"DashboardName": found["DashboardName"], "DashboardBody": found["DashboardBody"]}
+
 
 class MotoS3Uploader(S3Uploader):
     """SAM CLI's uploader against moto, writing template URLs as `sam package` does against AWS.
@@ -152,7 +178,6 @@ class Deployer:
         self.work = work
         self.s3 = moto.client("s3")
         self.cfn = moto.client("cloudformation")
-        self.cloudwatch = moto.client("cloudwatch")
         self.bucket = f"stacks-{run_id}"
         self.s3.create_bucket(Bucket=self.bucket)
         # moto gives a stack a table of its own instead of the region's when the region has no
@@ -336,7 +361,7 @@ class Deployer:
                 nested[r["LogicalResourceId"]] = self.describe(r["PhysicalResourceId"])
             if r["ResourceType"] == "AWS::CloudWatch::Dashboard":
                 # The body as CloudWatch keeps it, once CloudFormation substituted it.
-                got = self.cloudwatch.get_dashboard(DashboardName=r["PhysicalResourceId"])
+                got = self.moto.get_dashboard(r["PhysicalResourceId"])
                 dashboards[r["LogicalResourceId"]] = {
                     "name": got["DashboardName"],
                     "body": got["DashboardBody"],
