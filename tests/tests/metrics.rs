@@ -275,3 +275,47 @@ fn scan_prints_the_metrics_each_sample_would_give() {
     }
     assert!(checked >= 5, "{checked} samples checked");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(100))]
+
+    /// Whatever a batch's envelope and lines hold (a log group or function name of any text and
+    /// length, any number of APIs and causes), every document passes the format's rules and the
+    /// totals add up: the dimensionless one, the one by function, and the per-cause ones.
+    #[test]
+    fn any_counts_give_documents_cloudwatch_accepts(
+        scopes in proptest::collection::vec(
+            (0usize..6, proptest::option::of("[a-z0-9]{10}"), "\\PC{0,1500}", 1u64..1000),
+            0..80,
+        ),
+        function in proptest::option::of("\\PC{0,300}"),
+        forged in 0u64..100,
+    ) {
+        use forwarder::cause::Cause;
+        use forwarder::metrics::{Scope, Tally, emf_lines};
+        let mut tally = Tally { forged_ignored: forged, ..Tally::default() };
+        for (cause, api, group, n) in &scopes {
+            let scope = match api {
+                Some(api) => Scope::Api(api.clone()),
+                None => Scope::LogGroup(group.clone()),
+            };
+            *tally.failures.entry((Cause::ALL[*cause], scope)).or_default() += n;
+        }
+        let lines = emf_lines(&tally, "AuthorizerAlerts", function.as_deref(), 1_796_000_000_000);
+        let output = lines.join("\n");
+        let data = emf::extract_all(&output).map_err(proptest::test_runner::TestCaseError::fail)?;
+        let total = tally.failed_requests() as f64;
+        proptest::prop_assert_eq!(sum(&data, FAILURES, &[]), total);
+        proptest::prop_assert_eq!(sum(&data, "ForgedTokensIgnored", &[]), forged as f64);
+        let by_cause: f64 = Cause::ALL.iter().map(|c| sum(&data, FAILURES, &[("Cause", c.code())])).sum();
+        proptest::prop_assert_eq!(by_cause, total);
+        let named = data
+            .iter()
+            .filter(|d| d.name == "AlertsPublished")
+            .find_map(|d| d.dimensions.get("FunctionName").cloned());
+        match &named {
+            Some(name) => proptest::prop_assert_eq!(sum(&data, FAILURES, &[("FunctionName", name)]), total),
+            None => proptest::prop_assert!(function.as_deref().is_none_or(|f| f.trim().is_empty() || f.chars().all(|c| c.is_whitespace()))),
+        }
+    }
+}
