@@ -584,10 +584,7 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
         ));
     }
     text.push_str(&format!("\n{}: {}\n", w.code, q.cause.code()));
-    let description = match config.mention_for(Severity::Info) {
-        Some(mention) => format!("{}\n{}", mention.as_str(), chat_text(&text)),
-        None => chat_text(&text),
-    };
+    let description = mentioned(config, Severity::Info, chat_text(&text));
     let chat = json!({
         "version": "1.0",
         "source": "custom",
@@ -626,6 +623,14 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
         email: text,
         chat: chat.to_string(),
         subject,
+    }
+}
+
+/// A chat description led by the configured mention when `severity` reaches it.
+fn mentioned(config: &Config, severity: Severity, description: String) -> String {
+    match config.mention_for(severity) {
+        Some(mention) => format!("{}\n{description}", mention.as_str()),
+        None => description,
     }
 }
 
@@ -1135,10 +1140,7 @@ fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
     }
     let thread = thread_id(&flood::key(g));
     let event = event_id(&thread, g);
-    let description = match config.mention_for(view.severity) {
-        Some(mention) => format!("{}\n{d}", mention.as_str()),
-        None => d,
-    };
+    let description = mentioned(config, view.severity, d);
     json!({
         "version": "1.0",
         "source": "custom",

@@ -21,7 +21,7 @@ use crate::diagnose::{self, ApiKind, AuthorizerReport};
 use crate::escape::{json_safe, visible};
 use crate::forward;
 use crate::inspect::{self, AwsInspector, AwsLogSearch, LogSearch};
-use crate::metrics::{Tally, emf_lines};
+use crate::metrics::{self, Tally};
 use crate::publish::SnsPublisher;
 
 /// Exit status when nothing was flagged.
@@ -467,23 +467,14 @@ async fn report(
 fn print_metrics(out: &mut impl Write, r: &Scanned, config: &Config) -> Result<()> {
     let mut tally = Tally::default();
     tally.count_scan(&r.scan);
-    tally.alerts_published = r.alerts.len() as u64;
-    tally.diagnosis_unavailable = r
-        .groups
-        .iter()
-        .filter(|g| matches!(g.diagnosis, Some(diagnose::Diagnosis::Unavailable { .. })))
-        .count() as u64;
+    for g in &r.groups {
+        tally.count_published(g);
+    }
     let namespace = config
         .metrics_namespace
         .as_deref()
         .unwrap_or(DEFAULT_METRICS_NAMESPACE);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    for line in emf_lines(&tally, namespace, None, now) {
-        writeln!(out, "{line}")?;
-    }
-    Ok(())
+    Ok(metrics::write(out, &tally, namespace, None)?)
 }
 
 async fn check(args: CheckArgs) -> Result<u8> {

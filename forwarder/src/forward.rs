@@ -339,11 +339,7 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
         "batch scanned"
     );
     let published = publish_each(&alerts, services.publisher, |i| {
-        let undiagnosed = matches!(groups[i].diagnosis, Some(Diagnosis::Unavailable { .. }));
-        services.record(|t| {
-            t.alerts_published += 1;
-            t.diagnosis_unavailable += u64::from(undiagnosed);
-        });
+        services.record(|t| t.count_published(&groups[i]));
     })
     .await;
     let message_ids = match published {

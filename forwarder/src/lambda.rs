@@ -10,7 +10,7 @@ use crate::decode::{self, EventKind};
 use crate::flood::DynamoWindows;
 use crate::forward::{ForwardError, Services, handle_event, handle_kinesis, handle_recovery};
 use crate::inspect::{self, AwsInspector, Cached, INSPECT_CACHE_TTL};
-use crate::metrics::{Recorder, Tally, emf_lines};
+use crate::metrics::{self, Recorder, Tally};
 use crate::publish::SnsPublisher;
 
 /// Starts the runtime loop. Configuration is checked once, before the first event: a bad setting
@@ -103,13 +103,8 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
 /// never interleaves with the JSON log lines. A failed write loses metrics, never the invocation.
 fn write_metrics(tally: &Tally, namespace: &str, function: Option<&str>) {
     use std::io::Write;
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let mut out = std::io::stdout().lock();
-    for line in emf_lines(tally, namespace, function, now) {
-        let _ = writeln!(out, "{line}");
-    }
+    let _ = metrics::write(&mut out, tally, namespace, function);
     let _ = out.flush();
 }
 

@@ -17,13 +17,17 @@
 //! with `Cause`.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
+use crate::alert::Group;
 use crate::cause::Cause;
 use crate::config::is_api_id;
 use crate::detect::Scan;
+use crate::diagnose::Diagnosis;
 use crate::escape::{ascii, truncate};
 
 /// The metric names; dashboards and alarms name them, so they never change.
@@ -112,6 +116,14 @@ impl Tally {
         }
         self.forged_ignored += scan.ignored as u64;
         self.unmatched_lines += scan.unmatched as u64;
+    }
+
+    /// Counts an alert SNS accepted, and whether it went without a diagnosis.
+    pub fn count_published(&mut self, group: &Group) {
+        self.alerts_published += 1;
+        if matches!(group.diagnosis, Some(Diagnosis::Unavailable { .. })) {
+            self.diagnosis_unavailable += 1;
+        }
     }
 
     /// Distinct (cause, scope) pairs with a dimension of their own.
@@ -217,6 +229,23 @@ pub fn emf_lines(
         lines.push(line);
     }
     lines
+}
+
+/// Writes the documents of [`emf_lines`], stamped now, one per line: whole lines, so they never
+/// interleave with the log lines written to the same output.
+pub fn write(
+    out: &mut impl Write,
+    tally: &Tally,
+    namespace: &str,
+    function: Option<&str>,
+) -> std::io::Result<()> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    for line in emf_lines(tally, namespace, function, now) {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
 }
 
 /// One EMF document: the `_aws` metadata with one directive, and the root's members.

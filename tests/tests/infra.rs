@@ -115,6 +115,7 @@ fn environment_matches_what_the_forwarder_reads() {
     );
     // The parameters' defaults are settings the forwarder accepts.
     let params = &t["Parameters"];
+    let default = |p: &str| params[p]["Default"].as_str().map(str::to_owned);
     let env = |k: &str| match k {
         "ALERT_TOPIC_ARN" => Some("arn:aws:sns:us-east-1:123456789012:t".to_owned()),
         "ALERT_LABEL" => params["AlertLabel"]["Default"].as_str().map(str::to_owned),
@@ -129,18 +130,10 @@ fn environment_matches_what_the_forwarder_reads() {
         "API_ID" => params["ApiId"]["Default"].as_str().map(str::to_owned),
         "ALERT_WINDOW_SECONDS" => Some(params["AlertWindowSeconds"]["Default"].to_string()),
         "ALERT_STATE_TABLE" => Some("stack-AlertWindowsTable-1".to_owned()),
-        "METRICS_NAMESPACE" => params["MetricsNamespace"]["Default"]
-            .as_str()
-            .map(str::to_owned),
-        "CAUSE_SEVERITY" => params["CauseSeverity"]["Default"]
-            .as_str()
-            .map(str::to_owned),
-        "ALERT_MENTION" => params["AlertMention"]["Default"]
-            .as_str()
-            .map(str::to_owned),
-        "ALERT_MENTION_SEVERITY" => params["AlertMentionSeverity"]["Default"]
-            .as_str()
-            .map(str::to_owned),
+        "METRICS_NAMESPACE" => default("MetricsNamespace"),
+        "CAUSE_SEVERITY" => default("CauseSeverity"),
+        "ALERT_MENTION" => default("AlertMention"),
+        "ALERT_MENTION_SEVERITY" => default("AlertMentionSeverity"),
         _ => None,
     };
     let config = forwarder::config::Config::from_lookup(env, true)
