@@ -56,6 +56,12 @@ impl Var {
         )
     }
 
+    /// Variables API Gateway writes its authorizer messages in, with or without a token
+    /// ([`crate::cause::FAILURE_MESSAGES`]).
+    pub fn holds_authorizer_message(&self) -> bool {
+        matches!(self.0.as_str(), "authorizer.error" | "authorize.error")
+    }
+
     /// What API Gateway can write for this variable. Anything unknown, and every value a client or
     /// the authorizer function chooses, may hold any byte.
     fn class(&self) -> Class {

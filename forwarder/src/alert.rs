@@ -331,8 +331,9 @@ pub fn render_all(groups: &[Group], config: &Config) -> Vec<Alert> {
     groups.iter().map(|g| render(g, config)).collect()
 }
 
-/// The family the commands are for: what the live API said when it was read, else a REST API's
-/// execution log says REST; an access log does not say.
+/// The family the commands are for: what the live API said when it was read, else an execution
+/// log's request ids say (UUIDs on a REST API, `PDS1PEC4oAMFpyA=` on a WebSocket API); an access
+/// log does not say.
 fn family_of(group: &Group) -> ApiFamily {
     if let Some(Diagnosis::Checked { api_kind, .. }) = &group.diagnosis {
         return match api_kind {
@@ -341,7 +342,10 @@ fn family_of(group: &Group) -> ApiFamily {
         };
     }
     match group.log_group.as_deref().map(LogKind::of_group) {
-        Some(LogKind::Execution) => ApiFamily::Rest,
+        Some(LogKind::Execution) => match group.sample_request_ids.first() {
+            Some(id) if crate::execution_log::is_websocket_request_id(id) => ApiFamily::V2,
+            _ => ApiFamily::Rest,
+        },
         _ => ApiFamily::Unknown,
     }
 }

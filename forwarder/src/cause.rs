@@ -213,8 +213,58 @@ impl fmt::Display for Cause {
     }
 }
 
+/// A sentence API Gateway writes in `$context.authorizer.error` when it could not use a Lambda
+/// authorizer. An HTTP API writes it there without either token (mantil-io/mantil#52 logs
+/// `"authError":"The response from the Lambda Authorizer function doesn't match the format that API
+/// Gateway expects. Invalid json in authorizer response"` with status 500; the troubleshooting note
+/// on dev.classmethod.jp quotes both sentences as the variable's value), so these sentences count on
+/// their own, in that variable and at the start of its value.
+#[derive(Clone, Copy, Debug)]
+pub struct FailureMessage {
+    /// The first sentence, as API Gateway writes it.
+    pub sentence: &'static str,
+    /// A phrase of the sentence that a search (and a subscription filter's term) looks for: no
+    /// character JSON escapes, so it reads the same in a JSON-escaped payload.
+    pub phrase: &'static str,
+    pub cause: Cause,
+}
+
+/// API Gateway's sentences for an authorizer it could not use. An IAM authorizer's "The request for
+/// the IAM Authorizer doesn't match the format that API Gateway expects." (a 403) is not one.
+pub const FAILURE_MESSAGES: [FailureMessage; 2] = [
+    FailureMessage {
+        sentence: "The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer.",
+        phrase: "permissions to call the authorizer",
+        cause: Cause::MissingInvokePermission,
+    },
+    FailureMessage {
+        sentence: "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects.",
+        phrase: "Lambda Authorizer function doesn't match",
+        cause: Cause::InvalidResponseFormat,
+    },
+];
+
+/// The failure message `value` starts with, if any.
+pub fn failure_message(value: &str) -> Option<&'static FailureMessage> {
+    let value = value.trim_start();
+    FAILURE_MESSAGES
+        .iter()
+        .find(|m| value.starts_with(m.sentence))
+}
+
+/// Whether the text shows the error object Lambda returns for a function that raised or crashed
+/// (`{"errorType": ..., "errorMessage": ...}`): API Gateway then reports it as a response it cannot
+/// read, as in `Invalid JSON in response: Unrecognized field "errorType" , not marked as ignorable`
+/// after a `Runtime.ImportModuleError`, but the function failed: its response was never the problem.
+fn shows_lambda_error(text: &str) -> bool {
+    text.contains("\"errorType\"") || text.contains("\"errorMessage\"")
+}
+
 /// Classifies the error text that follows the token.
 pub fn classify(error_text: &str) -> Cause {
+    if shows_lambda_error(error_text) {
+        return Cause::AuthorizerFailure;
+    }
     // API Gateway's own wording, as documented, decides without the general rule below; a fully
     // flagged batch repeats these texts on every line.
     const KNOWN: [(&str, Cause); 5] = [
@@ -268,9 +318,13 @@ fn classify_words(error_text: &str) -> Cause {
     let has = |w: &str| t.contains(w);
     if has("permission") && (has("call") || has("invoke") || has("lambda function"))
         || has("not authorized to perform")
+        // An invoke role API Gateway may not assume: "API Gateway does not have permission to
+        // assume the provided role arn:aws:iam::...".
+        || (has("permission") && has("assume") && has("role"))
     {
         Cause::MissingInvokePermission
-    } else if has("match the format")
+    } else if has("invalid json")
+        || has("match the format")
         || has("format that api gateway expects")
         || has("parse policy")
         || (has("response") && (has("format") || has("isauthorized") || has("malformed")))

@@ -261,15 +261,16 @@ impl<'a> Message<'a> {
         }
     }
 
-    /// Whether the message holds `needle`, without unescaping it. Exact for needles made of ASCII
-    /// letters, digits and `_`: no escape other than `\u` (never kept escaped) produces or splits
-    /// such characters, the escape letters `b f n r t` being lower case and the token upper case.
-    pub fn escaped_contains(&self, finder: &memchr::memmem::Finder) -> bool {
+    /// Whether the message holds one of `needles`, without unescaping it. Exact for needles of
+    /// printable ASCII without `"`, `\` and `/` that do not start with `b f n r t`: an escape is a
+    /// `\` and one of `" \ / b f n r t` (`\u` is never kept escaped), so it neither makes nor
+    /// splits such a needle.
+    pub fn escaped_contains(&self, needles: &crate::detect::Needles) -> bool {
         let haystack = match &self.0 {
             MessageRepr::Text(text) => text.as_bytes(),
             MessageRepr::Escaped(inner) => inner.as_bytes(),
         };
-        finder.find(haystack).is_some()
+        needles.is_in(haystack)
     }
 }
 
@@ -388,7 +389,7 @@ impl Payload {
     /// result and the errors are those of [`Payload::parse`].
     pub fn parse_candidates(&self) -> Result<LogBatch<'_>, DecodeError> {
         let json = payload_str(&self.0)?;
-        let finder_for = |log_group: &str| crate::detect::LogKind::of_group(log_group).finder();
+        let finder_for = |log_group: &str| crate::detect::LogKind::of_group(log_group).needles();
         match compact::parse(json, finder_for) {
             Some(batch) => Ok(batch),
             None => parse_payload_str(json),
@@ -784,8 +785,12 @@ mod tests {
     /// escaped text agreeing with a search on the decoded text.
     #[test]
     fn messages_stay_escaped_until_read() {
-        let token = memchr::memmem::Finder::new("AUTHORIZER_CONFIGURATION_ERROR");
+        let token = crate::detect::LogKind::Access.needles();
         let cases = [
+            "a \"q\" The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer.",
+            "The response from the Lambda Authorizer function doesn't match\nthe format",
+            "split Lambda Authorizer function doesn't\tmatch",
+            "\tpermissions to call the authorizer",
             "plain AUTHORIZER_CONFIGURATION_ERROR",
             "1.2.3.4 \"GET / HTTP/1.1\" 500 AUTHORIZER_CONFIGURATION_ERROR",
             "tab\tnew\nline\rform\u{c}back\u{8}slash\\/ \"q\"",
@@ -799,8 +804,8 @@ mod tests {
             let event: LogEvent = serde_json::from_str(&json).unwrap();
             assert_eq!(event.message.text(), text, "{json}");
             assert_eq!(
-                event.message.escaped_contains(&token),
-                text.contains("AUTHORIZER_CONFIGURATION_ERROR"),
+                event.message.escaped_contains(token),
+                token.is_in(text.as_bytes()),
                 "{json}"
             );
         }
@@ -808,7 +813,7 @@ mod tests {
         let json =
             r#"{"id":"1","timestamp":1,"message":"\u0041UTHORIZER_CONFIGURATION_ERROR \"x\""}"#;
         let event: LogEvent = serde_json::from_str(json).unwrap();
-        assert!(event.message.escaped_contains(&token));
+        assert!(event.message.escaped_contains(token));
         // Lone surrogates and non-strings stay errors of the payload.
         for bad in [r#""\ud800 \"""#, "42", "null"] {
             let json = format!(r#"{{"id":"1","timestamp":1,"message":{bad}}}"#);

@@ -32,10 +32,37 @@ pub const FAILURE_TOKEN: &str = "AUTHORIZER_FAILURE";
 /// Both tokens start with it, so one search finds either.
 const TOKEN_PREFIX: &str = "AUTHORIZER_";
 
-/// One searcher for the tokens' prefix, built once: every access-log line, and every payload walked
-/// by [`crate::decode::Payload::parse_candidates`], is searched with it.
-pub(crate) static TOKEN_FINDER: LazyLock<memmem::Finder<'static>> =
+/// One searcher for the tokens' prefix, built once: the tokens' positions in a candidate line.
+static TOKEN_FINDER: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(TOKEN_PREFIX));
+
+/// What a line must hold somewhere to be worth reading: several needles found in one pass.
+pub struct Needles(aho_corasick::AhoCorasick);
+
+impl Needles {
+    pub(crate) fn new(needles: &[&str]) -> Self {
+        Needles(aho_corasick::AhoCorasick::new(needles).expect("a few plain needles build"))
+    }
+
+    /// Where the first needle found in `haystack` starts. No needle holds a character JSON escapes,
+    /// so a message still escaped reads the same (see [`crate::decode::Message::escaped_contains`]).
+    pub fn find(&self, haystack: &[u8]) -> Option<usize> {
+        self.0.find(haystack).map(|m| m.start())
+    }
+
+    pub fn is_in(&self, haystack: &[u8]) -> bool {
+        self.0.is_match(haystack)
+    }
+}
+
+/// Access-log candidates: a line with either token, or a phrase of one of API Gateway's failure
+/// messages, which an HTTP API writes without a token. Every access-log line, and every payload
+/// walked by [`crate::decode::Payload::parse_candidates`], is searched with it.
+pub(crate) static ACCESS_NEEDLES: LazyLock<Needles> = LazyLock::new(|| {
+    let mut needles = vec![TOKEN_PREFIX];
+    needles.extend(crate::cause::FAILURE_MESSAGES.iter().map(|m| m.phrase));
+    Needles::new(&needles)
+});
 
 /// Which log a batch comes from. Told by the log group's name, which API Gateway chooses for
 /// execution logs and no client writes.
@@ -58,24 +85,32 @@ impl LogKind {
 
     /// The subscription filter pattern that delivers this log's candidate lines: CloudWatch Logs'
     /// term match narrows, the scan decides
-    /// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html>).
+    /// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html>:
+    /// terms are case-sensitive and match anywhere in the event, `?` makes them alternatives, and a
+    /// term with characters other than letters, digits and `_` is quoted). Access logs: either token,
+    /// or a phrase of API Gateway's failure messages ([`crate::cause::FAILURE_MESSAGES`]); execution
+    /// logs: the failure line, the exception line, and a gateway response line naming either token
+    /// (a WebSocket API's).
     pub const fn filter_pattern(self) -> &'static str {
         match self {
-            LogKind::Access => "?AUTHORIZER_CONFIGURATION_ERROR ?AUTHORIZER_FAILURE",
-            LogKind::Execution => {
-                "?\"Execution failed due to configuration error\" ?AuthorizerConfigurationException"
-            }
+            LogKind::Access => ACCESS_FILTER_PATTERN,
+            LogKind::Execution => EXECUTION_FILTER_PATTERN,
         }
     }
 
     /// The search that finds this log's candidate lines.
-    pub(crate) fn finder(self) -> &'static memmem::Finder<'static> {
+    pub(crate) fn needles(self) -> &'static Needles {
         match self {
-            LogKind::Access => &TOKEN_FINDER,
-            LogKind::Execution => &crate::execution_log::CANDIDATE_FINDER,
+            LogKind::Access => &ACCESS_NEEDLES,
+            LogKind::Execution => &crate::execution_log::CANDIDATE_NEEDLES,
         }
     }
 }
+
+/// See [`LogKind::filter_pattern`]; `tests/tests/filter_patterns.rs` checks that they deliver every
+/// sample line the scan counts, with CloudWatch Logs' matching rules.
+const ACCESS_FILTER_PATTERN: &str = "?AUTHORIZER_CONFIGURATION_ERROR ?AUTHORIZER_FAILURE ?\"permissions to call the authorizer\" ?\"Lambda Authorizer function doesn't match\"";
+const EXECUTION_FILTER_PATTERN: &str = "?\"Execution failed due to configuration error\" ?AuthorizerConfigurationException ?\"Gateway response type: AUTHORIZER_\"";
 
 /// One flagged log line.
 ///
@@ -359,7 +394,7 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
     let candidates: Vec<&LogEvent> = batch
         .log_events
         .iter()
-        .filter(|event| event.message.escaped_contains(&TOKEN_FINDER))
+        .filter(|event| event.message.escaped_contains(&ACCESS_NEEDLES))
         .collect();
     scan.lines = batch.line_count() - candidates.len();
     scan.findings.reserve_exact(candidates.len());
@@ -419,8 +454,8 @@ pub fn scan_line(line: &str, format: &LogFormat) -> LineVerdict {
 
 /// Decides one line with buffers kept across lines.
 fn scan_line_with(line: &str, format: &LogFormat, scratch: &mut Scratch) -> LineVerdict {
-    // Almost every line lacks the token; this check is the whole cost for them.
-    if TOKEN_FINDER.find(line.as_bytes()).is_none() {
+    // Almost every line lacks the token and the messages; this check is the whole cost for them.
+    if !ACCESS_NEEDLES.is_in(line.as_bytes()) {
         return LineVerdict::Clean;
     }
     scan_candidate(line, format, &Origin::default(), scratch)
@@ -505,19 +540,75 @@ fn says_something(value: &str) -> bool {
         && token_spans(v).is_empty()
 }
 
-/// A text line against the format: the token counts only where every split of the line puts it
-/// in an error variable.
+/// Where a token, or the first sentence of one of API Gateway's failure messages, stands in a
+/// line.
+#[derive(Clone, Copy, Debug)]
+struct Mark {
+    start: usize,
+    end: usize,
+    /// `None` for a token, else the message.
+    message: Option<&'static crate::cause::FailureMessage>,
+}
+
+/// Every mark of `s`: the tokens as whole words, then the messages' first sentences.
+fn marks(s: &str) -> Vec<Mark> {
+    let mut marks: Vec<Mark> = token_spans(s)
+        .into_iter()
+        .map(|(start, end)| Mark {
+            start,
+            end,
+            message: None,
+        })
+        .collect();
+    for message in &crate::cause::FAILURE_MESSAGES {
+        if s.contains(message.phrase) {
+            marks.extend(s.match_indices(message.sentence).map(|(at, m)| Mark {
+                start: at,
+                end: at + m.len(),
+                message: Some(message),
+            }));
+        }
+    }
+    marks
+}
+
+/// A text line against the format: a token counts only where every split of the line puts it in
+/// an error variable; a failure message only where every split puts it at the start of
+/// `$context.authorizer.error` or `$context.authorize.error`, the variables API Gateway writes it in.
 fn scan_split(
     line: &str,
     format: &LogFormat,
     origin: &Origin,
     scratch: &mut Scratch,
 ) -> LineVerdict {
-    let spans = token_spans(line);
+    let marks = marks(line);
+    let spans: Vec<(usize, usize)> = marks.iter().map(|m| (m.start, m.end)).collect();
     let Split::Parsed { places } = format.split(line, &spans, scratch) else {
         return LineVerdict::Unmatched;
     };
-    let Some(at) = places.iter().position(|p| matches!(p, Place::Error { .. })) else {
+    let token_at = (0..marks.len())
+        .find(|&i| marks[i].message.is_none() && matches!(places[i], Place::Error { .. }));
+    let Some(at) = token_at else {
+        // No token of API Gateway's: a failure message alone, where it writes one.
+        let message_at = (0..marks.len()).find_map(|i| {
+            let message = marks[i].message?;
+            let Place::Error { var } = places[i] else {
+                return None;
+            };
+            let (start, end) = scratch.bounds(var);
+            let value = line.get(start..end)?;
+            let starts_there = start + (value.len() - value.trim_start().len()) == marks[i].start;
+            (format.vars()[var].holds_authorizer_message() && starts_there)
+                .then_some((message, var))
+        });
+        if let Some((message, var)) = message_at {
+            let mut fields = Fields::default();
+            for v in 0..format.vars().len() {
+                fields.put(format.slot(v), scratch.value(line, v));
+            }
+            let value = scratch.value(line, var).trim();
+            return flagged_as(&fields, message_cause(message, value), value, origin);
+        }
         return if places.contains(&Place::Ambiguous) {
             LineVerdict::Unmatched
         } else {
@@ -555,6 +646,15 @@ fn scan_split(
     flagged(&fields, token, error, origin)
 }
 
+/// The cause a failure message names, unless the rest of its value says more (the error object of
+/// a function that crashed).
+fn message_cause(message: &crate::cause::FailureMessage, value: &str) -> Cause {
+    match classify(value) {
+        Cause::AuthorizerFailure => Cause::AuthorizerFailure,
+        _ => message.cause,
+    }
+}
+
 /// The reason API Gateway wrote after the token, without the separator it puts there.
 fn reason(after: &str) -> &str {
     after
@@ -587,6 +687,7 @@ fn scan_json_given(line: &str, format: &LogFormat, origin: &Origin) -> LineVerdi
     }
     let mut fields = Fields::default();
     let mut error: Option<(&str, &str)> = None;
+    let mut message = None;
     for ((_, leaf), var) in entries.iter().zip(&vars) {
         match leaf {
             JsonLeaf::Str(s) => {
@@ -596,6 +697,9 @@ fn scan_json_given(line: &str, format: &LogFormat, origin: &Origin) -> LineVerdi
                     && let Some(&(start, end)) = token_spans(s).first()
                 {
                     error = Some((&s[start..end], reason(&s[end..])));
+                }
+                if message.is_none() && var.holds_authorizer_message() {
+                    message = crate::cause::failure_message(s).map(|m| (m, s.trim()));
                 }
             }
             JsonLeaf::Number(n) => fields.set(&var.0, n.as_str()),
@@ -619,7 +723,11 @@ fn scan_json_given(line: &str, format: &LogFormat, origin: &Origin) -> LineVerdi
             flagged(&fields, token, &text, origin)
         }
         Some((token, text)) => flagged(&fields, token, text, origin),
-        None => LineVerdict::Ignored,
+        // No token of API Gateway's: a failure message alone, where it writes one.
+        None => match message {
+            Some((m, value)) => flagged_as(&fields, message_cause(m, value), value, origin),
+            None => LineVerdict::Ignored,
+        },
     }
 }
 
@@ -726,6 +834,7 @@ fn scan_json(
     let mut fields = Fields::default();
     let mut error: Option<(&str, &str)> = None;
     let mut other_errors: Vec<&str> = Vec::new();
+    let mut message = None;
     let mut stack: Vec<(String, &Value)> = map.iter().map(|(k, v)| (k.clone(), v)).collect();
     stack.reverse();
     while let Some((path, value)) = stack.pop() {
@@ -746,6 +855,9 @@ fn scan_json(
                             fields.set(var, s.as_str());
                         }
                     }
+                }
+                if leaf_is_error && message.is_none() {
+                    message = crate::cause::failure_message(s).map(|m| (m, s.trim()));
                 }
                 let token = if leaf_is_error { after_token(s) } else { None };
                 match token {
@@ -778,25 +890,40 @@ fn scan_json(
             flagged(&fields, token, &text, origin)
         }
         Some((token, text)) => flagged(&fields, token, text, origin),
-        None => LineVerdict::Ignored,
+        None => match message {
+            Some((m, value)) => flagged_as(&fields, message_cause(m, value), value, origin),
+            None => LineVerdict::Ignored,
+        },
     }
 }
 
-/// A line in no known shape: the token counts only outside double-quoted segments. A client can
-/// put a `"` inside a quoted value and shift which segments look quoted, so a segment counts as
-/// outside only if it is outside when quotes are paired from the start and from the end alike.
+/// A line in no known shape: the token, or a failure message, counts only outside double-quoted
+/// segments. A client can put a `"` inside a quoted value and shift which segments look quoted, so
+/// a segment counts as outside only if it is outside when quotes are paired from the start and from
+/// the end alike.
 fn scan_unstructured(line: &str, origin: &Origin) -> LineVerdict {
     let segments: Vec<&str> = line.split('"').collect();
     let last = segments.len() - 1;
-    for (i, segment) in segments.iter().enumerate() {
-        if i.is_multiple_of(2)
-            && (last - i).is_multiple_of(2)
-            && let Some((token, after)) = after_token(segment)
-        {
-            return flagged(&Fields::default(), token, after, origin);
-        }
+    let outside = || {
+        segments
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i.is_multiple_of(2) && (last - i).is_multiple_of(2))
+            .map(|(_, s)| *s)
+    };
+    if let Some((token, after)) = outside().find_map(after_token) {
+        return flagged(&Fields::default(), token, after, origin);
     }
-    LineVerdict::Ignored
+    let message = outside().find_map(|segment| {
+        marks(segment).into_iter().find_map(|m| {
+            let text = segment[m.start..].trim_end();
+            m.message.map(|message| (message, text))
+        })
+    });
+    match message {
+        Some((m, text)) => flagged_as(&Fields::default(), message_cause(m, text), text, origin),
+        None => LineVerdict::Ignored,
+    }
 }
 
 /// A flagged line: `error` is the reason beside `token`; when API Gateway wrote the token alone,
@@ -804,6 +931,11 @@ fn scan_unstructured(line: &str, origin: &Origin) -> LineVerdict {
 fn flagged(fields: &Fields, token: &str, error: &str, origin: &Origin) -> LineVerdict {
     let cause = cause_of(token, error);
     let error = if error.is_empty() { token } else { error };
+    flagged_as(fields, cause, error, origin)
+}
+
+/// A flagged line whose cause is known: `error` is what API Gateway wrote.
+fn flagged_as(fields: &Fields, cause: Cause, error: &str, origin: &Origin) -> LineVerdict {
     let fallback_time;
     let time = match (&fields.time, origin.timestamp) {
         (Some(time), _) => Some(&**time),

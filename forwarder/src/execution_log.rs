@@ -1,12 +1,17 @@
-//! A REST API's execution log, `API-Gateway-Execution-Logs_{restApiId}/{stage}`.
+//! A REST or WebSocket API's execution log, `API-Gateway-Execution-Logs_{apiId}/{stage}`.
 //!
 //! API Gateway writes one event per step of a request, each prefixed with the request id in
-//! parentheses. A broken authorizer reads
+//! parentheses: a UUID on a REST API, an id such as `PDS1PEC4oAMFpyA=` on a WebSocket API. A broken
+//! authorizer reads
 //! `(REQUEST_ID) Execution failed due to configuration error: Invalid permissions on Lambda function`
-//! (or `Authorizer error`, `Could not parse policy`), then `(REQUEST_ID) AuthorizerConfigurationException`
-//! (<https://repost.aws/knowledge-center/api-gateway-lambda-authorization-errors>).
+//! (or `Authorizer error`, `Could not parse policy`, `Invalid JSON in response: ...`), then a line
+//! naming the error the client got: `(REQUEST_ID) AuthorizerConfigurationException` on a REST API
+//! (<https://repost.aws/knowledge-center/api-gateway-lambda-authorization-errors>),
+//! `(REQUEST_ID) Gateway response type: AUTHORIZER_CONFIGURATION_ERROR with status code: 500` on a
+//! WebSocket API (a `$connect` whose authorizer lacked the invoke permission, quoted in the
+//! crosscut.io post "Troubleshooting Pesky API ApiGatewayV2 Authorizer permissions").
 //!
-//! The same words follow a Lambda *integration* API Gateway cannot invoke, without the exception
+//! The same words follow a Lambda *integration* API Gateway cannot invoke, without either closing
 //! line, so only an authorizer's reasons count alone (see `authorizer_findings`).
 //!
 //! With full request logging, the same log also holds the client's headers and body, so the words
@@ -17,11 +22,11 @@
 
 use std::sync::{Arc, LazyLock};
 
-use memchr::memmem;
-
 use crate::cause::{Cause, classify};
 use crate::decode::LogBatch;
-use crate::detect::{Finding, FindingText, LineVerdict, Scan, format_millis};
+use crate::detect::{
+    FAILURE_TOKEN, Finding, FindingText, LineVerdict, Needles, Scan, TOKEN, format_millis,
+};
 
 /// What every execution-log group's name starts with.
 pub const GROUP_PREFIX: &str = "API-Gateway-Execution-Logs_";
@@ -32,9 +37,13 @@ pub const FAILED: &str = "Execution failed due to configuration error: ";
 /// The line API Gateway writes after it, naming the error the client got.
 pub const EXCEPTION: &str = "AuthorizerConfigurationException";
 
-/// "configuration error" and "ConfigurationException" share it: one search finds either.
-pub(crate) static CANDIDATE_FINDER: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new("onfiguration"));
+/// What a gateway response line starts with, before the response type.
+pub const GATEWAY_RESPONSE: &str = "Gateway response type: ";
+
+/// "configuration error" and "ConfigurationException" share the first: one search finds either.
+/// The second finds a gateway response for a broken authorizer.
+pub(crate) static CANDIDATE_NEEDLES: LazyLock<Needles> =
+    LazyLock::new(|| Needles::new(&["onfiguration", "Gateway response type: AUTHORIZER_"]));
 
 /// The longest reason kept: API Gateway's are a few words.
 const MAX_REASON_BYTES: usize = 512;
@@ -60,6 +69,13 @@ pub enum Line<'a> {
     },
     /// `(id) AuthorizerConfigurationException`.
     Exception { request_id: &'a str },
+    /// `(id) Gateway response type: AUTHORIZER_CONFIGURATION_ERROR with status code: 500`, or
+    /// `AUTHORIZER_FAILURE`: the response the client got for the authorizer's failure.
+    GatewayResponse {
+        request_id: &'a str,
+        token: &'static str,
+        status: u16,
+    },
     /// Either text where a client could have put it: inside a logged header or body, or in an
     /// event of several lines.
     Quoted,
@@ -69,7 +85,9 @@ pub enum Line<'a> {
 
 /// Reads one event's message.
 pub fn read(message: &str) -> Line<'_> {
-    let mentions = message.contains(FAILED.trim_end()) || message.contains(EXCEPTION);
+    let mentions = message.contains(FAILED.trim_end())
+        || message.contains(EXCEPTION)
+        || message.contains(GATEWAY_RESPONSE);
     if !mentions {
         return Line::Other;
     }
@@ -84,6 +102,15 @@ pub fn read(message: &str) -> Line<'_> {
     if said == EXCEPTION {
         return Line::Exception { request_id };
     }
+    if let Some(rest) = said.strip_prefix(GATEWAY_RESPONSE) {
+        return gateway_response(rest).map_or(Line::Quoted, |(token, status)| {
+            Line::GatewayResponse {
+                request_id,
+                token,
+                status,
+            }
+        });
+    }
     match said.strip_prefix(FAILED) {
         Some(reason) if !reason.trim().is_empty() && reason.len() <= MAX_REASON_BYTES => {
             Line::Failed {
@@ -95,16 +122,44 @@ pub fn read(message: &str) -> Line<'_> {
     }
 }
 
-/// `(REQUEST_ID) ` and what follows. The id must be a UUID, as API Gateway's are: a REST API lets a
-/// client override `$context.requestId`, and an id of the client's choosing could carry
+/// `AUTHORIZER_CONFIGURATION_ERROR with status code: 500`: the token and the status, when the
+/// response is one of a broken authorizer's and the line is exactly API Gateway's.
+fn gateway_response(rest: &str) -> Option<(&'static str, u16)> {
+    let (response_type, status) = rest.split_once(" with status code: ")?;
+    let token = [TOKEN, FAILURE_TOKEN]
+        .into_iter()
+        .find(|t| *t == response_type)?;
+    let digits = status.len() == 3 && status.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| (token, status.parse().expect("three digits")))
+}
+
+/// `(REQUEST_ID) ` and what follows. The id must have the shape of API Gateway's own: a UUID (REST
+/// APIs) or 15 base64url characters and `=` (WebSocket APIs). A REST API lets a client override
+/// `$context.requestId`, and an id of the client's choosing could carry
 /// `) Execution failed due to configuration error: ...` into the prefix of every line of its
-/// request. A request whose client chose another id is not read; the others the same broken
-/// authorizer fails still are.
+/// request; neither shape can hold a space or a parenthesis. A request whose client chose another
+/// id is not read; the others the same broken authorizer fails still are.
 fn split_prefix(message: &str) -> Option<(&str, &str)> {
     let rest = message.strip_prefix('(')?;
-    let id = rest.get(..36)?;
-    let said = rest[36..].strip_prefix(") ")?;
-    is_uuid(id).then_some((id, said))
+    let close = rest.find(") ")?;
+    let (id, said) = (&rest[..close], &rest[close + 2..]);
+    (is_uuid(id) || is_gateway_id(id)).then_some((id, said))
+}
+
+/// The request id of a WebSocket API (and an HTTP API's `$context.requestId`): 15 base64url
+/// characters, then `=`, such as `PDS1PEC4oAMFpyA=`.
+fn is_gateway_id(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 16
+        && b[15] == b'='
+        && b[..15]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+}
+
+/// Whether a request id is a WebSocket API's: REST APIs use UUIDs.
+pub fn is_websocket_request_id(id: &str) -> bool {
+    is_gateway_id(id)
 }
 
 /// `8-4-4-4-12` hexadecimal digits.
@@ -139,9 +194,23 @@ struct Origin<'a> {
 }
 
 fn verdict(message: &str, origin: &Origin) -> LineVerdict {
+    let mut status = None;
     let (request_id, cause, error) = match read(message) {
         Line::Failed { request_id, reason } => (request_id, classify(reason), reason),
         Line::Exception { request_id } => (request_id, Cause::Unknown, EXCEPTION),
+        Line::GatewayResponse {
+            request_id,
+            token,
+            status: code,
+        } => {
+            status = Some(code);
+            let cause = if token == FAILURE_TOKEN {
+                Cause::AuthorizerFailure
+            } else {
+                Cause::Unknown
+            };
+            (request_id, cause, token)
+        }
         Line::Quoted => return LineVerdict::Ignored,
         Line::Other => return LineVerdict::Clean,
     };
@@ -160,6 +229,7 @@ fn verdict(message: &str, origin: &Origin) -> LineVerdict {
         },
     );
     finding.timestamp = origin.timestamp;
+    finding.status = status;
     LineVerdict::Flagged(finding)
 }
 
@@ -176,7 +246,7 @@ pub(crate) fn scan_events(
     let mut text = String::new();
     scan.lines += batch.omitted_events;
     for event in &batch.log_events {
-        if !event.message.escaped_contains(&CANDIDATE_FINDER) {
+        if !event.message.escaped_contains(&CANDIDATE_NEEDLES) {
             scan.lines += 1;
             continue;
         }
@@ -218,32 +288,44 @@ fn names_an_authorizer(reason: &str) -> bool {
     AUTHORIZER_REASONS.iter().any(|r| reason.starts_with(r))
 }
 
+/// Whether a finding is a closing line: the error the client got, not a reason.
+fn is_closing(f: &Finding) -> bool {
+    [EXCEPTION, TOKEN, FAILURE_TOKEN].contains(&f.error())
+}
+
 /// Keeps the authorizer's failures, one per request. API Gateway follows an authorizer's failure
-/// with `AuthorizerConfigurationException` for the same request (the error the client got): a
-/// reason counts when that line is in the batch or the reason is an authorizer's own, and the
-/// exception line is folded into its reason. An exception line whose reason is not in the batch
-/// stays a finding of its own, so a reason delivered in another batch loses no alert.
+/// with a closing line for the same request, naming the error the client got
+/// (`AuthorizerConfigurationException`, or a gateway response of either token): a reason counts
+/// when that line is in the batch or the reason is an authorizer's own, and the closing line is
+/// folded into its reason, which takes the status it names. A closing line whose reason is not in
+/// the batch stays a finding of its own, so a reason delivered in another batch loses no alert.
 fn authorizer_findings(scan: &mut Scan) {
-    use std::collections::HashSet;
-    let excepted: HashSet<String> = scan
-        .findings
-        .iter()
-        .filter(|f| f.error() == EXCEPTION)
-        .filter_map(|f| f.request_id().map(str::to_owned))
-        .collect();
-    let in_batch = |f: &Finding| f.request_id().is_some_and(|id| excepted.contains(id));
+    use std::collections::{HashMap, HashSet};
+    let mut closed: HashMap<String, Option<u16>> = HashMap::new();
+    for f in scan.findings.iter().filter(|f| is_closing(f)) {
+        if let Some(id) = f.request_id() {
+            let status = closed.entry(id.to_owned()).or_default();
+            *status = status.or(f.status);
+        }
+    }
+    let in_batch = |f: &Finding| f.request_id().is_some_and(|id| closed.contains_key(id));
     let explained: HashSet<String> = scan
         .findings
         .iter()
-        .filter(|f| f.error() != EXCEPTION && (in_batch(f) || names_an_authorizer(f.error())))
+        .filter(|f| !is_closing(f) && (in_batch(f) || names_an_authorizer(f.error())))
         .filter_map(|f| f.request_id().map(str::to_owned))
         .collect();
     // A request that logged more than one reason, or the same line twice, is still one finding.
     let mut seen: HashSet<String> = HashSet::new();
-    scan.findings.retain(|f| {
-        if f.error() == EXCEPTION {
+    scan.findings.retain_mut(|f| {
+        if is_closing(f) {
+            // One closing line per request: a REST API may log both.
             !f.request_id().is_some_and(|id| explained.contains(id))
+                && f.request_id().is_none_or(|id| seen.insert(id.to_owned()))
         } else if in_batch(f) || names_an_authorizer(f.error()) {
+            if let Some(status) = f.request_id().and_then(|id| closed.get(id)) {
+                f.status = f.status.or(*status);
+            }
             f.request_id().is_none_or(|id| seen.insert(id.to_owned()))
         } else {
             tracing::debug!(request_id = ?f.request_id(), "a configuration error of no authorizer");

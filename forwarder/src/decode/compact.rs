@@ -15,7 +15,7 @@
 
 use std::borrow::Cow;
 
-use memchr::memmem::Finder;
+use crate::detect::Needles;
 
 use super::{LogBatch, LogEvent, Message, MessageRepr, MessageType};
 
@@ -27,7 +27,7 @@ const HEAD: &[u8] = br#"{"messageType":"DATA_MESSAGE","owner":""#;
 /// (which may spell it); `None` otherwise.
 pub(super) fn parse<'a, 'f>(
     json: &'a str,
-    finder_for: impl Fn(&str) -> &'f Finder<'f>,
+    finder_for: impl Fn(&str) -> &'f Needles,
 ) -> Option<LogBatch<'a>> {
     let b = json.as_bytes();
     // The layout has no whitespace, so no byte below 0x20 belongs anywhere in it; JSON forbids them
@@ -196,11 +196,9 @@ mod tests {
 
     use super::*;
     use crate::decode::{Payload, parse_payload};
-    use crate::detect::TOKEN_FINDER;
+    use crate::detect::ACCESS_NEEDLES as TOKEN_FINDER;
 
     const TOKEN: &str = crate::detect::TOKEN;
-    /// What the finder looks for: both tokens start with it.
-    const PREFIX: &str = "AUTHORIZER_";
 
     /// What a scan reads of a batch: the header, each event whose message holds the token (id,
     /// timestamp, text) and how many events there were.
@@ -248,7 +246,9 @@ mod tests {
                 for event in &fast.log_events {
                     let text = event.message.text();
                     assert!(
-                        text.contains(PREFIX) || event.id.contains(PREFIX) || json.contains("\\u"),
+                        TOKEN_FINDER.is_in(text.as_bytes())
+                            || TOKEN_FINDER.is_in(event.id.as_bytes())
+                            || json.contains("\\u"),
                         "a kept event without the tokens' prefix: {json}"
                     );
                 }
