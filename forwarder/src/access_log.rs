@@ -21,6 +21,15 @@ use serde_json::Value;
 /// the command line, given no format, tries it first among its guesses.
 pub const DEFAULT_FORMAT: &str = r#"$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId $context.authorizer.error"#;
 
+/// The text format we recommend for an HTTP API stage: every error variable API Gateway fills for a
+/// broken authorizer (`$context.error.responseType` for the gateway response's type,
+/// `$context.authorizer.error` for its message, which an HTTP API writes without a token), and the
+/// API and stage so an alert names them. Client values stay inside the one quoted field.
+pub const RECOMMENDED_FORMAT: &str = r#"$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId $context.apiId $context.stage $context.error.responseType $context.authorizer.error"#;
+
+/// [`RECOMMENDED_FORMAT`] as JSON, for stages that log JSON.
+pub const RECOMMENDED_JSON_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","httpMethod":"$context.httpMethod","routeKey":"$context.routeKey","status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength","apiId":"$context.apiId","stage":"$context.stage","responseType":"$context.error.responseType","authorizerError":"$context.authorizer.error"}"#;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FormatError {
     #[error("access-log format has no $context variables")]

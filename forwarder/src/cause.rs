@@ -652,6 +652,25 @@ mod tests {
             ("Could not parse policy", Cause::InvalidResponseFormat),
             ("Authorizer error", Cause::AuthorizerFailure),
             ("authorizer error: boom", Cause::AuthorizerFailure),
+            // Wordings quoted in public threads: a crashed function's error object parsed as a
+            // policy (after a Runtime.ImportModuleError), an invoke role that cannot be assumed,
+            // and an HTTP API's invalid JSON.
+            (
+                "Invalid JSON in response: Unrecognized field \"errorType\" , not marked as ignorable",
+                Cause::AuthorizerFailure,
+            ),
+            (
+                "Invalid JSON in response: Unexpected character ('<' (code 60))",
+                Cause::InvalidResponseFormat,
+            ),
+            (
+                "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Invalid json in authorizer response",
+                Cause::InvalidResponseFormat,
+            ),
+            (
+                "API Gateway does not have permission to assume the provided role arn:aws:iam::123456789012:role/authorizer-invoke",
+                Cause::MissingInvokePermission,
+            ),
         ];
         for (text, cause) in cases {
             assert_eq!(classify(text), cause, "{text}");

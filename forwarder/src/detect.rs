@@ -1090,6 +1090,156 @@ mod tests {
     }
 
     /// With the format given, client values decide nothing: a table per class of attempt.
+    /// An HTTP API writes its failure sentence in `$context.authorizer.error` without a token
+    /// (mantil-io/mantil#52, the Classmethod note): counted there, by the format, and nowhere a
+    /// client writes.
+    #[test]
+    fn failure_messages_without_a_token() {
+        use crate::access_log::{RECOMMENDED_FORMAT, RECOMMENDED_JSON_FORMAT};
+        let shape = "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Invalid json in authorizer response";
+        let crashed = "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Unrecognized field \"errorType\"";
+        let iam =
+            "The request for the IAM Authorizer doesn't match the format that API Gateway expects.";
+        let text = LogFormat::parse(RECOMMENDED_FORMAT).unwrap();
+        let json = LogFormat::parse(RECOMMENDED_JSON_FORMAT).unwrap();
+        let old = LogFormat::parse(crate::access_log::DEFAULT_FORMAT).unwrap();
+        let line = |route: &str, status: u16, response_type: &str, error: &str| {
+            format!(
+                r#"93.142.91.220 - - [12/Oct/2021:13:57:46 +0000] "POST {route} HTTP/1.1" {status} 35 HGQeGiXZliAEPSw= a1b2c3d4e5 prod {response_type} {error}"#
+            )
+        };
+        let json_line = |route: &str, status: u16, error: &str| {
+            serde_json::json!({
+                "requestId": "HGQeGiXZliAEPSw=", "ip": "93.142.91.220",
+                "requestTime": "12/Oct/2021:13:57:46 +0000", "httpMethod": "POST",
+                "routeKey": route, "status": status.to_string(), "protocol": "HTTP/1.1",
+                "responseLength": "35", "apiId": "a1b2c3d4e5", "stage": "prod",
+                "responseType": "-", "authorizerError": error,
+            })
+            .to_string()
+        };
+        let cases: Vec<(&LogFormat, String, Option<Cause>, &str)> = vec![
+            (
+                &text,
+                line("/deploy", 500, "-", shape),
+                Some(Cause::InvalidResponseFormat),
+                "the sentence alone",
+            ),
+            (
+                &text,
+                line("/deploy", 500, "-", PERMISSION),
+                Some(Cause::MissingInvokePermission),
+                "the permission sentence",
+            ),
+            (
+                &text,
+                line("/deploy", 500, "AUTHORIZER_CONFIGURATION_ERROR", PERMISSION),
+                Some(Cause::MissingInvokePermission),
+                "with the response type too",
+            ),
+            (
+                &json,
+                json_line("POST /deploy", 500, crashed),
+                Some(Cause::AuthorizerFailure),
+                "Lambda's error object: the function failed",
+            ),
+            (
+                &text,
+                line("/deploy", 503, "-", shape),
+                Some(Cause::InvalidResponseFormat),
+                "the status as logged",
+            ),
+            (
+                &old,
+                format!(
+                    r#"93.142.91.220 - - [12/Oct/2021:13:57:46 +0000] "POST /deploy HTTP/1.1" 500 35 HGQeGiXZliAEPSw= {PERMISSION}"#
+                ),
+                Some(Cause::MissingInvokePermission),
+                "a stage on the old default format",
+            ),
+            (
+                &json,
+                json_line("POST /deploy", 500, shape),
+                Some(Cause::InvalidResponseFormat),
+                "JSON",
+            ),
+            // Not failures: a deny, an IAM authorizer, healthy traffic.
+            (&text, line("/deploy", 403, "-", "-"), None, "a deny"),
+            (
+                &text,
+                line("/deploy", 403, "-", iam),
+                None,
+                "an IAM authorizer's 403",
+            ),
+            (&json, json_line("POST /deploy", 200, "-"), None, "healthy"),
+            (
+                &json,
+                json_line("POST /deploy", 403, iam),
+                None,
+                "an IAM authorizer's 403, JSON",
+            ),
+        ];
+        for (format, line, want, why) in cases {
+            let got = match scan_line(&line, format) {
+                LineVerdict::Flagged(f) => {
+                    assert_eq!(f.request_id(), Some("HGQeGiXZliAEPSw="), "{why}");
+                    assert!(f.status.is_some_and(|s| s >= 500), "{why}: {:?}", f.status);
+                    assert!(f.error().starts_with("The "), "{why}: {}", f.error());
+                    Some(f.cause)
+                }
+                LineVerdict::Clean => None,
+                other => panic!("{why}: {other:?} for {line}"),
+            };
+            assert_eq!(got, want, "{why}: {line}");
+        }
+        // Where a client writes, or not at the start of the variable: ignored, never flagged.
+        let forged: Vec<(&LogFormat, String, &str)> = vec![
+            (
+                &text,
+                line(&format!("/{PERMISSION}"), 200, "-", "-"),
+                "ignored",
+            ),
+            (
+                &text,
+                line("/x", 500, "-", &format!("denied: {PERMISSION}")),
+                "ignored",
+            ),
+            (
+                &json,
+                json_line(&format!("POST /{shape}"), 200, "-"),
+                "ignored",
+            ),
+            (
+                &json,
+                json_line("POST /x", 500, &format!("x {shape}")),
+                "ignored",
+            ),
+            // API Gateway's own text holds no `"` in a text format (a `"` could only be a client's),
+            // so a detail that quotes one does not follow the format: counted, never guessed.
+            (&text, line("/deploy", 500, "-", crashed), "unmatched"),
+            // A line the format does not describe is unmatched, never read another way.
+            (&text, format!("{PERMISSION} at the start"), "unmatched"),
+            (
+                &json,
+                format!(r#"{{"authorizerError":"{PERMISSION}"}}"#),
+                "unmatched",
+            ),
+        ];
+        for (format, line, want) in forged {
+            assert_eq!(verdict_with(&line, format), want, "{line}");
+        }
+        // The command line's guesses read the public line itself, with no format given.
+        let public = r#"{"requestId":"HGQeGiXZliAEPSw=","ip":"93.142.91.220","requestTime":"12/Oct/2021:13:57:46 +0000","httpMethod":"POST","routeKey":"POST /deploy","status":"500","protocol":"HTTP/1.1","responseLength":"35","authError":"The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Invalid json in authorizer response"}"#;
+        let LineVerdict::Flagged(f) = scan_line(public, &LogFormat::guess()) else {
+            panic!("not flagged: {public}");
+        };
+        assert_eq!(f.cause, Cause::InvalidResponseFormat);
+        assert_eq!(f.status, Some(500));
+        assert_eq!(f.route(), Some("POST /deploy"));
+        assert_eq!(verdict(&format!("x \"{PERMISSION}\" -")), "ignored");
+        assert_eq!(verdict(&format!("x - {PERMISSION}")), "flagged");
+    }
+
     #[test]
     fn given_formats_bind() {
         let perm = format!("AUTHORIZER_CONFIGURATION_ERROR,{PERMISSION}");

@@ -339,6 +339,8 @@ mod tests {
     use super::*;
 
     const ID: &str = "6f1c1b2e-3d4a-4b5c-8d9e-0a1b2c3d4e5f";
+    /// A WebSocket API's request id, as its execution log prefixes lines.
+    const WS: &str = "PDS1PEC4oAMFpyA=";
 
     #[test]
     fn lines_table() {
@@ -401,6 +403,66 @@ mod tests {
             (format!("({ID}) {FAILED}"), Line::Quoted),
             (format!("({ID}) {FAILED}{}", "x".repeat(600)), Line::Quoted),
             (format!("({ID}) {EXCEPTION} and more"), Line::Quoted),
+            // A WebSocket API's id and closing line.
+            (
+                format!("({WS}) {FAILED}Invalid permissions on Lambda function"),
+                Line::Failed {
+                    request_id: WS,
+                    reason: "Invalid permissions on Lambda function",
+                },
+            ),
+            (
+                format!(
+                    "({WS}) Gateway response type: AUTHORIZER_CONFIGURATION_ERROR with status code: 500"
+                ),
+                Line::GatewayResponse {
+                    request_id: WS,
+                    token: crate::detect::TOKEN,
+                    status: 500,
+                },
+            ),
+            (
+                format!("({ID}) Gateway response type: AUTHORIZER_FAILURE with status code: 503"),
+                Line::GatewayResponse {
+                    request_id: ID,
+                    token: FAILURE_TOKEN,
+                    status: 503,
+                },
+            ),
+            // Other gateway responses are not an authorizer's; a changed shape is not API Gateway's.
+            (
+                format!("({WS}) Gateway response type: UNAUTHORIZED with status code: 401"),
+                Line::Quoted,
+            ),
+            (
+                format!(
+                    "({WS}) Gateway response type: AUTHORIZER_CONFIGURATION_ERROR with status code: 500 x"
+                ),
+                Line::Quoted,
+            ),
+            (
+                format!(
+                    "({WS}) Gateway response type: AUTHORIZER_CONFIGURATION_ERRORS with status code: 500"
+                ),
+                Line::Quoted,
+            ),
+            // Ids of neither shape: too short, a space, a parenthesis, no `=`.
+            (
+                format!("(PDS1PEC4oAMFpy=) {FAILED}Authorizer error"),
+                Line::Quoted,
+            ),
+            (
+                format!("(PDS1PEC4 AMFpyA=) {FAILED}Authorizer error"),
+                Line::Quoted,
+            ),
+            (
+                format!("(PDS1PEC4oAMFpyAA) {FAILED}Authorizer error"),
+                Line::Quoted,
+            ),
+            (
+                format!("(PDS1PEC4o)AMFpyA=) {FAILED}Authorizer error"),
+                Line::Quoted,
+            ),
         ];
         for (message, want) in cases {
             assert_eq!(read(&message), want, "{message:?}");
@@ -446,6 +508,44 @@ mod tests {
         // The last two are a Lambda integration's failures, not an authorizer's; a line repeated
         // for one request is one finding.
         assert_eq!(scan.lines, 10);
+    }
+
+    /// A WebSocket `$connect` whose authorizer function lacks the invoke permission, as the
+    /// crosscut.io post quotes it; a REST authorizer that crashed (the function's error object
+    /// parsed as a policy); a gateway response whose reason came in another batch; an integration's
+    /// failure with no closing line.
+    #[test]
+    fn websocket_and_crashed_authorizers() {
+        let log = format!(
+            "({WS}) Execution failed due to configuration error: Invalid permissions on Lambda function\n\
+             ({WS}) Execution failed due to configuration error: Authorizer error\n\
+             ({WS}) Gateway response type: AUTHORIZER_CONFIGURATION_ERROR with status code: 500\n\
+             ({ID}) Authorizer result body before parsing: {{\"errorType\":\"Runtime.ImportModuleError\",\"errorMessage\":\"Error: Cannot find module\"}}\n\
+             ({ID}) Execution failed due to configuration error: Invalid JSON in response: Unrecognized field \"errorType\" , not marked as ignorable\n\
+             ({ID}) AuthorizerConfigurationException\n\
+             (Qx9aBc2dIAMEbZw=) Gateway response type: AUTHORIZER_FAILURE with status code: 500\n\
+             (Rz0bCd3eIAMEbXy=) Execution failed due to configuration error: Invalid permissions on Lambda function\n"
+        );
+        assert!(looks_like_execution_log(&log));
+        let scan = crate::detect::scan_text(&log, &crate::access_log::LogFormat::guess());
+        let got: Vec<(Option<&str>, Cause, Option<u16>)> = scan
+            .findings
+            .iter()
+            .map(|f| (f.request_id(), f.cause, f.status))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (Some(WS), Cause::MissingInvokePermission, Some(500)),
+                (Some(ID), Cause::AuthorizerFailure, None),
+                (
+                    Some("Qx9aBc2dIAMEbZw="),
+                    Cause::AuthorizerFailure,
+                    Some(500)
+                ),
+            ]
+        );
+        assert_eq!((scan.lines, scan.ignored, scan.unmatched), (8, 0, 0));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod emf;
 pub mod fault_proxy;
+pub mod filter_pattern;
 pub mod http;
 pub mod runtime_api;
 
