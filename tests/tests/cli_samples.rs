@@ -40,7 +40,7 @@ fn args_for(e: &Value) -> Vec<String> {
 fn every_sample_file_is_described() {
     let all = expected();
     let mut files = Vec::new();
-    for dir in ["", "events", "malformed", "rest", "websocket"] {
+    for dir in ["", "events", "http", "malformed", "rest", "websocket"] {
         for entry in std::fs::read_dir(sample(dir)).unwrap() {
             let path = entry.unwrap().path();
             let ext = path.extension().and_then(|e| e.to_str());
