@@ -192,7 +192,8 @@ fn parse_terms(pattern: &str) -> Result<Kind, String> {
             Role::Excluded => excluded.push(term.to_owned()),
         }
     }
-    if !optional.is_empty() && !(required.is_empty() && excluded.is_empty()) {
+    let plain_or_excluded = !required.is_empty() || !excluded.is_empty();
+    if !optional.is_empty() && plain_or_excluded {
         return Err(format!(
             "{pattern:?}: `?` terms mixed with plain or `-` terms are not documented"
         ));

@@ -13,43 +13,16 @@
 //! `events/` samples hold the same lines and are not read again.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 
 use forwarder::access_log::LogFormat;
 use forwarder::detect::{LineVerdict, LogKind, scan_line};
 use forwarder::execution_log::{self, Line};
 use forwarder_tests::filter_pattern::FilterPattern;
-use forwarder_tests::{root, sample};
+use forwarder_tests::{cfn_template as template, sample};
 use serde_json::{Value, json};
 
 /// The templates whose subscription filters deliver to the forwarder.
 const TEMPLATES: [&str; 2] = ["infra/template.yaml", "infra/org/member.yaml"];
-
-/// A template as CloudFormation JSON, read with cfn-lint's YAML reader as
-/// [`forwarder_tests::cfn_template`] does (short-form intrinsics come back in long form). Uses the
-/// `.venv` that `tests/run` installs, or else a `python3` that has cfn-lint.
-fn template(rel: &str) -> Value {
-    let venv = root().join(".venv/bin/python");
-    let python = if venv.exists() {
-        venv
-    } else {
-        "python3".into()
-    };
-    let out = Command::new(&python)
-        .args([
-            "-c",
-            "import json, sys\nfrom cfnlint.decode import decode\nt, m = decode(sys.argv[1])\nassert t is not None, m\nprint(json.dumps(t))",
-        ])
-        .arg(root().join(rel))
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", python.display()));
-    assert!(
-        out.status.success(),
-        "{rel} (needs cfn-lint: run ./tests/run, which installs it into .venv): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 /// Every pattern a template gives CloudWatch Logs, as `(where, kind, pattern)`: the `FilterPattern`
 /// parameter's default (the access log's, used by reference) and each subscription filter's literal

@@ -306,14 +306,16 @@ fn sends_only_token_lines_never_lambda_logs(t: &Value) {
     let default = t["Parameters"]["FilterPattern"]["Default"]
         .as_str()
         .unwrap();
-    assert_eq!(
-        filter_terms(default),
-        [
-            (true, "AUTHORIZER_CONFIGURATION_ERROR".to_owned()),
-            (true, "AUTHORIZER_FAILURE".to_owned())
-        ],
-        "{default}"
+    let mut access_terms = vec![
+        (true, "AUTHORIZER_CONFIGURATION_ERROR".to_owned()),
+        (true, "AUTHORIZER_FAILURE".to_owned()),
+    ];
+    access_terms.extend(
+        forwarder::cause::FAILURE_MESSAGES
+            .iter()
+            .map(|m| (true, m.phrase.to_owned())),
     );
+    assert_eq!(filter_terms(default), access_terms, "{default}");
     assert_eq!(
         default,
         forwarder::detect::LogKind::Access.filter_pattern(),
@@ -330,7 +332,8 @@ fn sends_only_token_lines_never_lambda_logs(t: &Value) {
                 true,
                 "Execution failed due to configuration error".to_owned()
             ),
-            (true, "AuthorizerConfigurationException".to_owned())
+            (true, "AuthorizerConfigurationException".to_owned()),
+            (true, "Gateway response type: AUTHORIZER_".to_owned())
         ]
     );
     let execution: Vec<&Value> = resources_of_type(t, "AWS::Logs::SubscriptionFilter")
@@ -900,9 +903,14 @@ fn demo_reproduces_both_failures_next_to_a_healthy_route() {
             "{route}: {code}"
         );
     }
-    // The stage logs in the format the forwarder reads by default, to the group it watches.
+    // The stage logs in the recommended format, which its forwarder is given, to the group it
+    // watches.
     let stage = &res["Stage"]["Properties"]["AccessLogSettings"];
-    assert_eq!(stage["Format"], forwarder::access_log::DEFAULT_FORMAT);
+    assert_eq!(stage["Format"], forwarder::access_log::RECOMMENDED_FORMAT);
+    assert_eq!(
+        res["Forwarder"]["Properties"]["Parameters"]["AccessLogFormat"],
+        forwarder::access_log::RECOMMENDED_FORMAT
+    );
     assert_eq!(
         stage["DestinationArn"],
         json!({"Fn::GetAtt": ["AccessLogGroup", "Arn"]})

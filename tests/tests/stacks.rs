@@ -685,9 +685,8 @@ async fn subscription_filters_send_only_the_token_lines() {
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config(&moto_endpoint()).await);
     // (log group, destination, filter pattern): access logs deliver either token, execution
     // logs API Gateway's two texts for a broken authorizer.
-    let access = "?AUTHORIZER_CONFIGURATION_ERROR ?AUTHORIZER_FAILURE";
-    let execution =
-        "?\"Execution failed due to configuration error\" ?AuthorizerConfigurationException";
+    let access = forwarder::detect::LogKind::Access.filter_pattern();
+    let execution = forwarder::detect::LogKind::Execution.filter_pattern();
     let mut subscribed = Vec::new();
     for (variant, s) in forwarders() {
         if let Some(group) = access_log_group(variant) {
