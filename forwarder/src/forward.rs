@@ -588,6 +588,69 @@ mod tests {
         );
     }
 
+    /// An HTTP API's message without a token, in the recommended format the stage was given: one
+    /// alert naming the API, with the status as logged; the message in a client's place alerts no one.
+    #[tokio::test]
+    async fn messages_without_a_token_are_alerted() {
+        let line = |rid: &str, route: &str, status: u16, error: &str| {
+            format!(
+                r#"93.142.91.220 - - [12/Oct/2021:13:57:46 +0000] "POST {route} HTTP/1.1" {status} 35 {rid} k7m2p9x4qa prod - {error}"#
+            )
+        };
+        let message = "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Invalid json in authorizer response";
+        let recommended = Config {
+            format: crate::access_log::LogFormat::parse(crate::access_log::RECOMMENDED_FORMAT)
+                .unwrap(),
+            ..config()
+        };
+        let publisher = MemoryPublisher::new();
+        let out = handle_event(
+            &event(&[
+                &line("HGQeGiXZliAEPSw=", "/deploy", 500, message),
+                &line("HGQeHbXZliAEPTw=", "/deploy", 500, message),
+                &line("HGQeIcXZliAEPUw=", "/health", 200, "-"),
+            ]),
+            &recommended,
+            &Services::new(&publisher),
+        )
+        .await
+        .unwrap();
+        assert_eq!((out.lines, out.findings, out.ignored), (3, 2, 0));
+        let sent = publisher.sent();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            sent[0].subject,
+            "[prod] API authorizer misconfigured: invalid response format (2x)"
+        );
+        assert_eq!(sent[0].attributes.cause, "invalid_response_format");
+        assert!(sent[0].email.contains("k7m2p9x4qa"), "{}", sent[0].email);
+        assert!(sent[0].email.contains("HTTP 500"), "{}", sent[0].email);
+        assert!(
+            sent[0]
+                .email
+                .contains("Invalid json in authorizer response")
+        );
+
+        // Only a client wrote the words (the route, in a format that logs the path): ignored.
+        let path_format = crate::access_log::LogFormat::parse(
+            r#"$context.requestId "$context.path" $context.status $context.authorizer.error"#,
+        )
+        .unwrap();
+        let quiet = MemoryPublisher::new();
+        let out = handle_event(
+            &event(&[&format!(r#"HGQeJdXZliAEPVw= "/{message}" 404 -"#)]),
+            &Config {
+                format: path_format,
+                ..config()
+            },
+            &Services::new(&quiet),
+        )
+        .await
+        .unwrap();
+        assert_eq!((out.findings, out.ignored), (0, 1));
+        assert!(quiet.sent().is_empty());
+    }
+
     /// The stage's format changed (a user agent appended) while the forwarder kept the old one:
     /// the token lines no longer follow it, and that is alerted on instead of going quiet.
     #[tokio::test]
