@@ -13,6 +13,9 @@ use serde_json::Value;
 
 const PERMISSION: &str = "AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again.";
 const RESPONSE: &str = "AUTHORIZER_CONFIGURATION_ERROR,The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Simple response did not include 'isAuthorized'";
+/// The messages as an HTTP API writes them in `$context.authorizer.error`: no token.
+const PERMISSION_MESSAGE: &str = "The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again.";
+const RESPONSE_MESSAGE: &str = "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Invalid json in authorizer response";
 
 fn custom_format() -> String {
     String::from_utf8(read_sample("custom-format.fmt")).unwrap()
@@ -291,6 +294,48 @@ async fn no_client_value_steers_a_finding() {
                 json_authz("r4", "500", PERMISSION),
             ],
             verdict(&["missing_invoke_permission"], 0, 3),
+        ),
+        (
+            "an HTTP API's messages without a token are flagged where API Gateway writes them",
+            &custom_fmt,
+            vec![
+                custom("/", 500, "ua", PERMISSION_MESSAGE),
+                custom("/", 500, "ua", RESPONSE_MESSAGE),
+            ],
+            verdict(
+                &["invalid_response_format", "missing_invoke_permission"],
+                0,
+                0,
+            ),
+        ),
+        (
+            "a client's copy of the messages is ignored, in its path or past a quote it sent",
+            &custom_fmt,
+            vec![
+                custom(&format!("/{PERMISSION_MESSAGE}"), 404, RESPONSE_MESSAGE, "-"),
+                custom(
+                    "/",
+                    200,
+                    &format!("x\" b1l2i3n4g5 prod {PERMISSION_MESSAGE} \"{}y", " ".repeat(4100)),
+                    "-",
+                ),
+            ],
+            verdict(&[], 2, 0),
+        ),
+        (
+            "a message counts only at the start of the authorizer's error, never in another variable",
+            JSON_AUTHZ,
+            vec![
+                json_authz("r1", "500", &format!("denied: {RESPONSE_MESSAGE}")),
+                json_authz("r2", "500", RESPONSE_MESSAGE),
+            ],
+            verdict(&["invalid_response_format"], 1, 0),
+        ),
+        (
+            "a message in an integration error is the backend's",
+            integration,
+            vec![format!(r#"r1 502 "{PERMISSION_MESSAGE}" -"#)],
+            verdict(&[], 1, 0),
         ),
         (
             "integration errors are the backend's, not the authorizer's",
