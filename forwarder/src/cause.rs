@@ -198,10 +198,10 @@ impl Cause {
                 "このツールが認識できないオーソライザー設定エラーを API Gateway が報告しました。以下のエラーテキストは API Gateway が記録したものです。"
             }
             (Cause::FormatMismatch, Language::En) => {
-                "Most lines carrying AUTHORIZER_CONFIGURATION_ERROR in this batch do not follow the access-log format the forwarder was given (ACCESS_LOG_FORMAT), or cannot be split without a client value deciding where the token falls. The forwarder cannot tell whether API Gateway or a client wrote the token, so it alerts on none of them: until the formats agree, a broken authorizer on this stage goes unreported. The usual reason is a stage whose access-log format was changed."
+                "Most lines carrying an authorizer error (AUTHORIZER_CONFIGURATION_ERROR, or API Gateway's authorizer message) in this batch do not follow the access-log format the forwarder was given (ACCESS_LOG_FORMAT), or cannot be split without a client value deciding where the token falls. The forwarder cannot tell whether API Gateway or a client wrote the token, so it alerts on none of them: until the formats agree, a broken authorizer on this stage goes unreported. The usual reason is a stage whose access-log format was changed."
             }
             (Cause::FormatMismatch, Language::Ja) => {
-                "このバッチで AUTHORIZER_CONFIGURATION_ERROR を含む行の大半が、フォワーダーに設定されたアクセスログ形式 (ACCESS_LOG_FORMAT) に従っていないか、クライアントの値次第でトークンの位置が変わるため分割できません。API Gateway とクライアントのどちらがトークンを書いたか判断できないため、どの行も通知しません。形式が一致するまで、このステージのオーソライザーの障害は通知されません。多くの場合、ステージのアクセスログ形式が変更されたことが原因です。"
+                "このバッチでオーソライザーのエラー (AUTHORIZER_CONFIGURATION_ERROR または API Gateway のオーソライザーのメッセージ) を含む行の大半が、フォワーダーに設定されたアクセスログ形式 (ACCESS_LOG_FORMAT) に従っていないか、クライアントの値次第でトークンの位置が変わるため分割できません。API Gateway とクライアントのどちらがトークンを書いたか判断できないため、どの行も通知しません。形式が一致するまで、このステージのオーソライザーの障害は通知されません。多くの場合、ステージのアクセスログ形式が変更されたことが原因です。"
             }
         }
     }
