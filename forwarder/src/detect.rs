@@ -1,13 +1,15 @@
-//! Finding `AUTHORIZER_CONFIGURATION_ERROR` (and a REST or WebSocket API's `AUTHORIZER_FAILURE`)
-//! where API Gateway wrote it.
+//! Finding an authorizer failure where API Gateway wrote it: `AUTHORIZER_CONFIGURATION_ERROR` (and a
+//! REST or WebSocket API's `AUTHORIZER_FAILURE`), or one of the messages an HTTP API writes in
+//! `$context.authorizer.error` without a token ([`crate::cause::FAILURE_MESSAGES`]).
 //!
-//! Paths, query strings and headers are client input, so a client can send the token in a URL or a
-//! user agent. A line is flagged only when the token is in a field API Gateway writes: the error
-//! variables of the configured format, an error-named key of a JSON line, or (for lines that follow
-//! no known format) outside every double-quoted segment.
+//! Paths, query strings and headers are client input, so a client can send the token or the
+//! message in a URL or a user agent. A line is flagged only when it is in a field API Gateway
+//! writes: the error variables of the configured format (a message only at the start of
+//! `$context.authorizer.error` or `$context.authorize.error`), an error-named key of a JSON line, or
+//! (for lines that follow no known format) outside every double-quoted segment.
 //!
-//! A REST API's execution log says the same in words; its batches are told apart by their log
-//! group's name and read by [`crate::execution_log`].
+//! A REST or WebSocket API's execution log says the same in words; its batches are told apart by
+//! their log group's name and read by [`crate::execution_log`].
 
 use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};

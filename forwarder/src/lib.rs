@@ -1,10 +1,10 @@
 //! Alerts on API Gateway Lambda authorizer configuration errors, for HTTP, REST and WebSocket APIs.
 //!
-//! A CloudWatch Logs subscription filter on the stage's access-log group (and a REST API's
-//! execution-log group) invokes the function with batches of lines. Lines where API Gateway wrote
-//! `AUTHORIZER_CONFIGURATION_ERROR` or `AUTHORIZER_FAILURE`, or a REST execution log's failure, are
-//! classified by cause, grouped, and published to SNS as an email, a chat notification and machine
-//! JSON.
+//! A CloudWatch Logs subscription filter on the stage's access-log group (and a REST
+//! or WebSocket API's execution-log group) invokes the function with batches of lines. Lines where
+//! API Gateway wrote `AUTHORIZER_CONFIGURATION_ERROR`, `AUTHORIZER_FAILURE` or its authorizer
+//! message, or an execution log's failure, are classified by cause, grouped, and published to SNS
+//! as an email, a chat notification and machine JSON.
 //!
 //! When asked to, each alert is checked against the API's live configuration: the route's
 //! authorizer, its function and that function's resource policy.
