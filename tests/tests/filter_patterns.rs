@@ -171,46 +171,29 @@ fn templates_subscribe_with_the_patterns_the_forwarder_searches_with() {
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
 
-#[test]
-fn access_pattern_delivers_every_access_log_line_the_forwarder_reads() {
+/// Every line of `kind` the forwarder reads (at least `at_least` of them) is delivered by that
+/// kind's pattern.
+fn delivers_every_line(kind: LogKind, at_least: usize) {
     let lines = sample_lines();
-    let read = lines
-        .iter()
-        .filter(|l| l.kind == LogKind::Access && l.read)
-        .count();
-    assert!(read >= 20, "only {read} access-log lines are read");
-    let missed = undelivered(
-        &lines,
-        LogKind::Access,
-        &parsed(LogKind::Access.filter_pattern()),
-    );
+    let read = lines.iter().filter(|l| l.kind == kind && l.read).count();
+    assert!(read >= at_least, "only {read} {kind:?} lines are read");
+    let missed = undelivered(&lines, kind, &parsed(kind.filter_pattern()));
     assert!(
         missed.is_empty(),
         "{:?} does not deliver:\n{}",
-        LogKind::Access.filter_pattern(),
+        kind.filter_pattern(),
         missed.join("\n")
     );
 }
 
 #[test]
+fn access_pattern_delivers_every_access_log_line_the_forwarder_reads() {
+    delivers_every_line(LogKind::Access, 20);
+}
+
+#[test]
 fn execution_pattern_delivers_every_execution_log_line_the_forwarder_reads() {
-    let lines = sample_lines();
-    let read = lines
-        .iter()
-        .filter(|l| l.kind == LogKind::Execution && l.read)
-        .count();
-    assert!(read >= 8, "only {read} execution-log lines are read");
-    let missed = undelivered(
-        &lines,
-        LogKind::Execution,
-        &parsed(LogKind::Execution.filter_pattern()),
-    );
-    assert!(
-        missed.is_empty(),
-        "{:?} does not deliver:\n{}",
-        LogKind::Execution.filter_pattern(),
-        missed.join("\n")
-    );
+    delivers_every_line(LogKind::Execution, 8);
 }
 
 /// The templates' patterns as they stand, whether or not they equal the forwarder's: what a stack
