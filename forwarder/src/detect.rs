@@ -38,22 +38,69 @@ const TOKEN_PREFIX: &str = "AUTHORIZER_";
 static TOKEN_FINDER: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(TOKEN_PREFIX));
 
-/// What a line must hold somewhere to be worth reading: several needles found in one pass.
-pub struct Needles(aho_corasick::AhoCorasick);
+/// What a line must hold somewhere to be worth reading: any of a few needles. One `memmem` searcher
+/// each: they pick a needle's rarest bytes to skip ahead, which a shared automaton over the needles'
+/// first bytes (common lower-case letters) cannot, and that keeps the 99% of lines without any
+/// needle at the cost of the token search alone.
+pub struct Needles(Vec<memmem::Finder<'static>>);
 
 impl Needles {
     pub(crate) fn new(needles: &[&str]) -> Self {
-        Needles(aho_corasick::AhoCorasick::new(needles).expect("a few plain needles build"))
+        Needles(
+            needles
+                .iter()
+                .map(|n| memmem::Finder::new(n.as_bytes()).into_owned())
+                .collect(),
+        )
     }
 
-    /// Where the first needle found in `haystack` starts. No needle holds a character JSON escapes,
-    /// so a message still escaped reads the same (see [`crate::decode::Message::escaped_contains`]).
-    pub fn find(&self, haystack: &[u8]) -> Option<usize> {
-        self.0.find(haystack).map(|m| m.start())
-    }
-
+    /// Whether any needle is in `haystack`. No needle holds a character JSON escapes, so a
+    /// message still escaped reads the same (see [`crate::decode::Message::escaped_contains`]).
     pub fn is_in(&self, haystack: &[u8]) -> bool {
-        self.0.is_match(haystack)
+        self.0.iter().any(|f| f.find(haystack).is_some())
+    }
+
+    /// A walk over `haystack` that finds the next needle from a position on, searching each
+    /// needle's text only once however often it is asked.
+    pub fn walk<'h>(&'h self, haystack: &'h [u8]) -> NeedleWalk<'h> {
+        NeedleWalk {
+            needles: self,
+            haystack,
+            next: vec![None; self.0.len()],
+        }
+    }
+}
+
+/// See [`Needles::walk`].
+pub struct NeedleWalk<'h> {
+    needles: &'h Needles,
+    haystack: &'h [u8],
+    /// Per needle: where its last search started, and where it found the needle (`usize::MAX`
+    /// when nowhere after); `None` before the first search.
+    next: Vec<Option<(usize, usize)>>,
+}
+
+impl NeedleWalk<'_> {
+    /// Where the first needle at or after `from` starts, or `usize::MAX`.
+    pub fn next_from(&mut self, from: usize) -> usize {
+        let mut first = usize::MAX;
+        for (finder, next) in self.needles.0.iter().zip(&mut self.next) {
+            let at = match *next {
+                // Nothing between `searched` and `at` holds the needle, so it still answers.
+                Some((searched, at)) if searched <= from && at >= from => at,
+                _ => {
+                    let found = self
+                        .haystack
+                        .get(from..)
+                        .and_then(|rest| finder.find(rest))
+                        .map_or(usize::MAX, |p| p + from);
+                    *next = Some((from, found));
+                    found
+                }
+            };
+            first = first.min(at);
+        }
+        first
     }
 }
 
@@ -1240,6 +1287,25 @@ mod tests {
         assert_eq!(f.route(), Some("POST /deploy"));
         assert_eq!(verdict(&format!("x \"{PERMISSION}\" -")), "ignored");
         assert_eq!(verdict(&format!("x - {PERMISSION}")), "flagged");
+    }
+
+    #[test]
+    fn a_walk_finds_each_next_needle_once() {
+        let needles = Needles::new(&["AUTHORIZER_", "call the authorizer"]);
+        let hay = b"x AUTHORIZER_ y call the authorizer z AUTHORIZER_";
+        let mut walk = needles.walk(hay);
+        let mut found = Vec::new();
+        let mut at = walk.next_from(0);
+        while at != usize::MAX {
+            found.push(at);
+            at = walk.next_from(at + 1);
+        }
+        assert_eq!(found, [2, 16, 38]);
+        // Asked again from earlier, it searches again rather than skip a needle.
+        assert_eq!(walk.next_from(0), 2);
+        assert_eq!(walk.next_from(hay.len() + 5), usize::MAX);
+        assert!(needles.is_in(b"to call the authorizer."));
+        assert!(!needles.is_in(b"authorizer_configuration_error"));
     }
 
     #[test]

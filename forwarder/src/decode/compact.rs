@@ -57,8 +57,8 @@ pub(super) fn parse<'a, 'f>(
         }
     }
     let mut at = expect(b, at, br#"],"logEvents":["#)?;
-    let token = finder_for(log_group);
-    let find_from = |from: usize| token.find(&b[from..]).map_or(usize::MAX, |p| p + from);
+    let mut walk = finder_for(log_group).walk(b);
+    let mut find_from = |from: usize| walk.next_from(from);
     let mut next_token = find_from(at);
     let mut log_events = Vec::new();
     let mut omitted_events = 0;
