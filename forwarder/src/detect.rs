@@ -589,33 +589,15 @@ fn says_something(value: &str) -> bool {
         && token_spans(v).is_empty()
 }
 
-/// Where a token, or the first sentence of one of API Gateway's failure messages, stands in a
-/// line.
-#[derive(Clone, Copy, Debug)]
-struct Mark {
-    start: usize,
-    end: usize,
-    /// `None` for a token, else the message.
-    message: Option<&'static crate::cause::FailureMessage>,
-}
-
-/// Every mark of `s`: the tokens as whole words, then the messages' first sentences.
-fn marks(s: &str) -> Vec<Mark> {
-    let mut marks: Vec<Mark> = token_spans(s)
-        .into_iter()
-        .map(|(start, end)| Mark {
-            start,
-            end,
-            message: None,
-        })
-        .collect();
+/// Where the first sentences of API Gateway's failure messages stand in `s`.
+fn message_marks(s: &str) -> Vec<(usize, usize, &'static crate::cause::FailureMessage)> {
+    let mut marks = Vec::new();
     for message in &crate::cause::FAILURE_MESSAGES {
         if s.contains(message.phrase) {
-            marks.extend(s.match_indices(message.sentence).map(|(at, m)| Mark {
-                start: at,
-                end: at + m.len(),
-                message: Some(message),
-            }));
+            marks.extend(
+                s.match_indices(message.sentence)
+                    .map(|(at, m)| (at, at + m.len(), message)),
+            );
         }
     }
     marks
@@ -624,45 +606,22 @@ fn marks(s: &str) -> Vec<Mark> {
 /// A text line against the format: a token counts only where every split of the line puts it in
 /// an error variable; a failure message only where every split puts it at the start of
 /// `$context.authorizer.error` or `$context.authorize.error`, the variables API Gateway writes it in.
+///
+/// The tokens are placed first: a line with a token of API Gateway's (every line of an outage on
+/// a REST API) is decided by one split. The messages are placed, by a second split, only when no
+/// token decides.
 fn scan_split(
     line: &str,
     format: &LogFormat,
     origin: &Origin,
     scratch: &mut Scratch,
 ) -> LineVerdict {
-    let marks = marks(line);
-    let spans: Vec<(usize, usize)> = marks.iter().map(|m| (m.start, m.end)).collect();
+    let spans = token_spans(line);
     let Split::Parsed { places } = format.split(line, &spans, scratch) else {
         return LineVerdict::Unmatched;
     };
-    let token_at = (0..marks.len())
-        .find(|&i| marks[i].message.is_none() && matches!(places[i], Place::Error { .. }));
-    let Some(at) = token_at else {
-        // No token of API Gateway's: a failure message alone, where it writes one.
-        let message_at = (0..marks.len()).find_map(|i| {
-            let message = marks[i].message?;
-            let Place::Error { var } = places[i] else {
-                return None;
-            };
-            let (start, end) = scratch.bounds(var);
-            let value = line.get(start..end)?;
-            let starts_there = start + (value.len() - value.trim_start().len()) == marks[i].start;
-            (format.vars()[var].holds_authorizer_message() && starts_there)
-                .then_some((message, var))
-        });
-        if let Some((message, var)) = message_at {
-            let mut fields = Fields::default();
-            for v in 0..format.vars().len() {
-                fields.put(format.slot(v), scratch.value(line, v));
-            }
-            let value = scratch.value(line, var).trim();
-            return flagged_as(&fields, message_cause(message, value), value, origin);
-        }
-        return if places.contains(&Place::Ambiguous) {
-            LineVerdict::Unmatched
-        } else {
-            LineVerdict::Ignored
-        };
+    let Some(at) = places.iter().position(|p| matches!(p, Place::Error { .. })) else {
+        return scan_messages(line, format, origin, scratch, &places);
     };
     let (token_start, token_end) = spans[at];
     let token = &line[token_start..token_end];
@@ -693,6 +652,56 @@ fn scan_split(
         error
     };
     flagged(&fields, token, error, origin)
+}
+
+/// A line that follows the format with no token of API Gateway's (`token_places` says where its
+/// tokens stand): flagged when a failure message stands where API Gateway writes one, else ignored,
+/// or unmatched when a client value decides where a token or message falls.
+fn scan_messages(
+    line: &str,
+    format: &LogFormat,
+    origin: &Origin,
+    scratch: &mut Scratch,
+    token_places: &[Place],
+) -> LineVerdict {
+    let marks = message_marks(line);
+    let places = if marks.is_empty() {
+        Vec::new()
+    } else {
+        let spans: Vec<(usize, usize)> =
+            marks.iter().map(|&(start, end, _)| (start, end)).collect();
+        match format.split(line, &spans, scratch) {
+            Split::Parsed { places } => places,
+            // Whether a line follows the format does not depend on the spans asked about.
+            Split::NoMatch => return LineVerdict::Unmatched,
+        }
+    };
+    let found = marks
+        .iter()
+        .zip(&places)
+        .find_map(|(&(at, _, message), place)| {
+            let Place::Error { var } = *place else {
+                return None;
+            };
+            let (start, end) = scratch.bounds(var);
+            let value = line.get(start..end)?;
+            let starts_there = start + (value.len() - value.trim_start().len()) == at;
+            (format.vars()[var].holds_authorizer_message() && starts_there)
+                .then_some((message, var))
+        });
+    if let Some((message, var)) = found {
+        let mut fields = Fields::default();
+        for v in 0..format.vars().len() {
+            fields.put(format.slot(v), scratch.value(line, v));
+        }
+        let value = scratch.value(line, var).trim();
+        return flagged_as(&fields, message_cause(message, value), value, origin);
+    }
+    if token_places.contains(&Place::Ambiguous) || places.contains(&Place::Ambiguous) {
+        LineVerdict::Unmatched
+    } else {
+        LineVerdict::Ignored
+    }
 }
 
 /// The cause a failure message names, unless the rest of its value says more (the error object of
@@ -964,10 +973,9 @@ fn scan_unstructured(line: &str, origin: &Origin) -> LineVerdict {
         return flagged(&Fields::default(), token, after, origin);
     }
     let message = outside().find_map(|segment| {
-        marks(segment).into_iter().find_map(|m| {
-            let text = segment[m.start..].trim_end();
-            m.message.map(|message| (message, text))
-        })
+        message_marks(segment)
+            .first()
+            .map(|&(at, _, message)| (message, segment[at..].trim_end()))
     });
     match message {
         Some((m, text)) => flagged_as(&Fields::default(), message_cause(m, text), text, origin),
