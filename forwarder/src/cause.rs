@@ -256,7 +256,7 @@ pub fn failure_message(value: &str) -> Option<&'static FailureMessage> {
 /// (`{"errorType": ..., "errorMessage": ...}`): API Gateway then reports it as a response it cannot
 /// read, as in `Invalid JSON in response: Unrecognized field "errorType" , not marked as ignorable`
 /// after a `Runtime.ImportModuleError`, but the function failed: its response was never the problem.
-fn shows_lambda_error(text: &str) -> bool {
+pub fn shows_lambda_error(text: &str) -> bool {
     text.contains("\"errorType\"") || text.contains("\"errorMessage\"")
 }
 

@@ -625,15 +625,11 @@ fn scan_split(
     };
     let (token_start, token_end) = spans[at];
     let token = &line[token_start..token_end];
-    let mut fields = Fields::default();
-    let mut error_var = None;
-    for i in 0..format.vars().len() {
-        fields.put(format.slot(i), scratch.value(line, i));
+    let fields = split_fields(line, format, scratch);
+    let error_var = (0..format.vars().len()).rev().find(|&i| {
         let (start, end) = scratch.bounds(i);
-        if format.is_error_var(i) && start <= token_start && token_end <= end {
-            error_var = Some(i);
-        }
-    }
+        format.is_error_var(i) && start <= token_start && token_end <= end
+    });
     let error_end = error_var.map_or(token_end, |i| scratch.bounds(i).1);
     let error = reason(line.get(token_end..error_end).unwrap_or_default());
     // A REST API logs the token alone in `$context.error.responseType`; the reason, if any, is in
@@ -690,12 +686,8 @@ fn scan_messages(
                 .then_some((message, var))
         });
     if let Some((message, var)) = found {
-        let mut fields = Fields::default();
-        for v in 0..format.vars().len() {
-            fields.put(format.slot(v), scratch.value(line, v));
-        }
-        let value = scratch.value(line, var).trim();
-        return flagged_as(&fields, message_cause(message, value), value, origin);
+        let fields = split_fields(line, format, scratch);
+        return flagged_message(&fields, message, scratch.value(line, var), origin);
     }
     if token_places.contains(&Place::Ambiguous) || places.contains(&Place::Ambiguous) {
         LineVerdict::Unmatched
@@ -704,13 +696,31 @@ fn scan_messages(
     }
 }
 
-/// The cause a failure message names, unless the rest of its value says more (the error object of
-/// a function that crashed).
-fn message_cause(message: &crate::cause::FailureMessage, value: &str) -> Cause {
-    match classify(value) {
-        Cause::AuthorizerFailure => Cause::AuthorizerFailure,
-        _ => message.cause,
+/// A line flagged by a failure message: `value` is what API Gateway wrote, from the message on. Its
+/// cause is the message's, unless the rest of the value shows Lambda's error object (a function
+/// that crashed).
+fn flagged_message(
+    fields: &Fields,
+    message: &crate::cause::FailureMessage,
+    value: &str,
+    origin: &Origin,
+) -> LineVerdict {
+    let value = value.trim();
+    let cause = if crate::cause::shows_lambda_error(value) {
+        Cause::AuthorizerFailure
+    } else {
+        message.cause
+    };
+    flagged_as(fields, cause, value, origin)
+}
+
+/// Every variable's value in the split last made, as the fields of a finding.
+fn split_fields<'l>(line: &'l str, format: &LogFormat, scratch: &Scratch) -> Fields<'l> {
+    let mut fields = Fields::default();
+    for i in 0..format.vars().len() {
+        fields.put(format.slot(i), scratch.value(line, i));
     }
+    fields
 }
 
 /// The reason API Gateway wrote after the token, without the separator it puts there.
@@ -757,7 +767,7 @@ fn scan_json_given(line: &str, format: &LogFormat, origin: &Origin) -> LineVerdi
                     error = Some((&s[start..end], reason(&s[end..])));
                 }
                 if message.is_none() && var.holds_authorizer_message() {
-                    message = crate::cause::failure_message(s).map(|m| (m, s.trim()));
+                    message = crate::cause::failure_message(s).map(|m| (m, &**s));
                 }
             }
             JsonLeaf::Number(n) => fields.set(&var.0, n.as_str()),
@@ -783,7 +793,7 @@ fn scan_json_given(line: &str, format: &LogFormat, origin: &Origin) -> LineVerdi
         Some((token, text)) => flagged(&fields, token, text, origin),
         // No token of API Gateway's: a failure message alone, where it writes one.
         None => match message {
-            Some((m, value)) => flagged_as(&fields, message_cause(m, value), value, origin),
+            Some((m, value)) => flagged_message(&fields, m, value, origin),
             None => LineVerdict::Ignored,
         },
     }
@@ -915,7 +925,7 @@ fn scan_json(
                     }
                 }
                 if leaf_is_error && message.is_none() {
-                    message = crate::cause::failure_message(s).map(|m| (m, s.trim()));
+                    message = crate::cause::failure_message(s).map(|m| (m, &**s));
                 }
                 let token = if leaf_is_error { after_token(s) } else { None };
                 match token {
@@ -949,7 +959,7 @@ fn scan_json(
         }
         Some((token, text)) => flagged(&fields, token, text, origin),
         None => match message {
-            Some((m, value)) => flagged_as(&fields, message_cause(m, value), value, origin),
+            Some((m, value)) => flagged_message(&fields, m, value, origin),
             None => LineVerdict::Ignored,
         },
     }
@@ -975,10 +985,10 @@ fn scan_unstructured(line: &str, origin: &Origin) -> LineVerdict {
     let message = outside().find_map(|segment| {
         message_marks(segment)
             .first()
-            .map(|&(at, _, message)| (message, segment[at..].trim_end()))
+            .map(|&(at, _, message)| (message, &segment[at..]))
     });
     match message {
-        Some((m, text)) => flagged_as(&Fields::default(), message_cause(m, text), text, origin),
+        Some((m, text)) => flagged_message(&Fields::default(), m, text, origin),
         None => LineVerdict::Ignored,
     }
 }

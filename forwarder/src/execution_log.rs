@@ -143,23 +143,18 @@ fn split_prefix(message: &str) -> Option<(&str, &str)> {
     let rest = message.strip_prefix('(')?;
     let close = rest.find(") ")?;
     let (id, said) = (&rest[..close], &rest[close + 2..]);
-    (is_uuid(id) || is_gateway_id(id)).then_some((id, said))
+    (is_uuid(id) || is_websocket_request_id(id)).then_some((id, said))
 }
 
-/// The request id of a WebSocket API (and an HTTP API's `$context.requestId`): 15 base64url
-/// characters, then `=`, such as `PDS1PEC4oAMFpyA=`.
-fn is_gateway_id(id: &str) -> bool {
+/// Whether a request id is a WebSocket API's (REST APIs use UUIDs): 15 base64url characters, then
+/// `=`, such as `PDS1PEC4oAMFpyA=` (an HTTP API's `$context.requestId` has the same shape).
+pub fn is_websocket_request_id(id: &str) -> bool {
     let b = id.as_bytes();
     b.len() == 16
         && b[15] == b'='
         && b[..15]
             .iter()
             .all(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
-}
-
-/// Whether a request id is a WebSocket API's: REST APIs use UUIDs.
-pub fn is_websocket_request_id(id: &str) -> bool {
-    is_gateway_id(id)
 }
 
 /// `8-4-4-4-12` hexadecimal digits.

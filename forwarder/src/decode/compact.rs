@@ -196,7 +196,7 @@ mod tests {
 
     use super::*;
     use crate::decode::{Payload, parse_payload};
-    use crate::detect::ACCESS_NEEDLES as TOKEN_FINDER;
+    use crate::detect::ACCESS_NEEDLES;
 
     const TOKEN: &str = crate::detect::TOKEN;
 
@@ -216,7 +216,7 @@ mod tests {
         let events = batch
             .log_events
             .iter()
-            .filter(|e| e.message.escaped_contains(&TOKEN_FINDER))
+            .filter(|e| e.message.escaped_contains(&ACCESS_NEEDLES))
             .map(|e| (e.id.to_string(), e.timestamp, e.message.text().into_owned()))
             .collect();
         (
@@ -238,7 +238,7 @@ mod tests {
     /// `parse` (result or error text); returns whether the walk took the payload.
     fn agree(json: &str) -> bool {
         let full = parse_payload(json.as_bytes());
-        let fast = parse(json, |_| &*TOKEN_FINDER);
+        let fast = parse(json, |_| &*ACCESS_NEEDLES);
         match (&full, &fast) {
             (Err(e), Some(_)) => panic!("the walk took a payload the parser refuses ({e}): {json}"),
             (Ok(full), Some(fast)) => {
@@ -246,8 +246,8 @@ mod tests {
                 for event in &fast.log_events {
                     let text = event.message.text();
                     assert!(
-                        TOKEN_FINDER.is_in(text.as_bytes())
-                            || TOKEN_FINDER.is_in(event.id.as_bytes())
+                        ACCESS_NEEDLES.is_in(text.as_bytes())
+                            || ACCESS_NEEDLES.is_in(event.id.as_bytes())
                             || json.contains("\\u"),
                         "a kept event without the tokens' prefix: {json}"
                     );
@@ -780,7 +780,7 @@ mod tests {
             let json = payload().new_tree(&mut runner).unwrap().current();
             if agree(&json) {
                 walked += 1;
-                let batch = parse(&json, |_| &*TOKEN_FINDER).unwrap();
+                let batch = parse(&json, |_| &*ACCESS_NEEDLES).unwrap();
                 found += usize::from(!seen(&batch).5.is_empty());
             }
         }
