@@ -4,7 +4,8 @@
     sudo bench/memory/run.py [--sizes 128,256,512] [--forwarder BIN] [--moto-server M] [--python PY]
 
 For each memory size: the release binary starts in a cgroup limited to that size (and the CPU
-share Lambda gives it), under the Lambda Runtime API of /work/shared/lambda-sim (runtime_api.py),
+share Lambda gives it), under the Lambda Runtime API of ../shared/lambda-sim beside the repository
+(runtime_api.py; --sim names another),
 publishing to a local moto SNS. A first run serves a small flagged batch and reads the cap the
 function derived from AWS_LAMBDA_FUNCTION_MEMORY_SIZE from its cold-start log line; then
 bench/memory/events.py writes a fully flagged batch just under that cap and a gzip bomb just over
@@ -30,7 +31,8 @@ ap.add_argument("--sizes", default="128,256,512")
 ap.add_argument("--forwarder", default=os.path.join(root, "target/release/forwarder"))
 ap.add_argument("--moto-server", default=os.path.join(root, ".venv/bin/moto_server"))
 ap.add_argument("--python", default=os.path.join(root, ".venv/bin/python"), help="a Python with boto3")
-ap.add_argument("--sim", default="/work/shared/lambda-sim", help="lambda-sim, for runtime_api.py")
+ap.add_argument("--sim", default=os.path.join(os.path.dirname(root), "shared/lambda-sim"),
+                help="lambda-sim, for runtime_api.py (default: ../shared/lambda-sim beside the repository)")
 ap.add_argument("--events", default=os.path.join(root, "bench/.events/memory"))
 a = ap.parse_args()
 if os.geteuid() != 0:
