@@ -13,10 +13,10 @@ use crate::access_log::LogFormat;
 use crate::alert::{self, Alert, Group};
 use crate::config::{
     Config, DEFAULT_METRICS_NAMESPACE, Language, TopicArn, parse_api_id, parse_label,
-    parse_max_samples,
+    parse_log_group, parse_max_samples,
 };
 use crate::decode::{self, Content};
-use crate::detect::{self, Finding, Scan};
+use crate::detect::{self, Finding, LogKind, Scan};
 use crate::diagnose::{self, ApiKind, AuthorizerReport};
 use crate::escape::{json_safe, visible};
 use crate::forward;
@@ -101,6 +101,12 @@ pub struct CheckArgs {
 pub struct ScanArgs {
     /// Files to read; `-` or none reads standard input.
     pub paths: Vec<PathBuf>,
+    /// The log group the lines were read from, which says whether they are an access log or an
+    /// execution log (API-Gateway-Execution-Logs_{apiId}/{stage}, or a group named by
+    /// --execution-log-group). Without it, lines are an access log when a format is given, and
+    /// otherwise whichever they look like. Events and payloads name their own group.
+    #[arg(long, value_name = "NAME")]
+    pub log_group: Option<String>,
     #[command(flatten)]
     pub output: Output,
     #[command(flatten)]
@@ -161,6 +167,11 @@ pub struct Settings {
     /// AWS region for the API, the log group and links [env: AWS_REGION].
     #[arg(long)]
     pub region: Option<String>,
+    /// A log group that receives a REST API's execution logs through a log delivery (log type
+    /// EXECUTION_LOGS) rather than API Gateway's own group; repeat for several
+    /// [env: EXECUTION_LOG_GROUPS, comma-separated].
+    #[arg(long, value_name = "NAME")]
+    pub execution_log_group: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -192,17 +203,57 @@ pub async fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
-        // A closed pipe (`forwarder scan --alert | head`) is the reader's choice, not an error.
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            ExitCode::from(EXIT_CLEAN)
-        }
         Err(e) => {
             eprintln!("forwarder: {}", visible(&format!("{e:#}")));
             ExitCode::from(EXIT_ERROR)
         }
+    }
+}
+
+/// Standard output that its reader may close early (`forwarder scan | head -1`): what is left to
+/// print is dropped, and the exit status still says what was found, so a closed pipe never turns
+/// a flagged input into a clean one.
+struct Closable<W> {
+    inner: W,
+    closed: bool,
+}
+
+impl Closable<std::io::StdoutLock<'static>> {
+    fn stdout() -> Self {
+        Closable {
+            inner: std::io::stdout().lock(),
+            closed: false,
+        }
+    }
+}
+
+impl<W: Write> Closable<W> {
+    fn outcome<T>(&mut self, r: std::io::Result<T>, done: T) -> std::io::Result<T> {
+        match r {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(done)
+            }
+            r => r,
+        }
+    }
+}
+
+impl<W: Write> Write for Closable<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let r = self.inner.write(buf);
+        self.outcome(r, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.outcome(r, ())
     }
 }
 
@@ -252,6 +303,14 @@ impl Settings {
         if let Some(r) = &self.region {
             config.region = Some(r.clone());
         }
+        if !self.execution_log_group.is_empty() {
+            config.execution_log_groups = self
+                .execution_log_group
+                .iter()
+                .map(|g| parse_log_group(g))
+                .collect::<Result<_, _>>()
+                .context("--execution-log-group")?;
+        }
         Ok(config)
     }
 }
@@ -299,7 +358,12 @@ fn read_input(path: Option<&PathBuf>) -> Result<(String, Vec<u8>)> {
 /// Scans one input. An input of several events (JSON Lines, events back to back, a Kinesis
 /// event's records, an SQS dump's messages) gives one result per event, named `FILE#N`,
 /// `FILE#SEQUENCE` or `FILE#MESSAGE_ID`, so a bad one is reported without hiding the others.
-fn scan_input(name: String, bytes: &[u8], config: &Config) -> Vec<Result<Scanned>> {
+fn scan_input(
+    name: String,
+    bytes: &[u8],
+    config: &Config,
+    log_group: Option<&str>,
+) -> Vec<Result<Scanned>> {
     let parts = match decode::sniff(bytes) {
         Ok(parts) => parts,
         Err(e) => return vec![Err(anyhow!("{name}: {e}"))],
@@ -309,8 +373,17 @@ fn scan_input(name: String, bytes: &[u8], config: &Config) -> Vec<Result<Scanned
         let batch = payload
             .parse_candidates()
             .map_err(|e| anyhow!("{name}: {e}"))?;
-        let scan = detect::scan_batch(&batch, &config.format);
+        let kind = config.log_kind(&batch.log_group);
+        let scan = detect::scan_batch_as(&batch, &config.format, kind);
         Ok(Scanned::new(name, scan, config, batch.is_control()))
+    };
+    // Lines and `aws logs` output name no group: the operator's --log-group says which log they
+    // are; without it, a given format says access log, and only with neither are they sniffed.
+    let kind_of_lines = |text: &str| match log_group {
+        Some(g) => config.log_kind(g),
+        None if config.format.is_given() => LogKind::Access,
+        None if crate::execution_log::looks_like_execution_log(text) => LogKind::Execution,
+        None => LogKind::Access,
     };
     // Each part is decoded as it is scanned, so one payload is held at a time.
     parts
@@ -320,10 +393,23 @@ fn scan_input(name: String, bytes: &[u8], config: &Config) -> Vec<Result<Scanned
             match part.content {
                 Ok(Content::Lines(text)) => Ok(Scanned::new(
                     name,
-                    detect::scan_text(&text, &config.format),
+                    detect::scan_text_as(&text, &config.format, kind_of_lines(&text)),
                     config,
                     false,
                 )),
+                Ok(Content::Events(events)) => {
+                    let batch = output_batch(&events, log_group);
+                    let kind = match log_group {
+                        Some(g) => config.log_kind(g),
+                        None if config.format.is_given() => LogKind::Access,
+                        None if events.iter().all(|e| e.message.starts_with('(')) => {
+                            LogKind::Execution
+                        }
+                        None => LogKind::Access,
+                    };
+                    let scan = detect::scan_batch_as(&batch, &config.format, kind);
+                    Ok(Scanned::new(name, scan, config, false))
+                }
                 Ok(Content::Encoded(data)) => scan_payload(name, decode::decode_data(&data)),
                 Ok(Content::Payload(payload)) => scan_payload(name, Ok(payload)),
                 Err(e) => Err(anyhow!("{name}: {e}")),
@@ -332,11 +418,39 @@ fn scan_input(name: String, bytes: &[u8], config: &Config) -> Vec<Result<Scanned
         .collect()
 }
 
+/// `aws logs` output as one batch, each event whole, so an execution log's events are read as the
+/// function reads them.
+fn output_batch<'a>(
+    events: &'a [decode::OutputEvent],
+    log_group: Option<&'a str>,
+) -> decode::LogBatch<'a> {
+    decode::LogBatch {
+        message_type: decode::MessageType::DataMessage,
+        owner: Default::default(),
+        log_group: log_group.unwrap_or_default().into(),
+        log_stream: Default::default(),
+        subscription_filters: Vec::new(),
+        log_events: events
+            .iter()
+            .map(|e| decode::LogEvent {
+                id: e.event_id.as_deref().unwrap_or_default().into(),
+                timestamp: e.timestamp.unwrap_or_default(),
+                message: e.message.as_str().into(),
+            })
+            .collect(),
+        omitted_events: 0,
+    }
+}
+
 /// Scans the inputs on as many threads as there are cores, keeping their order: each input is
 /// decoded and scanned on its own, and inflating dominates the cost.
-fn scan_all(paths: &[Option<&PathBuf>], config: &Config) -> Vec<Result<Scanned>> {
+fn scan_all(
+    paths: &[Option<&PathBuf>],
+    config: &Config,
+    log_group: Option<&str>,
+) -> Vec<Result<Scanned>> {
     let scan_one = |path: Option<&PathBuf>| match read_input(path) {
-        Ok((name, bytes)) => scan_input(name, &bytes, config),
+        Ok((name, bytes)) => scan_input(name, &bytes, config, log_group),
         Err(e) => vec![Err(e)],
     };
     // One input stays on this thread: a worker would cost a spawn and a fresh malloc arena.
@@ -381,7 +495,13 @@ async fn scan(args: ScanArgs) -> Result<u8> {
     };
     let mut results = Vec::new();
     let mut failed = false;
-    for outcome in scan_all(&paths, &config) {
+    let log_group = args
+        .log_group
+        .as_deref()
+        .map(parse_log_group)
+        .transpose()
+        .context("--log-group")?;
+    for outcome in scan_all(&paths, &config, log_group.as_deref()) {
         match outcome {
             Ok(scanned) => results.push(scanned),
             Err(e) => {
@@ -415,7 +535,7 @@ async fn report(
     topic: Option<TopicArn>,
 ) -> Result<u8> {
     // Stdout is line-buffered; a batch of findings would cost a write call per line.
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::new(Closable::stdout());
     for r in results {
         warn_unmatched(r);
         if output.json {
@@ -490,7 +610,7 @@ async fn check(args: CheckArgs) -> Result<u8> {
             &args.log_group,
             // What a subscription filter on this group uses: the term match narrows the search,
             // the scan then decides where the token stands.
-            detect::LogKind::of_group(&args.log_group).filter_pattern(),
+            config.log_kind(&args.log_group).filter_pattern(),
             i64::try_from(start.as_millis()).unwrap_or(i64::MAX),
             i64::try_from(now.as_millis()).unwrap_or(i64::MAX),
         )
@@ -503,7 +623,7 @@ async fn check(args: CheckArgs) -> Result<u8> {
             events.len()
         );
     }
-    let scan = forward::scan_found(&args.log_group, &events, &config.format);
+    let scan = forward::scan_found(&args.log_group, &events, &config);
     let mut results = vec![Scanned::new(args.log_group.clone(), scan, &config, false)];
     diagnose_all(&mut results, &config).await;
     report(&results, &config, &args.output, topic).await
@@ -521,7 +641,7 @@ async fn doctor(args: DoctorArgs) -> Result<u8> {
     let reports = diagnose::check_api(&evidence, None);
     let problems = reports.iter().filter(|r| r.has_problems()).count();
     let kind = evidence.api.kind;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = std::io::BufWriter::new(Closable::stdout());
     if args.json {
         let doc = serde_json::json!({
             "api_id": api_id,
@@ -764,6 +884,7 @@ fn encode(args: EncodeArgs) -> Result<u8> {
             .map_or(0, |d| d.as_millis() as i64)
     });
     let event = decode::encode_event(&text, &args.log_group, &args.log_stream, &args.owner, start);
-    println!("{event}");
+    let mut out = Closable::stdout();
+    writeln!(out, "{event}")?;
     Ok(EXIT_CLEAN)
 }

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use crate::access_log::{DEFAULT_FORMAT, FormatError, LogFormat};
 use crate::cause::{Cause, Severity};
+use crate::detect::LogKind;
 use crate::sdk::Roots;
 
 pub const DEFAULT_MAX_SAMPLES: usize = 5;
@@ -39,6 +40,10 @@ pub enum ConfigError {
     BadWindow(String),
     #[error("ALERT_STATE_TABLE {0:?} is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)")]
     BadTable(String),
+    #[error(
+        "EXECUTION_LOG_GROUPS: {0:?} is not a log group name (1 to 512 of A-Z a-z 0-9 _ - / . #)"
+    )]
+    BadLogGroup(String),
     #[error("TLS_ROOTS {0:?} is not amazon or native")]
     BadRoots(String),
     #[error(
@@ -186,6 +191,9 @@ pub struct Config {
     pub mention: Option<Mention>,
     /// The lowest severity whose chat notifications mention (`ALERT_MENTION_SEVERITY`).
     pub mention_severity: Severity,
+    /// Log groups that receive a REST API's execution logs through a log delivery
+    /// (`EXECUTION_LOG_GROUPS`), besides the groups API Gateway names itself.
+    pub execution_log_groups: Vec<String>,
 }
 
 impl Config {
@@ -195,6 +203,16 @@ impl Config {
             .as_deref()
             .filter(|_| self.window_seconds > 0)
             .map(|t| (t, self.window_seconds))
+    }
+
+    /// Which log a group holds: an execution log when API Gateway named the group so, or when the
+    /// operator said it receives execution logs; an access log otherwise.
+    pub fn log_kind(&self, log_group: &str) -> LogKind {
+        if self.execution_log_groups.iter().any(|g| g == log_group) {
+            LogKind::Execution
+        } else {
+            LogKind::of_group(log_group)
+        }
     }
 
     /// The severity of a cause's alerts, as configured.
@@ -231,6 +249,7 @@ impl Default for Config {
             severities: Vec::new(),
             mention: None,
             mention_severity: Severity::Critical,
+            execution_log_groups: Vec::new(),
         }
     }
 }
@@ -319,6 +338,10 @@ impl Config {
             Some(v) => Severity::from_code(&v).ok_or(ConfigError::BadMentionSeverity(v))?,
             None => Severity::Critical,
         };
+        let execution_log_groups = set("EXECUTION_LOG_GROUPS")
+            .map(|v| parse_log_groups(&v))
+            .transpose()?
+            .unwrap_or_default();
         Ok(Config {
             topic,
             label,
@@ -335,6 +358,7 @@ impl Config {
             severities,
             mention,
             mention_severity,
+            execution_log_groups,
         })
     }
 }
@@ -425,6 +449,30 @@ impl FromStr for Mention {
             return Err(bad());
         }
         Ok(Mention(out.join(" ")))
+    }
+}
+
+/// A comma-separated list of log group names, as CloudWatch Logs allows them
+/// (<https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html>:
+/// 1 to 512 of `a-zA-Z0-9_-/.#`).
+pub fn parse_log_groups(v: &str) -> Result<Vec<String>, ConfigError> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|g| !g.is_empty())
+        .map(parse_log_group)
+        .collect()
+}
+
+/// One log group name, checked as CloudWatch Logs checks it.
+pub fn parse_log_group(v: &str) -> Result<String, ConfigError> {
+    let g = v.trim();
+    let ok = (1..=512).contains(&g.len())
+        && g.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/' | b'.' | b'#'));
+    if ok {
+        Ok(g.to_owned())
+    } else {
+        Err(ConfigError::BadLogGroup(g.to_owned()))
     }
 }
 

@@ -113,6 +113,16 @@ pub(crate) static ACCESS_NEEDLES: LazyLock<Needles> = LazyLock::new(|| {
     Needles::new(&needles)
 });
 
+/// What a batch's events are searched for before anything is read, in either log: the access
+/// log's needles, and the execution log's failure and exception lines ("configuration error" and
+/// "ConfigurationException" share `onfiguration`). One search for both means a line of either
+/// log in a group of the other is read and counted, never passed over as clean.
+pub(crate) static CANDIDATE_NEEDLES: LazyLock<Needles> = LazyLock::new(|| {
+    let mut needles = vec![TOKEN_PREFIX, "onfiguration"];
+    needles.extend(crate::cause::FAILURE_MESSAGES.iter().map(|m| m.phrase));
+    Needles::new(&needles)
+});
+
 /// Which log a batch comes from. Told by the log group's name, which API Gateway chooses for
 /// execution logs and no client writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,14 +154,6 @@ impl LogKind {
         match self {
             LogKind::Access => ACCESS_FILTER_PATTERN,
             LogKind::Execution => EXECUTION_FILTER_PATTERN,
-        }
-    }
-
-    /// The search that finds this log's candidate lines.
-    pub(crate) fn needles(self) -> &'static Needles {
-        match self {
-            LogKind::Access => &ACCESS_NEEDLES,
-            LogKind::Execution => &crate::execution_log::CANDIDATE_NEEDLES,
         }
     }
 }
@@ -420,8 +422,15 @@ impl Scan {
     }
 }
 
-/// Scans every event of a batch. Control messages carry no access-log lines.
+/// Scans every event of a batch, its log told by its group's name alone (see
+/// [`scan_batch_as`]).
 pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
+    scan_batch_as(batch, format, LogKind::of_group(&batch.log_group))
+}
+
+/// Scans every event of a batch as `kind` of log ([`crate::config::Config::log_kind`]). Control
+/// messages carry no lines.
+pub fn scan_batch_as(batch: &LogBatch, format: &LogFormat, kind: LogKind) -> Scan {
     let mut scan = Scan::default();
     if batch.is_control() {
         return scan;
@@ -431,7 +440,7 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
     let account_id = crate::shape::is_account_id(&batch.owner).then_some(&*batch.owner);
     scan.log_group = log_group.clone();
     scan.account_id = account_id.map(str::to_owned);
-    if LogKind::of_group(&batch.log_group) == LogKind::Execution {
+    if kind == LogKind::Execution {
         crate::execution_log::scan_events(batch, log_group, log_stream, account_id, &mut scan);
         return scan;
     }
@@ -443,7 +452,7 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
     let candidates: Vec<&LogEvent> = batch
         .log_events
         .iter()
-        .filter(|event| event.message.escaped_contains(&ACCESS_NEEDLES))
+        .filter(|event| event.message.escaped_contains(&CANDIDATE_NEEDLES))
         .collect();
     scan.lines = batch.line_count() - candidates.len();
     scan.findings.reserve_exact(candidates.len());
@@ -454,7 +463,11 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
             account_id,
         };
         let line = event.message.read(&mut text);
-        let mut verdict = scan_candidate(line, format, &origin, &mut scratch);
+        let mut verdict = if ACCESS_NEEDLES.is_in(line.as_bytes()) {
+            scan_candidate(line, format, &origin, &mut scratch)
+        } else {
+            execution_line_here(line)
+        };
         match &mut verdict {
             LineVerdict::Flagged(f) => {
                 f.log_group = log_group.clone();
@@ -473,16 +486,48 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
     scan
 }
 
-/// Scans plain log lines (one per line of `text`): a REST API's execution log when every line has
-/// its shape, else access-log lines.
+/// An access-log candidate that holds no access-log needle, only an execution log's words: an
+/// execution-log failure line here means execution logs reach a group not known to hold them
+/// (`EXECUTION_LOG_GROUPS`), which is unmatched so it is counted; anything else is clean.
+fn execution_line_here(line: &str) -> LineVerdict {
+    use crate::execution_log::{Line, read};
+    match read(line) {
+        Line::Failed { .. } | Line::Exception { .. } | Line::GatewayResponse { .. } => {
+            LineVerdict::Unmatched
+        }
+        Line::Quoted | Line::Other => LineVerdict::Clean,
+    }
+}
+
+/// Scans plain log lines (one per line of `text`): with a format given, access-log lines in it;
+/// without one, a REST API's execution log when most lines have its shape, else access-log lines.
 pub fn scan_text(text: &str, format: &LogFormat) -> Scan {
-    if crate::execution_log::looks_like_execution_log(text) {
+    let kind = if !format.is_given() && crate::execution_log::looks_like_execution_log(text) {
+        LogKind::Execution
+    } else {
+        LogKind::Access
+    };
+    scan_text_as(text, format, kind)
+}
+
+/// Scans plain log lines as `kind` of log.
+pub fn scan_text_as(text: &str, format: &LogFormat, kind: LogKind) -> Scan {
+    if kind == LogKind::Execution {
         return crate::execution_log::scan_text(text);
     }
     let mut scan = Scan::default();
     let mut scratch = Scratch::default();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        scan.add(scan_line_with(line, format, &mut scratch), line);
+        let verdict = if !ACCESS_NEEDLES.is_in(line.as_bytes()) {
+            if CANDIDATE_NEEDLES.is_in(line.as_bytes()) {
+                execution_line_here(line)
+            } else {
+                LineVerdict::Clean
+            }
+        } else {
+            scan_candidate(line, format, &Origin::default(), &mut scratch)
+        };
+        scan.add(verdict, line);
     }
     scan
 }

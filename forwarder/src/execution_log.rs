@@ -20,13 +20,11 @@
 //! (`Method request headers: {...}`), and a body that carries a line break of its own stays inside
 //! its event, which then is not one line.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use crate::cause::{Cause, classify};
 use crate::decode::LogBatch;
-use crate::detect::{
-    FAILURE_TOKEN, Finding, FindingText, LineVerdict, Needles, Scan, TOKEN, format_millis,
-};
+use crate::detect::{FAILURE_TOKEN, Finding, FindingText, LineVerdict, Scan, TOKEN, format_millis};
 
 /// What every execution-log group's name starts with.
 pub const GROUP_PREFIX: &str = "API-Gateway-Execution-Logs_";
@@ -40,11 +38,6 @@ pub const EXCEPTION: &str = "AuthorizerConfigurationException";
 /// What a gateway response line starts with, before the response type.
 pub const GATEWAY_RESPONSE: &str = "Gateway response type: ";
 
-/// "configuration error" and "ConfigurationException" share the first: one search finds either.
-/// The second finds a gateway response for a broken authorizer.
-pub(crate) static CANDIDATE_NEEDLES: LazyLock<Needles> =
-    LazyLock::new(|| Needles::new(&["onfiguration", "Gateway response type: AUTHORIZER_"]));
-
 /// The longest reason kept: API Gateway's are a few words.
 const MAX_REASON_BYTES: usize = 512;
 
@@ -52,11 +45,18 @@ pub fn is_execution_log_group(log_group: &str) -> bool {
     group_place(log_group).is_some()
 }
 
-/// The REST API id and stage an execution-log group's name holds.
+/// The API id and stage an execution-log group's name holds, when the name is exactly one API
+/// Gateway gives: `API-Gateway-Execution-Logs_{apiId}/{stage}`, an API id, one `/`, and a stage
+/// name (1 to 128 letters, digits, `-` and `_`, as API Gateway allows them). A lookalike is
+/// some other group, read as [`crate::config::Config::log_kind`] says.
 pub fn group_place(log_group: &str) -> Option<(&str, &str)> {
     let rest = log_group.strip_prefix(GROUP_PREFIX)?;
     let (api_id, stage) = rest.split_once('/')?;
-    (crate::shape::is_api_id(api_id) && !stage.is_empty()).then_some((api_id, stage))
+    let stage_ok = (1..=128).contains(&stage.len())
+        && stage
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    (api_id.len() == 10 && crate::shape::is_api_id(api_id) && stage_ok).then_some((api_id, stage))
 }
 
 /// What one execution-log event says.
@@ -188,7 +188,27 @@ struct Origin<'a> {
     account_id: Option<&'a str>,
 }
 
-fn verdict(message: &str, origin: &Origin) -> LineVerdict {
+/// How the text reached the scan: a whole event as CloudWatch Logs delivered it, or a line of a
+/// saved file, which may be the inside of a logged body.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Event,
+    Line,
+}
+
+/// What is left of a message that holds a needle but no failure of API Gateway's: a token inside
+/// a logged header or body (after API Gateway's `(id) ` prefix) is a client's and ignored; a whole
+/// event without the prefix is no execution-log event at all, such as an access-log line in a
+/// group named as an execution log, and is unmatched so it is counted, never clean.
+fn leftover(message: &str, unit: Unit) -> LineVerdict {
+    if unit == Unit::Event && !message.starts_with('(') {
+        LineVerdict::Unmatched
+    } else {
+        LineVerdict::Ignored
+    }
+}
+
+fn verdict(message: &str, origin: &Origin, unit: Unit) -> LineVerdict {
     let mut status = None;
     let (request_id, cause, error) = match read(message) {
         Line::Failed { request_id, reason } => (request_id, classify(reason), reason),
@@ -206,7 +226,10 @@ fn verdict(message: &str, origin: &Origin) -> LineVerdict {
             };
             (request_id, cause, token)
         }
-        Line::Quoted => return LineVerdict::Ignored,
+        Line::Quoted => return leftover(message, unit),
+        Line::Other if crate::detect::ACCESS_NEEDLES.is_in(message.as_bytes()) => {
+            return leftover(message, unit);
+        }
         Line::Other => return LineVerdict::Clean,
     };
     let time = origin.timestamp.map(format_millis);
@@ -241,7 +264,10 @@ pub(crate) fn scan_events(
     let mut text = String::new();
     scan.lines += batch.omitted_events;
     for event in &batch.log_events {
-        if !event.message.escaped_contains(&CANDIDATE_NEEDLES) {
+        if !event
+            .message
+            .escaped_contains(&crate::detect::CANDIDATE_NEEDLES)
+        {
             scan.lines += 1;
             continue;
         }
@@ -253,7 +279,7 @@ pub(crate) fn scan_events(
             account_id,
         };
         let line = event.message.read(&mut text);
-        let mut verdict = verdict(line, &origin);
+        let mut verdict = verdict(line, &origin, Unit::Event);
         if let LineVerdict::Flagged(f) = &mut verdict {
             f.log_group = log_group.clone();
             f.log_stream = log_stream.clone();
@@ -268,7 +294,7 @@ pub(crate) fn scan_events(
 pub fn scan_text(text: &str) -> Scan {
     let mut scan = Scan::default();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        scan.add(verdict(line, &Origin::default()), line);
+        scan.add(verdict(line, &Origin::default(), Unit::Line), line);
     }
     authorizer_findings(&mut scan);
     scan

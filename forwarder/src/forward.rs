@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use crate::access_log::LogFormat;
 use crate::alert::{self, Alert, Group};
 use crate::cause::Cause;
 use crate::config::Config;
@@ -61,14 +60,14 @@ pub struct Outcome {
 
 /// Scans a batch and renders its alerts; no I/O, so previews and tests share it with Lambda.
 pub fn prepare(batch: &LogBatch, config: &Config) -> (Scan, Vec<Alert>) {
-    let scan = detect::scan_batch(batch, &config.format);
+    let scan = scan_as_configured(batch, config);
     let alerts = alerts_for(&scan, config);
     (scan, alerts)
 }
 
 /// Scans events found by a log search as the subscription would have delivered them: one batch
 /// per log stream.
-pub fn scan_found(log_group: &str, events: &[FoundEvent], format: &LogFormat) -> Scan {
+pub fn scan_found(log_group: &str, events: &[FoundEvent], config: &Config) -> Scan {
     let mut streams: BTreeMap<&str, Vec<&FoundEvent>> = BTreeMap::new();
     for e in events {
         streams.entry(&e.log_stream).or_default().push(e);
@@ -91,9 +90,15 @@ pub fn scan_found(log_group: &str, events: &[FoundEvent], format: &LogFormat) ->
                 .collect(),
             omitted_events: 0,
         };
-        scan.merge(detect::scan_batch(&batch, format));
+        scan.merge(scan_as_configured(&batch, config));
     }
     scan
+}
+
+/// Scans a batch as the log its group holds, by its name or the operator's
+/// `EXECUTION_LOG_GROUPS`.
+pub fn scan_as_configured(batch: &LogBatch, config: &Config) -> Scan {
+    detect::scan_batch_as(batch, &config.format, config.log_kind(&batch.log_group))
 }
 
 /// The groups of a scan's findings: one per (log group, cause).
@@ -312,7 +317,7 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
             ..Outcome::default()
         });
     }
-    let scan = detect::scan_batch(batch, &config.format);
+    let scan = scan_as_configured(batch, config);
     services.record(|t| t.count_scan(&scan));
     let mut groups = groups_for(&scan, config);
     let now = now_seconds();

@@ -39,6 +39,8 @@ pub enum Content<'a> {
     Encoded(String),
     /// A decoded payload.
     Payload(Payload),
+    /// The events of `aws logs filter-log-events` or `get-log-events` output, with their bounds.
+    Events(Vec<OutputEvent>),
 }
 
 fn part<'a>(at: String, content: Result<Content<'a>, DecodeError>) -> Part<'a> {
@@ -150,7 +152,49 @@ fn sniff_text(text: Cow<'_, str>) -> Result<Vec<Part<'_>>, DecodeError> {
     {
         return Ok(parts);
     }
+    if is_tail_output(body) {
+        return Err(DecodeError::TailOutput);
+    }
     Ok(vec![part(String::new(), Ok(Content::Lines(text)))])
+}
+
+/// Whether text is `aws logs tail` output: its first line starts with the time tail prints, an
+/// ISO 8601 UTC time (`2026-12-07T09:45:51.123000+00:00`, or to the second in `--format short`),
+/// possibly coloured. No API Gateway variable is written that way, so no access-log line starts
+/// so. Tail prints a message's line breaks as they are, so events cannot be told apart.
+fn is_tail_output(body: &str) -> bool {
+    let first = body.lines().next().unwrap_or_default();
+    // `--color on` wraps the time in an ANSI colour.
+    let first = first.strip_prefix("\u{1b}[32m").unwrap_or(first);
+    let b = first.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let shape = |at: usize, c: u8| b.get(at) == Some(&c);
+    let second = digits(0..4)
+        && shape(4, b'-')
+        && digits(5..7)
+        && shape(7, b'-')
+        && digits(8..10)
+        && shape(10, b'T')
+        && digits(11..13)
+        && shape(13, b':')
+        && digits(14..16)
+        && shape(16, b':')
+        && digits(17..19);
+    if !second {
+        return false;
+    }
+    let mut rest = &first[19..];
+    if let Some(fraction) = rest.strip_prefix('.') {
+        let n = fraction.bytes().take_while(u8::is_ascii_digit).count();
+        if n == 0 {
+            return false;
+        }
+        rest = &fraction[n..];
+    }
+    rest = rest.strip_prefix("+00:00").unwrap_or(rest);
+    rest = rest.strip_prefix("\u{1b}[0m").unwrap_or(rest);
+    rest.starts_with(' ')
 }
 
 /// Makes a lone `\r` (classic Mac line ends) a `\n`; `\n` and `\r\n` are what `str::lines` splits.
@@ -169,22 +213,68 @@ fn line_ends<'a>(text: Cow<'a, str>) -> Cow<'a, str> {
     Cow::Owned(String::from_utf8(out).expect("swapping one ASCII byte for another keeps UTF-8"))
 }
 
-/// A JSON object's top-level keys, each value left unparsed.
-type Object<'a> = BTreeMap<Cow<'a, str>, &'a RawValue>;
+/// A JSON object's top-level keys, each value left unparsed, and the first key it gives twice.
+///
+/// JSON leaves a repeated key's meaning open and parsers differ (serde keeps the last, others the
+/// first), so a wrapper that repeats one is refused, as the function refuses it. An access-log line
+/// may repeat a key (a client value can hold `","key":"`); that is the scan's business, not this
+/// module's.
+struct Object<'a> {
+    keys: BTreeMap<String, &'a RawValue>,
+    duplicate: Option<String>,
+}
 
-/// Keys that only events and their wrappers have at the top level.
-const EVENT_KEYS: [&str; 6] = [
-    "\"awslogs\"",
-    "\"logEvents\"",
-    "\"messageType\"",
-    "\"Records\"",
-    "\"Messages\"",
-    "\"requestPayload\"",
-];
+impl<'a> Object<'a> {
+    fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.keys.get(key).copied()
+    }
+
+    fn contains_key(&self, key: &str) -> bool {
+        self.keys.contains_key(key)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+}
+
+impl<'de> Deserialize<'de> for Object<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Object<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut object = Object {
+                    keys: BTreeMap::new(),
+                    duplicate: None,
+                };
+                while let Some((key, value)) = map.next_entry::<String, &'de RawValue>()? {
+                    if let Some(_) = object.keys.insert(key.clone(), value)
+                        && object.duplicate.is_none()
+                    {
+                        object.duplicate = Some(key);
+                    }
+                }
+                Ok(object)
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
 
 /// Whether the text is JSON-format access-log lines: its first line is a JSON object on its own
-/// that is no event and holds no array (no access-log variable is one). An event on a later line
-/// is refused rather than read as a log line.
+/// of no event's shape. A client value cannot make a line one: the line keeps its format's own
+/// keys, and no event has those. An event on a later line is refused rather than read as a line.
 fn json_access_lines(text: &str) -> Result<bool, DecodeError> {
     let Some(first) = text.lines().map(str::trim).find(|l| !l.is_empty()) else {
         return Ok(false);
@@ -192,30 +282,34 @@ fn json_access_lines(text: &str) -> Result<bool, DecodeError> {
     let Ok(object) = serde_json::from_str::<Object>(first) else {
         return Ok(false);
     };
-    if shape(&object) != Shape::Unknown || object.values().any(|v| v.get().starts_with('[')) {
+    if shape(&object) != Shape::Unknown {
         return Ok(false);
     }
-    let marked = EVENT_KEYS
-        .iter()
-        .any(|key| memchr::memmem::find(text.as_bytes(), key.as_bytes()).is_some());
-    if marked {
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.starts_with('{')
-                && EVENT_KEYS.iter().any(|key| line.contains(key))
-                && serde_json::from_str::<Object>(line)
-                    .is_ok_and(|o| !matches!(shape(&o), Shape::Unknown | Shape::LogEvents))
-            {
-                return Err(DecodeError::EventAmongLines { line: i + 1 });
-            }
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let line = line.trim();
+        if line.starts_with('{')
+            && serde_json::from_str::<Object>(line).is_ok_and(|o| shape(&o) != Shape::Unknown)
+        {
+            return Err(DecodeError::EventAmongLines { line: i + 1 });
         }
     }
     Ok(true)
 }
 
+/// The first key of the text's first object (after an opening `[`), read without parsing the
+/// rest: what a broken document was meant to be. An access-log line's first key is its format's,
+/// which no client value comes before.
+fn first_key(text: &str) -> Option<&str> {
+    let rest = text.trim_start();
+    let rest = rest.strip_prefix('[').map_or(rest, str::trim_start);
+    let rest = rest.strip_prefix('{')?.trim_start().strip_prefix('"')?;
+    let end = rest.find(['"', '\\'])?;
+    Some(&rest[..end])
+}
+
 /// Reads JSON documents: one, several back to back (JSON Lines, or with no space between), or
-/// an array. `None` when the text does not start with JSON and names no event: plain lines that
-/// happen to start with `{` or `[`.
+/// an array. `None` when the text is lines that happen to start with `{` or `[`: its first value
+/// does not parse and its first key is no event's.
 fn documents(text: &str) -> Result<Option<Vec<Part<'static>>>, DecodeError> {
     let mut values = Vec::new();
     let mut failure = None;
@@ -230,9 +324,7 @@ fn documents(text: &str) -> Result<Option<Vec<Part<'static>>>, DecodeError> {
     }
     let Some(first) = values.first() else {
         let e = failure.expect("text that is not blank holds a value or an error");
-        let names_an_event = EVENT_KEYS
-            .iter()
-            .any(|key| memchr::memmem::find(text.as_bytes(), key.as_bytes()).is_some());
+        let names_an_event = first_key(text).is_some_and(|k| Shape::of_key(k).is_some());
         if e.is_eof() || names_an_event {
             return Err(DecodeError::EventJson(e));
         }
@@ -260,15 +352,23 @@ fn documents(text: &str) -> Result<Option<Vec<Part<'static>>>, DecodeError> {
 }
 
 /// Whether a JSON value is an event or wraps events: an object of a known shape, or an array whose
-/// first element is one (an empty array is left to say it holds none).
+/// first element is one (an empty array is left to say it holds none). Arrays are looked into at
+/// most [`MAX_WRAPPING`] deep.
 fn is_event(json: &str) -> bool {
-    if let Ok(object) = serde_json::from_str::<Object>(json) {
-        return shape(&object) != Shape::Unknown;
+    let mut json = json;
+    for _ in 0..=MAX_WRAPPING {
+        if let Ok(object) = serde_json::from_str::<Object>(json) {
+            return shape(&object) != Shape::Unknown;
+        }
+        match serde_json::from_str::<Vec<&RawValue>>(json) {
+            Ok(items) => match items.first() {
+                None => return true,
+                Some(first) => json = first.get(),
+            },
+            Err(_) => return false,
+        }
     }
-    match serde_json::from_str::<Vec<&RawValue>>(json) {
-        Ok(items) => items.first().is_none_or(|first| is_event(first.get())),
-        Err(_) => false,
-    }
+    false
 }
 
 /// The JSON shapes read, by their top-level keys.
@@ -295,31 +395,154 @@ enum Shape {
     Unknown,
 }
 
-fn shape(o: &Object) -> Shape {
-    let has = |k: &str| o.contains_key(k);
-    let raw = |k: &str| o.get(k).map_or("", |v| v.get());
-    if has("awslogs") {
-        Shape::Subscription
-    } else if has("messageType") || has("logEvents") {
-        Shape::Payload
-    } else if has("Records") {
-        Shape::Records
-    } else if has("Messages") {
-        Shape::Messages
-    } else if has("requestPayload") {
-        Shape::Destination
-    } else if (has("Body") || has("body")) && (has("MessageId") || has("messageId")) {
-        Shape::Message
-    } else if raw("Type") == "\"Notification\"" && has("Message") {
-        Shape::Notification
-    } else if raw("detail-type").starts_with("\"Lambda Function Invocation Result") && has("detail")
-    {
-        Shape::EventBridge
-    } else if raw("events").starts_with('[') {
-        Shape::LogEvents
-    } else {
-        Shape::Unknown
+const KNOWN_SHAPES: [Shape; 9] = [
+    Shape::Subscription,
+    Shape::Payload,
+    Shape::Records,
+    Shape::Messages,
+    Shape::Destination,
+    Shape::Message,
+    Shape::Notification,
+    Shape::EventBridge,
+    Shape::LogEvents,
+];
+
+impl Shape {
+    /// Every top-level key AWS writes in an object of this shape. An object with another key is
+    /// not of it: an access-log line always holds its format's own keys besides any a client
+    /// injected, so no line is taken for an event, whatever its values hold.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Shape::Subscription => &["awslogs"],
+            Shape::Payload => &[
+                "messageType",
+                "owner",
+                "logGroup",
+                "logStream",
+                "subscriptionFilters",
+                "logEvents",
+                "policyLevel",
+            ],
+            Shape::Records => &["Records"],
+            Shape::Messages => &["Messages"],
+            Shape::Message => &[
+                "MessageId",
+                "ReceiptHandle",
+                "MD5OfBody",
+                "Body",
+                "Attributes",
+                "MessageAttributes",
+                "MD5OfMessageAttributes",
+                "messageId",
+                "receiptHandle",
+                "body",
+                "attributes",
+                "messageAttributes",
+                "md5OfBody",
+                "md5OfMessageAttributes",
+                "eventSource",
+                "eventSourceARN",
+                "awsRegion",
+            ],
+            Shape::Destination => &[
+                "version",
+                "timestamp",
+                "requestContext",
+                "requestPayload",
+                "responseContext",
+                "responsePayload",
+            ],
+            Shape::Notification => &[
+                "Type",
+                "MessageId",
+                "TopicArn",
+                "Subject",
+                "Message",
+                "Timestamp",
+                "SignatureVersion",
+                "Signature",
+                "SigningCertURL",
+                "SigningCertUrl",
+                "UnsubscribeURL",
+                "UnsubscribeUrl",
+                "MessageAttributes",
+                "SequenceNumber",
+            ],
+            Shape::EventBridge => &[
+                "version",
+                "id",
+                "detail-type",
+                "source",
+                "account",
+                "time",
+                "region",
+                "resources",
+                "detail",
+            ],
+            Shape::LogEvents => &[
+                "events",
+                "searchedLogStreams",
+                "nextToken",
+                "nextForwardToken",
+                "nextBackwardToken",
+            ],
+            Shape::Unknown => &[],
+        }
     }
+
+    /// What an object of this shape is, for errors.
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Subscription => "a CloudWatch Logs subscription event",
+            Shape::Payload => "a subscription payload",
+            Shape::Records => "a Lambda event of Records",
+            Shape::Messages => "aws sqs receive-message output",
+            Shape::Message => "an SQS message",
+            Shape::Destination => "a Lambda destination record",
+            Shape::Notification => "an SNS notification",
+            Shape::EventBridge => "an EventBridge event",
+            Shape::LogEvents => "aws logs output",
+            Shape::Unknown => "no event",
+        }
+    }
+
+    /// Whether the object has what marks this shape (its keys aside).
+    fn marked(self, o: &Object) -> bool {
+        let has = |k: &str| o.contains_key(k);
+        let raw = |k: &str| o.get(k).map_or("", |v| v.get());
+        match self {
+            Shape::Subscription => has("awslogs"),
+            Shape::Payload => has("messageType") || has("logEvents"),
+            Shape::Records => has("Records"),
+            Shape::Messages => has("Messages"),
+            Shape::Destination => has("requestPayload"),
+            Shape::Message => {
+                (has("Body") || has("body")) && (has("MessageId") || has("messageId"))
+            }
+            Shape::Notification => raw("Type") == "\"Notification\"" && has("Message"),
+            Shape::EventBridge => {
+                raw("detail-type").starts_with("\"Lambda Function Invocation Result")
+                    && has("detail")
+            }
+            Shape::LogEvents => raw("events").starts_with('['),
+            Shape::Unknown => false,
+        }
+    }
+
+    /// The shape a document starting with this key was meant to be, for a broken one.
+    fn of_key(key: &str) -> Option<Shape> {
+        KNOWN_SHAPES
+            .into_iter()
+            .find(|s| s.keys().first() == Some(&key))
+    }
+}
+
+/// The object's shape: the first whose marks it has and whose keys hold all of its keys.
+fn shape(o: &Object) -> Shape {
+    KNOWN_SHAPES
+        .into_iter()
+        .find(|s| s.marked(o) && o.keys.keys().all(|k| s.keys().contains(&k.as_str())))
+        .unwrap_or(Shape::Unknown)
 }
 
 /// A key as an error names it: quoted, and cut short.
@@ -335,7 +558,19 @@ fn not_an_event(json: &str) -> String {
     let what = match serde_json::from_str::<Object>(json) {
         Ok(o) if o.is_empty() => "an empty JSON object".to_owned(),
         Ok(o) => {
-            let keys: Vec<String> = o.keys().take(6).map(|k| key_name(k)).collect();
+            if let Some(near) = KNOWN_SHAPES.into_iter().find(|s| s.marked(&o)) {
+                let other = o
+                    .keys
+                    .keys()
+                    .find(|k| !near.keys().contains(&k.as_str()))
+                    .expect("a marked object of no shape has a key of another");
+                return format!(
+                    "a JSON object with the marks of {} also has the key {}, which AWS does not write there, so it is not read as one",
+                    near.name(),
+                    key_name(other)
+                );
+            }
+            let keys: Vec<String> = o.keys.keys().take(6).map(|k| key_name(k)).collect();
             let more = if o.len() > keys.len() { ", ..." } else { "" };
             format!("a JSON object with keys {}{more}", keys.join(", "))
         }
@@ -373,7 +608,7 @@ pub(super) fn describe(json: &[u8]) -> Option<String> {
     if object.is_empty() {
         return None;
     }
-    let keys: Vec<String> = object.keys().take(6).map(|k| key_name(k)).collect();
+    let keys: Vec<String> = object.keys.keys().take(6).map(|k| key_name(k)).collect();
     Some(format!("its keys are {}", keys.join(", ")))
 }
 
@@ -417,8 +652,21 @@ fn expand(json: &str, at: String, depth: usize, parts: &mut Vec<Part<'static>>) 
             return;
         }
     };
-    let inner = |key: &str| object.get(key).copied();
-    match shape(&object) {
+    let inner = |key: &str| object.get(key);
+    let shape = shape(&object);
+    if let Some(key) = object
+        .duplicate
+        .as_deref()
+        .filter(|_| shape != Shape::Unknown)
+    {
+        let e = DecodeError::DuplicateKey {
+            what: shape.name(),
+            key: key_name(key),
+        };
+        parts.push(part(at, Err(e)));
+        return;
+    }
+    match shape {
         Shape::Subscription => {
             let data = inner("awslogs")
                 .and_then(|v| serde_json::from_str::<AwsLogs>(v.get()).ok())
@@ -599,12 +847,28 @@ fn messages(messages: Option<&RawValue>, at: &str, depth: usize, parts: &mut Vec
 
 /// One event of `aws logs filter-log-events` or `get-log-events` output.
 #[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct ExportedEvent<'a> {
     #[serde(borrow)]
     message: Cow<'a, str>,
+    timestamp: Option<i64>,
+    #[serde(borrow)]
+    event_id: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    log_stream_name: Option<Cow<'a, str>>,
 }
 
-/// The messages of `aws logs` output, one line each.
+/// One event of `aws logs` output, kept whole: an execution log's event may hold a logged body
+/// with line breaks of its own, and only the event's bounds tell API Gateway's text from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputEvent {
+    pub message: String,
+    pub timestamp: Option<i64>,
+    pub event_id: Option<String>,
+    pub log_stream: Option<String>,
+}
+
+/// The events of `aws logs` output, each as it was logged.
 fn log_events(events: Option<&RawValue>) -> Result<Content<'static>, DecodeError> {
     let events = events.expect("the shape says so");
     let events: Vec<ExportedEvent> =
@@ -615,10 +879,15 @@ fn log_events(events: Option<&RawValue>) -> Result<Content<'static>, DecodeError
     if events.is_empty() {
         return Err(DecodeError::NoEvents { what: "events" });
     }
-    let mut lines = String::with_capacity(events.iter().map(|e| e.message.len() + 1).sum());
-    for event in &events {
-        lines.push_str(&event.message);
-        lines.push('\n');
-    }
-    Ok(Content::Lines(line_ends(Cow::Owned(lines))))
+    Ok(Content::Events(
+        events
+            .into_iter()
+            .map(|e| OutputEvent {
+                message: e.message.into_owned(),
+                timestamp: e.timestamp,
+                event_id: e.event_id.map(Cow::into_owned),
+                log_stream: e.log_stream_name.map(Cow::into_owned),
+            })
+            .collect(),
+    ))
 }
