@@ -544,9 +544,16 @@ fn scan_reads_every_input_right_or_refuses_it_by_name() {
                 "<stdin>: a JSON object with keys `items`, `status` is neither access-log lines nor an event",
             ),
         ),
+        // One line of a JSON object of no event's keys is what a JSON-format access-log line is
+        // (a client may have put the array there): it is read as one, never refused.
         (
             "unknown one-line JSON",
             br#"{"items":[{"id":1}]}"#.to_vec(),
+            Read::Parts(&[("", 1, 0)]),
+        ),
+        (
+            "unknown JSON document",
+            b"{\n  \"items\": [{\"id\": 1}]\n}\n".to_vec(),
             Read::Refused("<stdin>: a JSON object with keys `items` is neither"),
         ),
         (
@@ -589,6 +596,7 @@ fn scan_reads_every_input_right_or_refuses_it_by_name() {
                     .iter()
                     .map(|(at, lines, flagged)| match (lines, flagged) {
                         (0, 0) => format!("<stdin>{at}: control message"),
+                        (1, _) => format!("<stdin>{at}: 1 line, {flagged} flagged"),
                         _ => format!("<stdin>{at}: {lines} lines, {flagged} flagged"),
                     })
                     .collect();
