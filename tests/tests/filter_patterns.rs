@@ -48,7 +48,9 @@ fn template_patterns() -> Vec<(String, LogKind, String)> {
             let p = &r["Properties"];
             match &p["FilterPattern"] {
                 Value::String(pattern) => {
-                    let kind = if p["LogGroupName"] == json!({"Ref": "ExecutionLogGroupName"}) {
+                    let execution = ["ExecutionLogGroupName", "ExecutionLogDeliveryGroupName"]
+                        .map(|g| json!({ "Ref": g }));
+                    let kind = if execution.contains(&p["LogGroupName"]) {
                         LogKind::Execution
                     } else {
                         LogKind::Access

@@ -108,6 +108,7 @@ fn environment_matches_what_the_forwarder_reads() {
             "API_ID",
             "CAUSE_SEVERITY",
             "DIAGNOSE",
+            "EXECUTION_LOG_GROUPS",
             "MAX_SAMPLES",
             "METRICS_NAMESPACE",
             "RUST_LOG"
@@ -134,6 +135,7 @@ fn environment_matches_what_the_forwarder_reads() {
         "CAUSE_SEVERITY" => default("CauseSeverity"),
         "ALERT_MENTION" => default("AlertMention"),
         "ALERT_MENTION_SEVERITY" => default("AlertMentionSeverity"),
+        "EXECUTION_LOG_GROUPS" => default("ExecutionLogDeliveryGroupName"),
         _ => None,
     };
     let config = forwarder::config::Config::from_lookup(env, true)
@@ -231,7 +233,11 @@ fn only_cloudwatch_logs_for_this_log_group_and_account_may_invoke() {
     names.sort_unstable();
     assert_eq!(
         names,
-        ["ExecutionLogsInvokePermission", "LogsInvokePermission"],
+        [
+            "ExecutionLogDeliveryInvokePermission",
+            "ExecutionLogsInvokePermission",
+            "LogsInvokePermission"
+        ],
         "no other principal may invoke the forwarder"
     );
     // The access log and a REST stage's execution log, each with its own permission (that log
@@ -250,6 +256,13 @@ fn only_cloudwatch_logs_for_this_log_group_and_account_may_invoke() {
             "ExecutionLogSubscription",
             "ExecutionLogGroupName",
             "HasExecutionLogGroup",
+            json!(EXECUTION_LOG_PATTERN),
+        ),
+        (
+            "ExecutionLogDeliveryInvokePermission",
+            "ExecutionLogDeliverySubscription",
+            "ExecutionLogDeliveryGroupName",
+            "HasExecutionLogDelivery",
             json!(EXECUTION_LOG_PATTERN),
         ),
     ] {
@@ -1314,6 +1327,27 @@ fn parameter_patterns_accept_their_defaults_and_real_key_arns() {
                 ok,
             ));
         }
+    }
+    // A group a log delivery writes execution logs to: any log group name but a Lambda function's
+    // and API Gateway's own execution-log group (ExecutionLogGroupName subscribes that one).
+    let t = cfn_template("infra/template.yaml");
+    let pattern = t["Parameters"]["ExecutionLogDeliveryGroupName"]["AllowedPattern"]
+        .as_str()
+        .unwrap();
+    for (group, ok) in [
+        ("", true),
+        ("/aws/vendedlogs/apigateway/pets-execution", true),
+        ("pets#exec.logs_1", true),
+        ("API-Gateway-Execution-Logs_a1b2c3d4e5/prod", false),
+        ("/aws/lambda/authorizer-alerts-forwarder", false),
+        ("has space", false),
+    ] {
+        cases.push((
+            "ExecutionLogDeliveryGroupName".to_owned(),
+            pattern.to_owned(),
+            group.to_owned(),
+            ok,
+        ));
     }
     // Settings the forwarder reads at cold start: what it accepts passes, and what it refuses
     // fails at deploy time where a pattern can tell.
