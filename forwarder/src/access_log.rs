@@ -30,6 +30,142 @@ pub const RECOMMENDED_FORMAT: &str = r#"$context.identity.sourceIp - - [$context
 /// [`RECOMMENDED_FORMAT`] as JSON, for stages that log JSON.
 pub const RECOMMENDED_JSON_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","httpMethod":"$context.httpMethod","routeKey":"$context.routeKey","status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength","apiId":"$context.apiId","stage":"$context.stage","responseType":"$context.error.responseType","authorizerError":"$context.authorizer.error"}"#;
 
+/// The access-log formats the API Gateway console offers (CLF, JSON, XML, CSV), for REST,
+/// WebSocket and HTTP APIs, as AWS's pages print them
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-logging.html>,
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-logging.html>,
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-logging.html>), with the
+/// REST set before `$context.extendedRequestId` was added (still in the CDK's `clf()` and in
+/// stages set up then). None holds an error variable: a line in one of them never shows an
+/// authorizer failure, so the command line, given no format, reads such a line by its preset and
+/// finds any token in it in a client's value.
+pub const CONSOLE_PRESETS: [(&str, &str); 16] = [
+    (
+        "REST CLF",
+        r#"$context.identity.sourceIp $context.identity.caller $context.identity.user [$context.requestTime]"$context.httpMethod $context.resourcePath $context.protocol" $context.status $context.responseLength $context.requestId $context.extendedRequestId"#,
+    ),
+    (
+        "REST JSON",
+        r#"{ "requestId":"$context.requestId", "extendedRequestId":"$context.extendedRequestId","ip": "$context.identity.sourceIp", "caller":"$context.identity.caller", "user":"$context.identity.user", "requestTime":"$context.requestTime", "httpMethod":"$context.httpMethod", "resourcePath":"$context.resourcePath", "status":"$context.status", "protocol":"$context.protocol", "responseLength":"$context.responseLength" }"#,
+    ),
+    (
+        "REST XML",
+        r#"<request id="$context.requestId"> <extendedRequestId>$context.extendedRequestId</extendedRequestId> <ip>$context.identity.sourceIp</ip> <caller>$context.identity.caller</caller> <user>$context.identity.user</user> <requestTime>$context.requestTime</requestTime> <httpMethod>$context.httpMethod</httpMethod> <resourcePath>$context.resourcePath</resourcePath> <status>$context.status</status> <protocol>$context.protocol</protocol> <responseLength>$context.responseLength</responseLength> </request>"#,
+    ),
+    (
+        "REST CSV",
+        "$context.identity.sourceIp,$context.identity.caller,$context.identity.user,$context.requestTime,$context.httpMethod,$context.resourcePath,$context.protocol,$context.status,$context.responseLength,$context.requestId,$context.extendedRequestId",
+    ),
+    (
+        "REST CLF (before extendedRequestId)",
+        r#"$context.identity.sourceIp $context.identity.caller $context.identity.user [$context.requestTime] "$context.httpMethod $context.resourcePath $context.protocol" $context.status $context.responseLength $context.requestId"#,
+    ),
+    (
+        "REST JSON (before extendedRequestId)",
+        r#"{ "requestId":"$context.requestId", "ip": "$context.identity.sourceIp", "caller":"$context.identity.caller", "user":"$context.identity.user", "requestTime":"$context.requestTime", "httpMethod":"$context.httpMethod", "resourcePath":"$context.resourcePath", "status":"$context.status", "protocol":"$context.protocol", "responseLength":"$context.responseLength" }"#,
+    ),
+    (
+        "REST XML (before extendedRequestId)",
+        r#"<request id="$context.requestId"> <ip>$context.identity.sourceIp</ip> <caller>$context.identity.caller</caller> <user>$context.identity.user</user> <requestTime>$context.requestTime</requestTime> <httpMethod>$context.httpMethod</httpMethod> <resourcePath>$context.resourcePath</resourcePath> <status>$context.status</status> <protocol>$context.protocol</protocol> <responseLength>$context.responseLength</responseLength> </request>"#,
+    ),
+    (
+        "REST CSV (before extendedRequestId)",
+        "$context.identity.sourceIp,$context.identity.caller,$context.identity.user,$context.requestTime,$context.httpMethod,$context.resourcePath,$context.protocol,$context.status,$context.responseLength,$context.requestId",
+    ),
+    (
+        "WebSocket CLF",
+        r#"$context.identity.sourceIp $context.identity.caller $context.identity.user [$context.requestTime] "$context.eventType $context.routeKey $context.connectionId" $context.status $context.requestId"#,
+    ),
+    (
+        "WebSocket JSON",
+        r#"{ "requestId":"$context.requestId", "ip": "$context.identity.sourceIp", "caller":"$context.identity.caller", "user":"$context.identity.user", "requestTime":"$context.requestTime", "eventType":"$context.eventType", "routeKey":"$context.routeKey", "status":"$context.status", "connectionId":"$context.connectionId" }"#,
+    ),
+    (
+        "WebSocket XML",
+        r#"<request id="$context.requestId"> <ip>$context.identity.sourceIp</ip> <caller>$context.identity.caller</caller> <user>$context.identity.user</user> <requestTime>$context.requestTime</requestTime> <eventType>$context.eventType</eventType> <routeKey>$context.routeKey</routeKey> <status>$context.status</status> <connectionId>$context.connectionId</connectionId> </request>"#,
+    ),
+    (
+        "WebSocket CSV",
+        "$context.identity.sourceIp,$context.identity.caller,$context.identity.user,$context.requestTime,$context.eventType,$context.routeKey,$context.connectionId,$context.status,$context.requestId",
+    ),
+    (
+        "HTTP CLF",
+        r#"$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId"#,
+    ),
+    (
+        "HTTP JSON",
+        r#"{ "requestId":"$context.requestId", "ip": "$context.identity.sourceIp", "requestTime":"$context.requestTime", "httpMethod":"$context.httpMethod","routeKey":"$context.routeKey", "status":"$context.status","protocol":"$context.protocol", "responseLength":"$context.responseLength" }"#,
+    ),
+    (
+        "HTTP XML",
+        r#"<request id="$context.requestId"> <ip>$context.identity.sourceIp</ip> <requestTime>$context.requestTime</requestTime> <httpMethod>$context.httpMethod</httpMethod> <routeKey>$context.routeKey</routeKey> <status>$context.status</status> <protocol>$context.protocol</protocol> <responseLength>$context.responseLength</responseLength> </request>"#,
+    ),
+    (
+        "HTTP CSV",
+        "$context.identity.sourceIp,$context.requestTime,$context.httpMethod,$context.routeKey,$context.protocol,$context.status,$context.responseLength,$context.requestId",
+    ),
+];
+
+/// One of [`CONSOLE_PRESETS`], parsed.
+pub struct Preset {
+    pub name: &'static str,
+    pub format: LogFormat,
+    /// The text between its variables, in order, which API Gateway writes whatever the values.
+    literals: Vec<&'static str>,
+}
+
+impl Preset {
+    /// Whether a line holds the preset's own text in order, from its first character to its
+    /// last, whatever its values hold: a client's `"` can break a value's quoting, never remove
+    /// API Gateway's text around it. Only presets whose text tells them apart are read so (a CSV
+    /// preset's text is commas alone, which any line may have).
+    pub fn frames(&self, line: &str) -> bool {
+        if self.literals.iter().all(|l| l.trim().len() <= 1) {
+            return false;
+        }
+        let (first, last) = (self.literals[0], self.literals[self.literals.len() - 1]);
+        let Some(mut rest) = line.strip_prefix(first) else {
+            return false;
+        };
+        let Some(inner) = rest.strip_suffix(last) else {
+            return false;
+        };
+        rest = inner;
+        for literal in &self.literals[1..self.literals.len() - 1] {
+            match rest.find(literal) {
+                Some(at) => rest = &rest[at + literal.len()..],
+                None => return false,
+            }
+        }
+        true
+    }
+}
+
+/// The text between a format's variables: before the first, between each two, after the last.
+fn literals_of(source: &'static str) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut rest = source.trim();
+    while let Some(at) = rest.find("$context.") {
+        out.push(&rest[..at]);
+        let name = var_name(&rest[at + 9..]);
+        rest = &rest[at + 9 + name.len()..];
+    }
+    out.push(rest);
+    out
+}
+
+/// [`CONSOLE_PRESETS`], parsed once.
+pub static PRESET_FORMATS: std::sync::LazyLock<Vec<Preset>> = std::sync::LazyLock::new(|| {
+    CONSOLE_PRESETS
+        .iter()
+        .map(|&(name, source)| Preset {
+            name,
+            format: LogFormat::parse_any(source).expect("every console preset parses"),
+            literals: literals_of(source),
+        })
+        .collect()
+});
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FormatError {
     #[error("access-log format has no $context variables")]
@@ -179,6 +315,16 @@ pub struct LogFormat {
 impl LogFormat {
     /// Parses the format string exactly as pasted into API Gateway.
     pub fn parse(source: &str) -> Result<Self, FormatError> {
+        let format = Self::parse_any(source)?;
+        if !format.vars.iter().any(Var::is_error) {
+            return Err(FormatError::NoErrorVariable);
+        }
+        Ok(format)
+    }
+
+    /// Parses a format that may hold no error variable: one of the console's presets, read to
+    /// know where a line's client values stand, never configured to alert.
+    fn parse_any(source: &str) -> Result<Self, FormatError> {
         let source = source.trim();
         let mut vars = Vec::new();
         let mut literals = vec![String::new()];
@@ -206,9 +352,6 @@ impl LogFormat {
         literals.last_mut().expect("never empty").push_str(rest);
         if vars.is_empty() {
             return Err(FormatError::NoVariables);
-        }
-        if !vars.iter().any(Var::is_error) {
-            return Err(FormatError::NoErrorVariable);
         }
         let json_keys = match serde_json::from_str::<Value>(source) {
             Ok(Value::Object(map)) => {
@@ -1075,6 +1218,38 @@ pub fn guess_var_for_key(key: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every console preset parses, holds no error variable (so it can never show a failure), and
+    /// frames a line rendered in it however a client's value breaks its quoting.
+    #[test]
+    fn console_presets_parse_and_frame_their_lines() {
+        assert_eq!(PRESET_FORMATS.len(), CONSOLE_PRESETS.len());
+        for preset in PRESET_FORMATS.iter() {
+            assert!(
+                !preset.format.vars().iter().any(Var::is_error),
+                "{}",
+                preset.name
+            );
+            let line = preset
+                .format
+                .vars()
+                .iter()
+                .fold(preset.format.source().to_owned(), |line, v| {
+                    line.replacen(&format!("$context.{}", v.0), "a\"b,c</x>", 1)
+                });
+            let distinctive = literals_of(
+                CONSOLE_PRESETS
+                    .iter()
+                    .find(|p| p.0 == preset.name)
+                    .unwrap()
+                    .1,
+            )
+            .iter()
+            .any(|l| l.trim().len() > 1);
+            assert_eq!(preset.frames(&line), distinctive, "{}: {line}", preset.name);
+            assert!(!preset.frames("a\"b,c</x> AUTHORIZER_FAILURE"), "{}", preset.name);
+        }
+    }
 
     const TOKEN: &str = "AUTHORIZER_CONFIGURATION_ERROR";
 

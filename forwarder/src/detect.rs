@@ -582,15 +582,38 @@ fn scan_candidate(
             scan_split(trimmed, format, origin, scratch)
         };
     }
-    if trimmed.starts_with('{')
-        && let Ok(Value::Object(map)) = serde_json::from_str::<Value>(trimmed)
-    {
-        return scan_json(&map, format, origin);
+    if trimmed.starts_with('{') {
+        // A preset's keys first: a client's `"` may have added a key named like an error's.
+        if let Some(verdict) = scan_preset(trimmed, origin, scratch) {
+            return verdict;
+        }
+        if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(trimmed) {
+            return scan_json(&map, format, origin);
+        }
     }
     match scan_split(trimmed, format, origin, scratch) {
-        LineVerdict::Unmatched => scan_unstructured(trimmed, origin),
+        LineVerdict::Unmatched => scan_preset(trimmed, origin, scratch)
+            .unwrap_or_else(|| scan_unstructured(trimmed, origin)),
         verdict => verdict,
     }
+}
+
+/// A line in one of the console's preset formats, read by it: none has an error variable, so a
+/// token there is a client's (a path, a user agent, an IAM caller's session name). `None` when the
+/// line follows no preset.
+fn scan_preset(line: &str, origin: &Origin, scratch: &mut Scratch) -> Option<LineVerdict> {
+    crate::access_log::PRESET_FORMATS.iter().find_map(|preset| {
+        let verdict = if preset.format.is_json() {
+            scan_json_given(line, &preset.format, origin)
+        } else {
+            scan_split(line, &preset.format, origin, scratch)
+        };
+        match verdict {
+            LineVerdict::Unmatched if preset.frames(line) => Some(LineVerdict::Ignored),
+            LineVerdict::Unmatched => None,
+            verdict => Some(verdict),
+        }
+    })
 }
 
 /// Where a token stands as a whole word in `s`.

@@ -9,6 +9,14 @@ fn expected() -> serde_json::Map<String, Value> {
     v.as_object().unwrap().clone()
 }
 
+/// The arguments a file is scanned with: its own, else those of the file it is the same as.
+fn args_of(all: &serde_json::Map<String, Value>, file: &str) -> Vec<String> {
+    match all[file].get("args") {
+        Some(_) => args_for(&all[file]),
+        None => args_for(expectation(all, file)),
+    }
+}
+
 /// The expectation for a file, following `same_as`.
 fn expectation<'a>(all: &'a serde_json::Map<String, Value>, file: &str) -> &'a Value {
     let e = &all[file];
@@ -40,7 +48,15 @@ fn args_for(e: &Value) -> Vec<String> {
 fn every_sample_file_is_described() {
     let all = expected();
     let mut files = Vec::new();
-    for dir in ["", "events", "http", "malformed", "rest", "websocket"] {
+    for dir in [
+        "",
+        "events",
+        "http",
+        "malformed",
+        "presets",
+        "rest",
+        "websocket",
+    ] {
         for entry in std::fs::read_dir(sample(dir)).unwrap() {
             let path = entry.unwrap().path();
             let ext = path.extension().and_then(|e| e.to_str());
@@ -68,7 +84,7 @@ fn json_output_matches_expected_findings_for_every_sample() {
     for file in all.keys() {
         let e = expectation(&all, file);
         let mut args = vec!["scan".to_owned(), "--json".to_owned()];
-        args.extend(args_for(e));
+        args.extend(args_of(&all, file));
         args.push(sample(file).display().to_string());
         let argv: Vec<&str> = args.iter().map(String::as_str).collect();
         let run = forwarder(&argv, None, &[]);
