@@ -1247,7 +1247,11 @@ mod tests {
             .iter()
             .any(|l| l.trim().len() > 1);
             assert_eq!(preset.frames(&line), distinctive, "{}: {line}", preset.name);
-            assert!(!preset.frames("a\"b,c</x> AUTHORIZER_FAILURE"), "{}", preset.name);
+            assert!(
+                !preset.frames("a\"b,c</x> AUTHORIZER_FAILURE"),
+                "{}",
+                preset.name
+            );
         }
     }
 
