@@ -177,6 +177,11 @@ pub struct Finding {
     pub log_stream: Option<Arc<str>>,
     /// Milliseconds since the epoch, from the log event.
     pub timestamp: Option<i64>,
+    /// Whether the line was read by what the operator or AWS wrote: the stage's format, or an
+    /// execution log's whole event. A line the command line read without a format (by a guess of
+    /// its shape, or a saved execution log's lines, which have lost where events ended) is not:
+    /// a client's text could have made it, so its alert is never above a warning.
+    pub verified: bool,
     text: Box<str>,
     spans: [Span; TEXT_FIELDS],
 }
@@ -250,6 +255,7 @@ impl Finding {
             log_group: None,
             log_stream: None,
             timestamp: None,
+            verified: true,
             text: buffer.into_boxed_str(),
             spans,
         }
@@ -324,10 +330,11 @@ impl std::fmt::Debug for Finding {
 impl Serialize for Finding {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("Finding", 13)?;
+        let mut s = serializer.serialize_struct("Finding", 14)?;
         s.serialize_field("cause", &self.cause)?;
         s.serialize_field("request_id", &self.request_id())?;
         s.serialize_field("status", &self.status)?;
+        s.serialize_field("verified", &self.verified)?;
         s.serialize_field("time", &self.time())?;
         s.serialize_field("error", self.error())?;
         s.serialize_field("route", &self.route())?;
@@ -561,6 +568,19 @@ fn scan_line_with(line: &str, format: &LogFormat, scratch: &mut Scratch) -> Line
 /// read another way. Without one (the command line's guess), a JSON line is read by its key names,
 /// then the default format is tried, then the quote rule.
 fn scan_candidate(
+    line: &str,
+    format: &LogFormat,
+    origin: &Origin,
+    scratch: &mut Scratch,
+) -> LineVerdict {
+    let mut verdict = read_candidate(line, format, origin, scratch);
+    if let LineVerdict::Flagged(f) = &mut verdict {
+        f.verified = format.is_given();
+    }
+    verdict
+}
+
+fn read_candidate(
     line: &str,
     format: &LogFormat,
     origin: &Origin,

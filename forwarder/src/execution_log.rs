@@ -294,7 +294,11 @@ pub(crate) fn scan_events(
 pub fn scan_text(text: &str) -> Scan {
     let mut scan = Scan::default();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        scan.add(verdict(line, &Origin::default(), Unit::Line), line);
+        let mut verdict = verdict(line, &Origin::default(), Unit::Line);
+        if let LineVerdict::Flagged(f) = &mut verdict {
+            f.verified = false;
+        }
+        scan.add(verdict, line);
     }
     authorizer_findings(&mut scan);
     scan
