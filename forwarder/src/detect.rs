@@ -1658,7 +1658,7 @@ mod tests {
         f.status = Some(500);
         assert_eq!(
             serde_json::to_string(&f).unwrap(),
-            r#"{"cause":"unknown","request_id":"r1","status":500,"time":null,"error":"boom","route":"","api_id":null,"stage":null,"source_ip":null,"log_group":null,"log_stream":null,"event_id":"e1","timestamp":null}"#
+            r#"{"cause":"unknown","request_id":"r1","status":500,"verified":true,"time":null,"error":"boom","route":"","api_id":null,"stage":null,"source_ip":null,"log_group":null,"log_stream":null,"event_id":"e1","timestamp":null}"#
         );
     }
 
