@@ -140,6 +140,10 @@ pub enum DecodeError {
         "input is `aws logs tail` output, which loses where each event ends (a logged body's line breaks look like API Gateway's lines); save `aws logs filter-log-events --output json` instead, which keeps every event whole"
     )]
     TailOutput,
+    #[error(
+        "input is `aws logs` output in --output text, which loses where each event ends; save it with --output json instead, which keeps every event whole"
+    )]
+    TextOutput,
 }
 
 /// An event's JSON error: broken JSON, or JSON of another shape than `expected`.
@@ -1485,6 +1489,11 @@ mod tests {
                 "aws logs tail output",
                 b"2026-12-07T09:45:51.123000+00:00 3ed5d3ff (6f1c1b2e-3d4a-4b5c-8d9e-0a1b2c3d4e5f) Execution failed due to configuration error: Authorizer error\n".to_vec(),
                 vec!["error:input is `aws logs tail` output"],
+            ),
+            (
+                "aws logs --output text",
+                b"EVENTS\t00000000000000000000000000000000000000000000000000000001\t1795172402000\tabc\t(6f1c1b2e-3d4a-4b5c-8d9e-0a1b2c3d4e5f) AuthorizerConfigurationException\t1795172401000\n".to_vec(),
+                vec!["error:input is `aws logs` output in --output text"],
             ),
             (
                 "aws logs tail --format short output",

@@ -155,6 +155,11 @@ fn sniff_text(text: Cow<'_, str>) -> Result<Vec<Part<'_>>, DecodeError> {
     if is_tail_output(body) {
         return Err(DecodeError::TailOutput);
     }
+    // `aws logs filter-log-events --output text` (or get-log-events): one tab-separated row per
+    // event, a message's line breaks printed as they are.
+    if body.starts_with("EVENTS\t") {
+        return Err(DecodeError::TextOutput);
+    }
     Ok(vec![part(String::new(), Ok(Content::Lines(text)))])
 }
 
