@@ -286,7 +286,8 @@ fn execution_log_alerts_speak_rest() {
     for want in [
         "Subject: API authorizer misconfigured: missing invoke permission (1x)",
         "Subject: API authorizer misconfigured: invalid response format (1x)",
-        "Subject: API authorizer misconfigured: authorizer failure (1x)",
+        // "Authorizer error" alone says that the authorizer failed, not why.
+        "Subject: API authorizer misconfigured: unrecognised error (1x)",
         "aws apigateway get-authorizers --rest-api-id r7t2k9w4qa",
         "--source-arn arn:aws:execute-api:REGION:123456789012:r7t2k9w4qa/authorizers/AUTHORIZER_ID",
         "aws apigateway test-invoke-authorizer --rest-api-id r7t2k9w4qa",
