@@ -109,6 +109,22 @@ impl Var {
             _ => Class::Any,
         }
     }
+
+    /// What this variable's value may hold when the line's layout is checked (see
+    /// [`LogFormat::keeps_layout`]): the class of a value only API Gateway writes, and any text
+    /// for a value a client can shape. A client chooses its method and its request line's
+    /// protocol, a REST API lets it set `$context.requestId`, and an address may come from a
+    /// forwarded header, so those are any text here, whatever API Gateway usually writes. In a
+    /// JSON line API Gateway's own error text may quote with an escaped `"`, so it is any text.
+    fn layout_class(&self, json: bool) -> Class {
+        match self.0.as_str() {
+            "httpMethod" | "protocol" | "requestId" | "identity.sourceIp" => Class::Any,
+            _ => match self.class() {
+                Class::ErrorText | Class::Quoted if json => Class::Any,
+                class => class,
+            },
+        }
+    }
 }
 
 /// The bytes a variable's value may hold. API Gateway writes `-` for an empty value of its own,
@@ -172,6 +188,9 @@ pub struct LogFormat {
     /// follow it is unmatched. Otherwise it is the first guess of several.
     given: bool,
     automaton: Automaton,
+    /// The format's layout: its literal text, values only API Gateway writes in their classes,
+    /// and any text where a client can write (see [`LogFormat::keeps_layout`]).
+    layout: Automaton,
     /// For JSON formats: key path (dotted) to the variable it holds.
     json_keys: Vec<(String, Var)>,
 }
@@ -226,12 +245,14 @@ impl LogFormat {
             }
             _ => Vec::new(),
         };
+        let json = !json_keys.is_empty();
         Ok(Self {
             source: source.to_owned(),
             slots: vars.iter().map(|v| Slot::of(&v.0)).collect(),
             errors: vars.iter().map(Var::is_error).collect(),
             given: true,
-            automaton: Automaton::new(&vars, &literals),
+            automaton: Automaton::new(&vars, &literals, Var::class),
+            layout: Automaton::new(&vars, &literals, |v| v.layout_class(json)),
             vars,
             json_keys,
         })
@@ -323,6 +344,23 @@ impl LogFormat {
                 )
             })
         })
+    }
+
+    /// Whether a line keeps the format's layout: its literal text in order, around values of the
+    /// shapes API Gateway writes, with any text where a client can write (see
+    /// [`Var::layout_class`]). A client writes only in its own values: it can make its line one
+    /// the format cannot split or parse (a `"` that breaks a JSON line, a request id of its own
+    /// with a space), but never one without the layout. Only API Gateway writing another format
+    /// does that, so such a line is evidence that the stage's format changed.
+    ///
+    /// `line` is read as written, without its line break, and trimmed: a client value at either
+    /// end may be empty or white space, which trimming alone would take off the layout.
+    pub fn keeps_layout(&self, line: &str, scratch: &mut Scratch) -> bool {
+        let written = line.trim_end_matches(['\n', '\r']);
+        let trimmed = line.trim();
+        self.layout.split(written.as_bytes(), &[], scratch) != Split::NoMatch
+            || (trimmed != written
+                && self.layout.split(trimmed.as_bytes(), &[], scratch) != Split::NoMatch)
     }
 
     /// The variable a JSON key path holds, when this is a JSON format.
@@ -446,7 +484,8 @@ const CLASS_BITS: [Class; 5] = [
 ];
 
 impl Automaton {
-    fn new(vars: &[Var], literals: &[String]) -> Self {
+    /// The automaton of a format whose variables' values hold the bytes `class_of` says.
+    fn new(vars: &[Var], literals: &[String], class_of: impl Fn(&Var) -> Class) -> Self {
         // State 0 is the start; states 1.. are the elements in order.
         let mut elements: Vec<(Option<usize>, Class, u8)> = Vec::new();
         let literal = |elements: &mut Vec<(Option<usize>, Class, u8)>, text: &str| {
@@ -456,7 +495,7 @@ impl Automaton {
         };
         literal(&mut elements, &literals[0]);
         for (i, var) in vars.iter().enumerate() {
-            let class = var.class();
+            let class = class_of(var);
             if class == Class::Quoted {
                 // `"message"`: the quotes are literal bytes around a value of error text.
                 literal(&mut elements, "\"");
@@ -1505,6 +1544,85 @@ mod tests {
         ];
         for (format, expected) in cases {
             assert_eq!(LogFormat::parse(format).unwrap_err(), expected, "{format}");
+        }
+    }
+
+    /// Only API Gateway writing another format takes a line off the format's layout: a client's
+    /// values, whatever they hold, leave the literal text and API Gateway's own values in place.
+    #[test]
+    fn only_a_changed_format_breaks_the_layout() {
+        let json = LogFormat::parse(
+            r#"{"requestId":"$context.requestId","status":"$context.status","ua":"$context.identity.userAgent","authz":"$context.authorizer.error"}"#,
+        )
+        .unwrap();
+        let custom = LogFormat::parse(CUSTOM).unwrap();
+        let default = LogFormat::default();
+        let perm = "AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again.";
+        let default_line = |method: &str, error: &str| {
+            format!(
+                r#"203.0.113.0 - - [10/Oct/2023:01:01:01 +0000] "{method} GET /x HTTP/1.1" 500 35 abcdefghijklmno= {error}"#
+            )
+        };
+        // (format, line, whether it parses as JSON or splits by the format, whether it keeps the
+        // layout)
+        let cases: Vec<(&LogFormat, String, bool, bool)> = vec![
+            // A client's unescaped quote breaks the JSON, not the layout.
+            (
+                &json,
+                r#"{"requestId":"r1","status":"500","ua":"a" AUTHORIZER_CONFIGURATION_ERROR","authz":"-"}"#.into(),
+                false,
+                true,
+            ),
+            (
+                &json,
+                format!(r#"{{"requestId":"r1","status":"500","ua":"curl","authz":"{perm}"}}"#),
+                true,
+                true,
+            ),
+            // A key gone, a status API Gateway never writes, a text line: another format.
+            (
+                &json,
+                format!(r#"{{"requestId":"r1","ua":"curl","authz":"{perm}"}}"#),
+                true,
+                false,
+            ),
+            (
+                &json,
+                format!(r#"{{"requestId":"r1","status":"five","ua":"curl","authz":"{perm}"}}"#),
+                true,
+                false,
+            ),
+            (&json, default_line("GET", perm), false, false),
+            // A REST API's request id of the client's choosing, with a space and a quote.
+            (
+                &custom,
+                format!(
+                    r#"my "id 203.0.113.7 [20/Nov/2026:09:14:03 +0000] "GET / HTTP/1.1" 500 "ua" a1b2c3d4e5 prod {perm}"#
+                ),
+                false,
+                true,
+            ),
+            // A method of the client's own.
+            (&default, default_line("get", perm), false, true),
+            (&default, default_line("GET", perm), true, true),
+            // The stage appended a value after the error: text API Gateway's error never holds.
+            (
+                &default,
+                format!("{} \"curl/8.5.0\"", default_line("GET", perm)),
+                false,
+                false,
+            ),
+            (&default, perm.to_owned(), false, false),
+        ];
+        for (format, line, reads, keeps) in cases {
+            let mut scratch = Scratch::default();
+            let read = if format.is_json() {
+                serde_json::from_str::<Value>(&line).is_ok()
+            } else {
+                format.split(&line, &[], &mut scratch) != Split::NoMatch
+            };
+            assert_eq!(read, reads, "{line}");
+            assert_eq!(format.keeps_layout(&line, &mut scratch), keeps, "{line}");
         }
     }
 

@@ -25,9 +25,9 @@ pub enum Cause {
     /// response should be).
     AuthorizerFailure,
     Unknown,
-    /// Not an authorizer failure: most lines carrying the token did not follow the configured
-    /// access-log format, so the forwarder cannot tell who wrote it. Said, so that a changed format
-    /// never means silence.
+    /// Not an authorizer failure: most lines API Gateway wrote with an authorizer error lack the
+    /// configured access-log format's layout, so the forwarder cannot read them. Said, so that a
+    /// changed format never means silence.
     FormatMismatch,
 }
 
@@ -199,10 +199,10 @@ impl Cause {
                 "このツールが認識できないオーソライザー設定エラーを API Gateway が報告しました。以下のエラーテキストは API Gateway が記録したものです。"
             }
             (Cause::FormatMismatch, Language::En) => {
-                "Most lines carrying an authorizer error (AUTHORIZER_CONFIGURATION_ERROR, or API Gateway's authorizer message) in this batch do not follow the access-log format the forwarder was given (ACCESS_LOG_FORMAT), or cannot be split without a client value deciding where the token falls. The forwarder cannot tell whether API Gateway or a client wrote the token, so it alerts on none of them: until the formats agree, a broken authorizer on this stage goes unreported. The usual reason is a stage whose access-log format was changed."
+                "Most lines in this batch where API Gateway wrote an authorizer error (AUTHORIZER_CONFIGURATION_ERROR, or API Gateway's authorizer message) are not in the access-log format the forwarder was given (ACCESS_LOG_FORMAT): text the format fixes is missing, or a value only API Gateway writes has another shape, which no client value can bring about. The forwarder cannot tell whether API Gateway or a client wrote the token in them, so it alerts on none of them: until the formats agree, a broken authorizer on this stage goes unreported. The usual reason is a stage whose access-log format was changed."
             }
             (Cause::FormatMismatch, Language::Ja) => {
-                "このバッチでオーソライザーのエラー (AUTHORIZER_CONFIGURATION_ERROR または API Gateway のオーソライザーのメッセージ) を含む行の大半が、フォワーダーに設定されたアクセスログ形式 (ACCESS_LOG_FORMAT) に従っていないか、クライアントの値次第でトークンの位置が変わるため分割できません。API Gateway とクライアントのどちらがトークンを書いたか判断できないため、どの行も通知しません。形式が一致するまで、このステージのオーソライザーの障害は通知されません。多くの場合、ステージのアクセスログ形式が変更されたことが原因です。"
+                "このバッチで API Gateway がオーソライザーのエラー (AUTHORIZER_CONFIGURATION_ERROR または API Gateway のオーソライザーのメッセージ) を記録した行の大半が、フォワーダーに設定されたアクセスログ形式 (ACCESS_LOG_FORMAT) になっていません。形式の固定部分が欠けているか、API Gateway だけが書く値の形が異なり、これはクライアントの値では起こりません。API Gateway とクライアントのどちらがトークンを書いたか判断できないため、どの行も通知しません。形式が一致するまで、このステージのオーソライザーの障害は通知されません。多くの場合、ステージのアクセスログ形式が変更されたことが原因です。"
             }
         }
     }
