@@ -27,8 +27,9 @@ pub enum ConfigError {
     BadLanguage(String),
     #[error("ALERT_LABEL {0:?} must be printable ASCII of at most {MAX_LABEL_LEN} characters")]
     BadLabel(String),
+    /// The reason is in the message, not a source, so a chain printed whole says it once.
     #[error("ACCESS_LOG_FORMAT is unusable: {0}")]
-    BadFormat(#[from] FormatError),
+    BadFormat(FormatError),
     #[error("DIAGNOSE {0:?} is not true or false")]
     BadDiagnose(String),
     #[error("API_ID {0:?} is not an API Gateway API id (lower-case letters and digits)")]
@@ -265,7 +266,8 @@ impl Config {
             set("ACCESS_LOG_FORMAT")
                 .as_deref()
                 .unwrap_or(DEFAULT_FORMAT),
-        )?;
+        )
+        .map_err(ConfigError::BadFormat)?;
         let region = set("AWS_REGION")
             .or_else(|| set("AWS_DEFAULT_REGION"))
             .or_else(|| topic.as_ref().map(|t| t.region().to_owned()));
