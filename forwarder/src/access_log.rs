@@ -17,6 +17,8 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use crate::cause::Cause;
+
 /// The format in our reference material. The Lambda uses it when `ACCESS_LOG_FORMAT` is not set;
 /// the command line, given no format, tries it first among its guesses.
 pub const DEFAULT_FORMAT: &str = r#"$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId $context.authorizer.error"#;
@@ -44,6 +46,8 @@ pub enum FormatError {
     AdjacentVariables(String, String),
     #[error("access-log format is a JSON object that maps the key {0:?} twice")]
     DuplicateJsonKey(String),
+    #[error("access-log format would never report an authorizer failure: {0}")]
+    NeverSeesFailure(String),
 }
 
 /// A variable of the format, by its name after `$context.`.
@@ -196,8 +200,17 @@ pub struct LogFormat {
 }
 
 impl LogFormat {
-    /// Parses the format string exactly as pasted into API Gateway.
+    /// Parses the format string exactly as pasted into API Gateway, and refuses a format with
+    /// which no failure API Gateway reports would ever be flagged: a stack with it would never
+    /// alert, and a scan with it would pass every real failure as harmless.
     pub fn parse(source: &str) -> Result<Self, FormatError> {
+        let format = Self::parse_layout(source)?;
+        format.sees_failures()?;
+        Ok(format)
+    }
+
+    /// Parses the format string without asking whether it can ever see a failure.
+    fn parse_layout(source: &str) -> Result<Self, FormatError> {
         let source = source.trim();
         let mut vars = Vec::new();
         let mut literals = vec![String::new()];
@@ -363,12 +376,138 @@ impl LogFormat {
                 && self.layout.split(trimmed.as_bytes(), &[], scratch) != Split::NoMatch)
     }
 
+    /// Refuses a format that can never report an authorizer failure: the lines API Gateway
+    /// writes with it for each failure it reports ([`FAILURES`], the other variables plain or
+    /// realistic) are scanned with it, and none is flagged with the cause its values name.
+    fn sees_failures(&self) -> Result<(), FormatError> {
+        let seen = FAILURES.iter().any(|failure| {
+            [false, true].into_iter().any(|realistic| {
+                let line = self.render(failure, realistic);
+                matches!(
+                    crate::detect::scan_line(&line, self),
+                    crate::detect::LineVerdict::Flagged(f) if f.cause == failure.cause
+                )
+            })
+        });
+        if seen {
+            return Ok(());
+        }
+        let only_messages = self
+            .vars
+            .iter()
+            .filter(|v| v.is_error())
+            .all(|v| matches!(v.0.as_str(), "error.message" | "error.messageString"));
+        let why = if only_messages {
+            "$context.error.message and $context.error.messageString hold only the body the client got, never the authorizer's error; log $context.error.responseType and $context.authorizer.error".to_owned()
+        } else if let Some(why) = self.ambiguity() {
+            format!("a failure line API Gateway writes with it is not read as one: {why}")
+        } else {
+            "a failure line API Gateway writes with it is not read as one; keep $context.error.responseType and $context.authorizer.error apart from client values, as the recommended format does".to_owned()
+        };
+        Err(FormatError::NeverSeesFailure(why))
+    }
+
+    /// The line API Gateway would write with this format for `failure`.
+    fn render(&self, failure: &Failure, realistic: bool) -> String {
+        let literals = &self.automaton.literals;
+        let mut line = literals[0].clone();
+        for (var, literal) in self.vars.iter().zip(&literals[1..]) {
+            match var.0.as_str() {
+                "authorizer.error" | "authorize.error" => line.push_str(failure.authorizer_error),
+                "error.responseType" => line.push_str(failure.response_type),
+                "error.message" => line.push_str(failure.message),
+                "error.messageString" => {
+                    line.push('"');
+                    line.push_str(failure.message);
+                    line.push('"');
+                }
+                _ => line.push_str(sample_value(var, realistic)),
+            }
+            line.push_str(literal);
+        }
+        line
+    }
+
     /// The variable a JSON key path holds, when this is a JSON format.
     pub fn var_for_json_key(&self, path: &str) -> Option<&Var> {
         self.json_keys
             .iter()
             .find(|(k, _)| k == path)
             .map(|(_, var)| var)
+    }
+}
+
+/// What API Gateway writes in the error variables for an authorizer it could not use, and the
+/// cause those values name.
+struct Failure {
+    /// `$context.authorizer.error`, and `$context.authorize.error` (which the detector reads alike).
+    authorizer_error: &'static str,
+    /// `$context.error.responseType`.
+    response_type: &'static str,
+    /// `$context.error.message`, the body the client got; `$context.error.messageString` quotes it.
+    message: &'static str,
+    cause: Cause,
+}
+
+/// One row per API kind and failure: an HTTP API's sentences alone (mantil-io/mantil#52, the
+/// Classmethod note) and after the token (the line in our reference material); a REST API's
+/// response type with and without a reason, and its `AUTHORIZER_FAILURE` (a WebSocket API's
+/// `$connect` logs the same variables).
+const FAILURES: [Failure; 6] = [
+    Failure {
+        authorizer_error: "The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again.",
+        response_type: "-",
+        message: "Internal Server Error",
+        cause: Cause::MissingInvokePermission,
+    },
+    Failure {
+        authorizer_error: "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Simple response did not include 'isAuthorized'",
+        response_type: "-",
+        message: "Internal Server Error",
+        cause: Cause::InvalidResponseFormat,
+    },
+    Failure {
+        authorizer_error: "AUTHORIZER_CONFIGURATION_ERROR,The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Simple response did not include 'isAuthorized'",
+        response_type: "-",
+        message: "Internal Server Error",
+        cause: Cause::InvalidResponseFormat,
+    },
+    Failure {
+        authorizer_error: "Invalid permissions on Lambda function",
+        response_type: "AUTHORIZER_CONFIGURATION_ERROR",
+        message: "null",
+        cause: Cause::MissingInvokePermission,
+    },
+    Failure {
+        authorizer_error: "-",
+        response_type: "AUTHORIZER_CONFIGURATION_ERROR",
+        message: "null",
+        cause: Cause::Unknown,
+    },
+    Failure {
+        authorizer_error: "-",
+        response_type: "AUTHORIZER_FAILURE",
+        message: "null",
+        cause: Cause::AuthorizerFailure,
+    },
+];
+
+/// A value API Gateway could write for a variable other than an error variable: `-` (an empty
+/// value) unless `realistic`, except where a failure line always has a value.
+fn sample_value(var: &Var, realistic: bool) -> &'static str {
+    match (var.0.as_str(), realistic) {
+        ("status", _) => "500",
+        ("requestTime", _) => "10/Oct/2023:01:01:01 +0000",
+        ("requestId", _) => "Vx3kTfWGIAMEbyw=",
+        ("apiId", _) => "a1b2c3d4e5",
+        ("stage", _) => "prod",
+        ("httpMethod", true) => "GET",
+        ("protocol", true) => "HTTP/1.1",
+        ("identity.sourceIp", true) => "203.0.113.7",
+        ("routeKey", true) => "GET /pets",
+        ("path" | "resourcePath", true) => "/pets",
+        ("identity.userAgent", true) => "Mozilla/5.0 (X11; Linux x86_64)",
+        _ => "-",
     }
 }
 
@@ -1305,7 +1444,8 @@ mod tests {
 
     #[test]
     fn quoted_message_string_is_read_inside_its_quotes() {
-        let f = LogFormat::parse(
+        // Refused by `parse` (the message string never carries a failure); split all the same.
+        let f = LogFormat::parse_layout(
             r#"$context.requestId "$context.identity.userAgent" $context.error.messageString"#,
         )
         .unwrap();
@@ -1405,7 +1545,8 @@ mod tests {
         ];
         let pieces = proptest::sample::select(HOSTILE_PIECES);
         for source in formats {
-            let f = LogFormat::parse(source).unwrap();
+            // Some of these could never see a failure; their splitting is what is tested.
+            let f = LogFormat::parse_layout(source).unwrap();
             assert_eq!(f.automaton.words, 1, "{source}");
             // Values mostly of their variable's class, now and then anything.
             let values: Vec<_> = f
@@ -1544,6 +1685,119 @@ mod tests {
         ];
         for (format, expected) in cases {
             assert_eq!(LogFormat::parse(format).unwrap_err(), expected, "{format}");
+        }
+    }
+
+    /// Every format we ship, recommend or use in the samples and templates loads.
+    #[test]
+    fn the_formats_in_use_all_load() {
+        let mut formats: Vec<(String, String)> = [
+            ("DEFAULT_FORMAT", DEFAULT_FORMAT),
+            ("RECOMMENDED_FORMAT", RECOMMENDED_FORMAT),
+            ("RECOMMENDED_JSON_FORMAT", RECOMMENDED_JSON_FORMAT),
+            (
+                "default-format.fmt",
+                include_str!("../../samplelogs/default-format.fmt"),
+            ),
+            (
+                "custom-format.fmt",
+                include_str!("../../samplelogs/custom-format.fmt"),
+            ),
+            (
+                "json-format.fmt",
+                include_str!("../../samplelogs/json-format.fmt"),
+            ),
+            (
+                "http/public-json.fmt",
+                include_str!("../../samplelogs/http/public-json.fmt"),
+            ),
+            (
+                "http/recommended.fmt",
+                include_str!("../../samplelogs/http/recommended.fmt"),
+            ),
+            (
+                "rest/access-text.fmt",
+                include_str!("../../samplelogs/rest/access-text.fmt"),
+            ),
+            (
+                "rest/access-json.fmt",
+                include_str!("../../samplelogs/rest/access-json.fmt"),
+            ),
+            (
+                "websocket/access-json.fmt",
+                include_str!("../../samplelogs/websocket/access-json.fmt"),
+            ),
+        ]
+        .into_iter()
+        .map(|(name, f)| (name.to_owned(), f.to_owned()))
+        .collect();
+        // The demo stack's stages and the AccessLogFormat it gives the forwarders.
+        let demo = include_str!("../../infra/demo/template.yaml");
+        for line in demo.lines() {
+            if let Some((_, quoted)) = line.split_once("Format: '") {
+                let format = quoted.strip_suffix('\'').expect("one quoted format a line");
+                formats.push((format!("infra/demo: {}", line.trim()), format.to_owned()));
+            }
+        }
+        assert!(formats.len() > 11, "the demo's formats were found");
+        for (name, format) in formats {
+            if let Err(e) = LogFormat::parse(&format) {
+                panic!("{name}: {e}");
+            }
+        }
+    }
+
+    /// A format with which no failure API Gateway reports is ever flagged is refused when it is
+    /// loaded, with one line that says why; formats that see some failure load.
+    #[test]
+    fn formats_that_can_never_see_a_failure_are_refused() {
+        let refused = [
+            (
+                "$context.requestId $context.authorizer.error $context.path",
+                "sits next to client-controlled $context.path",
+            ),
+            ("$context.authorizer.error $context.path", "$context.path"),
+            (
+                "$context.requestId $context.status $context.error.message",
+                "hold only the body the client got",
+            ),
+            (
+                r#"{"requestId":"$context.requestId","message":"$context.error.messageString"}"#,
+                "hold only the body the client got",
+            ),
+            // API Gateway writes the message string with its quotes: every line breaks the JSON.
+            (
+                r#"{"requestId":"$context.requestId","type":"$context.error.responseType","message":"$context.error.messageString","authz":"$context.authorizer.error"}"#,
+                "is not read as one",
+            ),
+        ];
+        for (format, why) in refused {
+            let err = LogFormat::parse(format).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                matches!(err, FormatError::NeverSeesFailure(_)),
+                "{format}: {text}"
+            );
+            assert!(
+                text.starts_with("access-log format would never report an authorizer failure: "),
+                "{text}"
+            );
+            assert!(text.contains(why), "{format}: {text}");
+            assert!(!text.contains('\n'), "{text}");
+        }
+        let accepted = [
+            // A REST API's response type alone: the token says that the authorizer failed.
+            "$context.requestId $context.status $context.error.responseType",
+            "$context.error.responseType \"$context.identity.userAgent\"",
+            r#"{"type":"$context.error.responseType","message":$context.error.messageString}"#,
+            // Client values all around, yet API Gateway's own failure line splits one way.
+            "$context.path $context.status $context.authorizer.error",
+            r#""$context.path" $context.authorizer.error "$context.identity.userAgent""#,
+        ];
+        for format in accepted {
+            if let Err(e) = LogFormat::parse(format) {
+                panic!("{format}: {e}");
+            }
         }
     }
 

@@ -582,6 +582,17 @@ mod tests {
                 ],
                 "ACCESS_LOG_FORMAT is unusable",
             ),
+            // A format with which no failure is ever flagged: a stack that never alerts.
+            (
+                vec![
+                    ("ALERT_TOPIC_ARN", ARN),
+                    (
+                        "ACCESS_LOG_FORMAT",
+                        "$context.requestId $context.authorizer.error $context.path",
+                    ),
+                ],
+                "ACCESS_LOG_FORMAT is unusable: access-log format would never report an authorizer failure",
+            ),
         ];
         for (env, expected) in cases {
             let err = load(&env, true).unwrap_err().to_string();

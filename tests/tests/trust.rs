@@ -458,6 +458,53 @@ async fn a_format_that_does_not_match_is_said() {
     assert!(sent.is_empty());
 }
 
+/// A format with which no failure API Gateway reports would ever be flagged is refused where it is
+/// loaded, with one line that says why: the command line's `--format` and `ACCESS_LOG_FORMAT`
+/// (the Lambda reads it the same way at cold start), rather than a scan that passes every failure.
+#[test]
+fn a_format_that_can_never_see_a_failure_is_refused() {
+    let blind = "$context.requestId $context.authorizer.error $context.path";
+    let dir = std::env::temp_dir().join(format!("trust-blind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("blind.log");
+    std::fs::write(
+        &log,
+        format!("r1 {PERMISSION} /pets\nr2 {PERMISSION_MESSAGE} /pets\n"),
+    )
+    .unwrap();
+    let log = log.to_str().unwrap();
+    for (args, env, setting) in [
+        (vec!["scan", "--format", blind, log], vec![], "--format"),
+        (
+            vec!["scan", log],
+            vec![("ACCESS_LOG_FORMAT", blind)],
+            "ACCESS_LOG_FORMAT is unusable",
+        ),
+    ] {
+        let run = forwarder(&args, None, &env);
+        assert_eq!(run.code, 2, "{run:?}");
+        let line = run.stderr.trim_end();
+        assert!(!line.contains('\n'), "one line: {line}");
+        assert_eq!(
+            line.matches("would never report").count(),
+            1,
+            "once: {line}"
+        );
+        assert!(
+            line.contains(setting)
+                && line.contains("would never report an authorizer failure")
+                && line.contains("$context.path"),
+            "{line}"
+        );
+        assert!(run.stdout.is_empty(), "{run:?}");
+    }
+    let refused = forwarder::config::Config::from_lookup(
+        |k| (k == "ACCESS_LOG_FORMAT").then(|| blind.to_owned()),
+        false,
+    );
+    assert!(refused.is_err());
+}
+
 /// What an alert shows is inert and bounded, through the Lambda handler: a hostile account id
 /// never reaches the command, characters that fake structure are escaped, the subject keeps its
 /// count under the longest label, and a 300 KB log group still gives a publishable message.
