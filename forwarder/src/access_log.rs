@@ -17,6 +17,8 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use crate::cause::Cause;
+
 /// The format in our reference material. The Lambda uses it when `ACCESS_LOG_FORMAT` is not set;
 /// the command line, given no format, tries it first among its guesses.
 pub const DEFAULT_FORMAT: &str = r#"$context.identity.sourceIp - - [$context.requestTime] "$context.httpMethod $context.routeKey $context.protocol" $context.status $context.responseLength $context.requestId $context.authorizer.error"#;
@@ -160,7 +162,7 @@ pub static PRESET_FORMATS: std::sync::LazyLock<Vec<Preset>> = std::sync::LazyLoc
         .iter()
         .map(|&(name, source)| Preset {
             name,
-            format: LogFormat::parse_any(source).expect("every console preset parses"),
+            format: LogFormat::parse_layout(source).expect("every console preset parses"),
             literals: literals_of(source),
         })
         .collect()
@@ -180,6 +182,8 @@ pub enum FormatError {
     AdjacentVariables(String, String),
     #[error("access-log format is a JSON object that maps the key {0:?} twice")]
     DuplicateJsonKey(String),
+    #[error("access-log format would never report an authorizer failure: {0}")]
+    NeverSeesFailure(String),
 }
 
 /// A variable of the format, by its name after `$context.`.
@@ -245,6 +249,22 @@ impl Var {
             _ => Class::Any,
         }
     }
+
+    /// What this variable's value may hold when the line's layout is checked (see
+    /// [`LogFormat::keeps_layout`]): the class of a value only API Gateway writes, and any text
+    /// for a value a client can shape. A client chooses its method and its request line's
+    /// protocol, a REST API lets it set `$context.requestId`, and an address may come from a
+    /// forwarded header, so those are any text here, whatever API Gateway usually writes. In a
+    /// JSON line API Gateway's own error text may quote with an escaped `"`, so it is any text.
+    fn layout_class(&self, json: bool) -> Class {
+        match self.0.as_str() {
+            "httpMethod" | "protocol" | "requestId" | "identity.sourceIp" => Class::Any,
+            _ => match self.class() {
+                Class::ErrorText | Class::Quoted if json => Class::Any,
+                class => class,
+            },
+        }
+    }
 }
 
 /// The bytes a variable's value may hold. API Gateway writes `-` for an empty value of its own,
@@ -308,23 +328,29 @@ pub struct LogFormat {
     /// follow it is unmatched. Otherwise it is the first guess of several.
     given: bool,
     automaton: Automaton,
+    /// The format's layout: its literal text, values only API Gateway writes in their classes,
+    /// and any text where a client can write (see [`LogFormat::keeps_layout`]).
+    layout: Automaton,
     /// For JSON formats: key path (dotted) to the variable it holds.
     json_keys: Vec<(String, Var)>,
 }
 
 impl LogFormat {
-    /// Parses the format string exactly as pasted into API Gateway.
+    /// Parses the format string exactly as pasted into API Gateway, and refuses a format with
+    /// which no failure API Gateway reports would ever be flagged: a stack with it would never
+    /// alert, and a scan with it would pass every real failure as harmless.
     pub fn parse(source: &str) -> Result<Self, FormatError> {
-        let format = Self::parse_any(source)?;
+        let format = Self::parse_layout(source)?;
         if !format.vars.iter().any(Var::is_error) {
             return Err(FormatError::NoErrorVariable);
         }
+        format.sees_failures()?;
         Ok(format)
     }
 
-    /// Parses a format that may hold no error variable: one of the console's presets, read to
-    /// know where a line's client values stand, never configured to alert.
-    fn parse_any(source: &str) -> Result<Self, FormatError> {
+    /// Parses the format string without asking whether it can ever see a failure: one of the
+    /// console's presets is read so, to know where a line's client values stand.
+    fn parse_layout(source: &str) -> Result<Self, FormatError> {
         let source = source.trim();
         let mut vars = Vec::new();
         let mut literals = vec![String::new()];
@@ -369,12 +395,14 @@ impl LogFormat {
             }
             _ => Vec::new(),
         };
+        let json = !json_keys.is_empty();
         Ok(Self {
             source: source.to_owned(),
             slots: vars.iter().map(|v| Slot::of(&v.0)).collect(),
             errors: vars.iter().map(Var::is_error).collect(),
             given: true,
-            automaton: Automaton::new(&vars, &literals),
+            automaton: Automaton::new(&vars, &literals, Var::class),
+            layout: Automaton::new(&vars, &literals, |v| v.layout_class(json)),
             vars,
             json_keys,
         })
@@ -468,12 +496,155 @@ impl LogFormat {
         })
     }
 
+    /// Whether a line keeps the format's layout: its literal text in order, around values of the
+    /// shapes API Gateway writes, with any text where a client can write (see
+    /// [`Var::layout_class`]). A client writes only in its own values: it can make its line one
+    /// the format cannot split or parse (a `"` that breaks a JSON line, a request id of its own
+    /// with a space), but never one without the layout. Only API Gateway writing another format
+    /// does that, so such a line is evidence that the stage's format changed.
+    ///
+    /// `line` is read as written, without its line break, and trimmed: a client value at either
+    /// end may be empty or white space, which trimming alone would take off the layout.
+    pub fn keeps_layout(&self, line: &str, scratch: &mut Scratch) -> bool {
+        let written = line.trim_end_matches(['\n', '\r']);
+        let trimmed = line.trim();
+        self.layout.split(written.as_bytes(), &[], scratch) != Split::NoMatch
+            || (trimmed != written
+                && self.layout.split(trimmed.as_bytes(), &[], scratch) != Split::NoMatch)
+    }
+
+    /// Refuses a format that can never report an authorizer failure: the lines API Gateway
+    /// writes with it for each failure it reports ([`FAILURES`], the other variables plain or
+    /// realistic) are scanned with it, and none is flagged with the cause its values name.
+    fn sees_failures(&self) -> Result<(), FormatError> {
+        let seen = FAILURES.iter().any(|failure| {
+            [false, true].into_iter().any(|realistic| {
+                let line = self.render(failure, realistic);
+                matches!(
+                    crate::detect::scan_line(&line, self),
+                    crate::detect::LineVerdict::Flagged(f) if f.cause == failure.cause
+                )
+            })
+        });
+        if seen {
+            return Ok(());
+        }
+        let only_messages = self
+            .vars
+            .iter()
+            .filter(|v| v.is_error())
+            .all(|v| matches!(v.0.as_str(), "error.message" | "error.messageString"));
+        let why = if only_messages {
+            "$context.error.message and $context.error.messageString hold only the body the client got, never the authorizer's error; log $context.error.responseType and $context.authorizer.error".to_owned()
+        } else if let Some(why) = self.ambiguity() {
+            format!("a failure line API Gateway writes with it is not read as one: {why}")
+        } else {
+            "a failure line API Gateway writes with it is not read as one; keep $context.error.responseType and $context.authorizer.error apart from client values, as the recommended format does".to_owned()
+        };
+        Err(FormatError::NeverSeesFailure(why))
+    }
+
+    /// The line API Gateway would write with this format for `failure`.
+    fn render(&self, failure: &Failure, realistic: bool) -> String {
+        let literals = &self.automaton.literals;
+        let mut line = literals[0].clone();
+        for (var, literal) in self.vars.iter().zip(&literals[1..]) {
+            match var.0.as_str() {
+                "authorizer.error" | "authorize.error" => line.push_str(failure.authorizer_error),
+                "error.responseType" => line.push_str(failure.response_type),
+                "error.message" => line.push_str(failure.message),
+                "error.messageString" => {
+                    line.push('"');
+                    line.push_str(failure.message);
+                    line.push('"');
+                }
+                _ => line.push_str(sample_value(var, realistic)),
+            }
+            line.push_str(literal);
+        }
+        line
+    }
+
     /// The variable a JSON key path holds, when this is a JSON format.
     pub fn var_for_json_key(&self, path: &str) -> Option<&Var> {
         self.json_keys
             .iter()
             .find(|(k, _)| k == path)
             .map(|(_, var)| var)
+    }
+}
+
+/// What API Gateway writes in the error variables for an authorizer it could not use, and the
+/// cause those values name.
+struct Failure {
+    /// `$context.authorizer.error`, and `$context.authorize.error` (which the detector reads alike).
+    authorizer_error: &'static str,
+    /// `$context.error.responseType`.
+    response_type: &'static str,
+    /// `$context.error.message`, the body the client got; `$context.error.messageString` quotes it.
+    message: &'static str,
+    cause: Cause,
+}
+
+/// One row per API kind and failure: an HTTP API's sentences alone (mantil-io/mantil#52, the
+/// Classmethod note) and after the token (the line in our reference material); a REST API's
+/// response type with and without a reason, and its `AUTHORIZER_FAILURE` (a WebSocket API's
+/// `$connect` logs the same variables).
+const FAILURES: [Failure; 6] = [
+    Failure {
+        authorizer_error: "The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again.",
+        response_type: "-",
+        message: "Internal Server Error",
+        cause: Cause::MissingInvokePermission,
+    },
+    Failure {
+        authorizer_error: "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Simple response did not include 'isAuthorized'",
+        response_type: "-",
+        message: "Internal Server Error",
+        cause: Cause::InvalidResponseFormat,
+    },
+    Failure {
+        authorizer_error: "AUTHORIZER_CONFIGURATION_ERROR,The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Simple response did not include 'isAuthorized'",
+        response_type: "-",
+        message: "Internal Server Error",
+        cause: Cause::InvalidResponseFormat,
+    },
+    Failure {
+        authorizer_error: "Invalid permissions on Lambda function",
+        response_type: "AUTHORIZER_CONFIGURATION_ERROR",
+        message: "null",
+        cause: Cause::MissingInvokePermission,
+    },
+    Failure {
+        authorizer_error: "-",
+        response_type: "AUTHORIZER_CONFIGURATION_ERROR",
+        message: "null",
+        cause: Cause::Unknown,
+    },
+    Failure {
+        authorizer_error: "-",
+        response_type: "AUTHORIZER_FAILURE",
+        message: "null",
+        cause: Cause::AuthorizerFailure,
+    },
+];
+
+/// A value API Gateway could write for a variable other than an error variable: `-` (an empty
+/// value) unless `realistic`, except where a failure line always has a value.
+fn sample_value(var: &Var, realistic: bool) -> &'static str {
+    match (var.0.as_str(), realistic) {
+        ("status", _) => "500",
+        ("requestTime", _) => "10/Oct/2023:01:01:01 +0000",
+        ("requestId", _) => "Vx3kTfWGIAMEbyw=",
+        ("apiId", _) => "a1b2c3d4e5",
+        ("stage", _) => "prod",
+        ("httpMethod", true) => "GET",
+        ("protocol", true) => "HTTP/1.1",
+        ("identity.sourceIp", true) => "203.0.113.7",
+        ("routeKey", true) => "GET /pets",
+        ("path" | "resourcePath", true) => "/pets",
+        ("identity.userAgent", true) => "Mozilla/5.0 (X11; Linux x86_64)",
+        _ => "-",
     }
 }
 
@@ -589,7 +760,8 @@ const CLASS_BITS: [Class; 5] = [
 ];
 
 impl Automaton {
-    fn new(vars: &[Var], literals: &[String]) -> Self {
+    /// The automaton of a format whose variables' values hold the bytes `class_of` says.
+    fn new(vars: &[Var], literals: &[String], class_of: impl Fn(&Var) -> Class) -> Self {
         // State 0 is the start; states 1.. are the elements in order.
         let mut elements: Vec<(Option<usize>, Class, u8)> = Vec::new();
         let literal = |elements: &mut Vec<(Option<usize>, Class, u8)>, text: &str| {
@@ -599,7 +771,7 @@ impl Automaton {
         };
         literal(&mut elements, &literals[0]);
         for (i, var) in vars.iter().enumerate() {
-            let class = var.class();
+            let class = class_of(var);
             if class == Class::Quoted {
                 // `"message"`: the quotes are literal bytes around a value of error text.
                 literal(&mut elements, "\"");
@@ -1445,7 +1617,8 @@ mod tests {
 
     #[test]
     fn quoted_message_string_is_read_inside_its_quotes() {
-        let f = LogFormat::parse(
+        // Refused by `parse` (the message string never carries a failure); split all the same.
+        let f = LogFormat::parse_layout(
             r#"$context.requestId "$context.identity.userAgent" $context.error.messageString"#,
         )
         .unwrap();
@@ -1545,7 +1718,8 @@ mod tests {
         ];
         let pieces = proptest::sample::select(HOSTILE_PIECES);
         for source in formats {
-            let f = LogFormat::parse(source).unwrap();
+            // Some of these could never see a failure; their splitting is what is tested.
+            let f = LogFormat::parse_layout(source).unwrap();
             assert_eq!(f.automaton.words, 1, "{source}");
             // Values mostly of their variable's class, now and then anything.
             let values: Vec<_> = f
@@ -1684,6 +1858,198 @@ mod tests {
         ];
         for (format, expected) in cases {
             assert_eq!(LogFormat::parse(format).unwrap_err(), expected, "{format}");
+        }
+    }
+
+    /// Every format we ship, recommend or use in the samples and templates loads.
+    #[test]
+    fn the_formats_in_use_all_load() {
+        let mut formats: Vec<(String, String)> = [
+            ("DEFAULT_FORMAT", DEFAULT_FORMAT),
+            ("RECOMMENDED_FORMAT", RECOMMENDED_FORMAT),
+            ("RECOMMENDED_JSON_FORMAT", RECOMMENDED_JSON_FORMAT),
+            (
+                "default-format.fmt",
+                include_str!("../../samplelogs/default-format.fmt"),
+            ),
+            (
+                "custom-format.fmt",
+                include_str!("../../samplelogs/custom-format.fmt"),
+            ),
+            (
+                "json-format.fmt",
+                include_str!("../../samplelogs/json-format.fmt"),
+            ),
+            (
+                "http/public-json.fmt",
+                include_str!("../../samplelogs/http/public-json.fmt"),
+            ),
+            (
+                "http/recommended.fmt",
+                include_str!("../../samplelogs/http/recommended.fmt"),
+            ),
+            (
+                "rest/access-text.fmt",
+                include_str!("../../samplelogs/rest/access-text.fmt"),
+            ),
+            (
+                "rest/access-json.fmt",
+                include_str!("../../samplelogs/rest/access-json.fmt"),
+            ),
+            (
+                "websocket/access-json.fmt",
+                include_str!("../../samplelogs/websocket/access-json.fmt"),
+            ),
+        ]
+        .into_iter()
+        .map(|(name, f)| (name.to_owned(), f.to_owned()))
+        .collect();
+        // The demo stack's stages and the AccessLogFormat it gives the forwarders.
+        let demo = include_str!("../../infra/demo/template.yaml");
+        for line in demo.lines() {
+            if let Some((_, quoted)) = line.split_once("Format: '") {
+                let format = quoted.strip_suffix('\'').expect("one quoted format a line");
+                formats.push((format!("infra/demo: {}", line.trim()), format.to_owned()));
+            }
+        }
+        assert!(formats.len() > 11, "the demo's formats were found");
+        for (name, format) in formats {
+            if let Err(e) = LogFormat::parse(&format) {
+                panic!("{name}: {e}");
+            }
+        }
+    }
+
+    /// A format with which no failure API Gateway reports is ever flagged is refused when it is
+    /// loaded, with one line that says why; formats that see some failure load.
+    #[test]
+    fn formats_that_can_never_see_a_failure_are_refused() {
+        let refused = [
+            (
+                "$context.requestId $context.authorizer.error $context.path",
+                "sits next to client-controlled $context.path",
+            ),
+            ("$context.authorizer.error $context.path", "$context.path"),
+            (
+                "$context.requestId $context.status $context.error.message",
+                "hold only the body the client got",
+            ),
+            (
+                r#"{"requestId":"$context.requestId","message":"$context.error.messageString"}"#,
+                "hold only the body the client got",
+            ),
+            // API Gateway writes the message string with its quotes: every line breaks the JSON.
+            (
+                r#"{"requestId":"$context.requestId","type":"$context.error.responseType","message":"$context.error.messageString","authz":"$context.authorizer.error"}"#,
+                "is not read as one",
+            ),
+        ];
+        for (format, why) in refused {
+            let err = LogFormat::parse(format).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                matches!(err, FormatError::NeverSeesFailure(_)),
+                "{format}: {text}"
+            );
+            assert!(
+                text.starts_with("access-log format would never report an authorizer failure: "),
+                "{text}"
+            );
+            assert!(text.contains(why), "{format}: {text}");
+            assert!(!text.contains('\n'), "{text}");
+        }
+        let accepted = [
+            // A REST API's response type alone: the token says that the authorizer failed.
+            "$context.requestId $context.status $context.error.responseType",
+            "$context.error.responseType \"$context.identity.userAgent\"",
+            r#"{"type":"$context.error.responseType","message":$context.error.messageString}"#,
+            // Client values all around, yet API Gateway's own failure line splits one way.
+            "$context.path $context.status $context.authorizer.error",
+            r#""$context.path" $context.authorizer.error "$context.identity.userAgent""#,
+        ];
+        for format in accepted {
+            if let Err(e) = LogFormat::parse(format) {
+                panic!("{format}: {e}");
+            }
+        }
+    }
+
+    /// Only API Gateway writing another format takes a line off the format's layout: a client's
+    /// values, whatever they hold, leave the literal text and API Gateway's own values in place.
+    #[test]
+    fn only_a_changed_format_breaks_the_layout() {
+        let json = LogFormat::parse(
+            r#"{"requestId":"$context.requestId","status":"$context.status","ua":"$context.identity.userAgent","authz":"$context.authorizer.error"}"#,
+        )
+        .unwrap();
+        let custom = LogFormat::parse(CUSTOM).unwrap();
+        let default = LogFormat::default();
+        let perm = "AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again.";
+        let default_line = |method: &str, error: &str| {
+            format!(
+                r#"203.0.113.0 - - [10/Oct/2023:01:01:01 +0000] "{method} GET /x HTTP/1.1" 500 35 abcdefghijklmno= {error}"#
+            )
+        };
+        // (format, line, whether it parses as JSON or splits by the format, whether it keeps the
+        // layout)
+        let cases: Vec<(&LogFormat, String, bool, bool)> = vec![
+            // A client's unescaped quote breaks the JSON, not the layout.
+            (
+                &json,
+                r#"{"requestId":"r1","status":"500","ua":"a" AUTHORIZER_CONFIGURATION_ERROR","authz":"-"}"#.into(),
+                false,
+                true,
+            ),
+            (
+                &json,
+                format!(r#"{{"requestId":"r1","status":"500","ua":"curl","authz":"{perm}"}}"#),
+                true,
+                true,
+            ),
+            // A key gone, a status API Gateway never writes, a text line: another format.
+            (
+                &json,
+                format!(r#"{{"requestId":"r1","ua":"curl","authz":"{perm}"}}"#),
+                true,
+                false,
+            ),
+            (
+                &json,
+                format!(r#"{{"requestId":"r1","status":"five","ua":"curl","authz":"{perm}"}}"#),
+                true,
+                false,
+            ),
+            (&json, default_line("GET", perm), false, false),
+            // A REST API's request id of the client's choosing, with a space and a quote.
+            (
+                &custom,
+                format!(
+                    r#"my "id 203.0.113.7 [20/Nov/2026:09:14:03 +0000] "GET / HTTP/1.1" 500 "ua" a1b2c3d4e5 prod {perm}"#
+                ),
+                false,
+                true,
+            ),
+            // A method of the client's own.
+            (&default, default_line("get", perm), false, true),
+            (&default, default_line("GET", perm), true, true),
+            // The stage appended a value after the error: text API Gateway's error never holds.
+            (
+                &default,
+                format!("{} \"curl/8.5.0\"", default_line("GET", perm)),
+                false,
+                false,
+            ),
+            (&default, perm.to_owned(), false, false),
+        ];
+        for (format, line, reads, keeps) in cases {
+            let mut scratch = Scratch::default();
+            let read = if format.is_json() {
+                serde_json::from_str::<Value>(&line).is_ok()
+            } else {
+                format.split(&line, &[], &mut scratch) != Split::NoMatch
+            };
+            assert_eq!(read, reads, "{line}");
+            assert_eq!(format.keeps_layout(&line, &mut scratch), keeps, "{line}");
         }
     }
 

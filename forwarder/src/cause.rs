@@ -21,12 +21,13 @@ pub enum Cause {
     InvalidResponseFormat,
     AuthorizerTimeout,
     /// The authorizer ran and failed: it raised an error, crashed or timed out instead of
-    /// answering (a REST API's `AUTHORIZER_FAILURE`, or `Authorizer error` in its execution log).
+    /// answering (a REST or WebSocket API's `AUTHORIZER_FAILURE`, or Lambda's error object where a
+    /// response should be).
     AuthorizerFailure,
     Unknown,
-    /// Not an authorizer failure: most lines carrying the token did not follow the configured
-    /// access-log format, so the forwarder cannot tell who wrote it. Said, so that a changed format
-    /// never means silence.
+    /// Not an authorizer failure: most lines API Gateway wrote with an authorizer error lack the
+    /// configured access-log format's layout, so the forwarder cannot read them. Said, so that a
+    /// changed format never means silence.
     FormatMismatch,
 }
 
@@ -186,10 +187,10 @@ impl Cause {
                 "オーソライザーが API Gateway の制限時間内に応答しなかったため、リクエストは HTTP 500 で失敗しました。"
             }
             (Cause::AuthorizerFailure, Language::En) => {
-                "API Gateway invoked the authorizer function, but it raised an error, crashed or ran out of time instead of returning a policy, so the request failed with HTTP 500 (a REST API calls this AUTHORIZER_FAILURE, or \"Authorizer error\" in its execution log). A function that means to refuse a caller must return a Deny policy, or raise exactly \"Unauthorized\" for a 401."
+                "API Gateway invoked the authorizer function, but it raised an error, crashed or ran out of time instead of returning a policy, so the request failed with HTTP 500 (a REST or WebSocket API calls this AUTHORIZER_FAILURE; a REST API's Amazon Cognito user pool authorizer reports it too, with no function involved). A function that means to refuse a caller must return a Deny policy, or raise exactly \"Unauthorized\" for a 401."
             }
             (Cause::AuthorizerFailure, Language::Ja) => {
-                "API Gateway はオーソライザー関数を呼び出しましたが、関数がポリシーを返さずにエラーを発生させたか、クラッシュしたか、時間切れになったため、リクエストは HTTP 500 で失敗しました (REST API では AUTHORIZER_FAILURE、実行ログでは \"Authorizer error\")。呼び出し元を拒否するには Deny ポリシーを返すか、401 にするには \"Unauthorized\" という例外だけを発生させます。"
+                "API Gateway はオーソライザー関数を呼び出しましたが、関数がポリシーを返さずにエラーを発生させたか、クラッシュしたか、時間切れになったため、リクエストは HTTP 500 で失敗しました (REST API と WebSocket API では AUTHORIZER_FAILURE。REST API の Amazon Cognito ユーザープールオーソライザーも関数なしで同じ応答を返します)。呼び出し元を拒否するには Deny ポリシーを返すか、401 にするには \"Unauthorized\" という例外だけを発生させます。"
             }
             (Cause::Unknown, Language::En) => {
                 "API Gateway reported an authorizer configuration error this tool does not recognise; the error text below is what API Gateway wrote."
@@ -198,10 +199,10 @@ impl Cause {
                 "このツールが認識できないオーソライザー設定エラーを API Gateway が報告しました。以下のエラーテキストは API Gateway が記録したものです。"
             }
             (Cause::FormatMismatch, Language::En) => {
-                "Most lines carrying an authorizer error (AUTHORIZER_CONFIGURATION_ERROR, or API Gateway's authorizer message) in this batch do not follow the access-log format the forwarder was given (ACCESS_LOG_FORMAT), or cannot be split without a client value deciding where the token falls. The forwarder cannot tell whether API Gateway or a client wrote the token, so it alerts on none of them: until the formats agree, a broken authorizer on this stage goes unreported. The usual reason is a stage whose access-log format was changed."
+                "Most lines in this batch where API Gateway wrote an authorizer error (AUTHORIZER_CONFIGURATION_ERROR, or API Gateway's authorizer message) are not in the access-log format the forwarder was given (ACCESS_LOG_FORMAT): text the format fixes is missing, or a value only API Gateway writes has another shape, which no client value can bring about. The forwarder cannot tell whether API Gateway or a client wrote the token in them, so it alerts on none of them: until the formats agree, a broken authorizer on this stage goes unreported. The usual reason is a stage whose access-log format was changed."
             }
             (Cause::FormatMismatch, Language::Ja) => {
-                "このバッチでオーソライザーのエラー (AUTHORIZER_CONFIGURATION_ERROR または API Gateway のオーソライザーのメッセージ) を含む行の大半が、フォワーダーに設定されたアクセスログ形式 (ACCESS_LOG_FORMAT) に従っていないか、クライアントの値次第でトークンの位置が変わるため分割できません。API Gateway とクライアントのどちらがトークンを書いたか判断できないため、どの行も通知しません。形式が一致するまで、このステージのオーソライザーの障害は通知されません。多くの場合、ステージのアクセスログ形式が変更されたことが原因です。"
+                "このバッチで API Gateway がオーソライザーのエラー (AUTHORIZER_CONFIGURATION_ERROR または API Gateway のオーソライザーのメッセージ) を記録した行の大半が、フォワーダーに設定されたアクセスログ形式 (ACCESS_LOG_FORMAT) になっていません。形式の固定部分が欠けているか、API Gateway だけが書く値の形が異なり、これはクライアントの値では起こりません。API Gateway とクライアントのどちらがトークンを書いたか判断できないため、どの行も通知しません。形式が一致するまで、このステージのオーソライザーの障害は通知されません。多くの場合、ステージのアクセスログ形式が変更されたことが原因です。"
             }
         }
     }
@@ -267,7 +268,7 @@ pub fn classify(error_text: &str) -> Cause {
     }
     // API Gateway's own wording, as documented, decides without the general rule below; a fully
     // flagged batch repeats these texts on every line.
-    const KNOWN: [(&str, Cause); 5] = [
+    const KNOWN: [(&str, Cause); 7] = [
         (
             "The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer.",
             Cause::MissingInvokePermission,
@@ -282,7 +283,16 @@ pub fn classify(error_text: &str) -> Cause {
             Cause::MissingInvokePermission,
         ),
         ("Could not parse policy", Cause::InvalidResponseFormat),
-        ("Authorizer error", Cause::AuthorizerFailure),
+        // The authorizer's response read as JSON, with the parser's complaint after it
+        // (dev.to "The context property of AWS Lambda authorizer": `Can not deserialize instance of
+        // java.lang.String out of START_ARRAY token`); Lambda's own error object is caught above.
+        ("Invalid JSON in response", Cause::InvalidResponseFormat),
+        // aws/aws-lambda-java-libs#184, a policy whose keys had the wrong case.
+        ("Unable to parse given polic", Cause::InvalidResponseFormat),
+        // Written for every failure of the authorizer, after a missing invoke permission as well
+        // as after a function that failed (serverless/serverless#1784, the crosscut.io post): it
+        // says that the authorizer failed, not why.
+        ("Authorizer error", Cause::Unknown),
     ];
     if let Some((_, cause)) = KNOWN
         .iter()
@@ -326,15 +336,22 @@ fn classify_words(error_text: &str) -> Cause {
     } else if has("invalid json")
         || has("match the format")
         || has("format that api gateway expects")
-        || has("parse policy")
-        || (has("response") && (has("format") || has("isauthorized") || has("malformed")))
+        || (has("parse") && has("polic"))
+        || has("deserialize")
+        || has("unrecognized field")
+        || (has("response")
+            && (has("format")
+                || has("isauthorized")
+                || has("malformed")
+                || has("did not include")
+                || has("principalid")
+                || has("policydocument")))
     {
         Cause::InvalidResponseFormat
     } else if has("timed out") || has("timeout") || has("time out") || has("timing out") {
         Cause::AuthorizerTimeout
-    } else if has("authorizer error") {
-        Cause::AuthorizerFailure
     } else {
+        // "Authorizer error" and other words that say only that the authorizer failed.
         Cause::Unknown
     }
 }
@@ -477,7 +494,7 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
         Cause::Unknown => Remedy {
             steps: if en {
                 vec![
-                    "Read the error text below: it is exactly what API Gateway wrote. A token alone (a REST access log that logs only $context.error.responseType) says that the authorizer failed, not why: the diagnosis, or the stage's execution log, says why.".to_owned(),
+                    "Read the error text below: it is exactly what API Gateway wrote. A token alone (a REST access log that logs only $context.error.responseType), or an execution log's \"Authorizer error\" alone (written after a missing invoke permission as well as after a function that failed), says that the authorizer failed, not why: the diagnosis, or the rest of the stage's execution log for the request, says why.".to_owned(),
                     format!(
                         "Check the authorizer's configuration and the function's own logs for the same request time: {}.",
                         find_authorizers(place, en)
@@ -485,7 +502,7 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
                 ]
             } else {
                 vec![
-                    "下のエラーテキストを確認します。API Gateway が記録した内容そのものです。トークンだけの場合 ($context.error.responseType だけを記録する REST API のアクセスログ) は、オーソライザーが失敗したことしか分かりません。理由は診断かステージの実行ログで確認します。"
+                    "下のエラーテキストを確認します。API Gateway が記録した内容そのものです。トークンだけの場合 ($context.error.responseType だけを記録する REST API のアクセスログ) や、実行ログの \"Authorizer error\" だけの場合 (呼び出し権限の不足でも関数の失敗でも記録されます) は、オーソライザーが失敗したことしか分かりません。理由は診断か、そのリクエストのステージの実行ログの他の行で確認します。"
                         .to_owned(),
                     format!(
                         "オーソライザーの設定と、同じ時刻の関数自身のログを確認します: {}。",
@@ -650,8 +667,9 @@ mod tests {
                 Cause::MissingInvokePermission,
             ),
             ("Could not parse policy", Cause::InvalidResponseFormat),
-            ("Authorizer error", Cause::AuthorizerFailure),
-            ("authorizer error: boom", Cause::AuthorizerFailure),
+            // The generic reason says that the authorizer failed, not why.
+            ("Authorizer error", Cause::Unknown),
+            ("authorizer error: boom", Cause::Unknown),
             // Wordings quoted in public threads: a crashed function's error object parsed as a
             // policy (after a Runtime.ImportModuleError), an invoke role that cannot be assumed,
             // and an HTTP API's invalid JSON.
@@ -670,6 +688,35 @@ mod tests {
             (
                 "API Gateway does not have permission to assume the provided role arn:aws:iam::123456789012:role/authorizer-invoke",
                 Cause::MissingInvokePermission,
+            ),
+            // Every wording of a response API Gateway could not read.
+            (
+                "Invalid JSON in response: Can not deserialize instance of java.lang.String out of START_ARRAY token",
+                Cause::InvalidResponseFormat,
+            ),
+            (
+                "Invalid JSON in response: Unrecognized field \"principalID\" , not marked as ignorable",
+                Cause::InvalidResponseFormat,
+            ),
+            (
+                "Invalid JSON in response: null",
+                Cause::InvalidResponseFormat,
+            ),
+            (
+                "Unable to parse given policy document",
+                Cause::InvalidResponseFormat,
+            ),
+            (
+                "Simple response did not include 'isAuthorized'",
+                Cause::InvalidResponseFormat,
+            ),
+            (
+                "Invalid json in authorizer response",
+                Cause::InvalidResponseFormat,
+            ),
+            (
+                "Authorizer response did not include a principalId",
+                Cause::InvalidResponseFormat,
             ),
         ];
         for (text, cause) in cases {

@@ -709,6 +709,7 @@ fn stats_json(source: &str, scan: &Scan) -> serde_json::Value {
             "flagged": scan.findings.len(),
             "ignored": scan.ignored,
             "unmatched": scan.unmatched,
+            "drifted": scan.drifted,
             "format_drift": scan.format_drift(),
         }
     })

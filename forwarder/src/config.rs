@@ -28,8 +28,9 @@ pub enum ConfigError {
     BadLanguage(String),
     #[error("ALERT_LABEL {0:?} must be printable ASCII of at most {MAX_LABEL_LEN} characters")]
     BadLabel(String),
+    /// The reason is in the message, not a source, so a chain printed whole says it once.
     #[error("ACCESS_LOG_FORMAT is unusable: {0}")]
-    BadFormat(#[from] FormatError),
+    BadFormat(FormatError),
     #[error("DIAGNOSE {0:?} is not true or false")]
     BadDiagnose(String),
     #[error("API_ID {0:?} is not an API Gateway API id (lower-case letters and digits)")]
@@ -284,7 +285,8 @@ impl Config {
             set("ACCESS_LOG_FORMAT")
                 .as_deref()
                 .unwrap_or(DEFAULT_FORMAT),
-        )?;
+        )
+        .map_err(ConfigError::BadFormat)?;
         let region = set("AWS_REGION")
             .or_else(|| set("AWS_DEFAULT_REGION"))
             .or_else(|| topic.as_ref().map(|t| t.region().to_owned()));
@@ -627,6 +629,17 @@ mod tests {
                     ("ACCESS_LOG_FORMAT", "$context.requestId"),
                 ],
                 "ACCESS_LOG_FORMAT is unusable",
+            ),
+            // A format with which no failure is ever flagged: a stack that never alerts.
+            (
+                vec![
+                    ("ALERT_TOPIC_ARN", ARN),
+                    (
+                        "ACCESS_LOG_FORMAT",
+                        "$context.requestId $context.authorizer.error $context.path",
+                    ),
+                ],
+                "ACCESS_LOG_FORMAT is unusable: access-log format would never report an authorizer failure",
             ),
         ];
         for (env, expected) in cases {

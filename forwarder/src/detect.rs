@@ -359,6 +359,9 @@ pub enum LineVerdict {
     /// The token, in a line that does not follow the configured format or that it cannot split
     /// without a client value deciding where the token falls.
     Unmatched,
+    /// Unmatched, in a line that lacks the configured format's layout
+    /// ([`LogFormat::keeps_layout`]): no client value can do that, so the stage's format changed.
+    Drifted,
     /// The token where API Gateway wrote it.
     Flagged(Finding),
 }
@@ -379,7 +382,11 @@ pub struct Scan {
     /// Lines carrying the token that do not follow the configured format (see
     /// [`LineVerdict::Unmatched`]). Lines without the token are not checked: nothing broke there.
     pub unmatched: usize,
-    /// The first unmatched line, cut to [`UNMATCHED_SAMPLE_BYTES`].
+    /// Unmatched lines that lack the format's layout ([`LineVerdict::Drifted`]): the only ones a
+    /// client cannot bring about, so the only ones that say the format changed.
+    pub drifted: usize,
+    /// The first unmatched line, a drifted one when there is one, cut to
+    /// [`UNMATCHED_SAMPLE_BYTES`].
     pub unmatched_sample: Option<String>,
     /// The log group of the batch, for the alert saying lines do not follow the format.
     pub log_group: Option<Arc<str>>,
@@ -393,25 +400,30 @@ impl Scan {
         match verdict {
             LineVerdict::Clean => {}
             LineVerdict::Ignored => self.ignored += 1,
-            LineVerdict::Unmatched => {
-                self.unmatched += 1;
-                if self.unmatched_sample.is_none() {
-                    self.unmatched_sample = Some(
-                        crate::escape::truncate(line.trim(), UNMATCHED_SAMPLE_BYTES).into_owned(),
-                    );
-                }
-            }
+            LineVerdict::Unmatched => self.add_unmatched(line, false),
+            LineVerdict::Drifted => self.add_unmatched(line, true),
             LineVerdict::Flagged(f) => self.findings.push(f),
         }
+    }
+
+    fn add_unmatched(&mut self, line: &str, drifted: bool) {
+        // The drift alert shows the sample: a line no client could have made, when there is one.
+        if self.unmatched_sample.is_none() || (drifted && self.drifted == 0) {
+            self.unmatched_sample =
+                Some(crate::escape::truncate(line.trim(), UNMATCHED_SAMPLE_BYTES).into_owned());
+        }
+        self.unmatched += 1;
+        self.drifted += usize::from(drifted);
     }
 
     pub fn merge(&mut self, other: Scan) {
         self.lines += other.lines;
         self.ignored += other.ignored;
-        self.unmatched += other.unmatched;
-        if self.unmatched_sample.is_none() {
-            self.unmatched_sample = other.unmatched_sample;
+        if self.unmatched_sample.is_none() || (self.drifted == 0 && other.drifted > 0) {
+            self.unmatched_sample = other.unmatched_sample.or(self.unmatched_sample.take());
         }
+        self.unmatched += other.unmatched;
+        self.drifted += other.drifted;
         self.log_group = self.log_group.take().or(other.log_group);
         self.account_id = self.account_id.take().or(other.account_id);
         self.findings.extend(other.findings);
@@ -422,10 +434,12 @@ impl Scan {
         self.findings.len() + self.ignored + self.unmatched
     }
 
-    /// Whether most lines carrying the token did not follow the configured format: detection is
-    /// blind, which must be said rather than be silence.
+    /// Whether most lines API Gateway wrote with an authorizer error lack the configured format's
+    /// layout: detection is blind, which must be said rather than be silence. Only drifted lines
+    /// and findings count: a client can make ignored and unmatched lines at will, so they can
+    /// neither raise this nor hide it.
     pub fn format_drift(&self) -> bool {
-        self.unmatched > 0 && self.unmatched * 2 > self.with_token()
+        self.drifted > 0 && self.drifted * 2 > self.drifted + self.findings.len()
     }
 }
 
@@ -473,7 +487,7 @@ pub fn scan_batch_as(batch: &LogBatch, format: &LogFormat, kind: LogKind) -> Sca
         let mut verdict = if ACCESS_NEEDLES.is_in(line.as_bytes()) {
             scan_candidate(line, format, &origin, &mut scratch)
         } else {
-            execution_line_here(line)
+            execution_line_here(line, format, &mut scratch)
         };
         match &mut verdict {
             LineVerdict::Flagged(f) => {
@@ -486,6 +500,9 @@ pub fn scan_batch_as(batch: &LogBatch, format: &LogFormat, kind: LogKind) -> Sca
             LineVerdict::Unmatched => {
                 tracing::debug!(event_id = %event.id, "line does not follow the access-log format")
             }
+            LineVerdict::Drifted => {
+                tracing::debug!(event_id = %event.id, "line lacks the access-log format's layout")
+            }
             LineVerdict::Clean => {}
         }
         scan.add(verdict, line);
@@ -495,12 +512,18 @@ pub fn scan_batch_as(batch: &LogBatch, format: &LogFormat, kind: LogKind) -> Sca
 
 /// An access-log candidate that holds no access-log needle, only an execution log's words: an
 /// execution-log failure line here means execution logs reach a group not known to hold them
-/// (`EXECUTION_LOG_GROUPS`), which is unmatched so it is counted; anything else is clean.
-fn execution_line_here(line: &str) -> LineVerdict {
+/// (`EXECUTION_LOG_GROUPS`), which is unmatched so it is counted, and drifted when it lacks the
+/// format's layout (no client value can write a whole line), so the format alert says so;
+/// anything else is clean.
+fn execution_line_here(line: &str, format: &LogFormat, scratch: &mut Scratch) -> LineVerdict {
     use crate::execution_log::{Line, read};
     match read(line) {
         Line::Failed { .. } | Line::Exception { .. } | Line::GatewayResponse { .. } => {
-            LineVerdict::Unmatched
+            if format.is_given() && !format.keeps_layout(line, scratch) {
+                LineVerdict::Drifted
+            } else {
+                LineVerdict::Unmatched
+            }
         }
         Line::Quoted | Line::Other => LineVerdict::Clean,
     }
@@ -527,7 +550,7 @@ pub fn scan_text_as(text: &str, format: &LogFormat, kind: LogKind) -> Scan {
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let verdict = if !ACCESS_NEEDLES.is_in(line.as_bytes()) {
             if CANDIDATE_NEEDLES.is_in(line.as_bytes()) {
-                execution_line_here(line)
+                execution_line_here(line, format, &mut scratch)
             } else {
                 LineVerdict::Clean
             }
@@ -588,18 +611,23 @@ fn read_candidate(
 ) -> LineVerdict {
     let trimmed = line.trim();
     if trimmed.len() > MAX_LINE_BYTES {
-        // No access-log line is that long; splitting one would cost memory for nothing.
+        // No access-log line is that long, whatever a client sends; splitting one would cost
+        // memory for nothing.
         return if format.is_given() {
-            LineVerdict::Unmatched
+            LineVerdict::Drifted
         } else {
             scan_unstructured(trimmed, origin)
         };
     }
     if format.is_given() {
-        return if format.is_json() {
+        let verdict = if format.is_json() {
             scan_json_given(trimmed, format, origin)
         } else {
             scan_split(trimmed, format, origin, scratch)
+        };
+        return match verdict {
+            LineVerdict::Unmatched if !format.keeps_layout(line, scratch) => LineVerdict::Drifted,
+            verdict => verdict,
         };
     }
     if trimmed.starts_with('{') {
@@ -1163,6 +1191,7 @@ mod tests {
             LineVerdict::Clean => "clean",
             LineVerdict::Ignored => "ignored",
             LineVerdict::Unmatched => "unmatched",
+            LineVerdict::Drifted => "drifted",
             LineVerdict::Flagged(_) => "flagged",
         }
     }
@@ -1370,14 +1399,15 @@ mod tests {
                 "ignored",
             ),
             // API Gateway's own text holds no `"` in a text format (a `"` could only be a client's),
-            // so a detail that quotes one does not follow the format: counted, never guessed.
-            (&text, line("/deploy", 500, "-", crashed), "unmatched"),
+            // so a detail that quotes one does not follow the format: counted, never guessed, and
+            // no client can do it.
+            (&text, line("/deploy", 500, "-", crashed), "drifted"),
             // A line the format does not describe is unmatched, never read another way.
-            (&text, format!("{PERMISSION} at the start"), "unmatched"),
+            (&text, format!("{PERMISSION} at the start"), "drifted"),
             (
                 &json,
                 format!(r#"{{"authorizerError":"{PERMISSION}"}}"#),
-                "unmatched",
+                "drifted",
             ),
         ];
         for (format, line, want) in forged {
@@ -1438,8 +1468,8 @@ mod tests {
             (&custom, custom_line("/", 500, "a\" b", &perm), "flagged"),
             (&custom, custom_line("/", 500, "\"", &perm), "flagged"),
             // A line the format does not describe is unmatched, never read by quotes.
-            (&custom, default_line("/", 500, &perm), "unmatched"),
-            (&custom, perm.clone(), "unmatched"),
+            (&custom, default_line("/", 500, &perm), "drifted"),
+            (&custom, perm.clone(), "drifted"),
             // 2. JSON formats read the format's keys, and only those.
             (
                 &json,
@@ -1457,7 +1487,8 @@ mod tests {
                     .into(),
                 "ignored",
             ),
-            // Keys the format does not list, or a second copy of one it does.
+            // Keys the format does not list, or a second copy of one it does: a client that
+            // breaks out of its string could write them, so they are unmatched, not drift.
             (
                 &json,
                 format!(
@@ -1475,12 +1506,13 @@ mod tests {
                 format!(r#"{{"requestId":"r1","status":"200","authz":"-","authz":"{perm}"}}"#),
                 "unmatched",
             ),
+            // The format's own text missing: no client removes it.
             (
                 &json,
                 format!(r#"{{"requestId":"r1","authz":"{perm}"}}"#),
-                "unmatched",
+                "drifted",
             ),
-            (&json, default_line("/", 500, &perm), "unmatched"),
+            (&json, default_line("/", 500, &perm), "drifted"),
             // 3. The backend's text is never the authorizer's.
             (&integration, format!(r#"r1 502 "{perm}" -"#), "ignored"),
         ];
@@ -1540,6 +1572,156 @@ mod tests {
             let hostile = scan_line(&line(&ua), &json);
             let calm = scan_line(&line("curl/8"), &json);
             proptest::prop_assert_eq!(kind(&hostile), kind(&calm));
+        }
+    }
+
+    /// A line of `samplelogs/json-format.fmt` with client values written in raw, as an API Gateway
+    /// that escaped nothing would write them.
+    fn raw_json_line(id: &str, method: &str, path: &str, ua: &str, error: &str) -> String {
+        format!(
+            r#"{{"requestId":"{id}","ip":"203.0.113.7","requestTime":"20/Nov/2026:09:14:03 +0000","httpMethod":"{method}","routeKey":"GET /orders","path":"{path}","status":"500","protocol":"HTTP/1.1","responseLength":"35","userAgent":"{ua}","apiId":"a1b2c3d4e5","stage":"prod","authorizerError":"{error}"}}"#
+        )
+    }
+
+    const JSON_SAMPLE: &str = include_str!("../../samplelogs/json-format.fmt");
+
+    /// Drift rests on lines no client can make. A client's broken lines are unmatched, never drift,
+    /// however many there are; lines without the format's layout are drift, and a client's lines
+    /// can neither raise it nor hide it.
+    #[test]
+    fn only_lines_no_client_can_make_say_the_format_drifted() {
+        let json = LogFormat::parse(JSON_SAMPLE).unwrap();
+        let custom = LogFormat::parse(CUSTOM).unwrap();
+        let default = LogFormat::default();
+        let perm = format!("AUTHORIZER_CONFIGURATION_ERROR,{PERMISSION}");
+        let real = raw_json_line("Wk1aBjQ2IAMEb2A=", "GET", "/orders", "curl/8", &perm);
+        let quoted_ua = raw_json_line("Wk1aBjQ2IAMEb2B=", "GET", "/", "Mozilla\" x", &perm);
+        let forged = raw_json_line(
+            "Wk1aBjQ2IAMEb2C=",
+            "GET",
+            "/",
+            &format!("x\",\"authorizerError\":\"{perm}"),
+            "-",
+        );
+        let appended = format!("{} \"curl/8.5.0\"", default_line("/", 500, &perm));
+        /// What, the format, the lines, (findings, unmatched, drifted), and drift.
+        type Case<'f> = (
+            &'static str,
+            &'f LogFormat,
+            Vec<String>,
+            (usize, usize, usize),
+            bool,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "a user agent with a quote breaks the batch's only token line",
+                &json,
+                vec![quoted_ua.clone()],
+                (0, 1, 0),
+                false,
+            ),
+            (
+                "a forged key after a quote",
+                &json,
+                vec![forged.clone(), forged.clone()],
+                (0, 2, 0),
+                false,
+            ),
+            (
+                "a REST client's own request id, and a method of its own",
+                &custom,
+                vec![
+                    format!(
+                        r#"my "id 203.0.113.7 [20/Nov/2026:09:14:03 +0000] "GET / HTTP/1.1" 500 "ua" a1b2c3d4e5 prod {perm}"#
+                    ),
+                    format!(
+                        r#"r1 203.0.113.7 [20/Nov/2026:09:14:03 +0000] "get / HTTP/1.1" 500 "ua" a1b2c3d4e5 prod {perm}"#
+                    ),
+                ],
+                (0, 2, 0),
+                false,
+            ),
+            (
+                "the stage appended a value after the error",
+                &default,
+                vec![appended.clone(), appended.clone(), appended.clone()],
+                (0, 3, 3),
+                true,
+            ),
+            (
+                "text lines read with a JSON format, beside a client's broken lines",
+                &json,
+                vec![
+                    default_line("/", 500, &perm),
+                    default_line("/", 500, &perm),
+                    quoted_ua.clone(),
+                    quoted_ua.clone(),
+                    quoted_ua.clone(),
+                    quoted_ua.clone(),
+                    quoted_ua.clone(),
+                ],
+                (0, 7, 2),
+                true,
+            ),
+            (
+                "one line in another format beside real findings",
+                &json,
+                vec![default_line("/", 500, &perm), real.clone(), real.clone()],
+                (2, 1, 1),
+                false,
+            ),
+            (
+                "no access-log line is over 1 MiB",
+                &json,
+                vec![format!("{perm} {}", "x".repeat(MAX_LINE_BYTES))],
+                (0, 1, 1),
+                true,
+            ),
+        ];
+        for (what, format, lines, counts, drift) in cases {
+            let scan = scan_text(&lines.join("\n"), format);
+            assert_eq!(
+                (scan.findings.len(), scan.unmatched, scan.drifted),
+                counts,
+                "{what}"
+            );
+            assert_eq!(scan.format_drift(), drift, "{what}");
+        }
+        // A batch's drifted line is the sample the drift alert shows, whatever came first.
+        let mut first = scan_text(&quoted_ua, &json);
+        first.merge(scan_text(&default_line("/", 500, &perm), &json));
+        assert_eq!((first.unmatched, first.drifted), (2, 1));
+        assert_eq!(first.unmatched_sample, Some(default_line("/", 500, &perm)));
+        let both = scan_text(
+            &[quoted_ua.clone(), default_line("/", 500, &perm)].join("\n"),
+            &json,
+        );
+        assert_eq!(both.unmatched_sample, first.unmatched_sample);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Whatever a client writes where it can (its request id on a REST API, its method, path
+        /// and user agent), written into the line raw, its line never counts as drift.
+        #[test]
+        fn no_client_value_makes_a_line_drift(
+            id in client_text(),
+            method in client_text(),
+            path in client_text(),
+            ua in client_text(),
+            real in proptest::bool::ANY,
+        ) {
+            let error = if real { format!("AUTHORIZER_CONFIGURATION_ERROR,{PERMISSION}") } else { "-".into() };
+            let json = LogFormat::parse(JSON_SAMPLE).unwrap();
+            let custom = LogFormat::parse(CUSTOM).unwrap();
+            let text = format!(
+                r#"{id} 203.0.113.7 [20/Nov/2026:09:14:03 +0000] "{method} {path} HTTP/1.1" 500 "{ua}" a1b2c3d4e5 prod {error}"#
+            );
+            for (format, line) in [(&json, raw_json_line(&id, &method, &path, &ua, &error)), (&custom, text)] {
+                proptest::prop_assume!(line.len() <= MAX_LINE_BYTES);
+                proptest::prop_assert_ne!(scan_line(&line, format), LineVerdict::Drifted, "{}", &line[..line.len().min(300)]);
+            }
         }
     }
 
@@ -1624,6 +1806,9 @@ mod tests {
             strict.unmatched_sample.as_deref(),
             Some("AUTHORIZER_CONFIGURATION_ERROR timed out")
         );
+        // It is in no format at all, which no client can bring about, but one line beside a finding
+        // is not most of them.
+        assert_eq!(strict.drifted, 1);
         assert!(!strict.format_drift());
         let scan = scan_batch(&batch, &LogFormat::guess());
         assert_eq!(scan.lines, 3);
@@ -1792,7 +1977,7 @@ mod tests {
             let got = match scan_line(&line, format) {
                 LineVerdict::Flagged(f) => Some(f.cause),
                 LineVerdict::Clean | LineVerdict::Ignored => None,
-                LineVerdict::Unmatched => panic!("unmatched: {line}"),
+                LineVerdict::Unmatched | LineVerdict::Drifted => panic!("unmatched: {line}"),
             };
             assert_eq!(got, want, "{line}");
         }

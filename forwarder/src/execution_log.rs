@@ -4,7 +4,8 @@
 //! parentheses: a UUID on a REST API, an id such as `PDS1PEC4oAMFpyA=` on a WebSocket API. A broken
 //! authorizer reads
 //! `(REQUEST_ID) Execution failed due to configuration error: Invalid permissions on Lambda function`
-//! (or `Authorizer error`, `Could not parse policy`, `Invalid JSON in response: ...`), then a line
+//! (or `Could not parse policy`, `Invalid JSON in response: ...`, or the generic `Authorizer error`,
+//! alone or after another reason), then a line
 //! naming the error the client got: `(REQUEST_ID) AuthorizerConfigurationException` on a REST API
 //! (<https://repost.aws/knowledge-center/api-gateway-lambda-authorization-errors>),
 //! `(REQUEST_ID) Gateway response type: AUTHORIZER_CONFIGURATION_ERROR with status code: 500` on a
@@ -304,10 +305,16 @@ pub fn scan_text(text: &str) -> Scan {
     scan
 }
 
-/// Reasons only an authorizer gives. The others ("Invalid permissions on Lambda function") read the
-/// same when API Gateway cannot invoke a Lambda *integration*, and "Malformed Lambda proxy response"
-/// is an integration's alone.
-const AUTHORIZER_REASONS: [&str; 2] = ["Authorizer error", "Could not parse policy"];
+/// Reasons only an authorizer gives: a policy or an authorizer's response API Gateway could not
+/// read, or its generic `Authorizer error`. The others ("Invalid permissions on Lambda function")
+/// read the same when API Gateway cannot invoke a Lambda *integration*, and "Malformed Lambda proxy
+/// response" is an integration's alone.
+const AUTHORIZER_REASONS: [&str; 4] = [
+    "Authorizer error",
+    "Could not parse policy",
+    "Invalid JSON in response",
+    "Unable to parse given polic",
+];
 
 fn names_an_authorizer(reason: &str) -> bool {
     AUTHORIZER_REASONS.iter().any(|r| reason.starts_with(r))
@@ -318,44 +325,75 @@ fn is_closing(f: &Finding) -> bool {
     [EXCEPTION, TOKEN, FAILURE_TOKEN].contains(&f.error())
 }
 
+/// How much a line of a failed request says, to pick the one its finding shows: a reason over
+/// the closing line, and a cause of its own over none (`Authorizer error`, which follows a missing
+/// invoke permission as well as a function that failed, names none).
+fn rank(f: &Finding) -> u8 {
+    2 * u8::from(!is_closing(f)) + u8::from(f.cause != Cause::Unknown)
+}
+
 /// Keeps the authorizer's failures, one per request. API Gateway follows an authorizer's failure
 /// with a closing line for the same request, naming the error the client got
-/// (`AuthorizerConfigurationException`, or a gateway response of either token): a reason counts
-/// when that line is in the batch or the reason is an authorizer's own, and the closing line is
-/// folded into its reason, which takes the status it names. A closing line whose reason is not in
-/// the batch stays a finding of its own, so a reason delivered in another batch loses no alert.
+/// (`AuthorizerConfigurationException`, or a gateway response of either token). A request is an
+/// authorizer's when that line is in the batch or one of its reasons is an authorizer's own; its
+/// finding is the line that says most ([`rank`]: `Invalid permissions on Lambda function` over the
+/// `Authorizer error` logged with it, in either order), with the status and, when it names no
+/// cause, the cause the closing line gives. A closing line whose reasons are not in the batch is
+/// the request's finding, so a reason delivered in another batch loses no alert; and a reason that
+/// says nothing specific claims no cause, so the two halves of a request never name different ones.
 fn authorizer_findings(scan: &mut Scan) {
+    use std::collections::hash_map::Entry;
     use std::collections::{HashMap, HashSet};
-    let mut closed: HashMap<String, Option<u16>> = HashMap::new();
+    let mut closed: HashMap<&str, (Option<u16>, Cause)> = HashMap::new();
     for f in scan.findings.iter().filter(|f| is_closing(f)) {
         if let Some(id) = f.request_id() {
-            let status = closed.entry(id.to_owned()).or_default();
+            let (status, cause) = closed.entry(id).or_insert((None, Cause::Unknown));
             *status = status.or(f.status);
+            if *cause == Cause::Unknown {
+                *cause = f.cause;
+            }
         }
     }
-    let in_batch = |f: &Finding| f.request_id().is_some_and(|id| closed.contains_key(id));
-    let explained: HashSet<String> = scan
+    let authorizers: HashSet<&str> = scan
         .findings
         .iter()
-        .filter(|f| !is_closing(f) && (in_batch(f) || names_an_authorizer(f.error())))
-        .filter_map(|f| f.request_id().map(str::to_owned))
+        .filter(|f| is_closing(f) || names_an_authorizer(f.error()))
+        .filter_map(Finding::request_id)
         .collect();
-    // A request that logged more than one reason, or the same line twice, is still one finding.
-    let mut seen: HashSet<String> = HashSet::new();
-    scan.findings.retain_mut(|f| {
-        if is_closing(f) {
-            // One closing line per request: a REST API may log both.
-            !f.request_id().is_some_and(|id| explained.contains(id))
-                && f.request_id().is_none_or(|id| seen.insert(id.to_owned()))
-        } else if in_batch(f) || names_an_authorizer(f.error()) {
-            if let Some(status) = f.request_id().and_then(|id| closed.get(id)) {
-                f.status = f.status.or(*status);
-            }
-            f.request_id().is_none_or(|id| seen.insert(id.to_owned()))
-        } else {
+    // Per request of an authorizer, the index of its line that says most; the first on a tie.
+    let mut best: HashMap<&str, usize> = HashMap::new();
+    for (i, f) in scan.findings.iter().enumerate() {
+        let Some(id) = f.request_id().filter(|id| authorizers.contains(id)) else {
             tracing::debug!(request_id = ?f.request_id(), "a configuration error of no authorizer");
-            false
+            continue;
+        };
+        match best.entry(id) {
+            Entry::Vacant(e) => {
+                e.insert(i);
+            }
+            Entry::Occupied(mut e) => {
+                if rank(f) > rank(&scan.findings[*e.get()]) {
+                    e.insert(i);
+                }
+            }
         }
+    }
+    let folds: HashMap<usize, (Option<u16>, Cause)> = best
+        .iter()
+        .map(|(id, &i)| (i, closed.get(id).copied().unwrap_or((None, Cause::Unknown))))
+        .collect();
+    let mut index = 0;
+    scan.findings.retain_mut(|f| {
+        let fold = folds.get(&index);
+        index += 1;
+        let Some(&(status, cause)) = fold else {
+            return false;
+        };
+        f.status = f.status.or(status);
+        if f.cause == Cause::Unknown {
+            f.cause = cause;
+        }
+        true
     });
 }
 
@@ -523,10 +561,8 @@ mod tests {
             vec![
                 (Some(ID), Cause::MissingInvokePermission),
                 (Some(other), Cause::InvalidResponseFormat),
-                (
-                    Some("1b1b1b1b-0000-0000-0000-000000000000"),
-                    Cause::AuthorizerFailure
-                ),
+                // The generic reason alone says that the authorizer failed, not why.
+                (Some("1b1b1b1b-0000-0000-0000-000000000000"), Cause::Unknown),
                 (Some("2c2c2c2c-0000-0000-0000-000000000000"), Cause::Unknown),
             ]
         );
@@ -571,6 +607,150 @@ mod tests {
             ]
         );
         assert_eq!((scan.lines, scan.ignored, scan.unmatched), (8, 0, 0));
+    }
+
+    /// A request's most specific reason wins over the generic `Authorizer error`, in whatever
+    /// order they come, with or without the closing line; a reason only an authorizer gives counts
+    /// alone.
+    #[test]
+    fn the_most_specific_reason_of_a_request_wins() {
+        let reason = |id: &str, r: &str| format!("({id}) {FAILED}{r}");
+        let generic = |id: &str| reason(id, "Authorizer error");
+        let perm = |id: &str| reason(id, "Invalid permissions on Lambda function");
+        let role = |id: &str| {
+            reason(
+                id,
+                "API Gateway does not have permission to assume the provided role arn:aws:iam::123456789012:role/invoke",
+            )
+        };
+        let closing = |id: &str| format!("({id}) {EXCEPTION}");
+        let ws_closing = |id: &str| {
+            format!(
+                "({id}) Gateway response type: AUTHORIZER_CONFIGURATION_ERROR with status code: 500"
+            )
+        };
+        let cases: Vec<(&str, Vec<String>, Vec<Cause>)> = vec![
+            (
+                "generic first",
+                vec![generic(ID), perm(ID), closing(ID)],
+                vec![Cause::MissingInvokePermission],
+            ),
+            (
+                "generic last",
+                vec![perm(ID), generic(ID), closing(ID)],
+                vec![Cause::MissingInvokePermission],
+            ),
+            (
+                "no closing line: the generic reason says it is an authorizer's",
+                vec![generic(ID), perm(ID)],
+                vec![Cause::MissingInvokePermission],
+            ),
+            (
+                "an invoke role API Gateway may not assume",
+                vec![generic(WS), role(WS), ws_closing(WS)],
+                vec![Cause::MissingInvokePermission],
+            ),
+            (
+                "the generic reason alone",
+                vec![generic(ID), closing(ID)],
+                vec![Cause::Unknown],
+            ),
+            (
+                "the generic reason, then AUTHORIZER_FAILURE",
+                vec![
+                    generic(WS),
+                    format!(
+                        "({WS}) Gateway response type: AUTHORIZER_FAILURE with status code: 500"
+                    ),
+                ],
+                vec![Cause::AuthorizerFailure],
+            ),
+            (
+                "both closing lines, the second naming AUTHORIZER_FAILURE",
+                vec![
+                    closing(ID),
+                    format!(
+                        "({ID}) Gateway response type: AUTHORIZER_FAILURE with status code: 500"
+                    ),
+                ],
+                vec![Cause::AuthorizerFailure],
+            ),
+            (
+                "a response API Gateway could not read, alone",
+                vec![reason(
+                    ID,
+                    "Invalid JSON in response: Can not deserialize instance of java.lang.String out of START_ARRAY token",
+                )],
+                vec![Cause::InvalidResponseFormat],
+            ),
+            (
+                "Lambda's error object where a response should be",
+                vec![
+                    generic(ID),
+                    reason(
+                        ID,
+                        "Invalid JSON in response: Unrecognized field \"errorType\" , not marked as ignorable",
+                    ),
+                ],
+                vec![Cause::AuthorizerFailure],
+            ),
+        ];
+        for (name, lines, want) in cases {
+            let scan =
+                crate::detect::scan_text(&lines.join("\n"), &crate::access_log::LogFormat::guess());
+            let got: Vec<Cause> = scan.findings.iter().map(|f| f.cause).collect();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    /// One request's lines delivered in two batches, cut anywhere: the two halves never name
+    /// different causes, and the specific one, when either half has it, is the one named.
+    #[test]
+    fn a_request_split_across_batches_never_names_two_causes() {
+        let requests: [(&str, [String; 3]); 3] = [
+            (
+                "a REST API whose authorizer lacks the invoke permission (serverless/serverless#1784)",
+                [
+                    format!("({ID}) {FAILED}Invalid permissions on Lambda function"),
+                    format!("({ID}) {FAILED}Authorizer error"),
+                    format!("({ID}) {EXCEPTION}"),
+                ],
+            ),
+            (
+                "a WebSocket $connect, as the crosscut.io post quotes it",
+                [
+                    format!("({WS}) {FAILED}Invalid permissions on Lambda function"),
+                    format!("({WS}) {FAILED}Authorizer error"),
+                    format!(
+                        "({WS}) Gateway response type: AUTHORIZER_CONFIGURATION_ERROR with status code: 500"
+                    ),
+                ],
+            ),
+            (
+                "the generic reason first",
+                [
+                    format!("({ID}) {FAILED}Authorizer error"),
+                    format!("({ID}) {FAILED}Could not parse policy"),
+                    format!("({ID}) {EXCEPTION}"),
+                ],
+            ),
+        ];
+        let format = crate::access_log::LogFormat::guess();
+        for (name, lines) in &requests {
+            for cut in 0..=lines.len() {
+                let (a, b) = lines.split_at(cut);
+                let causes: Vec<Cause> = [a, b]
+                    .iter()
+                    .flat_map(|half| crate::detect::scan_text(&half.join("\n"), &format).findings)
+                    .map(|f| f.cause)
+                    .filter(|c| *c != Cause::Unknown)
+                    .collect();
+                assert!(
+                    causes.windows(2).all(|w| w[0] == w[1]),
+                    "{name}, cut at {cut}: {causes:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -249,7 +249,10 @@ fn custom_line(path: &str, agent: &str, error: &str) -> String {
 fn decision(verdict: LineVerdict) -> Option<(String, String)> {
     match verdict {
         LineVerdict::Flagged(f) => Some((f.cause.to_string(), f.error().to_owned())),
-        LineVerdict::Clean | LineVerdict::Ignored | LineVerdict::Unmatched => None,
+        LineVerdict::Clean
+        | LineVerdict::Ignored
+        | LineVerdict::Unmatched
+        | LineVerdict::Drifted => None,
     }
 }
 

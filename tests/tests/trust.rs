@@ -44,10 +44,12 @@ struct Verdict {
     drift: bool,
 }
 
-fn verdict(causes: &[&str], ignored: usize, unmatched: usize) -> Verdict {
+/// `drifted` of the `unmatched` lines lack the format's layout, which no client can bring about:
+/// only they, against the findings, say that the format changed.
+fn verdict(causes: &[&str], ignored: usize, unmatched: usize, drifted: usize) -> Verdict {
     let mut causes: Vec<String> = causes.iter().map(|c| c.to_string()).collect();
     causes.sort();
-    let drift = unmatched * 2 > causes.len() + ignored + unmatched;
+    let drift = drifted > 0 && drifted * 2 > drifted + causes.len();
     Verdict {
         causes,
         ignored,
@@ -174,6 +176,13 @@ async fn no_client_value_steers_a_finding() {
     let integration = r#"$context.requestId $context.status "$context.integrationErrorMessage" $context.authorizer.error"#;
     let json_integration = r#"{"requestId":"$context.requestId","status":"$context.status","integrationError":"$context.integrationErrorMessage","authz":"$context.authorizer.error"}"#;
     let rest_fmt = String::from_utf8(read_sample("rest/access-text.fmt")).unwrap();
+    let json_fmt = String::from_utf8(read_sample("json-format.fmt")).unwrap();
+    // A line of that format with the user agent written in raw, as if API Gateway escaped nothing.
+    let raw_json = |ua: &str, error: &str| {
+        format!(
+            r#"{{"requestId":"Wk1aBjQ2IAMEb2A=","ip":"203.0.113.7","requestTime":"20/Nov/2026:09:14:03 +0000","httpMethod":"GET","routeKey":"GET /orders","path":"/orders","status":"500","protocol":"HTTP/1.1","responseLength":"35","userAgent":"{ua}","apiId":"a1b2c3d4e5","stage":"prod","authorizerError":"{error}"}}"#
+        )
+    };
     let rest = |path: &str, status: u16, ua: &str, errors: &str| {
         format!(
             r#"203.0.113.66 1a7b8c9d-0e1f-4a2b-8c3d-5e6f7a8b9c0d [20/Nov/2026:11:00:08 +0000] "GET {path} HTTP/1.1" {status} "{ua}" r7t2k9w4qa prod {errors}"#
@@ -198,7 +207,7 @@ async fn no_client_value_steers_a_finding() {
                     "ACCESS_DENIED -",
                 ),
             ],
-            verdict(&[], 3, 0),
+            verdict(&[], 3, 0, 0),
         ),
         (
             "a REST API's gateway responses, customised or not, are read from the response type",
@@ -221,19 +230,20 @@ async fn no_client_value_steers_a_finding() {
                 ],
                 0,
                 0,
+                0,
             ),
         ),
         (
             "a forged error past any splitting budget is ignored",
             &custom_fmt,
             vec![custom("/", 200, &long_forgery, "-")],
-            verdict(&[], 1, 0),
+            verdict(&[], 1, 0, 0),
         ),
         (
             "the same user agent neither hides nor changes a real error",
             &custom_fmt,
             vec![custom("/", 500, &long_forgery, PERMISSION)],
-            verdict(&["missing_invoke_permission"], 0, 0),
+            verdict(&["missing_invoke_permission"], 0, 0, 0),
         ),
         (
             "an odd number of quotes hides nothing",
@@ -244,6 +254,7 @@ async fn no_client_value_steers_a_finding() {
             ],
             verdict(
                 &["invalid_response_format", "missing_invoke_permission"],
+                0,
                 0,
                 0,
             ),
@@ -257,7 +268,7 @@ async fn no_client_value_steers_a_finding() {
                 "ua",
                 "-",
             )],
-            verdict(&[], 1, 0),
+            verdict(&[], 1, 0, 0),
         ),
         (
             "a line in another format is unmatched, not read by quotes",
@@ -265,13 +276,13 @@ async fn no_client_value_steers_a_finding() {
             vec![format!(
                 r#"203.0.113.0 - - [t] "GET / HTTP/1.1" 500 35 r= {PERMISSION}"#
             )],
-            verdict(&[], 0, 1),
+            verdict(&[], 0, 1, 1),
         ),
         (
             "a JSON format's own key is read, whatever it is called",
             JSON_AUTHZ,
             vec![json_authz("r1", "500", PERMISSION)],
-            verdict(&["missing_invoke_permission"], 0, 0),
+            verdict(&["missing_invoke_permission"], 0, 0, 0),
         ),
         (
             "a JSON key with error in its name holding client text does not count",
@@ -280,7 +291,7 @@ async fn no_client_value_steers_a_finding() {
                 serde_json::json!({"requestId":"r1","errorPath":"/AUTHORIZER_CONFIGURATION_ERROR","authz":"-"})
                     .to_string(),
             ],
-            verdict(&[], 1, 0),
+            verdict(&[], 1, 0, 0),
         ),
         (
             "extra or duplicate keys are never trusted over the format",
@@ -293,7 +304,19 @@ async fn no_client_value_steers_a_finding() {
                 format!(r#"{{"requestId":"r3","status":"200","authz":"{PERMISSION}","authz":"-"}}"#),
                 json_authz("r4", "500", PERMISSION),
             ],
-            verdict(&["missing_invoke_permission"], 0, 3),
+            verdict(&["missing_invoke_permission"], 0, 3, 0),
+        ),
+        (
+            "a client's quote that breaks the batch's only JSON line is not format drift",
+            &json_fmt,
+            vec![raw_json("Mozilla/5.0 \"x\"", PERMISSION)],
+            verdict(&[], 0, 1, 0),
+        ),
+        (
+            "nor are many of them, with the token of their own",
+            &json_fmt,
+            vec![raw_json("x\" AUTHORIZER_CONFIGURATION_ERROR", "-"); 5],
+            verdict(&[], 0, 5, 0),
         ),
         (
             "an HTTP API's messages without a token are flagged where API Gateway writes them",
@@ -304,6 +327,7 @@ async fn no_client_value_steers_a_finding() {
             ],
             verdict(
                 &["invalid_response_format", "missing_invoke_permission"],
+                0,
                 0,
                 0,
             ),
@@ -320,7 +344,7 @@ async fn no_client_value_steers_a_finding() {
                     "-",
                 ),
             ],
-            verdict(&[], 2, 0),
+            verdict(&[], 2, 0, 0),
         ),
         (
             "a message counts only at the start of the authorizer's error, never in another variable",
@@ -329,19 +353,19 @@ async fn no_client_value_steers_a_finding() {
                 json_authz("r1", "500", &format!("denied: {RESPONSE_MESSAGE}")),
                 json_authz("r2", "500", RESPONSE_MESSAGE),
             ],
-            verdict(&["invalid_response_format"], 1, 0),
+            verdict(&["invalid_response_format"], 1, 0, 0),
         ),
         (
             "a message in an integration error is the backend's",
             integration,
             vec![format!(r#"r1 502 "{PERMISSION_MESSAGE}" -"#)],
-            verdict(&[], 1, 0),
+            verdict(&[], 1, 0, 0),
         ),
         (
             "integration errors are the backend's, not the authorizer's",
             integration,
             vec![format!(r#"r1 502 "{PERMISSION}" -"#)],
-            verdict(&[], 1, 0),
+            verdict(&[], 1, 0, 0),
         ),
         (
             "integration errors in a JSON format",
@@ -350,7 +374,7 @@ async fn no_client_value_steers_a_finding() {
                 serde_json::json!({"requestId":"r1","status":"502","integrationError":PERMISSION,"authz":"-"})
                     .to_string(),
             ],
-            verdict(&[], 1, 0),
+            verdict(&[], 1, 0, 0),
         ),
     ];
     for (name, format, lines, expected) in cases {
@@ -418,7 +442,7 @@ async fn a_format_that_does_not_match_is_said() {
         .map(|l| format!("{l} \"Mozilla/5.0 (X11; Linux x86_64)\""))
         .collect();
     let (got, sent) = lambda(forwarder::access_log::DEFAULT_FORMAT, &appended).await;
-    assert_eq!(got, verdict(&[], 0, 5));
+    assert_eq!(got, verdict(&[], 0, 5, 5));
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].attributes.cause, "format_mismatch");
     assert_eq!(sent[0].attributes.severity, "warning");
@@ -430,8 +454,55 @@ async fn a_format_that_does_not_match_is_said() {
     // A client that appends its own quote to a user agent cannot bring this about.
     let forged = custom("/", 200, "AUTHORIZER_CONFIGURATION_ERROR\" x", "-");
     let (got, sent) = lambda(&custom_format(), &[forged.clone(), forged]).await;
-    assert_eq!(got, verdict(&[], 2, 0));
+    assert_eq!(got, verdict(&[], 2, 0, 0));
     assert!(sent.is_empty());
+}
+
+/// A format with which no failure API Gateway reports would ever be flagged is refused where it is
+/// loaded, with one line that says why: the command line's `--format` and `ACCESS_LOG_FORMAT`
+/// (the Lambda reads it the same way at cold start), rather than a scan that passes every failure.
+#[test]
+fn a_format_that_can_never_see_a_failure_is_refused() {
+    let blind = "$context.requestId $context.authorizer.error $context.path";
+    let dir = std::env::temp_dir().join(format!("trust-blind-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("blind.log");
+    std::fs::write(
+        &log,
+        format!("r1 {PERMISSION} /pets\nr2 {PERMISSION_MESSAGE} /pets\n"),
+    )
+    .unwrap();
+    let log = log.to_str().unwrap();
+    for (args, env, setting) in [
+        (vec!["scan", "--format", blind, log], vec![], "--format"),
+        (
+            vec!["scan", log],
+            vec![("ACCESS_LOG_FORMAT", blind)],
+            "ACCESS_LOG_FORMAT is unusable",
+        ),
+    ] {
+        let run = forwarder(&args, None, &env);
+        assert_eq!(run.code, 2, "{run:?}");
+        let line = run.stderr.trim_end();
+        assert!(!line.contains('\n'), "one line: {line}");
+        assert_eq!(
+            line.matches("would never report").count(),
+            1,
+            "once: {line}"
+        );
+        assert!(
+            line.contains(setting)
+                && line.contains("would never report an authorizer failure")
+                && line.contains("$context.path"),
+            "{line}"
+        );
+        assert!(run.stdout.is_empty(), "{run:?}");
+    }
+    let refused = forwarder::config::Config::from_lookup(
+        |k| (k == "ACCESS_LOG_FORMAT").then(|| blind.to_owned()),
+        false,
+    );
+    assert!(refused.is_err());
 }
 
 /// What an alert shows is inert and bounded, through the Lambda handler: a hostile account id
@@ -531,7 +602,7 @@ async fn execution_logs_count_only_api_gateways_own_events() {
     };
     let group = "API-Gateway-Execution-Logs_r7t2k9w4qa/prod";
     let (got, sent) = lambda_event(JSON_AUTHZ, &event(group, &with_unprefixed(&forged))).await;
-    assert_eq!(got, verdict(&[], forged.len(), 1), "Lambda: forgeries");
+    assert_eq!(got, verdict(&[], forged.len(), 1, 0), "Lambda: forgeries");
     assert!(sent.is_empty());
     // The CLI reads the same event file the same way.
     let dir = std::env::temp_dir().join(format!("trust-exec-{}", std::process::id()));
@@ -560,7 +631,7 @@ async fn execution_logs_count_only_api_gateways_own_events() {
     let (got, sent) = lambda_event(JSON_AUTHZ, &event(group, &real)).await;
     assert_eq!(
         got,
-        verdict(&["missing_invoke_permission"], forged.len(), 0)
+        verdict(&["missing_invoke_permission"], forged.len(), 0, 0)
     );
     let machine: Value = serde_json::from_str(&sent[0].machine).unwrap();
     assert_eq!(
