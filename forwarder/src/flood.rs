@@ -639,8 +639,8 @@ impl AlertWindows for MemoryWindows {
         match state.get_mut(key) {
             Some(w) if w.end >= now => {
                 let s = &mut w.counted;
-                s.failed_requests += failed_requests;
-                s.batches += 1;
+                s.failed_requests = s.failed_requests.saturating_add(failed_requests);
+                s.batches = s.batches.saturating_add(1);
                 s.last_suppressed = now;
                 for id in ids {
                     if s.sample_request_ids.len() < MAX_WINDOW_SAMPLES
@@ -660,7 +660,7 @@ impl AlertWindows for MemoryWindows {
         if let Some(w) = state.get_mut(key)
             && w.opened_by == batch
         {
-            w.end = now - 1;
+            w.end = now.saturating_sub(1);
         }
         Ok(())
     }
