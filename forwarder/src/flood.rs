@@ -708,6 +708,7 @@ mod tests {
             cause,
             log_group: Some("/aws/api/prod".into()),
             count,
+            statuses: Vec::new(),
             first_seen: None,
             last_seen: None,
             sample_request_ids: vec![format!("req-{count}")],
