@@ -316,7 +316,11 @@ fn config(which: usize) -> Config {
 fn check_alerts(scan: &Scan, config: &Config) {
     let groups = forward::groups_for(scan, config);
     let alerts = alert::render_all(&groups, config);
-    assert!(alerts.len() <= groups.len());
+    let cap = alert::MAX_ALERTS;
+    assert_eq!(
+        alerts.len(),
+        groups.len().min(cap) + usize::from(groups.len() > cap)
+    );
     for a in &alerts {
         assert!(
             a.publish_bytes() < MAX_MESSAGE_BYTES,
@@ -373,6 +377,7 @@ fn handle(event: &[u8], config: &Config) -> Result<usize, DecodeError> {
             .map(|outcome| outcome.message_ids.len()),
     };
     let sent = publisher.sent();
+    assert!(sent.len() <= alert::MAX_ALERTS + 1, "{}", sent.len());
     for a in &sent {
         assert!(
             a.publish_bytes() < MAX_MESSAGE_BYTES,
