@@ -490,7 +490,7 @@ pub fn render_overflow(o: &Overflow, config: &Config) -> Alert {
         Language::En => (
             "More problems than one invocation alerts on one by one",
             format!(
-                "This batch held more problems than the forwarder alerts on one by one in an invocation ({MAX_ALERTS}). Those have an alert each; the rest are summarised here, so that none is left out unsaid. Their lines are in the log groups below: forwarder check --log-group NAME reports them, or search them in CloudWatch Logs Insights."
+                "This batch held more problems than the forwarder alerts on one by one in an invocation ({MAX_ALERTS}). Those have an alert each; the rest are summarised here, so that none is left out unsaid. Their lines are in the log: forwarder check --log-group NAME reports them, or search them in CloudWatch Logs Insights."
             ),
             "Left out",
             "APIs",
@@ -498,7 +498,7 @@ pub fn render_overflow(o: &Overflow, config: &Config) -> Alert {
         Language::Ja => (
             "1 回の呼び出しで個別に通知できる数を超える問題",
             format!(
-                "このバッチには、1 回の呼び出しで個別に通知する上限 ({MAX_ALERTS} 件) を超える問題がありました。上限までの問題は個別に通知し、残りはここにまとめています。該当する行は以下のロググループにあります。forwarder check --log-group NAME で確認するか、CloudWatch Logs Insights で検索してください。"
+                "このバッチには、1 回の呼び出しで個別に通知する上限 ({MAX_ALERTS} 件) を超える問題がありました。上限までの問題は個別に通知し、残りはここにまとめています。該当する行はログにあります。forwarder check --log-group NAME で確認するか、CloudWatch Logs Insights で検索してください。"
             ),
             "省略",
             "API",
