@@ -427,6 +427,61 @@ proptest! {
     }
 }
 
+/// Pieces of access-log formats: variables API Gateway writes, some twice or misspelt, and the
+/// characters formats put between them.
+const FORMAT_PIECES: &[&str] = &[
+    "$context.requestId",
+    "$context.requestTime",
+    "$context.requestTimeEpoch",
+    "$context.status",
+    "$context.apiId",
+    "$context.stage",
+    "$context.routeKey",
+    "$context.path",
+    "$context.httpMethod",
+    "$context.identity.sourceIp",
+    "$context.identity.userAgent",
+    "$context.error.message",
+    "$context.error.responseType",
+    "$context.authorizer.error",
+    "$context.integrationErrorMessage",
+    "$context.",
+    "$context",
+    "$",
+    " ",
+    "\"",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    ",",
+    "-",
+    "\\",
+    "x",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Any format the command line is given, or the function is configured with, either is
+    /// refused by name or reads any line and any event without a panic.
+    #[test]
+    fn any_format_reads_any_line(
+        format in proptest::collection::vec(proptest::sample::select(FORMAT_PIECES), 0..14),
+        lines in proptest::collection::vec(line(), 0..8),
+        event in event(),
+    ) {
+        let format = format.concat();
+        let Ok(format) = LogFormat::parse(&format) else { return Ok(()) };
+        let config = Config { format, ..config(0) };
+        on_small_stack(|| {
+            check_alerts(&detect::scan_text(&lines.join("\n"), &config.format), &config);
+            let _ = handle(&event, &config);
+        });
+    }
+}
+
 /// What the command line made of an input, for the table below.
 #[derive(Debug, PartialEq, Eq)]
 enum Read {
