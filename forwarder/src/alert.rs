@@ -401,11 +401,6 @@ pub struct CauseCount {
     pub lines: usize,
 }
 
-/// The groups past [`MAX_ALERTS`], taken off the end of `groups`.
-pub fn past_cap(groups: &mut Vec<Group>) -> Vec<Group> {
-    groups.split_off(groups.len().min(MAX_ALERTS))
-}
-
 /// The summary of groups left out of the alerts; none when none were. Linear in the groups.
 pub fn overflow(left: &[Group]) -> Option<Overflow> {
     if left.is_empty() {

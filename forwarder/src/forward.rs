@@ -306,12 +306,25 @@ pub async fn handle_event<P: Publisher, I: Inspector, W: AlertWindows>(
         .await
 }
 
-/// Scans one batch, keeps the groups flood control lets through, diagnoses and publishes them.
+/// Scans one batch, keeps the groups flood control lets through, diagnoses and publishes them:
+/// up to [`alert::MAX_ALERTS`] one by one, and a summary of the rest.
 pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
     batch: &LogBatch<'_>,
     config: &Config,
     services: &Services<'_, P, I, W>,
 ) -> Result<Outcome, ForwardError> {
+    forward_batch_within(batch, config, services, alert::MAX_ALERTS).await
+}
+
+/// [`forward_batch`] with at most `max_alerts` groups alerted on one by one (at most
+/// [`alert::MAX_ALERTS`]): the invocation's records share that many.
+async fn forward_batch_within<P: Publisher, I: Inspector, W: AlertWindows>(
+    batch: &LogBatch<'_>,
+    config: &Config,
+    services: &Services<'_, P, I, W>,
+    max_alerts: usize,
+) -> Result<Outcome, ForwardError> {
+    let max_alerts = max_alerts.min(alert::MAX_ALERTS);
     if batch.is_control() {
         tracing::info!("control message acknowledged");
         return Ok(Outcome {
@@ -329,19 +342,11 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
         Some((_, seconds)) => {
             let first = batch.log_events.first().map_or("", |e| e.id.as_ref());
             let id = flood::batch_id(&batch.log_group, &batch.log_stream, first);
-            flood::gate_within(
-                &mut groups,
-                services.windows,
-                &id,
-                now,
-                seconds,
-                alert::MAX_ALERTS,
-            )
-            .await
+            flood::gate_within(&mut groups, services.windows, &id, now, seconds, max_alerts).await
         }
         None => flood::Gate::default(),
     };
-    let mut left = alert::past_cap(&mut groups);
+    let mut left = groups.split_off(groups.len().min(max_alerts));
     left.append(&mut gate.left);
     diagnose_groups(&mut groups, config, services.inspector).await;
     services.record(|t| t.alerts_suppressed += gate.suppressed as u64);
@@ -487,18 +492,25 @@ pub async fn handle_kinesis<P: Publisher, I: Inspector, W: AlertWindows>(
         tracing::error!(error = %e, "event rejected");
     })?;
     let mut response = KinesisResponse::default();
+    // The records share the invocation's alerts: past MAX_ALERTS, each record's problems go into
+    // its summary.
+    let mut alerts_left = alert::MAX_ALERTS;
     for (i, record) in event.records.iter().enumerate() {
         let sequence = record.kinesis.sequence_number.as_ref();
         let work = async {
             match decode::decode_data(&record.kinesis.data) {
                 Ok(payload) => match payload.parse_candidates() {
-                    Ok(batch) => forward_batch(&batch, config, services).await,
+                    Ok(batch) => forward_batch_within(&batch, config, services, alerts_left).await,
                     Err(e) => Err(e.into()),
                 },
                 Err(e) => Err(e.into()),
             }
         };
         let outcome = services.in_time(work).await;
+        if let Ok(o) = &outcome {
+            let one_by_one = o.message_ids.len() - usize::from(o.summarised > 0);
+            alerts_left = alerts_left.saturating_sub(one_by_one);
+        }
         if let Err(ForwardError::Deadline) = outcome {
             let left = &event.records[i..];
             tracing::error!(
@@ -927,6 +939,35 @@ mod tests {
         assert_eq!(scan.findings.len(), APIS);
         assert_eq!(alerts.len(), alert::MAX_ALERTS + 1);
         assert_eq!(summary_totals(alerts.last().unwrap()), (left, left));
+    }
+
+    /// A Kinesis invocation's records share its alerts: once MAX_ALERTS went out one by one,
+    /// each later record's problems are in its summary.
+    #[tokio::test]
+    async fn kinesis_records_share_the_invocations_alerts() {
+        // Each record holds 20 APIs' failures; without flood control each record alerts on its
+        // own, so the three would be 60 alerts one by one.
+        let (event, config) = many_apis(20, "s");
+        let event: serde_json::Value = serde_json::from_slice(&event).unwrap();
+        let data = event["awslogs"]["data"].as_str().unwrap();
+        let gz = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data).unwrap();
+        let (first, second, third) = (gz.clone(), gz.clone(), gz);
+        let records = [("1", first), ("2", second), ("3", third)];
+        let event = serde_json::to_vec(&decode::encode_kinesis(&records)).unwrap();
+        let publisher = MemoryPublisher::new();
+        let out = handle_kinesis(&event, &config, &Services::new(&publisher))
+            .await
+            .unwrap();
+        assert!(out.batch_item_failures.is_empty());
+        let sent = publisher.sent();
+        let summaries: Vec<(u64, u64)> = sent
+            .iter()
+            .filter(|a| a.attributes.cause == alert::OVERFLOW_CAUSE_CODE)
+            .map(summary_totals)
+            .collect();
+        // 20 from the first record, 5 from the second and its summary of 15, the third's summary.
+        assert_eq!(sent.len(), alert::MAX_ALERTS + 2);
+        assert_eq!(summaries, [(15, 15), (20, 20)]);
     }
 
     /// With flood control, a batch asks about a bounded number of windows: it stops once
