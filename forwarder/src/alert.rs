@@ -7,7 +7,7 @@
 //! (<https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html>), and `default`,
 //! `sqs` and `lambda` get the machine-readable group.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 use serde_json::json;
@@ -99,6 +99,9 @@ pub struct Group {
     pub cause: Cause,
     pub log_group: Option<String>,
     pub count: usize,
+    /// The failed requests by the status their lines logged: a REST API may give an authorizer's
+    /// gateway response another status than 500, so an alert states what was logged.
+    pub statuses: Vec<StatusCount>,
     pub first_seen: Option<String>,
     pub last_seen: Option<String>,
     pub sample_request_ids: Vec<String>,
@@ -122,6 +125,14 @@ pub struct Group {
     pub first_event_id: Option<String>,
 }
 
+/// How many of a group's failed requests logged one status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct StatusCount {
+    /// The HTTP status as logged; none when the line logged no status.
+    pub status: Option<u16>,
+    pub requests: usize,
+}
+
 /// Lines that do not follow the configured access-log format: `count` of the group's
 /// `with_token` lines, which the format is `format`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -142,6 +153,7 @@ pub fn format_drift_group(scan: &Scan, format: &str) -> Option<Group> {
         cause: Cause::FormatMismatch,
         log_group: scan.log_group.as_deref().map(str::to_owned),
         count: scan.unmatched,
+        statuses: Vec::new(),
         first_seen: None,
         last_seen: None,
         sample_request_ids: Vec::new(),
@@ -163,40 +175,37 @@ pub fn format_drift_group(scan: &Scan, format: &str) -> Option<Group> {
 /// Groups findings by (log group, API, cause), keeping up to `max_samples` request ids each. A log
 /// group may hold several APIs' lines; each API is a problem of its own, with its own flood window
 /// and chat thread.
+///
+/// Linear in the findings: a batch may name tens of thousands of APIs, so each finding finds its
+/// group through a map, never by walking the groups made so far.
 pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
-    // Each group with its earliest and latest finding (by log timestamp, ties to the later one for
-    // the latest); their times are copied once at the end, not once per finding.
-    // A batch has one log group (shared by pointer) and a handful of causes, so a short list
-    // searched by cause first beats a map comparing log-group names per finding.
-    type Slot<'f> = (Group, &'f Finding, &'f Finding);
-    let mut groups: Vec<Slot> = Vec::new();
-    let same_group = |a: &Option<Arc<str>>, b: &Option<Arc<str>>| match (a, b) {
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
-        (None, None) => true,
-        _ => false,
-    };
-    let api_of = |f: &Finding| f.api_id().filter(|a| is_api_id(a)).map(str::to_owned);
+    /// A group as it is built: its earliest and latest finding (by log timestamp, ties to the
+    /// later one for the latest), whose times are copied once at the end, and its statuses.
+    struct Slot<'f> {
+        group: Group,
+        first: &'f Finding,
+        last: &'f Finding,
+        statuses: BTreeMap<Option<u16>, usize>,
+    }
+    let mut slots: Vec<Slot> = Vec::new();
+    let mut index: HashMap<(Cause, Option<&str>, Option<&str>), usize> = HashMap::new();
     for f in findings {
-        let api = api_of(f);
-        let at = groups
-            .iter()
-            .position(|(g, first, _)| {
-                g.cause == f.cause
-                    && same_group(&first.log_group, &f.log_group)
-                    && g.api_ids.first() == api.as_ref()
-            })
-            .unwrap_or_else(|| {
-                groups.push((
-                    Group {
+        let api = f.api_id().filter(|a| is_api_id(a));
+        let at = *index
+            .entry((f.cause, f.log_group.as_deref(), api))
+            .or_insert_with(|| {
+                slots.push(Slot {
+                    group: Group {
                         cause: f.cause,
                         log_group: f.log_group.as_deref().map(str::to_owned),
                         count: 0,
+                        statuses: Vec::new(),
                         first_seen: None,
                         last_seen: None,
                         sample_request_ids: Vec::new(),
                         errors: Vec::new(),
                         routes: Vec::new(),
-                        api_ids: api.iter().cloned().collect(),
+                        api_ids: api.iter().map(|a| (*a).to_owned()).collect(),
                         stages: Vec::new(),
                         account_id: None,
                         diagnosis: None,
@@ -204,22 +213,25 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
                         drift: None,
                         first_event_id: None,
                     },
-                    f,
-                    f,
-                ));
-                groups.len() - 1
+                    first: f,
+                    last: f,
+                    statuses: BTreeMap::new(),
+                });
+                slots.len() - 1
             });
-        let (g, first, last) = &mut groups[at];
+        let slot = &mut slots[at];
+        let g = &mut slot.group;
         g.count += 1;
+        *slot.statuses.entry(f.status).or_default() += 1;
         // Batches are nearly always in order, but timestamps decide when they are not.
-        if let (Some(ts), Some(earliest)) = (f.timestamp, first.timestamp)
+        if let (Some(ts), Some(earliest)) = (f.timestamp, slot.first.timestamp)
             && ts < earliest
         {
-            *first = f;
+            slot.first = f;
         }
-        match (f.timestamp, last.timestamp) {
+        match (f.timestamp, slot.last.timestamp) {
             (Some(ts), Some(latest)) if ts < latest => {}
-            _ => *last = f,
+            _ => slot.last = f,
         }
         if let Some(id) = f.request_id()
             && g.sample_request_ids.len() < max_samples
@@ -242,17 +254,30 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
             g.account_id = Some(account.to_owned());
         }
     }
-    groups.sort_by(|(a, _, _), (b, _, _)| {
+    let mut groups: Vec<Group> = slots
+        .into_iter()
+        .map(|slot| {
+            let mut g = slot.group;
+            g.first_event_id = slot.first.event_id().map(str::to_owned);
+            g.first_seen = slot.first.time().map(str::to_owned);
+            g.last_seen = slot.last.time().map(str::to_owned);
+            g.statuses = status_counts(slot.statuses);
+            g
+        })
+        .collect();
+    groups.sort_by(|a, b| {
         (a.cause, &a.log_group, &a.api_ids).cmp(&(b.cause, &b.log_group, &b.api_ids))
     });
     groups
+}
+
+/// The statuses as counted, logged ones in order and the lines that logged none last.
+fn status_counts(counted: BTreeMap<Option<u16>, usize>) -> Vec<StatusCount> {
+    let (none, logged): (Vec<_>, Vec<_>) = counted.into_iter().partition(|(s, _)| s.is_none());
+    logged
         .into_iter()
-        .map(|(mut g, first, last)| {
-            g.first_event_id = first.event_id().map(str::to_owned);
-            g.first_seen = first.time().map(str::to_owned);
-            g.last_seen = last.time().map(str::to_owned);
-            g
-        })
+        .chain(none)
+        .map(|(status, requests)| StatusCount { status, requests })
         .collect()
 }
 
@@ -326,9 +351,270 @@ impl Alert {
     }
 }
 
-/// Renders one alert per group.
+/// Renders one alert per group, for the first [`MAX_ALERTS`] groups, and one that summarises the
+/// rest when there are more.
 pub fn render_all(groups: &[Group], config: &Config) -> Vec<Alert> {
-    groups.iter().map(|g| render(g, config)).collect()
+    let (shown, left) = groups.split_at(groups.len().min(MAX_ALERTS));
+    let mut alerts: Vec<Alert> = shown.iter().map(|g| render(g, config)).collect();
+    alerts.extend(overflow(left).map(|o| render_overflow(&o, config)));
+    alerts
+}
+
+/// Alerts one invocation sends one by one, at most: a batch naming thousands of broken APIs must
+/// not become thousands of messages in one inbox or channel, nor spend the function's time on a
+/// round trip to SNS for each. The groups past it are summarised in one more alert
+/// ([`Overflow`]), so an invocation sends at most `MAX_ALERTS + 1`.
+pub const MAX_ALERTS: usize = 25;
+
+/// APIs and log groups a summary names; the others are counted.
+const OVERFLOW_NAMED: usize = 10;
+
+/// The cause code a summary's `cause` message attribute carries: it is about several problems,
+/// of any causes.
+pub const OVERFLOW_CAUSE_CODE: &str = "alert_overflow";
+
+/// The groups of one invocation past [`MAX_ALERTS`], told in one alert so that none is left out
+/// unsaid: how many problems and lines, of which causes, and for which APIs and log groups.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Overflow {
+    /// Problems (groups) left out of the alerts.
+    pub problems: usize,
+    /// Their lines: failed requests, and lines not read for a format mismatch.
+    pub lines: usize,
+    /// Problems and lines by cause, in the order of causes.
+    pub causes: Vec<CauseCount>,
+    /// The first APIs the problems name, in their order.
+    pub api_ids: Vec<String>,
+    /// APIs beyond those.
+    pub more_apis: usize,
+    /// The first log groups, in their order.
+    pub log_groups: Vec<String>,
+    /// Log groups beyond those.
+    pub more_log_groups: usize,
+}
+
+/// Problems of one cause in a summary, and their lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct CauseCount {
+    pub cause: Cause,
+    pub problems: usize,
+    pub lines: usize,
+}
+
+/// The summary of groups left out of the alerts; none when none were. Linear in the groups.
+pub fn overflow(left: &[Group]) -> Option<Overflow> {
+    if left.is_empty() {
+        return None;
+    }
+    let mut o = Overflow::default();
+    let mut causes: BTreeMap<Cause, CauseCount> = BTreeMap::new();
+    let mut apis = std::collections::HashSet::new();
+    let mut log_groups = std::collections::HashSet::new();
+    for g in left {
+        o.problems += 1;
+        o.lines = o.lines.saturating_add(g.count);
+        let c = causes.entry(g.cause).or_insert(CauseCount {
+            cause: g.cause,
+            problems: 0,
+            lines: 0,
+        });
+        c.problems += 1;
+        c.lines = c.lines.saturating_add(g.count);
+        for api in &g.api_ids {
+            if apis.insert(api.as_str()) && o.api_ids.len() < OVERFLOW_NAMED {
+                o.api_ids.push(truncate(api, 64).into_owned());
+            }
+        }
+        if let Some(lg) = &g.log_group
+            && log_groups.insert(lg.as_str())
+            && o.log_groups.len() < OVERFLOW_NAMED
+        {
+            o.log_groups
+                .push(truncate(lg, MAX_ATTRIBUTE_BYTES).into_owned());
+        }
+    }
+    o.causes = causes.into_values().collect();
+    o.more_apis = apis.len() - o.api_ids.len();
+    o.more_log_groups = log_groups.len() - o.log_groups.len();
+    Some(o)
+}
+
+/// `2 problems, 50000 lines`.
+fn problems_and_lines(problems: usize, lines: usize, lang: Language) -> String {
+    match lang {
+        Language::En => format!(
+            "{}, {}",
+            counted(problems as u64, "problem", "problems"),
+            counted(lines as u64, "line", "lines")
+        ),
+        Language::Ja => format!("問題 {problems} 件、行 {lines} 件"),
+    }
+}
+
+/// `a1b2c3d4e5, f6g7h8i9j0 (+3 more)`.
+fn named(list: &[String], more: usize, lang: Language) -> String {
+    let mut t = list.join(", ");
+    if more > 0 {
+        t.push_str(&format!(" (+{more} {})", words(lang).more));
+    }
+    t
+}
+
+/// The summary of the groups past [`MAX_ALERTS`] as one alert. Everything in it from the log
+/// (API ids of their shape, log group names) is bounded and escaped like an alert's.
+pub fn render_overflow(o: &Overflow, config: &Config) -> Alert {
+    let lang = config.language;
+    let w = words(lang);
+    let label = label(config);
+    let severity = o
+        .causes
+        .iter()
+        .map(|c| config.severity(c.cause))
+        .max()
+        .unwrap_or(Severity::Warning);
+    let subject = fit_subject(
+        label.as_deref(),
+        "API authorizer alerts capped: ",
+        "",
+        &match o.problems {
+            1 => " 1 more problem summarised".to_owned(),
+            n => format!(" {n} more problems summarised"),
+        },
+    );
+    let (title, explanation, left_out, apis) = match lang {
+        Language::En => (
+            "More problems than one invocation alerts on one by one",
+            format!(
+                "This batch held more problems than the forwarder alerts on one by one in an invocation ({MAX_ALERTS}). Those have an alert each; the rest are summarised here, so that none is left out unsaid. Their lines are in the log: forwarder check --log-group NAME reports them, or search them in CloudWatch Logs Insights."
+            ),
+            "Left out",
+            "APIs",
+        ),
+        Language::Ja => (
+            "1 回の呼び出しで個別に通知できる数を超える問題",
+            format!(
+                "このバッチには、1 回の呼び出しで個別に通知する上限 ({MAX_ALERTS} 件) を超える問題がありました。上限までの問題は個別に通知し、残りはここにまとめています。該当する行はログにあります。forwarder check --log-group NAME で確認するか、CloudWatch Logs Insights で検索してください。"
+            ),
+            "省略",
+            "API",
+        ),
+    };
+    let mut text = format!("{title}\n\n{explanation}\n\n");
+    text.push_str(&format!(
+        "{left_out}: {}\n",
+        problems_and_lines(o.problems, o.lines, lang)
+    ));
+    for c in &o.causes {
+        text.push_str(&format!(
+            "  {}: {}\n",
+            c.cause.code(),
+            problems_and_lines(c.problems, c.lines, lang)
+        ));
+    }
+    if !o.api_ids.is_empty() {
+        text.push_str(&format!(
+            "{apis}: {}\n",
+            visible(&named(&o.api_ids, o.more_apis, lang))
+        ));
+    }
+    if !o.log_groups.is_empty() {
+        text.push_str(&format!(
+            "{}: {}\n",
+            w.log_group,
+            visible(&named(&o.log_groups, o.more_log_groups, lang))
+        ));
+    }
+    let console = match o.log_groups.as_slice() {
+        [only] => console_url(config.region.as_deref(), Some(only)),
+        _ => None,
+    };
+    if let Some(url) = &console {
+        text.push_str(&format!("\n{}: {url}\n", w.console));
+    }
+    text.push_str(&format!("\n{}: {OVERFLOW_CAUSE_CODE}\n", w.code));
+
+    let first_group = o.log_groups.first().map_or("-", String::as_str);
+    let thread = thread_id(&format!("overflow:{first_group}"));
+    let mut seen = format!("{}\0{}", o.problems, o.lines);
+    for part in o.api_ids.iter().chain(&o.log_groups) {
+        seen.push('\0');
+        seen.push_str(part);
+    }
+    let mut d = format!("*{}*\n{}\n", chat_text(title), chat_text(&explanation));
+    d.push_str(&format!(
+        "• *{left_out}:* {}\n",
+        problems_and_lines(o.problems, o.lines, lang)
+    ));
+    for c in &o.causes {
+        d.push_str(&format!(
+            "• {}: {}\n",
+            chat_code(c.cause.code()),
+            problems_and_lines(c.problems, c.lines, lang)
+        ));
+    }
+    if !o.api_ids.is_empty() {
+        d.push_str(&format!(
+            "• *{apis}:* {}\n",
+            chat_code(&named(&o.api_ids, o.more_apis, lang))
+        ));
+    }
+    if !o.log_groups.is_empty() {
+        d.push_str(&format!(
+            "• *{}:* {}\n",
+            w.log_group,
+            chat_code(&named(&o.log_groups, o.more_log_groups, lang))
+        ));
+    }
+    if let Some(url) = &console {
+        d.push_str(&format!("<{url}|{}>\n", w.console));
+    }
+    let chat = json!({
+        "version": "1.0",
+        "source": "custom",
+        "id": format!("{thread}#{:016x}", fnv1a(seen.as_bytes())),
+        "content": {
+            "textType": "client-markdown",
+            "title": format!(":rotating_light: {}", chat_text(&subject)),
+            "description": mentioned(config, severity, d),
+        },
+        "metadata": {
+            "threadId": thread,
+            "summary": subject,
+            "eventType": "AuthorizerConfigurationErrorOverflow",
+            "additionalContext": {
+                "cause": OVERFLOW_CAUSE_CODE,
+                "problems": o.problems.to_string(),
+                "lines": o.lines.to_string(),
+            },
+        },
+    });
+    let machine = json!({
+        "type": "authorizer_configuration_error_overflow",
+        "subject": subject,
+        "label": label,
+        "severity": severity,
+        "max_alerts": MAX_ALERTS,
+        "problems": o.problems,
+        "lines": o.lines,
+        "causes": o.causes,
+        "api_ids": o.api_ids,
+        "more_apis": o.more_apis,
+        "log_groups": o.log_groups,
+        "more_log_groups": o.more_log_groups,
+        "console_url": console,
+        "text": text,
+    });
+    Alert {
+        attributes: Attributes {
+            cause: OVERFLOW_CAUSE_CODE.to_owned(),
+            log_group: attribute(o.log_groups.first().map_or("unknown", String::as_str)),
+            severity: severity.code().to_owned(),
+        },
+        machine: json_safe(&machine.to_string()).into_owned(),
+        email: text,
+        chat: chat.to_string(),
+        subject,
+    }
 }
 
 /// The family the commands are for: what the live API said when it was read, else an execution
@@ -387,6 +673,7 @@ struct View<'a> {
     errors: Vec<String>,
     routes: Vec<String>,
     omitted_samples: usize,
+    statuses: StatusView,
     diagnosis: Option<Diagnosis>,
     suppressed_before: Option<Suppressed>,
     remedy: Remedy,
@@ -422,6 +709,7 @@ fn render_with(group: &Group, config: &Config, limits: Limits) -> Alert {
         api_ids: cut(&group.api_ids, limits.items),
         stages: cut(&group.stages, limits.items),
         omitted_samples: group.sample_request_ids.len() - samples.len(),
+        statuses: status_view(group, limits.items.max(1)),
         samples,
         errors: cut(&group.errors, limits.errors),
         routes: cut(&group.routes, limits.routes),
@@ -454,6 +742,52 @@ fn render_with(group: &Group, config: &Config, limits: Limits) -> Alert {
         chat: chat_json(&view, config, &subject).to_string(),
         subject,
     }
+}
+
+/// The statuses an alert names, at most as many as its limits allow, and the rest summed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+struct StatusView {
+    shown: Vec<StatusCount>,
+    other: Option<OtherStatuses>,
+}
+
+/// Statuses an alert had no room to name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+struct OtherStatuses {
+    statuses: usize,
+    requests: usize,
+}
+
+/// A group's statuses for rendering, naming at most `n`. Requests the statuses do not account for
+/// are counted as not logged, so the parts always add up to the count the alert states. Lines not
+/// read (a format mismatch) have no status to state.
+fn status_view(group: &Group, n: usize) -> StatusView {
+    if group.drift.is_some() {
+        return StatusView::default();
+    }
+    let mut all = group.statuses.clone();
+    let accounted = all
+        .iter()
+        .fold(0usize, |sum, s| sum.saturating_add(s.requests));
+    let missing = group.count.saturating_sub(accounted);
+    if missing > 0 {
+        match all.iter_mut().find(|s| s.status.is_none()) {
+            Some(none) => none.requests = none.requests.saturating_add(missing),
+            None => all.push(StatusCount {
+                status: None,
+                requests: missing,
+            }),
+        }
+    }
+    let other = (all.len() > n).then(|| {
+        let rest = &all[n..];
+        OtherStatuses {
+            statuses: rest.len(),
+            requests: rest.iter().fold(0, |sum, s| sum.saturating_add(s.requests)),
+        }
+    });
+    all.truncate(n);
+    StatusView { shown: all, other }
 }
 
 /// The configured label as subjects and bodies show it: printable ASCII, bounded.
@@ -584,7 +918,7 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
         text.push_str(&format!(
             "{}: {}\n",
             w.since_last,
-            suppressed_text(&q.suppressed, w)
+            suppressed_text(&q.suppressed, lang)
         ));
     }
     text.push_str(&format!("\n{}: {}\n", w.code, q.cause.code()));
@@ -762,6 +1096,8 @@ fn machine_json(view: &View, subject: &str, text: &str) -> serde_json::Value {
         "severity": view.severity,
         "title": g.cause.title(Language::En),
         "count": g.count,
+        "statuses": view.statuses.shown,
+        "other_statuses": view.statuses.other,
         "first_seen": view.first_seen,
         "last_seen": view.last_seen,
         "log_group": view.log_group,
@@ -783,7 +1119,6 @@ fn machine_json(view: &View, subject: &str, text: &str) -> serde_json::Value {
 }
 
 struct Words {
-    count: &'static str,
     when: &'static str,
     log_group: &'static str,
     api: &'static str,
@@ -794,20 +1129,16 @@ struct Words {
     command: &'static str,
     console: &'static str,
     code: &'static str,
-    requests_failed: &'static str,
     more: &'static str,
     since_last: &'static str,
-    suppressed: &'static str,
     recovered: &'static str,
     account: &'static str,
     unmatched: &'static str,
-    unmatched_of: &'static str,
     format: &'static str,
     sample_line: &'static str,
 }
 
 const EN: Words = Words {
-    count: "Failed requests",
     when: "When",
     log_group: "Log group",
     api: "API",
@@ -818,20 +1149,16 @@ const EN: Words = Words {
     command: "Command",
     console: "Open the log group",
     code: "Cause code",
-    requests_failed: "requests failed with HTTP 500",
     more: "more",
     since_last: "Since the last alert",
-    suppressed: "more failed requests were not alerted on (flood control), in batches:",
     recovered: "Recovered",
     account: "account",
     unmatched: "Lines not read",
-    unmatched_of: "lines carrying the token do not follow the format",
     format: "Format the forwarder was given",
     sample_line: "First such line, as logged",
 };
 
 const JA: Words = Words {
-    count: "失敗したリクエスト",
     when: "日時",
     log_group: "ロググループ",
     api: "API",
@@ -842,14 +1169,11 @@ const JA: Words = Words {
     command: "コマンド",
     console: "ロググループを開く",
     code: "原因コード",
-    requests_failed: "件のリクエストが HTTP 500 で失敗",
     more: "件ほか",
     since_last: "前回のアラート以降",
-    suppressed: "件の失敗リクエストは通知を抑制しました (フラッド制御)。バッチ数:",
     recovered: "復旧",
     account: "アカウント",
     unmatched: "読めなかった行",
-    unmatched_of: "行 (トークンを含む行のうち形式に従っていない行)",
     format: "フォワーダーに設定された形式",
     sample_line: "該当する最初の行 (記録されたまま)",
 };
@@ -891,24 +1215,17 @@ fn email_text(view: &View, lang: Language) -> String {
     t.push_str("\n\n");
     match &view.drift {
         Some(d) => {
-            line(
-                &mut t,
-                w.unmatched,
-                &format!("{} / {} {}", g.count, d.with_token, w.unmatched_of),
-            );
+            line(&mut t, w.unmatched, &unmatched_text(g.count, d, lang));
             line(&mut t, w.format, &visible(&d.format));
         }
         None => {
-            line(
-                &mut t,
-                w.count,
-                &format!("{} {}", g.count, w.requests_failed),
-            );
+            t.push_str(&failed_text(g.count, &view.statuses, lang));
+            t.push('\n');
             line(&mut t, w.when, &when(view));
         }
     }
     if let Some(p) = &view.suppressed_before {
-        line(&mut t, w.since_last, &suppressed_text(p, w));
+        line(&mut t, w.since_last, &suppressed_text(p, lang));
     }
     line(
         &mut t,
@@ -967,9 +1284,98 @@ fn email_text(view: &View, lang: Language) -> String {
     t
 }
 
+/// `n` and the noun for it: `1 request`, `2 requests`.
+fn counted(n: impl Into<u128>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `3 requests failed: 2 with HTTP 500, 1 with HTTP 503`, or `1 request failed with HTTP 503`:
+/// the failed requests by the status their lines logged, never a status no line logged.
+fn failed_text(count: usize, statuses: &StatusView, lang: Language) -> String {
+    let requests = counted(count as u64, "request", "requests");
+    let status = |s: &StatusCount| match (s.status, lang) {
+        (Some(code), _) => format!("HTTP {code}"),
+        (None, Language::En) => "status not logged".to_owned(),
+        (None, Language::Ja) => "ステータス記録なし".to_owned(),
+    };
+    match (statuses.shown.as_slice(), statuses.other, lang) {
+        ([], _, Language::En) => format!("{requests} failed"),
+        ([], _, Language::Ja) => format!("{count} 件のリクエストが失敗"),
+        ([one], None, Language::En) if one.status.is_some() => {
+            format!("{requests} failed with {}", status(one))
+        }
+        ([one], None, Language::En) => format!("{requests} failed, {}", status(one)),
+        ([one], None, Language::Ja) if one.status.is_some() => {
+            format!("{count} 件のリクエストが {} で失敗", status(one))
+        }
+        ([one], None, Language::Ja) => format!("{count} 件のリクエストが失敗 ({})", status(one)),
+        (shown, other, Language::En) => {
+            let mut parts: Vec<String> = shown
+                .iter()
+                .map(|s| format!("{} with {}", s.requests, status(s)))
+                .collect();
+            if let Some(o) = other {
+                parts.push(format!(
+                    "{} with {}",
+                    o.requests,
+                    counted(o.statuses as u64, "other status", "other statuses")
+                ));
+            }
+            format!("{requests} failed: {}", parts.join(", "))
+        }
+        (shown, other, Language::Ja) => {
+            let mut parts: Vec<String> = shown
+                .iter()
+                .map(|s| match s.status {
+                    Some(_) => format!("{} が {} 件", status(s), s.requests),
+                    None => format!("{}が {} 件", status(s), s.requests),
+                })
+                .collect();
+            if let Some(o) = other {
+                parts.push(format!(
+                    "その他 {} 種類のステータスが {} 件",
+                    o.statuses, o.requests
+                ));
+            }
+            format!("{count} 件のリクエストが失敗: {}", parts.join("、"))
+        }
+    }
+}
+
+/// `2 / 3 lines carrying the token do not follow the format`.
+fn unmatched_text(count: usize, drift: &Drift, lang: Language) -> String {
+    match lang {
+        Language::En => format!(
+            "{count} / {} carrying the token {} not follow the format",
+            counted(drift.with_token as u64, "line", "lines"),
+            if count == 1 { "does" } else { "do" }
+        ),
+        Language::Ja => format!(
+            "{count} / {} 行 (トークンを含む行のうち形式に従っていない行)",
+            drift.with_token
+        ),
+    }
+}
+
 /// `297 more failed requests were not alerted on (flood control), in batches: 99 (ids: ...)`.
-fn suppressed_text(p: &Suppressed, w: &Words) -> String {
-    let mut t = format!("{} {} {}", p.failed_requests, w.suppressed, p.batches);
+fn suppressed_text(p: &Suppressed, lang: Language) -> String {
+    let mut t = match lang {
+        Language::En => format!(
+            "{} more failed {} not alerted on (flood control), in batches: {}",
+            p.failed_requests,
+            if p.failed_requests == 1 {
+                "request was"
+            } else {
+                "requests were"
+            },
+            p.batches
+        ),
+        Language::Ja => format!(
+            "{} 件の失敗リクエストは通知を抑制しました (フラッド制御)。バッチ数: {}",
+            p.failed_requests, p.batches
+        ),
+    };
     if !p.sample_request_ids.is_empty() {
         t.push_str(&format!(" ({})", visible(&p.sample_request_ids.join(", "))));
     }
@@ -1087,13 +1493,17 @@ fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
     match &view.drift {
         Some(drift) => {
             d.push_str(&format!(
-                "• *{}:* {} / {} {}\n",
-                w.unmatched, g.count, drift.with_token, w.unmatched_of
+                "• *{}:* {}\n",
+                w.unmatched,
+                unmatched_text(g.count, drift, lang)
             ));
             d.push_str(&format!("• *{}:* {}\n", w.format, chat_code(&drift.format)));
         }
         None => {
-            d.push_str(&format!("• *{}:* {}\n", w.count, g.count));
+            d.push_str(&format!(
+                "• {}\n",
+                failed_text(g.count, &view.statuses, lang)
+            ));
             d.push_str(&format!("• *{}:* {}\n", w.when, chat_code(&when(view))));
         }
     }
@@ -1101,7 +1511,7 @@ fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
         d.push_str(&format!(
             "• *{}:* {}\n",
             w.since_last,
-            chat_text(&suppressed_text(p, w))
+            chat_text(&suppressed_text(p, lang))
         ));
     }
     if let Some(lg) = &view.log_group {
@@ -1271,6 +1681,271 @@ mod tests {
         let message: serde_json::Value = serde_json::from_str(&alert.message()).unwrap();
         for key in ["default", "email", "https", "sqs", "lambda"] {
             assert!(message[key].is_string(), "{key}");
+        }
+    }
+
+    /// The statuses as the lines logged them, counted, with a noun that agrees with its number,
+    /// in every body; never a status no line logged.
+    #[test]
+    fn alerts_state_the_statuses_as_logged() {
+        let five_hundreds: Vec<Option<u16>> = (500..520).map(Some).collect();
+        let cases: [(&[Option<u16>], &str, &str); 8] = [
+            (
+                &[Some(500)],
+                "1 request failed with HTTP 500",
+                "1 件のリクエストが HTTP 500 で失敗",
+            ),
+            (
+                &[Some(503)],
+                "1 request failed with HTTP 503",
+                "1 件のリクエストが HTTP 503 で失敗",
+            ),
+            (
+                &[Some(503), Some(503)],
+                "2 requests failed with HTTP 503",
+                "2 件のリクエストが HTTP 503 で失敗",
+            ),
+            (
+                &[Some(503), Some(500), Some(500)],
+                "3 requests failed: 2 with HTTP 500, 1 with HTTP 503",
+                "3 件のリクエストが失敗: HTTP 500 が 2 件、HTTP 503 が 1 件",
+            ),
+            (
+                &[None],
+                "1 request failed, status not logged",
+                "1 件のリクエストが失敗 (ステータス記録なし)",
+            ),
+            (
+                &[None, None],
+                "2 requests failed, status not logged",
+                "2 件のリクエストが失敗 (ステータス記録なし)",
+            ),
+            (
+                &[None, Some(401), Some(500)],
+                "3 requests failed: 1 with HTTP 401, 1 with HTTP 500, 1 with status not logged",
+                "3 件のリクエストが失敗: HTTP 401 が 1 件、HTTP 500 が 1 件、ステータス記録なしが 1 件",
+            ),
+            (
+                &five_hundreds,
+                "20 requests failed: 1 with HTTP 500, 1 with HTTP 501, 1 with HTTP 502, 1 with HTTP 503, 1 with HTTP 504, 1 with HTTP 505, 1 with HTTP 506, 1 with HTTP 507, 1 with HTTP 508, 1 with HTTP 509, 10 with 10 other statuses\n",
+                "その他 10 種類のステータスが 10 件",
+            ),
+        ];
+        for (statuses, en, ja) in cases {
+            let findings: Vec<Finding> = statuses
+                .iter()
+                .enumerate()
+                .map(|(i, status)| {
+                    let mut f = finding(Cause::Unknown, "/g", &format!("r{i}"), 1);
+                    f.status = *status;
+                    f
+                })
+                .collect();
+            let g = group(&findings, 5).remove(0);
+            let alert = render(&g, &config());
+            assert!(alert.email.contains(en), "{en}\n{}", alert.email);
+            let description = chat(&alert)["content"]["description"].to_string();
+            assert!(description.contains(en.trim_end()), "{description}");
+            let logged: Vec<u16> = statuses.iter().flatten().copied().collect();
+            if !logged.contains(&500) {
+                assert!(!alert.email.contains("HTTP 500"), "{}", alert.email);
+                assert!(!description.contains("HTTP 500"), "{description}");
+            }
+            // Programs get every status, counted, adding up to the count.
+            let machine: serde_json::Value = serde_json::from_str(&alert.machine).unwrap();
+            let shown = machine["statuses"].as_array().unwrap();
+            let other = machine["other_statuses"]["requests"].as_u64().unwrap_or(0);
+            let sum: u64 = shown.iter().map(|s| s["requests"].as_u64().unwrap()).sum();
+            assert_eq!(sum + other, statuses.len() as u64, "{en}");
+            assert_eq!(machine["count"], statuses.len());
+            let japanese = Config {
+                language: Language::Ja,
+                ..config()
+            };
+            let alert = render(&g, &japanese);
+            assert!(alert.email.contains(ja), "{ja}\n{}", alert.email);
+        }
+        // What SNS refuses makes the message smaller, never the counts wrong.
+        let mut g = group(&[finding(Cause::Unknown, "/g", "r", 1)], 5).remove(0);
+        g.statuses = (0..=u16::MAX)
+            .map(|s| StatusCount {
+                status: Some(s),
+                requests: 1,
+            })
+            .collect();
+        g.count = g.statuses.len();
+        let alert = render(&g, &config());
+        assert!(alert.publish_bytes() < MAX_MESSAGE_BYTES);
+        assert!(
+            alert
+                .email
+                .contains("65536 requests failed: 1 with HTTP 0, "),
+            "{}",
+            alert.email
+        );
+        assert!(
+            alert.email.contains("65526 with 65526 other statuses"),
+            "{}",
+            alert.email
+        );
+    }
+
+    /// Groups of `n` distinct APIs in `log_groups` log groups, two lines each.
+    fn many_groups(n: usize, log_groups: usize) -> Vec<Group> {
+        let findings: Vec<Finding> = (0..n)
+            .flat_map(|i| {
+                let api = format!("{i:010}");
+                let group = format!("/aws/api/{}", i % log_groups);
+                let cause = if i % 2 == 0 {
+                    Cause::MissingInvokePermission
+                } else {
+                    Cause::AuthorizerTimeout
+                };
+                let f = with(&finding(cause, &group, "r", 1), |t| t.api_id = Some(&api));
+                [f.clone(), f]
+            })
+            .collect();
+        group(&findings, 5)
+    }
+
+    /// Past MAX_ALERTS groups, one more alert tells how many problems and lines were left out,
+    /// of which causes, for which APIs and log groups; at or below it, there is none.
+    #[test]
+    fn the_groups_past_the_cap_are_summarised_in_one_alert() {
+        let cap = MAX_ALERTS;
+        // Groups come in the order of causes: the missing permissions first, then the timeouts;
+        // a summary's severity is its most severe problem's.
+        for (n, log_groups, summary) in [
+            (0, 1, None),
+            (1, 1, None),
+            (cap, 3, None),
+            (
+                cap + 1,
+                1,
+                Some((
+                    "[prod] API authorizer alerts capped: 1 more problem summarised",
+                    "high",
+                )),
+            ),
+            (
+                cap + 30,
+                12,
+                Some((
+                    "[prod] API authorizer alerts capped: 30 more problems summarised",
+                    "critical",
+                )),
+            ),
+        ] {
+            let groups = many_groups(n, log_groups);
+            assert_eq!(groups.len(), n);
+            let alerts = render_all(&groups, &config());
+            assert_eq!(
+                alerts.len(),
+                n.min(cap) + usize::from(summary.is_some()),
+                "{n}"
+            );
+            let Some((subject, severity)) = summary else {
+                continue;
+            };
+            let last = alerts.last().unwrap();
+            assert_eq!(last.subject, subject);
+            assert_eq!(last.attributes.severity, severity);
+            assert_subject(&last.subject, None);
+            assert_publishable(last);
+            assert_shown_safely(last);
+            assert_eq!(last.attributes.cause, OVERFLOW_CAUSE_CODE);
+            let o = overflow(&groups[cap..]).unwrap();
+            let left = n - cap;
+            assert_eq!((o.problems, o.lines), (left, 2 * left));
+            let by_cause: usize = o.causes.iter().map(|c| c.lines).sum();
+            assert_eq!(by_cause, o.lines);
+            assert_eq!(o.api_ids.len() + o.more_apis, left);
+            assert_eq!(o.api_ids.len(), left.min(OVERFLOW_NAMED));
+            let machine: serde_json::Value = serde_json::from_str(&last.machine).unwrap();
+            assert_eq!(machine["problems"], left);
+            assert_eq!(machine["lines"], 2 * left);
+            assert_eq!(machine["max_alerts"], cap);
+            assert_eq!(machine["api_ids"][0], o.api_ids[0].as_str());
+            let chat = chat(last);
+            assert!(
+                chat["content"]["description"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&problems_and_lines(left, 2 * left, Language::En)),
+                "{chat}"
+            );
+        }
+        // Plain grammar at one, and the names from the log escaped like any alert's.
+        let one = many_groups(cap + 1, 1);
+        let mut hostile = one.clone();
+        hostile[cap].log_group = Some("/g\u{202e}<!channel>\n".to_owned());
+        let alert = render_all(&hostile, &config()).pop().unwrap();
+        assert!(
+            alert.email.contains("Left out: 1 problem, 2 lines"),
+            "{}",
+            alert.email
+        );
+        assert_shown_safely(&alert);
+        assert_publishable(&alert);
+        let ja = Config {
+            language: Language::Ja,
+            ..config()
+        };
+        let alert = render_all(&one, &ja).pop().unwrap();
+        assert!(
+            alert.email.contains("省略: 問題 1 件、行 2 件"),
+            "{}",
+            alert.email
+        );
+    }
+
+    /// Counts in sentences take the noun and verb their number needs.
+    #[test]
+    fn counts_agree_with_their_words() {
+        let suppressed = |failed_requests| Suppressed {
+            failed_requests,
+            batches: 1,
+            ..Suppressed::default()
+        };
+        let cases = [
+            (
+                suppressed_text(&suppressed(1), Language::En),
+                "1 more failed request was not alerted on (flood control), in batches: 1",
+            ),
+            (
+                suppressed_text(&suppressed(297), Language::En),
+                "297 more failed requests were not alerted on (flood control), in batches: 1",
+            ),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, want);
+        }
+        let drift = |with_token| Drift {
+            with_token,
+            format: String::new(),
+        };
+        let cases = [
+            (
+                1,
+                1,
+                "1 / 1 line carrying the token does not follow the format",
+            ),
+            (
+                1,
+                3,
+                "1 / 3 lines carrying the token does not follow the format",
+            ),
+            (
+                2,
+                3,
+                "2 / 3 lines carrying the token do not follow the format",
+            ),
+        ];
+        for (count, with_token, want) in cases {
+            assert_eq!(
+                unmatched_text(count, &drift(with_token), Language::En),
+                want
+            );
         }
     }
 

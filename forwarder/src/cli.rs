@@ -398,7 +398,7 @@ fn scan_input(
                     false,
                 )),
                 Ok(Content::Events(events)) => {
-                    let batch = output_batch(&events, log_group);
+                    let batch = decode::output_batch(&events, log_group);
                     let kind = match log_group {
                         Some(g) => config.log_kind(g),
                         None if config.format.is_given() => LogKind::Access,
@@ -416,30 +416,6 @@ fn scan_input(
             }
         })
         .collect()
-}
-
-/// `aws logs` output as one batch, each event whole, so an execution log's events are read as the
-/// function reads them.
-fn output_batch<'a>(
-    events: &'a [decode::OutputEvent],
-    log_group: Option<&'a str>,
-) -> decode::LogBatch<'a> {
-    decode::LogBatch {
-        message_type: decode::MessageType::DataMessage,
-        owner: Default::default(),
-        log_group: log_group.unwrap_or_default().into(),
-        log_stream: Default::default(),
-        subscription_filters: Vec::new(),
-        log_events: events
-            .iter()
-            .map(|e| decode::LogEvent {
-                id: e.event_id.as_deref().unwrap_or_default().into(),
-                timestamp: e.timestamp.unwrap_or_default(),
-                message: e.message.as_str().into(),
-            })
-            .collect(),
-        omitted_events: 0,
-    }
 }
 
 /// Scans the inputs on as many threads as there are cores, keeping their order: each input is

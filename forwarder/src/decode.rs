@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 mod compact;
 mod input;
 
-pub use input::{Content, OutputEvent, Part, sniff};
+pub use input::{Content, OutputEvent, Part, output_batch, sniff};
 
 /// The CLI's cap on a decompressed payload, and the function's when it knows no memory size:
 /// CloudWatch Logs batches are at most about 1 MB compressed, so anything bigger is corrupt or
@@ -705,7 +705,8 @@ pub fn encode_event(
             .map(|(i, line)| LogEvent {
                 // Real ids are 56-digit numbers; a zero-padded index keeps them unique and stable.
                 id: format!("{:056}", i).into(),
-                timestamp: start_ms + i as i64,
+                // Saturating: a start near the end of `i64` is a caller's to give, not a panic.
+                timestamp: start_ms.saturating_add(i64::try_from(i).unwrap_or(i64::MAX)),
                 message: line.into(),
             })
             .collect(),
@@ -789,6 +790,24 @@ mod tests {
             assert_eq!(messages, ["a line", "second line"], "{text:?}");
         }
         assert_eq!(batch.log_events[1].timestamp, 1001);
+    }
+
+    /// Any start time encodes: the times of later lines stop at the ends of `i64`.
+    #[test]
+    fn encodes_any_start_time() {
+        let cases = [
+            (i64::MAX, [i64::MAX, i64::MAX]),
+            (i64::MAX - 1, [i64::MAX - 1, i64::MAX]),
+            (i64::MIN, [i64::MIN, i64::MIN + 1]),
+            (-1, [-1, 0]),
+        ];
+        for (start, want) in cases {
+            let event = encode_event("a\nb", "/g", "s", "1", start);
+            let payload = decode_event(&serde_json::to_vec(&event).unwrap()).unwrap();
+            let batch = payload.parse().unwrap();
+            let times: Vec<i64> = batch.log_events.iter().map(|e| e.timestamp).collect();
+            assert_eq!(times, want, "{start}");
+        }
     }
 
     /// Every kind of JSON escape a message can hold, read back exactly, and the token search on the

@@ -1160,10 +1160,16 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-/// RFC 3339 in UTC with milliseconds, or the raw number when out of range.
+/// The last millisecond RFC 3339 can write (9999-12-31T23:59:59.999Z): humantime's formatter
+/// fails past year 9999, and a failing `Display` panics in `to_string`.
+const MAX_RFC3339_MILLIS: i64 = 253_402_300_799_999;
+
+/// RFC 3339 in UTC with milliseconds, or the raw number when out of range: an event's timestamp
+/// is whatever the payload says, so a number before 1970 or after 9999 is shown as it came.
 pub fn format_millis(ms: i64) -> String {
     u64::try_from(ms)
         .ok()
+        .filter(|_| ms <= MAX_RFC3339_MILLIS)
         .and_then(|ms| std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_millis(ms)))
         .map(|t| humantime::format_rfc3339_millis(t).to_string())
         .unwrap_or_else(|| ms.to_string())
@@ -1862,8 +1868,55 @@ mod tests {
 
     #[test]
     fn formats_millis() {
-        assert_eq!(format_millis(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(format_millis(-5), "-5");
+        let cases = [
+            (0, "1970-01-01T00:00:00.000Z"),
+            (1_700_000_000_123, "2023-11-14T22:13:20.123Z"),
+            (MAX_RFC3339_MILLIS, "9999-12-31T23:59:59.999Z"),
+            (MAX_RFC3339_MILLIS + 1, "253402300800000"),
+            (99_999_999_999_999_999, "99999999999999999"),
+            (i64::MAX, "9223372036854775807"),
+            (-5, "-5"),
+            (i64::MIN, "-9223372036854775808"),
+        ];
+        for (ms, want) in cases {
+            assert_eq!(format_millis(ms), want, "{ms}");
+        }
+    }
+
+    /// An event's timestamp is the payload's to choose: any of them gives a finding, with the
+    /// time as logged when the format has none of its own, through both logs' readers.
+    #[test]
+    fn any_event_timestamp_is_read() {
+        let format =
+            LogFormat::parse("$context.requestId $context.status $context.authorizer.error")
+                .unwrap();
+        let lines = [
+            ("/aws/api/prod", "r1 500 AUTHORIZER_CONFIGURATION_ERROR"),
+            (
+                "API-Gateway-Execution-Logs_a1b2c3d4e5/prod",
+                "(0f6e2bd8-4d67-4c04-a1c5-1f2e5c6d7e8f) Execution failed due to configuration error: Authorizer error",
+            ),
+        ];
+        for ts in [i64::MAX, i64::MIN, MAX_RFC3339_MILLIS + 1, -1, 0] {
+            for (group, line) in lines {
+                let batch = LogBatch {
+                    message_type: crate::decode::MessageType::DataMessage,
+                    owner: "123456789012".into(),
+                    log_group: group.into(),
+                    log_stream: "s".into(),
+                    subscription_filters: Vec::new(),
+                    log_events: vec![crate::decode::LogEvent {
+                        id: "1".into(),
+                        timestamp: ts,
+                        message: line.into(),
+                    }],
+                    omitted_events: 0,
+                };
+                let scan = scan_batch(&batch, &format);
+                assert_eq!(scan.findings.len(), 1, "{group} {ts}");
+                assert_eq!(scan.findings[0].time(), Some(format_millis(ts).as_str()));
+            }
+        }
     }
 
     /// REST and WebSocket access logs: the token is the gateway response type, the reason (if

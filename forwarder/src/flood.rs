@@ -10,7 +10,7 @@
 //! and a TTL attribute lets the table clean itself. If the table cannot be reached the forwarder
 //! alerts anyway: a duplicate alert is better than a lost one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Mutex;
 
@@ -177,15 +177,23 @@ pub fn batch_id(log_group: &str, log_stream: &str, first_event_id: &str) -> Stri
     format!("{log_group}|{log_stream}|{first_event_id}")
 }
 
-/// What [`gate`] did: how many groups it held back, and which windows it opened.
+/// What [`gate`] did: how many groups it held back, which windows it opened, and the groups it
+/// did not reach.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Gate {
     pub suppressed: usize,
+    /// Groups [`gate_within`] stopped before, in their order: neither let through nor held back.
+    pub left: Vec<Group>,
     /// The keys whose windows this gate opened, all at `at`, for `batch`.
-    opened: Vec<String>,
+    opened: HashSet<String>,
     at: i64,
     batch: String,
 }
+
+/// Windows [`gate_within`] asks about per alert it may let through, at most: past this many
+/// answers of "already open" the rest are left, so a batch of thousands of problems costs a
+/// bounded number of calls to the store.
+pub const DECISIONS_PER_ALERT: usize = 4;
 
 impl Gate {
     /// Closes the window this invocation opened for `group`, when its alert could not be sent:
@@ -217,24 +225,45 @@ pub async fn gate<W: AlertWindows>(
     now: i64,
     seconds: u64,
 ) -> Gate {
+    gate_within(groups, windows, batch, now, seconds, usize::MAX).await
+}
+
+/// [`gate`], in order, until `max_alerts` groups may alert or `max_alerts` times
+/// [`DECISIONS_PER_ALERT`] groups were decided: the groups after that are left, unasked, in
+/// [`Gate::left`], for the caller to summarise.
+pub async fn gate_within<W: AlertWindows>(
+    groups: &mut Vec<Group>,
+    windows: &W,
+    batch: &str,
+    now: i64,
+    seconds: u64,
+    max_alerts: usize,
+) -> Gate {
     let until = now.saturating_add(i64::try_from(seconds).unwrap_or(i64::MAX));
     let mut gate = Gate {
         at: now,
         batch: batch.to_owned(),
         ..Gate::default()
     };
-    let mut keep = Vec::with_capacity(groups.len());
-    for mut group in groups.drain(..) {
+    let max_decisions = max_alerts.saturating_mul(DECISIONS_PER_ALERT);
+    let mut keep = Vec::with_capacity(groups.len().min(max_alerts));
+    let mut pending = groups.drain(..);
+    for (decided, mut group) in pending.by_ref().enumerate() {
+        if keep.len() >= max_alerts || decided >= max_decisions {
+            gate.left.push(group);
+            break;
+        }
         let key = key(&group);
         match decide(windows, &key, batch, &mut group, now, until).await {
             Decision::Opened => {
-                gate.opened.push(key);
+                gate.opened.insert(key);
                 keep.push(group);
             }
             Decision::FailedOpen => keep.push(group),
             Decision::Suppressed => gate.suppressed += 1,
         }
     }
+    gate.left.extend(pending);
     *groups = keep;
     gate
 }
@@ -639,8 +668,8 @@ impl AlertWindows for MemoryWindows {
         match state.get_mut(key) {
             Some(w) if w.end >= now => {
                 let s = &mut w.counted;
-                s.failed_requests += failed_requests;
-                s.batches += 1;
+                s.failed_requests = s.failed_requests.saturating_add(failed_requests);
+                s.batches = s.batches.saturating_add(1);
                 s.last_suppressed = now;
                 for id in ids {
                     if s.sample_request_ids.len() < MAX_WINDOW_SAMPLES
@@ -660,7 +689,7 @@ impl AlertWindows for MemoryWindows {
         if let Some(w) = state.get_mut(key)
             && w.opened_by == batch
         {
-            w.end = now - 1;
+            w.end = now.saturating_sub(1);
         }
         Ok(())
     }
@@ -708,6 +737,7 @@ mod tests {
             cause,
             log_group: Some("/aws/api/prod".into()),
             count,
+            statuses: Vec::new(),
             first_seen: None,
             last_seen: None,
             sample_request_ids: vec![format!("req-{count}")],
@@ -911,6 +941,47 @@ mod tests {
             batch_id("/aws/api/prod", "s1", "3712"),
             batch_id("/aws/api/prod", "s1", "3713")
         );
+    }
+
+    /// The gate stops once `max_alerts` groups may alert or it has decided `max_alerts` times
+    /// [`DECISIONS_PER_ALERT`] of them; the rest are left in order, their windows unasked.
+    #[tokio::test]
+    async fn a_bounded_gate_leaves_the_groups_it_does_not_reach() {
+        let apis = |n: usize| -> Vec<Group> {
+            (0..n)
+                .map(|i| group(Cause::Unknown, 1, Some(&format!("api{i}"))))
+                .collect()
+        };
+        // (groups whose windows are open already, groups, max alerts) and
+        // (let through, suppressed, left).
+        let cases = [
+            ((0, 5, 2), (2, 0, 3)),
+            ((1, 5, 2), (2, 1, 2)),
+            ((8, 20, 2), (0, 8, 12)),
+            ((3, 3, 2), (0, 3, 0)),
+            ((0, 3, 0), (0, 0, 3)),
+            ((2, 6, usize::MAX), (4, 2, 0)),
+        ];
+        for ((open, n, max), (through, suppressed, left)) in cases {
+            let windows = MemoryWindows::default();
+            let mut opened = apis(open);
+            gate(&mut opened, &windows, "earlier", 100, 900).await;
+            let mut groups = apis(n);
+            let g = gate_within(&mut groups, &windows, "now", 101, 900, max).await;
+            let case = (open, n, max);
+            assert_eq!(
+                (groups.len(), g.suppressed, g.left.len()),
+                (through, suppressed, left),
+                "{case:?}"
+            );
+            // In order: what was let through or held back comes before what was left.
+            let first_left = g.left.first().map(|l| l.api_ids[0].clone());
+            assert_eq!(
+                first_left,
+                (left > 0).then(|| format!("api{}", n - left)),
+                "{case:?}"
+            );
+        }
     }
 
     #[tokio::test]

@@ -55,6 +55,8 @@ pub struct Outcome {
     pub unmatched: usize,
     /// Groups flood control counted instead of alerting.
     pub suppressed: usize,
+    /// Groups past [`alert::MAX_ALERTS`], told in one summary alert instead of one each.
+    pub summarised: usize,
     pub message_ids: Vec<String>,
 }
 
@@ -101,21 +103,25 @@ pub fn scan_as_configured(batch: &LogBatch, config: &Config) -> Scan {
     detect::scan_batch_as(batch, &config.format, config.log_kind(&batch.log_group))
 }
 
-/// The groups of a scan's findings: one per (log group, cause).
+/// The groups of a scan's findings: one per (log group, API, cause), and one for lines that did
+/// not follow the format when most did not. [`alert::render_all`] alerts on the first
+/// [`alert::MAX_ALERTS`] and summarises the rest.
 pub fn groups_for(scan: &Scan, config: &Config) -> Vec<Group> {
     let mut groups = alert::group(&scan.findings, config.max_samples);
     groups.extend(alert::format_drift_group(scan, config.format.source()));
     groups
 }
 
-/// The alerts for a scan's findings: one per (log group, cause).
+/// The alerts for a scan's findings: one per group up to [`alert::MAX_ALERTS`], and a summary of
+/// the rest.
 pub fn alerts_for(scan: &Scan, config: &Config) -> Vec<Alert> {
     alert::render_all(&groups_for(scan, config), config)
 }
 
-/// Checks each group against its API's live configuration when `config.diagnose` is set. Every
-/// group gets a diagnosis or the reason there is none; all of it together takes at most
-/// [`DIAGNOSIS_BUDGET`], and nothing here can fail the alert.
+/// Checks each group that gets an alert of its own (the first [`alert::MAX_ALERTS`]) against its
+/// API's live configuration when `config.diagnose` is set. Each of them gets a diagnosis or the
+/// reason there is none; all of it together takes at most [`DIAGNOSIS_BUDGET`], and nothing here
+/// can fail the alert. A summary names no authorizer, so the groups past the cap are not read.
 pub async fn diagnose_groups<I: Inspector>(groups: &mut [Group], config: &Config, inspector: &I) {
     if !config.diagnose {
         return;
@@ -125,6 +131,7 @@ pub async fn diagnose_groups<I: Inspector>(groups: &mut [Group], config: &Config
     // The live API says nothing about lines the forwarder could not read.
     for g in groups
         .iter_mut()
+        .take(alert::MAX_ALERTS)
         .filter(|g| g.cause != Cause::FormatMismatch)
     {
         let Some(api_id) = g.api_ids.first().or(config.api_id.as_ref()).cloned() else {
@@ -304,12 +311,25 @@ pub async fn handle_event<P: Publisher, I: Inspector, W: AlertWindows>(
         .await
 }
 
-/// Scans one batch, keeps the groups flood control lets through, diagnoses and publishes them.
+/// Scans one batch, keeps the groups flood control lets through, diagnoses and publishes them:
+/// up to [`alert::MAX_ALERTS`] one by one, and a summary of the rest.
 pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
     batch: &LogBatch<'_>,
     config: &Config,
     services: &Services<'_, P, I, W>,
 ) -> Result<Outcome, ForwardError> {
+    forward_batch_within(batch, config, services, alert::MAX_ALERTS).await
+}
+
+/// [`forward_batch`] with at most `max_alerts` groups alerted on one by one (at most
+/// [`alert::MAX_ALERTS`]): the invocation's records share that many.
+async fn forward_batch_within<P: Publisher, I: Inspector, W: AlertWindows>(
+    batch: &LogBatch<'_>,
+    config: &Config,
+    services: &Services<'_, P, I, W>,
+    max_alerts: usize,
+) -> Result<Outcome, ForwardError> {
+    let max_alerts = max_alerts.min(alert::MAX_ALERTS);
     if batch.is_control() {
         tracing::info!("control message acknowledged");
         return Ok(Outcome {
@@ -321,17 +341,23 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
     services.record(|t| t.count_scan(&scan));
     let mut groups = groups_for(&scan, config);
     let now = now_seconds();
-    let gate = match config.flood_control() {
+    // Flood control asks about the groups in order until MAX_ALERTS may alert; those it did not
+    // reach, and any past the cap, go into one summary, which flood control does not hold back.
+    let mut gate = match config.flood_control() {
         Some((_, seconds)) => {
             let first = batch.log_events.first().map_or("", |e| e.id.as_ref());
             let id = flood::batch_id(&batch.log_group, &batch.log_stream, first);
-            flood::gate(&mut groups, services.windows, &id, now, seconds).await
+            flood::gate_within(&mut groups, services.windows, &id, now, seconds, max_alerts).await
         }
         None => flood::Gate::default(),
     };
+    let mut left = groups.split_off(groups.len().min(max_alerts));
+    left.append(&mut gate.left);
     diagnose_groups(&mut groups, config, services.inspector).await;
     services.record(|t| t.alerts_suppressed += gate.suppressed as u64);
-    let alerts = alert::render_all(&groups, config);
+    let mut alerts = alert::render_all(&groups, config);
+    let summary = alert::overflow(&left);
+    alerts.extend(summary.as_ref().map(|o| alert::render_overflow(o, config)));
     tracing::info!(
         log_group = %batch.log_group,
         lines = scan.lines,
@@ -341,10 +367,15 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
         format_drift = scan.format_drift(),
         alerts = alerts.len(),
         suppressed = gate.suppressed,
+        summarised = left.len(),
         "batch scanned"
     );
     let published = publish_each(&alerts, services.publisher, |i| {
-        services.record(|t| t.count_published(&groups[i]));
+        services.record(|t| match groups.get(i) {
+            Some(g) => t.count_published(g),
+            // The summary.
+            None => t.alerts_published += 1,
+        });
     })
     .await;
     let message_ids = match published {
@@ -353,7 +384,7 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
             // The windows of the alerts that did not go out are closed again, so the retry of
             // this batch alerts instead of counting itself as a repeat.
             if let ForwardError::Publish { published, .. } = &e {
-                for g in &groups[*published..] {
+                for g in groups.get(*published..).unwrap_or_default() {
                     gate.release(services.windows, g).await;
                 }
             }
@@ -367,6 +398,7 @@ pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
         ignored: scan.ignored,
         unmatched: scan.unmatched,
         suppressed: gate.suppressed,
+        summarised: left.len(),
         message_ids,
     })
 }
@@ -465,18 +497,25 @@ pub async fn handle_kinesis<P: Publisher, I: Inspector, W: AlertWindows>(
         tracing::error!(error = %e, "event rejected");
     })?;
     let mut response = KinesisResponse::default();
+    // The records share the invocation's alerts: past MAX_ALERTS, each record's problems go into
+    // its summary.
+    let mut alerts_left = alert::MAX_ALERTS;
     for (i, record) in event.records.iter().enumerate() {
         let sequence = record.kinesis.sequence_number.as_ref();
         let work = async {
             match decode::decode_data(&record.kinesis.data) {
                 Ok(payload) => match payload.parse_candidates() {
-                    Ok(batch) => forward_batch(&batch, config, services).await,
+                    Ok(batch) => forward_batch_within(&batch, config, services, alerts_left).await,
                     Err(e) => Err(e.into()),
                 },
                 Err(e) => Err(e.into()),
             }
         };
         let outcome = services.in_time(work).await;
+        if let Ok(o) = &outcome {
+            let one_by_one = o.message_ids.len() - usize::from(o.summarised > 0);
+            alerts_left = alerts_left.saturating_sub(one_by_one);
+        }
         if let Err(ForwardError::Deadline) = outcome {
             let left = &event.records[i..];
             tracing::error!(
@@ -825,6 +864,163 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(recorder.take(), Tally::default());
+    }
+
+    /// One failed request on each of `apis` distinct APIs, in a JSON format that logs the API.
+    fn many_apis(apis: usize, stream: &str) -> (Vec<u8>, Config) {
+        let lines: Vec<String> = (0..apis)
+            .map(|i| {
+                format!(
+                    r#"{{"requestId":"r{i}","status":"500","apiId":"{i:010}","authorizerError":"AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again."}}"#
+                )
+            })
+            .collect();
+        let e = decode::encode_event(
+            &lines.join("\n"),
+            "/aws/api/prod",
+            stream,
+            "123456789012",
+            0,
+        );
+        let format = crate::access_log::LogFormat::parse(
+            r#"{"requestId":"$context.requestId","status":"$context.status","apiId":"$context.apiId","authorizerError":"$context.authorizer.error"}"#,
+        )
+        .unwrap();
+        (
+            serde_json::to_vec(&e).unwrap(),
+            Config { format, ..config() },
+        )
+    }
+
+    /// The summary's problems and lines, from its machine JSON.
+    fn summary_totals(alert: &Alert) -> (u64, u64) {
+        let machine: serde_json::Value = serde_json::from_str(&alert.machine).unwrap();
+        assert_eq!(machine["type"], "authorizer_configuration_error_overflow");
+        (
+            machine["problems"].as_u64().unwrap(),
+            machine["lines"].as_u64().unwrap(),
+        )
+    }
+
+    /// A batch naming 50,000 APIs: grouping stays linear, and one invocation sends MAX_ALERTS
+    /// alerts and one summary of the rest, both through the handler and as the command line
+    /// renders a scan.
+    #[tokio::test]
+    async fn a_batch_of_many_apis_sends_capped_alerts_and_one_summary() {
+        const APIS: usize = 50_000;
+        let (event, config) = many_apis(APIS, "s");
+        let publisher = MemoryPublisher::new();
+        let out = handle_event(&event, &config, &Services::new(&publisher))
+            .await
+            .unwrap();
+        assert_eq!(
+            (out.findings, out.summarised),
+            (APIS, APIS - alert::MAX_ALERTS)
+        );
+        let sent = publisher.sent();
+        assert_eq!(sent.len(), alert::MAX_ALERTS + 1);
+        assert_eq!(out.message_ids.len(), sent.len());
+        let summary = sent.last().unwrap();
+        let left = (APIS - alert::MAX_ALERTS) as u64;
+        assert_eq!(summary_totals(summary), (left, left));
+        assert_eq!(summary.attributes.cause, alert::OVERFLOW_CAUSE_CODE);
+        assert!(summary.publish_bytes() < alert::MAX_MESSAGE_BYTES);
+        assert!(
+            summary
+                .email
+                .contains(&format!("Left out: {left} problems, {left} lines")),
+            "{}",
+            summary.email
+        );
+        // The APIs left out start after those alerted on.
+        assert!(
+            summary.email.contains("APIs: 0000000025, 0000000026"),
+            "{}",
+            summary.email
+        );
+        // The command line's rendering of the same scan.
+        let payload = decode::decode_event(&event).unwrap();
+        let (scan, alerts) = prepare(&payload.parse_candidates().unwrap(), &config);
+        assert_eq!(scan.findings.len(), APIS);
+        assert_eq!(alerts.len(), alert::MAX_ALERTS + 1);
+        assert_eq!(summary_totals(alerts.last().unwrap()), (left, left));
+    }
+
+    /// A Kinesis invocation's records share its alerts: once MAX_ALERTS went out one by one,
+    /// each later record's problems are in its summary.
+    #[tokio::test]
+    async fn kinesis_records_share_the_invocations_alerts() {
+        // Each record holds 20 APIs' failures; without flood control each record alerts on its
+        // own, so the three would be 60 alerts one by one.
+        let (event, config) = many_apis(20, "s");
+        let event: serde_json::Value = serde_json::from_slice(&event).unwrap();
+        let data = event["awslogs"]["data"].as_str().unwrap();
+        let gz = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data).unwrap();
+        let (first, second, third) = (gz.clone(), gz.clone(), gz);
+        let records = [("1", first), ("2", second), ("3", third)];
+        let event = serde_json::to_vec(&decode::encode_kinesis(&records)).unwrap();
+        let publisher = MemoryPublisher::new();
+        let out = handle_kinesis(&event, &config, &Services::new(&publisher))
+            .await
+            .unwrap();
+        assert!(out.batch_item_failures.is_empty());
+        let sent = publisher.sent();
+        let summaries: Vec<(u64, u64)> = sent
+            .iter()
+            .filter(|a| a.attributes.cause == alert::OVERFLOW_CAUSE_CODE)
+            .map(summary_totals)
+            .collect();
+        // 20 from the first record, 5 from the second and its summary of 15, the third's summary.
+        assert_eq!(sent.len(), alert::MAX_ALERTS + 2);
+        assert_eq!(summaries, [(15, 15), (20, 20)]);
+    }
+
+    /// With flood control, a batch asks about a bounded number of windows: it stops once
+    /// MAX_ALERTS groups may alert, and the next batch of the same problems reaches further.
+    #[tokio::test]
+    async fn flood_control_asks_about_a_bounded_number_of_groups() {
+        const APIS: usize = 1_000;
+        let windows = crate::flood::MemoryWindows::default();
+        let publisher = MemoryPublisher::new();
+        let services = Services::new(&publisher).windows(&windows);
+        let (first, config) = many_apis(APIS, "s1");
+        let config = Config {
+            state_table: Some("windows".into()),
+            ..config
+        };
+        let out = handle_event(&first, &config, &services).await.unwrap();
+        let cap = alert::MAX_ALERTS;
+        assert_eq!((out.suppressed, out.summarised), (0, APIS - cap));
+        assert_eq!(out.message_ids.len(), cap + 1);
+        // The same problems again: the first windows are open, the next ones open now.
+        let (again, _) = many_apis(APIS, "s2");
+        let out = handle_event(&again, &config, &services).await.unwrap();
+        assert_eq!((out.suppressed, out.summarised), (cap, APIS - 2 * cap));
+        assert_eq!(out.message_ids.len(), cap + 1);
+        let sent = publisher.sent();
+        let second: Vec<&Alert> = sent[cap + 1..].iter().collect();
+        assert!(
+            second[0].email.contains("0000000025"),
+            "{}",
+            second[0].email
+        );
+        let left = (APIS - 2 * cap) as u64;
+        assert_eq!(summary_totals(second[cap]), (left, left));
+        // Each batch reaches 25 further, until every window it may ask about is open: then none
+        // alerts one by one, and the summary still tells what was left out.
+        assert_eq!(crate::flood::DECISIONS_PER_ALERT, 4, "the table assumes it");
+        for (stream, suppressed, alerts) in [
+            ("s3", 2 * cap, cap),
+            ("s4", 3 * cap, cap),
+            ("s5", 4 * cap, 0),
+            ("s6", 4 * cap, 0),
+        ] {
+            let (batch, _) = many_apis(APIS, stream);
+            let out = handle_event(&batch, &config, &services).await.unwrap();
+            assert_eq!(out.suppressed, suppressed, "{stream}");
+            assert_eq!(out.message_ids.len(), alerts + 1, "{stream}");
+            assert_eq!(out.summarised, APIS - suppressed - alerts, "{stream}");
+        }
     }
 
     const FN: &str = "arn:aws:lambda:us-east-1:123456789012:function:auth-fn";

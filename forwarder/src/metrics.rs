@@ -97,22 +97,30 @@ pub struct Tally {
 
 impl Tally {
     /// Counts a scanned batch: each flagged line once, by its cause and its API (an id of API
-    /// Gateway's shape) or else its log group.
+    /// Gateway's shape) or else its log group. Linear in the findings: the pairs with a dimension
+    /// are counted once, then kept count of as they are added.
     pub fn count_scan(&mut self, scan: &Scan) {
+        let mut scopes = self.scopes();
         for f in &scan.findings {
             let scope = match (f.api_id().filter(|id| is_api_id(id)), &f.log_group) {
                 (Some(id), _) => Scope::Api(id.to_owned()),
                 (None, Some(group)) => Scope::LogGroup(group.to_string()),
                 (None, None) => Scope::Unknown,
             };
-            let scope = if self.failures.contains_key(&(f.cause, scope.clone()))
-                || self.scopes() < MAX_SCOPES
-            {
-                scope
+            let key = (f.cause, scope);
+            if let Some(n) = self.failures.get_mut(&key) {
+                *n += 1;
+                continue;
+            }
+            let key = if key.1 == Scope::Unknown {
+                key
+            } else if scopes < MAX_SCOPES {
+                scopes += 1;
+                key
             } else {
-                Scope::Unknown
+                (f.cause, Scope::Unknown)
             };
-            *self.failures.entry((f.cause, scope)).or_default() += 1;
+            *self.failures.entry(key).or_default() += 1;
         }
         self.forged_ignored += scan.ignored as u64;
         self.unmatched_lines += scan.unmatched as u64;

@@ -896,3 +896,27 @@ fn log_events(events: Option<&RawValue>) -> Result<Content<'static>, DecodeError
             .collect(),
     ))
 }
+
+/// `aws logs` output as one batch, each event whole, so an execution log's events are read as the
+/// function reads a subscription's.
+pub fn output_batch<'a>(
+    events: &'a [OutputEvent],
+    log_group: Option<&'a str>,
+) -> super::LogBatch<'a> {
+    super::LogBatch {
+        message_type: super::MessageType::DataMessage,
+        owner: Cow::Borrowed(""),
+        log_group: Cow::Borrowed(log_group.unwrap_or_default()),
+        log_stream: Cow::Borrowed(""),
+        subscription_filters: Vec::new(),
+        log_events: events
+            .iter()
+            .map(|e| super::LogEvent {
+                id: Cow::Borrowed(e.event_id.as_deref().unwrap_or_default()),
+                timestamp: e.timestamp.unwrap_or_default(),
+                message: e.message.as_str().into(),
+            })
+            .collect(),
+        omitted_events: 0,
+    }
+}
