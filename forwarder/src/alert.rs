@@ -119,6 +119,9 @@ pub struct Group {
     /// For [`Cause::FormatMismatch`]: how the lines compare with the format.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift: Option<Drift>,
+    /// Failed requests read without the stage's format or a whole event's bounds
+    /// ([`Finding::verified`]): a client's text could have written them.
+    pub unverified: usize,
     /// The CloudWatch Logs id of the group's earliest line: unique in its log group, the same
     /// when a batch is delivered again.
     #[serde(skip)]
@@ -165,6 +168,7 @@ pub fn format_drift_group(scan: &Scan, format: &str) -> Option<Group> {
         diagnosis: None,
         suppressed_before: None,
         first_event_id: None,
+        unverified: 0,
         drift: Some(Drift {
             with_token: scan.with_token(),
             format: truncate(format, START_LIMITS.text_bytes).into_owned(),
@@ -211,6 +215,7 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
                         diagnosis: None,
                         suppressed_before: None,
                         drift: None,
+                        unverified: 0,
                         first_event_id: None,
                     },
                     first: f,
@@ -222,6 +227,7 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
         let slot = &mut slots[at];
         let g = &mut slot.group;
         g.count += 1;
+        g.unverified += usize::from(!f.verified);
         *slot.statuses.entry(f.status).or_default() += 1;
         // Batches are nearly always in order, but timestamps decide when they are not.
         if let (Some(ts), Some(earliest)) = (f.timestamp, slot.first.timestamp)
@@ -681,6 +687,17 @@ struct View<'a> {
     console_url: Option<String>,
 }
 
+/// A group's severity as configured, but never above a warning when none of its lines was read by
+/// the stage's format or a whole event's bounds: a client could have written every one.
+fn severity_of(group: &Group, config: &Config) -> Severity {
+    let severity = config.severity(group.cause);
+    if group.count > 0 && group.unverified == group.count {
+        severity.min(Severity::Warning)
+    } else {
+        severity
+    }
+}
+
 fn render_with(group: &Group, config: &Config, limits: Limits) -> Alert {
     let cut = |list: &[String], n: usize| -> Vec<String> {
         list.iter()
@@ -699,7 +716,7 @@ fn render_with(group: &Group, config: &Config, limits: Limits) -> Alert {
     let samples = cut(&group.sample_request_ids, limits.samples);
     let view = View {
         group,
-        severity: config.severity(group.cause),
+        severity: severity_of(group, config),
         label: label(config),
         region: cut_one(&config.region),
         log_group: cut_one(&group.log_group),
@@ -1112,6 +1129,7 @@ fn machine_json(view: &View, subject: &str, text: &str) -> serde_json::Value {
         "remedy": view.remedy,
         "diagnosis": view.diagnosis,
         "suppressed_before": view.suppressed_before,
+        "unverified_requests": view.group.unverified,
         "drift": view.drift,
         "console_url": view.console_url,
         "text": text,
@@ -1136,6 +1154,8 @@ struct Words {
     unmatched: &'static str,
     format: &'static str,
     sample_line: &'static str,
+    unverified: &'static str,
+    unverified_text: &'static str,
 }
 
 const EN: Words = Words {
@@ -1156,6 +1176,8 @@ const EN: Words = Words {
     unmatched: "Lines not read",
     format: "Format the forwarder was given",
     sample_line: "First such line, as logged",
+    unverified: "Unverified",
+    unverified_text: "read without the stage's access-log format (or from a saved execution log that lost where events end), so a client could have written them; scan with --format to verify",
 };
 
 const JA: Words = Words {
@@ -1176,6 +1198,8 @@ const JA: Words = Words {
     unmatched: "読めなかった行",
     format: "フォワーダーに設定された形式",
     sample_line: "該当する最初の行 (記録されたまま)",
+    unverified: "未検証",
+    unverified_text: "ステージのアクセスログ形式なしで (またはイベントの区切りを失った保存済み実行ログから) 読んだ行で、クライアントが書いた可能性があります。--format を指定して検証してください",
 };
 
 impl Words {
@@ -1223,6 +1247,13 @@ fn email_text(view: &View, lang: Language) -> String {
             t.push('\n');
             line(&mut t, w.when, &when(view));
         }
+    }
+    if g.unverified > 0 {
+        line(
+            &mut t,
+            w.unverified,
+            &format!("{} / {}: {}", g.unverified, g.count, w.unverified_text),
+        );
     }
     if let Some(p) = &view.suppressed_before {
         line(&mut t, w.since_last, &suppressed_text(p, lang));
@@ -1507,6 +1538,12 @@ fn chat_json(view: &View, config: &Config, subject: &str) -> serde_json::Value {
             d.push_str(&format!("• *{}:* {}\n", w.when, chat_code(&when(view))));
         }
     }
+    if g.unverified > 0 {
+        d.push_str(&format!(
+            "• *{}:* {} / {}: {}\n",
+            w.unverified, g.unverified, g.count, w.unverified_text
+        ));
+    }
     if let Some(p) = &view.suppressed_before {
         d.push_str(&format!(
             "• *{}:* {}\n",
@@ -1612,6 +1649,51 @@ mod tests {
         changed.log_group = f.log_group.clone();
         changed.timestamp = f.timestamp;
         changed
+    }
+
+    /// A group none of whose lines was read by the stage's format is never alerted above a
+    /// warning, and says so in every rendering; one verified line keeps its cause's severity.
+    #[test]
+    fn unverified_findings_are_at_most_a_warning_and_say_so() {
+        let mut unverified = finding(Cause::MissingInvokePermission, "/aws/api/prod", "r1", 1);
+        unverified.verified = false;
+        let verified = finding(Cause::MissingInvokePermission, "/aws/api/prod", "r2", 2);
+        for (findings, severity, said) in [
+            (vec![unverified.clone()], "warning", Some("1 / 1")),
+            (
+                vec![unverified.clone(), unverified.clone()],
+                "warning",
+                Some("2 / 2"),
+            ),
+            (
+                vec![unverified.clone(), verified.clone()],
+                "critical",
+                Some("1 / 2"),
+            ),
+            (vec![verified.clone()], "critical", None),
+        ] {
+            let groups = group(&findings, 5);
+            let alert = render(&groups[0], &config());
+            assert_eq!(alert.attributes.severity, severity, "{said:?}");
+            let machine: serde_json::Value = serde_json::from_str(&alert.machine).unwrap();
+            let count = findings.iter().filter(|f| !f.verified).count();
+            assert_eq!(machine["unverified_requests"], count, "{said:?}");
+            match said {
+                Some(said) => {
+                    assert!(
+                        alert.email.contains(&format!("Unverified: {said}")),
+                        "{}",
+                        alert.email
+                    );
+                    assert!(
+                        alert.chat.contains(&format!("Unverified:* {said}")),
+                        "{}",
+                        alert.chat
+                    );
+                }
+                None => assert!(!alert.email.contains("Unverified"), "{}", alert.email),
+            }
+        }
     }
 
     fn config() -> Config {

@@ -169,28 +169,28 @@ impl Cause {
     pub fn explanation(self, lang: Language) -> &'static str {
         match (self, lang) {
             (Cause::MissingInvokePermission, Language::En) => {
-                "The authorizer function's resource-based policy has no statement that lets apigateway.amazonaws.com invoke it for this API's authorizer ARN, or the authorizer's invoke role lacks lambda:InvokeFunction. Every request on the protected routes gets HTTP 500."
+                "The authorizer function's resource-based policy has no statement that lets apigateway.amazonaws.com invoke it for this API's authorizer ARN, or the authorizer's invoke role lacks lambda:InvokeFunction. Every request on the protected routes fails, with the status of the gateway response (500 unless the API changed it)."
             }
             (Cause::MissingInvokePermission, Language::Ja) => {
-                "オーソライザー関数のリソースベースポリシーに、この API のオーソライザー ARN から apigateway.amazonaws.com が呼び出すことを許可するステートメントがないか、オーソライザーの呼び出しロールに lambda:InvokeFunction がありません。保護されたルートへのすべてのリクエストが HTTP 500 になります。"
+                "オーソライザー関数のリソースベースポリシーに、この API のオーソライザー ARN から apigateway.amazonaws.com が呼び出すことを許可するステートメントがないか、オーソライザーの呼び出しロールに lambda:InvokeFunction がありません。保護されたルートへのすべてのリクエストが、ゲートウェイレスポンスのステータス (API が変更していなければ 500) で失敗します。"
             }
             (Cause::InvalidResponseFormat, Language::En) => {
-                "API Gateway invoked the authorizer, but its response does not have the shape the authorizer's configuration requires. Every request on the protected routes gets HTTP 500."
+                "API Gateway invoked the authorizer, but its response does not have the shape the authorizer's configuration requires. Every request on the protected routes fails, with the status of the gateway response (500 unless the API changed it)."
             }
             (Cause::InvalidResponseFormat, Language::Ja) => {
-                "API Gateway はオーソライザーを呼び出しましたが、応答がオーソライザーの設定で必要な形式になっていません。保護されたルートへのすべてのリクエストが HTTP 500 になります。"
+                "API Gateway はオーソライザーを呼び出しましたが、応答がオーソライザーの設定で必要な形式になっていません。保護されたルートへのすべてのリクエストが、ゲートウェイレスポンスのステータス (API が変更していなければ 500) で失敗します。"
             }
             (Cause::AuthorizerTimeout, Language::En) => {
-                "The authorizer did not answer within API Gateway's limit, so the request failed with HTTP 500."
+                "The authorizer did not answer within API Gateway's limit, so the request failed (500 unless the API changed its gateway response)."
             }
             (Cause::AuthorizerTimeout, Language::Ja) => {
-                "オーソライザーが API Gateway の制限時間内に応答しなかったため、リクエストは HTTP 500 で失敗しました。"
+                "オーソライザーが API Gateway の制限時間内に応答しなかったため、リクエストは失敗しました (API がゲートウェイレスポンスを変更していなければ 500)。"
             }
             (Cause::AuthorizerFailure, Language::En) => {
-                "API Gateway invoked the authorizer function, but it raised an error, crashed or ran out of time instead of returning a policy, so the request failed with HTTP 500 (a REST or WebSocket API calls this AUTHORIZER_FAILURE; a REST API's Amazon Cognito user pool authorizer reports it too, with no function involved). A function that means to refuse a caller must return a Deny policy, or raise exactly \"Unauthorized\" for a 401."
+                "API Gateway invoked the authorizer function, but it raised an error, crashed or ran out of time instead of returning a policy, so the request failed (500 unless the API changed its gateway response; a REST or WebSocket API calls this AUTHORIZER_FAILURE; a REST API's Amazon Cognito user pool authorizer reports it too, with no function involved). A function that means to refuse a caller must return a Deny policy, or raise exactly \"Unauthorized\" for a 401."
             }
             (Cause::AuthorizerFailure, Language::Ja) => {
-                "API Gateway はオーソライザー関数を呼び出しましたが、関数がポリシーを返さずにエラーを発生させたか、クラッシュしたか、時間切れになったため、リクエストは HTTP 500 で失敗しました (REST API と WebSocket API では AUTHORIZER_FAILURE。REST API の Amazon Cognito ユーザープールオーソライザーも関数なしで同じ応答を返します)。呼び出し元を拒否するには Deny ポリシーを返すか、401 にするには \"Unauthorized\" という例外だけを発生させます。"
+                "API Gateway はオーソライザー関数を呼び出しましたが、関数がポリシーを返さずにエラーを発生させたか、クラッシュしたか、時間切れになったため、リクエストは失敗しました (API がゲートウェイレスポンスを変更していなければ 500。REST API と WebSocket API では AUTHORIZER_FAILURE。REST API の Amazon Cognito ユーザープールオーソライザーも関数なしで同じ応答を返します)。呼び出し元を拒否するには Deny ポリシーを返すか、401 にするには \"Unauthorized\" という例外だけを発生させます。"
             }
             (Cause::Unknown, Language::En) => {
                 "API Gateway reported an authorizer configuration error this tool does not recognise; the error text below is what API Gateway wrote."
@@ -439,14 +439,14 @@ pub fn remedy(cause: Cause, place: &Place, lang: Language) -> Remedy {
                 vec![
                     "Read the authorizer function's own log around the failing requests: aws logs tail /aws/lambda/AUTHORIZER_FUNCTION --since 30m (an unhandled exception, a failed import, \"Task timed out\").".to_owned(),
                     "Check its Errors, Throttles and Duration against its Timeout in CloudWatch metrics; API Gateway waits only a limited time for an authorizer (10 seconds on an HTTP API).".to_owned(),
-                    "To refuse a caller, return a Deny policy (HTTP 403) or raise exactly \"Unauthorized\" (HTTP 401); any other error is HTTP 500 for every caller.".to_owned(),
+                    "To refuse a caller, return a Deny policy (HTTP 403) or raise exactly \"Unauthorized\" (HTTP 401); any other error fails every caller with the authorizer-failure gateway response (500 unless changed).".to_owned(),
                     format!("Call it as API Gateway does: {}", test_authorizer(place, en)),
                 ]
             } else {
                 vec![
                     "失敗したリクエストの時刻の、オーソライザー関数自身のログを確認します: aws logs tail /aws/lambda/AUTHORIZER_FUNCTION --since 30m (未処理の例外、インポートの失敗、\"Task timed out\")。".to_owned(),
                     "CloudWatch メトリクスで関数の Errors、Throttles、Duration とタイムアウト設定を確認します。API Gateway がオーソライザーを待つ時間には上限があります (HTTP API では 10 秒)。".to_owned(),
-                    "呼び出し元を拒否するには Deny ポリシー (HTTP 403) を返すか、\"Unauthorized\" という例外だけを発生させます (HTTP 401)。それ以外のエラーはすべての呼び出し元に HTTP 500 になります。".to_owned(),
+                    "呼び出し元を拒否するには Deny ポリシー (HTTP 403) を返すか、\"Unauthorized\" という例外だけを発生させます (HTTP 401)。それ以外のエラーはすべての呼び出し元でオーソライザー失敗のゲートウェイレスポンス (変更していなければ 500) になります。".to_owned(),
                     format!("API Gateway と同じように呼び出して確認します: {}", test_authorizer(place, en)),
                 ]
             },

@@ -563,8 +563,12 @@ async fn report(
 fn print_metrics(out: &mut impl Write, r: &Scanned, config: &Config) -> Result<()> {
     let mut tally = Tally::default();
     tally.count_scan(&r.scan);
-    for g in &r.groups {
+    // As the function publishes them: the first groups one alert each, the rest one summary.
+    for g in r.groups.iter().take(alert::MAX_ALERTS) {
         tally.count_published(g);
+    }
+    if r.groups.len() > alert::MAX_ALERTS {
+        tally.alerts_published += 1;
     }
     let namespace = config
         .metrics_namespace
@@ -698,12 +702,12 @@ fn warn_unmatched(r: &Scanned) {
         return;
     }
     let what = if r.scan.format_drift() {
-        "so detection is blind for them; give the stage's format with --format or ACCESS_LOG_FORMAT"
+        "so detection is blind for them; give the stage's format with --format or ACCESS_LOG_FORMAT (or, for execution-log lines, the group with --log-group or --execution-log-group)"
     } else {
-        "or a client value could have moved the token; they were not read"
+        "or a client value broke them so the token's place cannot be told; they were not read"
     };
     eprintln!(
-        "forwarder: warning: {}: {} of {} lines carrying the token do not follow the access-log format, {what}. First such line: {}",
+        "forwarder: warning: {}: {} of {} lines carrying the token do not follow the log they were read as, {what}. First such line: {}",
         visible(&r.name),
         r.scan.unmatched,
         r.scan.with_token(),

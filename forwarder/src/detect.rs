@@ -177,10 +177,11 @@ pub struct Finding {
     pub log_stream: Option<Arc<str>>,
     /// Milliseconds since the epoch, from the log event.
     pub timestamp: Option<i64>,
-    /// Whether the line was read by what the operator or AWS wrote: the stage's format, or an
-    /// execution log's whole event. A line the command line read without a format (by a guess of
-    /// its shape, or a saved execution log's lines, which have lost where events ended) is not:
-    /// a client's text could have made it, so its alert is never above a warning.
+    /// Whether the line was read by what the operator or AWS wrote: a format (the stage's, or
+    /// the default the function reads when none is set), or an execution log's whole event. A
+    /// line the command line read by a heuristic (a JSON line's key names, the quote rule), or a
+    /// saved execution log's line, which has lost where its event ended, is not: a client's text
+    /// could have made it, so its alert is never above a warning.
     pub verified: bool,
     text: Box<str>,
     spans: [Span; TEXT_FIELDS],
@@ -596,9 +597,14 @@ fn scan_candidate(
     origin: &Origin,
     scratch: &mut Scratch,
 ) -> LineVerdict {
-    let mut verdict = read_candidate(line, format, origin, scratch);
+    read_candidate(line, format, origin, scratch)
+}
+
+/// A verdict of the command line's heuristics (a JSON line's key names, the quote rule): a
+/// finding there is one a client's text could have made.
+fn unverified(mut verdict: LineVerdict) -> LineVerdict {
     if let LineVerdict::Flagged(f) = &mut verdict {
-        f.verified = format.is_given();
+        f.verified = false;
     }
     verdict
 }
@@ -616,7 +622,7 @@ fn read_candidate(
         return if format.is_given() {
             LineVerdict::Drifted
         } else {
-            scan_unstructured(trimmed, origin)
+            unverified(scan_unstructured(trimmed, origin))
         };
     }
     if format.is_given() {
@@ -636,12 +642,13 @@ fn read_candidate(
             return verdict;
         }
         if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(trimmed) {
-            return scan_json(&map, format, origin);
+            return unverified(scan_json(&map, format, origin));
         }
     }
+    // The default format first, read as the function reads it when no format is set.
     match scan_split(trimmed, format, origin, scratch) {
         LineVerdict::Unmatched => scan_preset(trimmed, origin, scratch)
-            .unwrap_or_else(|| scan_unstructured(trimmed, origin)),
+            .unwrap_or_else(|| unverified(scan_unstructured(trimmed, origin))),
         verdict => verdict,
     }
 }

@@ -749,6 +749,7 @@ mod tests {
             diagnosis: None,
             suppressed_before: None,
             drift: None,
+            unverified: 0,
             first_event_id: None,
         }
     }

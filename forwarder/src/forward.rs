@@ -53,6 +53,8 @@ pub struct Outcome {
     pub ignored: usize,
     /// Lines with the token that do not follow the access-log format.
     pub unmatched: usize,
+    /// Of those, lines without the format's layout: evidence the stage's format changed.
+    pub drifted: usize,
     /// Groups flood control counted instead of alerting.
     pub suppressed: usize,
     /// Groups past [`alert::MAX_ALERTS`], told in one summary alert instead of one each.
@@ -364,6 +366,7 @@ async fn forward_batch_within<P: Publisher, I: Inspector, W: AlertWindows>(
         findings = scan.findings.len(),
         ignored = scan.ignored,
         unmatched = scan.unmatched,
+        drifted = scan.drifted,
         format_drift = scan.format_drift(),
         alerts = alerts.len(),
         suppressed = gate.suppressed,
@@ -397,6 +400,7 @@ async fn forward_batch_within<P: Publisher, I: Inspector, W: AlertWindows>(
         findings: scan.findings.len(),
         ignored: scan.ignored,
         unmatched: scan.unmatched,
+        drifted: scan.drifted,
         suppressed: gate.suppressed,
         summarised: left.len(),
         message_ids,

@@ -414,7 +414,7 @@ async fn a_format_that_does_not_match_is_said() {
     );
     assert!(
         run.stderr.contains(
-            "5 of 5 lines carrying the token do not follow the access-log format, so detection is blind"
+            "5 of 5 lines carrying the token do not follow the log they were read as, so detection is blind"
         ),
         "{run:?}"
     );
@@ -920,5 +920,57 @@ fn an_inputs_kind_is_read_from_structure_a_client_cannot_write() {
             .status()
             .unwrap();
         assert_eq!(status.code(), Some(1), "scan {args} | head");
+    }
+}
+
+/// Without a format, a finding of the command line's heuristics is one a client could have made:
+/// `--json` says it is unverified and its alert is a warning, whatever its cause; a line that
+/// follows the default format is read as the function reads it and keeps its severity.
+#[test]
+fn a_finding_no_format_proves_is_unverified_and_at_most_a_warning() {
+    let dir = std::env::temp_dir().join(format!("trust-unverified-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = [
+        // No known shape: the quote rule.
+        (
+            format!("weird|203.0.113.7|\"GET /\"|500|{PERMISSION}"),
+            false,
+            "warning",
+        ),
+        // A JSON line read by its key names.
+        (
+            format!(r#"{{"id":"r1","why":"x","error":"{PERMISSION}"}}"#),
+            false,
+            "warning",
+        ),
+        // The default format, as the function reads it with no format set.
+        (
+            format!(
+                r#"203.0.113.7 - - [20/Nov/2026:09:14:03 +0000] "GET GET /orders HTTP/1.1" 500 35 Vx3kTfWGIAMEbyw= {PERMISSION}"#
+            ),
+            true,
+            "critical",
+        ),
+    ];
+    for (i, (line, verified, severity)) in cases.iter().enumerate() {
+        let path = dir.join(format!("{i}.log"));
+        std::fs::write(&path, line).unwrap();
+        let run = forwarder(&["scan", "--json", path.to_str().unwrap()], None, &[]);
+        assert_eq!(run.code, 1, "{line}: {run:?}");
+        assert!(
+            run.stdout.contains(&format!(r#""verified":{verified}"#)),
+            "{line}: {run:?}"
+        );
+        let run = forwarder(&["scan", "--alert", path.to_str().unwrap()], None, &[]);
+        assert!(
+            run.stdout.contains(&format!("severity={severity}")),
+            "{line}: {}",
+            run.stdout
+        );
+        assert_eq!(
+            run.stdout.contains("Unverified: 1 / 1"),
+            !verified,
+            "{line}"
+        );
     }
 }
