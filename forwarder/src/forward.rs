@@ -341,7 +341,7 @@ async fn forward_batch_within<P: Publisher, I: Inspector, W: AlertWindows>(
         });
     }
     let scan = scan_as_configured(batch, config);
-    services.record(|t| t.count_scan(&scan));
+    services.record(|t| t.count_scan_as(&scan, config.log_kind(&batch.log_group)));
     let mut groups = groups_for(&scan, config);
     let now = now_seconds();
     // Flood control asks about the groups in order until MAX_ALERTS may alert; those it did not
