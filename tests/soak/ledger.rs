@@ -118,6 +118,9 @@ pub fn reconcile(plan: &Plan, deliveries: &Deliveries, evidence: &Evidence<'_>) 
     // Alerts per problem (API and cause), and the windows that alerted at all.
     let mut alerted_keys: HashMap<String, usize> = HashMap::new();
     let mut alerted_windows: HashSet<String> = HashSet::new();
+    // The windows that alerted a specific cause: an `unknown` after it adds nothing, so any
+    // batch's `unknown` lines of that API may be counted instead of alerted.
+    let mut specific_windows: HashSet<String> = HashSet::new();
     let mut reported_before: HashMap<String, u64> = HashMap::new();
     let silent: HashSet<&str> = plan
         .jobs
@@ -154,6 +157,9 @@ pub fn reconcile(plan: &Plan, deliveries: &Deliveries, evidence: &Evidence<'_>) 
                 .entry(format!("{api}#{}", a.cause))
                 .or_default() += 1;
             alerted_windows.insert(window_key(api));
+            if a.cause != "unknown" {
+                specific_windows.insert(window_key(api));
+            }
             *reported_before.entry(window_key(api)).or_default() += a.suppressed_before;
         }
     }
@@ -223,7 +229,8 @@ pub fn reconcile(plan: &Plan, deliveries: &Deliveries, evidence: &Evidence<'_>) 
                 None => dead_jobs.contains(&job.id),
             };
             // Only a flood batch may be held back: every other batch's problem is its own, and
-            // its own window lets it alert whenever it comes. It must say so in its answer.
+            // its own window lets it alert whenever it comes. It must say so in its answer. The
+            // exception: `unknown` lines of an API whose window alerted a specific cause.
             let held_back = job.kind == JobKind::Flood
                 && deliveries.answers[job.id]
                     .lock()
@@ -232,7 +239,9 @@ pub fn reconcile(plan: &Plan, deliveries: &Deliveries, evidence: &Evidence<'_>) 
                     .is_some_and(|a| a["suppressed"].as_u64().unwrap_or(0) > 0);
             if dead {
                 ledger.dead_lettered += 1;
-            } else if held_back && alerted_windows.contains(&key) {
+            } else if (held_back && alerted_windows.contains(&key))
+                || (f.cause == "unknown" && specific_windows.contains(&key))
+            {
                 *counted_per_key.entry(key).or_default() += 1;
                 ledger.counted += 1;
             } else {
