@@ -112,6 +112,10 @@ pub struct Group {
     pub api_ids: Vec<String>,
     pub stages: Vec<String>,
     pub account_id: Option<String>,
+    /// The account that delivered the lines (the batch's owner), when it is an account id: the
+    /// account of the problem's key and thread ([`flood::key`]), which no line can choose.
+    #[serde(skip)]
+    pub owner: Option<String>,
     /// What the API's live configuration says, when the forwarder was asked to check it.
     pub diagnosis: Option<Diagnosis>,
     /// What flood control kept quiet since the last alert for this problem.
@@ -165,6 +169,7 @@ pub fn format_drift_group(scan: &Scan, format: &str) -> Option<Group> {
         api_ids: Vec::new(),
         stages: Vec::new(),
         account_id: scan.account_id.clone(),
+        owner: scan.account_id.clone(),
         diagnosis: None,
         suppressed_before: None,
         first_event_id: None,
@@ -212,6 +217,7 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
                         api_ids: api.iter().map(|a| (*a).to_owned()).collect(),
                         stages: Vec::new(),
                         account_id: None,
+                        owner: None,
                         diagnosis: None,
                         suppressed_before: None,
                         drift: None,
@@ -910,7 +916,11 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
         suppressed,
     };
     let scope = match flood::scope_parts(&q.scope) {
-        ScopeParts::Api(api) => format!("{} {api}", w.api),
+        ScopeParts::Api {
+            account: Some(account),
+            api,
+        } => format!("{} {api} ({} {account})", w.api, w.account),
+        ScopeParts::Api { account: None, api } => format!("{} {api}", w.api),
         ScopeParts::LogGroup {
             account: Some(account),
             group,
@@ -969,7 +979,7 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
         attributes: Attributes {
             cause: q.cause.code().to_owned(),
             log_group: attribute(match flood::scope_parts(&q.scope) {
-                ScopeParts::Api(api) => api,
+                ScopeParts::Api { api, .. } => api,
                 ScopeParts::LogGroup { group, .. } => group,
             }),
             severity: Severity::Info.code().to_owned(),
@@ -992,9 +1002,9 @@ fn mentioned(config: &Config, severity: Severity, description: String) -> String
 /// A thread id longer than this ends in a digest of the whole key instead.
 const MAX_THREAD_BYTES: usize = 128;
 
-/// The chat thread of a problem: its flood-control key (the API, else the log group, and the
-/// cause), so every alert about it, whatever the batch and however its message was trimmed, and
-/// the note that it is over land in one thread
+/// The chat thread of a problem: its flood-control key (the API, else the log group, in its
+/// account), so every alert about it, whatever the batch, the cause and the log that saw it, and
+/// however its message was trimmed, and the note that it is over land in one thread
 /// (<https://docs.aws.amazon.com/chatbot/latest/adminguide/custom-notifs.html>).
 pub fn thread_id(key: &str) -> String {
     let shown = ascii(key);
@@ -2160,7 +2170,7 @@ mod tests {
 
     fn quiet(cause: Cause, scope: &str, ids: &[String]) -> Quiet {
         Quiet {
-            key: format!("{scope}#{}", cause.code()),
+            key: scope.to_owned(),
             scope: scope.to_owned(),
             cause,
             last_seen: 1_700_000_000,
@@ -2269,7 +2279,7 @@ mod tests {
                 "the same batch again has the same id"
             );
             let scope = match api {
-                Some(api) => format!("api:{api}"),
+                Some(api) => format!("api:123456789012:{api}"),
                 None => format!("log:123456789012:{log_group}"),
             };
             let recovered = render_recovered(
@@ -2277,8 +2287,20 @@ mod tests {
                 &config(),
             );
             assert_eq!(chat(&recovered)["metadata"]["threadId"], thread);
-            let other = render_recovered(&quiet(Cause::Unknown, &scope, &[]), &config());
-            assert_ne!(chat(&other)["metadata"]["threadId"], thread, "cause apart");
+            // Another cause of the same API or log group, from either log: the same thread.
+            let other = chat(&render(
+                &group(
+                    &[with(&finding(Cause::Unknown, log_group, "r9", 9), |t| {
+                        t.api_id = api
+                    })],
+                    5,
+                )[0],
+                &config(),
+            ));
+            assert_eq!(
+                other["metadata"]["threadId"], thread,
+                "one thread, any cause"
+            );
         }
     }
 
@@ -2307,10 +2329,7 @@ mod tests {
         assert_eq!(ab, ba, "one group and one thread per API, in any order");
         assert_eq!(
             ab.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(),
-            [
-                "api:aaaaaaaaaa#missing_invoke_permission",
-                "api:bbbbbbbbbb#missing_invoke_permission"
-            ]
+            ["api:123456789012:aaaaaaaaaa", "api:123456789012:bbbbbbbbbb"]
         );
     }
 
@@ -2325,7 +2344,7 @@ mod tests {
         };
         assert_eq!(
             in_account("111122223333"),
-            "log:111122223333:/aws/apigw/prod#unknown"
+            "log:111122223333:/aws/apigw/prod"
         );
         assert_ne!(in_account("111122223333"), in_account("444455556666"));
         // Its recovery, in the same thread, names the group and the account.
@@ -2336,6 +2355,17 @@ mod tests {
             in_account("111122223333")
         );
         assert_eq!(note.attributes.log_group, "/aws/apigw/prod");
+        let api = render_recovered(
+            &quiet(Cause::Unknown, "api:111122223333:a1b2c3d4e5", &[]),
+            &config(),
+        );
+        assert_eq!(api.attributes.log_group, "a1b2c3d4e5");
+        assert!(
+            api.email
+                .contains("on API a1b2c3d4e5 (account 111122223333) since"),
+            "{}",
+            api.email
+        );
         assert!(
             note.email
                 .contains("on Log group /aws/apigw/prod (account 111122223333) since"),

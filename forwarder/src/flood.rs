@@ -1,9 +1,10 @@
 //! Flood control: one alert per problem and window, however many batches report it.
 //!
 //! A broken authorizer fails every request, so a busy API sends the forwarder batch after batch
-//! with the same cause. The first batch opens a window for its (API or log group, cause) with a
-//! conditional write; batches inside the window only add to its counters; the first alert after
-//! the window closes says how many failed requests went unreported meanwhile.
+//! with the same cause. The first batch opens a window for its API (or log group) with a
+//! conditional write; batches inside the window only add to its counters, unless their cause tells
+//! something the window's alerts did not (see [`verdict`]); the first alert after the window
+//! closes says how many failed requests went unreported meanwhile.
 //!
 //! The state lives in DynamoDB (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html>):
 //! conditional writes make concurrent invocations agree on who alerts, `ADD` counts atomically,
@@ -39,8 +40,9 @@ pub struct Suppressed {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Quiet {
     pub key: String,
-    /// `api:ID` or `log:GROUP`.
+    /// `api:ACCOUNT:ID`, `log:ACCOUNT:GROUP`, or either without the account.
     pub scope: String,
+    /// The most specific cause the window alerted on ([`principal`]).
     pub cause: Cause,
     /// Seconds since the epoch of the last failed request the window saw.
     pub last_seen: i64,
@@ -48,19 +50,85 @@ pub struct Quiet {
     pub suppressed: Suppressed,
 }
 
-/// Splits a window key back into its scope and cause.
-pub fn parse_key(key: &str) -> Option<(&str, Cause)> {
-    let (scope, code) = key.rsplit_once('#')?;
-    Some((scope, Cause::from_code(code)?))
+/// What a window key names: a key is its scope. Keys of the earlier shape (`api:ID#cause`) are
+/// not read as one: an API id holds no `#`. (A log group name may, so the table tells those items
+/// apart by the `scope` attribute only current windows have; see [`DynamoWindows`].)
+pub fn parse_key(key: &str) -> Option<ScopeParts<'_>> {
+    match scope_parts(key) {
+        ScopeParts::Api { api, .. } if api.contains('#') => None,
+        _ if key.starts_with("api:") || key.starts_with("log:") => Some(scope_parts(key)),
+        _ => None,
+    }
+}
+
+/// The cause a recovery note names for a window that alerted on `causes`: a specific one over
+/// `unknown`, the first in [`Cause`]'s order when there are several.
+pub fn principal(causes: &[Cause]) -> Cause {
+    causes
+        .iter()
+        .copied()
+        .filter(|c| *c != Cause::Unknown)
+        .min()
+        .unwrap_or(Cause::Unknown)
 }
 
 /// The answer to "may this group alert?".
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Opening {
-    /// A new window is open; alert, and report what the previous one suppressed.
+    /// A new window is open, with this group's cause alerted; alert, and report what the previous
+    /// one suppressed.
     Opened { previous: Option<Suppressed> },
-    /// A window is open already: count, do not alert.
-    AlreadyOpen,
+    /// A window is open already; [`verdict`] decides from what it holds.
+    Open(OpenWindow),
+}
+
+/// What an open window holds, as [`verdict`] needs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpenWindow {
+    /// The causes alerted in it, in [`Cause`]'s order.
+    pub alerted: Vec<Cause>,
+    /// This batch's claim on this cause, when it made one in this window.
+    pub claim: Option<Claim>,
+}
+
+/// A batch's claim to alert on a cause in a window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// Claimed; not known to have been published (the answer to the claim may have been lost, or
+    /// the process ended before the mark).
+    Pending,
+    /// Its alert was published ([`AlertWindows::mark_sent`]).
+    Sent,
+}
+
+/// What a group does in an open window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Its own claim, not known to be published: alert (again) rather than risk none.
+    Alert,
+    /// Its own claim, published: a redelivery, already alerted and counted; stay quiet.
+    Repeat,
+    /// A cause the window has not alerted on and that adds to what it did: claim it, then alert.
+    Claim,
+    /// Nothing new: count it into the window.
+    Count,
+}
+
+/// Decides a group in an open window from its cause, the causes alerted there and its batch's
+/// claim. `unknown` adds nothing once any cause was alerted; a specific cause after `unknown`
+/// says what broke, so it alerts, in the same thread.
+pub fn verdict(cause: Cause, window: &OpenWindow) -> Verdict {
+    match window.claim {
+        Some(Claim::Sent) => Verdict::Repeat,
+        Some(Claim::Pending) => Verdict::Alert,
+        None if adds_information(cause, &window.alerted) => Verdict::Claim,
+        None => Verdict::Count,
+    }
+}
+
+/// Whether an alert on `cause` tells something the alerts on `alerted` did not.
+pub fn adds_information(cause: Cause, alerted: &[Cause]) -> bool {
+    !alerted.contains(&cause) && (cause != Cause::Unknown || alerted.is_empty())
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -74,15 +142,36 @@ pub enum FloodError {
 
 /// The two writes flood control needs.
 pub trait AlertWindows: Sync {
-    /// Opens a window on `key` from `now` until `until` (seconds) for `batch` unless one is open;
-    /// a window `batch` opened itself counts as opened, unchanged (see [`gate`]).
+    /// Opens a window on `key` from `now` until `until` (seconds) for `batch`, with `cause`
+    /// claimed by it, unless one is open; an open window comes back as it is.
     fn open(
         &self,
         key: &str,
         batch: &str,
+        cause: Cause,
         now: i64,
         until: i64,
     ) -> impl Future<Output = Result<Opening, FloodError>> + Send;
+
+    /// Claims `cause` for `batch` in the window open on `key`, if it is open and the claim still
+    /// [`adds_information`] (checked by the write, so concurrent invocations agree); false when
+    /// it does not or the window closed.
+    fn claim(
+        &self,
+        key: &str,
+        batch: &str,
+        cause: Cause,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, FloodError>> + Send;
+
+    /// Records that the alert `batch` claimed for `cause` on `key` was published, so a
+    /// redelivery of the batch stays quiet.
+    fn mark_sent(
+        &self,
+        key: &str,
+        batch: &str,
+        cause: Cause,
+    ) -> impl Future<Output = Result<(), FloodError>> + Send;
 
     /// Adds a suppressed batch to the open window on `key`.
     fn add(
@@ -93,11 +182,13 @@ pub trait AlertWindows: Sync {
         sample_request_ids: &[String],
     ) -> impl Future<Output = Result<(), FloodError>> + Send;
 
-    /// Ends the window on `key` at `now` if `batch` opened it.
+    /// Withdraws `batch`'s claim on `cause` in the window on `key`, and ends the window at `now`
+    /// if `batch` opened it and no claim is left: the alert did not go out.
     fn release(
         &self,
         key: &str,
         batch: &str,
+        cause: Cause,
         now: i64,
     ) -> impl Future<Output = Result<(), FloodError>> + Send;
 
@@ -118,30 +209,44 @@ pub trait AlertWindows: Sync {
     ) -> impl Future<Output = Result<bool, FloodError>> + Send;
 }
 
-/// The key of a problem: the API when the lines name it, else the log group in its account, and
-/// the cause. Log group names repeat across accounts (one stack deployed in each), and one
-/// forwarder may read them all (infra/org), so a group's key carries the account when it is known.
+/// The key of a problem, its scope: the API when the lines name it, else the log group, in the
+/// account that delivered them. One key per API whatever the cause and whichever log (access or
+/// execution) saw it, so one incident has one window and one thread. The account is the batch's
+/// owner when it is an account id, never a line's own `$context.accountId`: in an organisation
+/// (infra/org) a member account's lines naming another account's API id must not join that API's
+/// window. Without an owner (a scan of a file) the lines' account stands in.
 /// A group holds one API at most ([`crate::alert::group`]), so the key does not depend on which
 /// of several APIs failed first.
 pub fn key(group: &Group) -> String {
+    let is_account = |a: &&str| crate::shape::is_account_id(a);
     let account = group
-        .account_id
+        .owner
         .as_deref()
-        .filter(|a| crate::shape::is_account_id(a));
-    let scope = match (group.api_ids.first(), group.log_group.as_deref(), account) {
-        (Some(api), _, _) => format!("api:{api}"),
+        .filter(is_account)
+        .or_else(|| group.account_id.as_deref().filter(is_account));
+    match (group.api_ids.first(), group.log_group.as_deref(), account) {
+        (Some(api), _, Some(account)) => format!("api:{account}:{api}"),
+        (Some(api), _, None) => format!("api:{api}"),
         (None, Some(g), Some(account)) => format!("log:{account}:{g}"),
         (None, Some(g), None) => format!("log:{g}"),
         (None, None, _) => "log:-".to_owned(),
-    };
-    format!("{scope}#{}", group.cause.code())
+    }
 }
 
-/// What a scope names, for people: an API id, or a log group and the account it is in (log
-/// group names hold no `:`, so the first one after `log:` ends an account id).
+/// What a scope names, for people: an API id or a log group, and the account it is in (API ids
+/// and log group names hold no `:`, so the first one after the kind ends an account id).
 pub fn scope_parts(scope: &str) -> ScopeParts<'_> {
     match scope.split_once(':') {
-        Some(("api", api)) => ScopeParts::Api(api),
+        Some(("api", rest)) => match rest.split_once(':') {
+            Some((account, api)) if crate::shape::is_account_id(account) => ScopeParts::Api {
+                account: Some(account),
+                api,
+            },
+            _ => ScopeParts::Api {
+                account: None,
+                api: rest,
+            },
+        },
         Some(("log", rest)) => match rest.split_once(':') {
             Some((account, group)) if crate::shape::is_account_id(account) => {
                 ScopeParts::LogGroup {
@@ -163,7 +268,10 @@ pub fn scope_parts(scope: &str) -> ScopeParts<'_> {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScopeParts<'a> {
-    Api(&'a str),
+    Api {
+        account: Option<&'a str>,
+        api: &'a str,
+    },
     LogGroup {
         account: Option<&'a str>,
         group: &'a str,
@@ -184,8 +292,8 @@ pub struct Gate {
     pub suppressed: usize,
     /// Groups [`gate_within`] stopped before, in their order: neither let through nor held back.
     pub left: Vec<Group>,
-    /// The keys whose windows this gate opened, all at `at`, for `batch`.
-    opened: HashSet<String>,
+    /// The (key, cause) claims this gate made, all at `at`, for `batch`.
+    claimed: HashSet<(String, Cause)>,
     at: i64,
     batch: String,
 }
@@ -196,14 +304,28 @@ pub struct Gate {
 pub const DECISIONS_PER_ALERT: usize = 4;
 
 impl Gate {
-    /// Closes the window this invocation opened for `group`, when its alert could not be sent:
-    /// the retry must alert, not count itself as a repeat.
+    /// Withdraws the claim this invocation made for `group` (and ends the window it opened with
+    /// it), when its alert could not be sent: the retry must alert, not count itself as a repeat.
     pub async fn release<W: AlertWindows>(&self, windows: &W, group: &Group) {
         let key = key(group);
-        if self.opened.contains(&key)
-            && let Err(e) = windows.release(&key, &self.batch, self.at).await
+        if self.claimed.contains(&(key.clone(), group.cause))
+            && let Err(e) = windows
+                .release(&key, &self.batch, group.cause, self.at)
+                .await
         {
             tracing::warn!(key, error = %e, "window not closed after a failed publish");
+        }
+    }
+
+    /// Marks the claim made for `group` as published, so a redelivery of this batch (a Lambda
+    /// retry after a later publish failed, a Kinesis record read again) stays quiet. Unmarked, the
+    /// redelivery alerts again: a duplicate, never a loss.
+    pub async fn sent<W: AlertWindows>(&self, windows: &W, group: &Group) {
+        let key = key(group);
+        if self.claimed.contains(&(key.clone(), group.cause))
+            && let Err(e) = windows.mark_sent(&key, &self.batch, group.cause).await
+        {
+            tracing::warn!(key, error = %e, "published alert not marked; a redelivery repeats it");
         }
     }
 }
@@ -211,13 +333,14 @@ impl Gate {
 /// Keeps the groups that may alert now, with what their previous window suppressed; counts the
 /// others into their open window. Store failures let the group alert (fail open) and are logged.
 ///
-/// `batch` names the delivery (see [`batch_id`]). A window remembers the batch that opened it, and
-/// that batch finds it open for itself again: when the answer to the opening write is lost and
-/// the SDK sends it again, or when the alert failed and Lambda retries the batch, the retry alerts
-/// instead of counting itself as a repeat of an alert nobody received. The window is left as it
-/// is, so what other batches counted into it meanwhile waits for the next window's alert (or the
-/// recovery note) however often the opener comes back. Each delivery of the opening batch may so
-/// alert once more; none alerts zero times.
+/// `batch` names the delivery (see [`batch_id`]). A window remembers which batch claimed each cause
+/// it alerted on, and whether that alert was published ([`Gate::sent`]). A batch that finds its
+/// own claim unpublished alerts again: the answer to the claiming write was lost and the SDK sent
+/// it again, or the process stopped before the mark; it does not count itself as a repeat of an
+/// alert nobody may have received. A batch that finds its claim published (a redelivery) stays
+/// quiet and counts nothing, as its requests were alerted on. The window is left as it is, so what
+/// other batches counted into it meanwhile waits for the next window's alert (or the recovery
+/// note).
 pub async fn gate<W: AlertWindows>(
     groups: &mut Vec<Group>,
     windows: &W,
@@ -256,7 +379,7 @@ pub async fn gate_within<W: AlertWindows>(
         let key = key(&group);
         match decide(windows, &key, batch, &mut group, now, until).await {
             Decision::Opened => {
-                gate.opened.insert(key);
+                gate.claimed.insert((key, group.cause));
                 keep.push(group);
             }
             Decision::FailedOpen => keep.push(group),
@@ -284,13 +407,36 @@ async fn decide<W: AlertWindows>(
 ) -> Decision {
     // Opening and adding race with other invocations and with the window's end; a few rounds
     // settle it, and if they do not, alerting is the safe side.
+    let unavailable = |e: &FloodError| {
+        tracing::warn!(key, error = %e, "flood control unavailable; alerting");
+        Decision::FailedOpen
+    };
     for _ in 0..3 {
-        match windows.open(key, batch, now, until).await {
+        let open = match windows.open(key, batch, group.cause, now, until).await {
             Ok(Opening::Opened { previous }) => {
                 group.suppressed_before = previous.filter(|p| p.failed_requests > 0);
                 return Decision::Opened;
             }
-            Ok(Opening::AlreadyOpen) => {
+            Ok(Opening::Open(open)) => open,
+            Err(e) => return unavailable(&e),
+        };
+        match verdict(group.cause, &open) {
+            Verdict::Alert => return Decision::Opened,
+            Verdict::Repeat => {
+                tracing::info!(
+                    key,
+                    cause = group.cause.code(),
+                    "redelivered; alert already sent"
+                );
+                return Decision::Suppressed;
+            }
+            Verdict::Claim => match windows.claim(key, batch, group.cause, now).await {
+                Ok(true) => return Decision::Opened,
+                // Claimed meanwhile, or the window closed: look again.
+                Ok(false) => continue,
+                Err(e) => return unavailable(&e),
+            },
+            Verdict::Count => {
                 let count = u64::try_from(group.count).unwrap_or(u64::MAX);
                 match windows
                     .add(key, now, count, &group.sample_request_ids)
@@ -305,15 +451,8 @@ async fn decide<W: AlertWindows>(
                         return Decision::Suppressed;
                     }
                     Err(FloodError::WindowClosed) => continue,
-                    Err(FloodError::Store(e)) => {
-                        tracing::warn!(key, error = %e, "flood control unavailable; alerting");
-                        return Decision::FailedOpen;
-                    }
+                    Err(e) => return unavailable(&e),
                 }
-            }
-            Err(e) => {
-                tracing::warn!(key, error = %e, "flood control unavailable; alerting");
-                return Decision::FailedOpen;
             }
         }
     }
@@ -326,6 +465,13 @@ pub const MAX_WINDOW_SAMPLES: usize = 10;
 pub const TTL_AFTER_WINDOW_SECONDS: i64 = 7 * 24 * 3600;
 
 /// Windows in a DynamoDB table with a string partition key `pk` and TTL on `expires_at`.
+///
+/// An item holds its window (`window_start`, `window_end`, `opened_by`), its counts, the causes
+/// alerted in it (`causes`, a string set) with the claims behind them (`claims`, `CAUSE BATCH`)
+/// and the claims whose alerts were published (`sent`), and its key again in `scope`. Items
+/// written under the earlier key shape (`api:ID#cause`) lack `scope`: they still work as windows
+/// for no key now in use, the recovery check skips them, and their TTL removes them within a week
+/// of their window.
 #[derive(Clone, Debug)]
 pub struct DynamoWindows {
     client: aws_sdk_dynamodb::Client,
@@ -370,11 +516,52 @@ fn store_error<E: ProvideErrorMetadata + std::error::Error>(e: &E) -> FloodError
     FloodError::Store(crate::sdk::describe(e))
 }
 
+/// How a claim is written in `claims` and `sent`: cause codes hold no space.
+fn claim_tag(cause: Cause, batch: &str) -> String {
+    format!("{} {batch}", cause.code())
+}
+
+fn strings<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> &'a [String] {
+    item.get(name)
+        .and_then(|v| v.as_ss().ok())
+        .map_or(&[], Vec::as_slice)
+}
+
+/// Reads an open window as [`verdict`] needs it: the causes it alerted, and `batch`'s claim on
+/// `cause`.
+fn open_window<S: AsRef<str>>(
+    causes: &[S],
+    claims: &[S],
+    sent: &[S],
+    batch: &str,
+    cause: Cause,
+) -> OpenWindow {
+    let mut alerted: Vec<Cause> = causes
+        .iter()
+        .filter_map(|c| Cause::from_code(c.as_ref()))
+        .collect();
+    alerted.sort();
+    alerted.dedup();
+    let tag = claim_tag(cause, batch);
+    let has = |set: &[S]| set.iter().any(|t| t.as_ref() == tag);
+    let claim = match (has(claims), has(sent)) {
+        (_, true) => Some(Claim::Sent),
+        (true, false) => Some(Claim::Pending),
+        (false, false) => None,
+    };
+    OpenWindow { alerted, claim }
+}
+
+fn ss(value: String) -> AttributeValue {
+    AttributeValue::Ss(vec![value])
+}
+
 impl AlertWindows for DynamoWindows {
     async fn open(
         &self,
         key: &str,
         batch: &str,
+        cause: Cause,
         now: i64,
         until: i64,
     ) -> Result<Opening, FloodError> {
@@ -384,9 +571,13 @@ impl AlertWindows for DynamoWindows {
             .table_name(&self.table)
             .key("pk", AttributeValue::S(key.to_owned()))
             .update_expression(
-                "SET window_start = :now, window_end = :until, expires_at = :ttl, suppressed = :zero, batches = :zero, opened_by = :batch REMOVE sample_ids, last_suppressed, recovered_at",
+                "SET #scope = :key, window_start = :now, window_end = :until, expires_at = :ttl, suppressed = :zero, batches = :zero, opened_by = :batch, causes = :cause, claims = :claim REMOVE sample_ids, last_suppressed, recovered_at, sent",
             )
             .condition_expression("attribute_not_exists(pk) OR window_end < :now")
+            .expression_attribute_names("#scope", "scope")
+            .expression_attribute_values(":key", AttributeValue::S(key.to_owned()))
+            .expression_attribute_values(":cause", ss(cause.code().to_owned()))
+            .expression_attribute_values(":claim", ss(claim_tag(cause, batch)))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":batch", AttributeValue::S(batch.to_owned()))
             .expression_attribute_values(":until", n(until))
@@ -410,19 +601,74 @@ impl AlertWindows for DynamoWindows {
             }
             Err(e) => match e.as_service_error() {
                 Some(UpdateItemError::ConditionalCheckFailedException(refused)) => {
-                    let opener = refused
-                        .item()
-                        .and_then(|open| open.get("opened_by"))
-                        .and_then(|v| v.as_s().ok());
-                    Ok(if opener.is_some_and(|o| o == batch) {
-                        // This batch's own window: what others counted stays for the next alert.
-                        Opening::Opened { previous: None }
-                    } else {
-                        Opening::AlreadyOpen
-                    })
+                    let empty = HashMap::new();
+                    let item = refused.item().unwrap_or(&empty);
+                    Ok(Opening::Open(open_window(
+                        strings(item, "causes"),
+                        strings(item, "claims"),
+                        strings(item, "sent"),
+                        batch,
+                        cause,
+                    )))
                 }
                 _ => Err(store_error(&e)),
             },
+        }
+    }
+
+    async fn claim(
+        &self,
+        key: &str,
+        batch: &str,
+        cause: Cause,
+        now: i64,
+    ) -> Result<bool, FloodError> {
+        // The rule of `adds_information`, checked by the write itself. An empty set is no
+        // attribute in DynamoDB.
+        let condition = if cause == Cause::Unknown {
+            "window_end >= :now AND attribute_not_exists(causes)"
+        } else {
+            "window_end >= :now AND NOT contains(causes, :code)"
+        };
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.to_owned()))
+            .update_expression("ADD causes :cause, claims :claim")
+            .condition_expression(condition)
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":cause", ss(cause.code().to_owned()))
+            .expression_attribute_values(":claim", ss(claim_tag(cause, batch)));
+        if cause != Cause::Unknown {
+            request = request
+                .expression_attribute_values(":code", AttributeValue::S(cause.code().to_owned()));
+        }
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) => Err(store_error(&e)),
+        }
+    }
+
+    async fn mark_sent(&self, key: &str, batch: &str, cause: Cause) -> Result<(), FloodError> {
+        let tag = claim_tag(cause, batch);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.to_owned()))
+            .update_expression("ADD sent :tags")
+            // Only in the window the claim was made in; a later window is not this batch's.
+            .condition_expression("contains(claims, :tag)")
+            .expression_attribute_values(":tags", ss(tag.clone()))
+            .expression_attribute_values(":tag", AttributeValue::S(tag))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(e) => Err(store_error(&e)),
         }
     }
 
@@ -481,21 +727,47 @@ impl AlertWindows for DynamoWindows {
         Ok(())
     }
 
-    async fn release(&self, key: &str, batch: &str, now: i64) -> Result<(), FloodError> {
+    async fn release(
+        &self,
+        key: &str,
+        batch: &str,
+        cause: Cause,
+        now: i64,
+    ) -> Result<(), FloodError> {
+        let tag = claim_tag(cause, batch);
+        let withdrawn = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.to_owned()))
+            .update_expression("DELETE causes :cause, claims :tags")
+            .condition_expression("contains(claims, :tag)")
+            .expression_attribute_values(":cause", ss(cause.code().to_owned()))
+            .expression_attribute_values(":tags", ss(tag.clone()))
+            .expression_attribute_values(":tag", AttributeValue::S(tag))
+            .send()
+            .await;
+        match withdrawn {
+            Ok(_) => {}
+            // Someone else's window by now: leave it.
+            Err(e) if e.code() == Some("ConditionalCheckFailedException") => return Ok(()),
+            Err(e) => return Err(store_error(&e)),
+        }
+        // A window whose every alert failed ends, so the retry opens the next one and reports
+        // what this one counted.
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", AttributeValue::S(key.to_owned()))
             .update_expression("SET window_end = :ended")
-            .condition_expression("opened_by = :batch")
+            .condition_expression("opened_by = :batch AND attribute_not_exists(causes)")
             .expression_attribute_values(":ended", n(now.saturating_sub(1)))
             .expression_attribute_values(":batch", AttributeValue::S(batch.to_owned()))
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
-            // Someone else's window by now: leave it.
             Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
             Err(e) => Err(store_error(&e)),
         }
@@ -510,7 +782,10 @@ impl AlertWindows for DynamoWindows {
                 .client
                 .scan()
                 .table_name(&self.table)
-                .filter_expression("window_end < :now AND attribute_not_exists(recovered_at)")
+                .filter_expression(
+                    "window_end < :now AND attribute_not_exists(recovered_at) AND attribute_exists(#scope)",
+                )
+                .expression_attribute_names("#scope", "scope")
                 .expression_attribute_values(":now", n(now))
                 .set_exclusive_start_key(start.take())
                 .send()
@@ -520,16 +795,20 @@ impl AlertWindows for DynamoWindows {
                 let Some(key) = item.get("pk").and_then(|v| v.as_s().ok()) else {
                     continue;
                 };
-                let Some((scope, cause)) = parse_key(key) else {
+                if parse_key(key).is_none() {
                     continue;
-                };
+                }
+                let causes: Vec<Cause> = strings(item, "causes")
+                    .iter()
+                    .filter_map(|c| Cause::from_code(c))
+                    .collect();
                 let suppressed = suppressed_of(item);
                 let last_seen = suppressed.window_start.max(suppressed.last_suppressed);
                 if now.saturating_sub(last_seen) >= quiet {
                     found.push(Quiet {
                         key: key.clone(),
-                        scope: scope.to_owned(),
-                        cause,
+                        scope: key.clone(),
+                        cause: principal(&causes),
                         last_seen,
                         suppressed,
                     });
@@ -574,15 +853,30 @@ impl AlertWindows for DynamoWindows {
 pub struct Off;
 
 impl AlertWindows for Off {
-    async fn open(&self, _: &str, _: &str, _: i64, _: i64) -> Result<Opening, FloodError> {
+    async fn open(
+        &self,
+        _: &str,
+        _: &str,
+        _: Cause,
+        _: i64,
+        _: i64,
+    ) -> Result<Opening, FloodError> {
         Ok(Opening::Opened { previous: None })
+    }
+
+    async fn claim(&self, _: &str, _: &str, _: Cause, _: i64) -> Result<bool, FloodError> {
+        Ok(true)
+    }
+
+    async fn mark_sent(&self, _: &str, _: &str, _: Cause) -> Result<(), FloodError> {
+        Ok(())
     }
 
     async fn add(&self, _: &str, _: i64, _: u64, _: &[String]) -> Result<(), FloodError> {
         Ok(())
     }
 
-    async fn release(&self, _: &str, _: &str, _: i64) -> Result<(), FloodError> {
+    async fn release(&self, _: &str, _: &str, _: Cause, _: i64) -> Result<(), FloodError> {
         Ok(())
     }
 
@@ -609,6 +903,9 @@ struct MemoryWindow {
     opened_by: String,
     counted: Suppressed,
     recovered: bool,
+    causes: Vec<String>,
+    claims: Vec<String>,
+    sent: Vec<String>,
 }
 
 impl MemoryWindows {
@@ -627,16 +924,19 @@ impl AlertWindows for MemoryWindows {
         &self,
         key: &str,
         batch: &str,
+        cause: Cause,
         now: i64,
         until: i64,
     ) -> Result<Opening, FloodError> {
         let mut state = self.state()?;
         if let Some(open) = state.get(key).filter(|w| w.end >= now) {
-            return Ok(if open.opened_by == batch {
-                Opening::Opened { previous: None }
-            } else {
-                Opening::AlreadyOpen
-            });
+            return Ok(Opening::Open(open_window(
+                &open.causes,
+                &open.claims,
+                &open.sent,
+                batch,
+                cause,
+            )));
         }
         let previous = state
             .get(key)
@@ -652,9 +952,44 @@ impl AlertWindows for MemoryWindows {
                     ..Suppressed::default()
                 },
                 recovered: false,
+                causes: vec![cause.code().to_owned()],
+                claims: vec![claim_tag(cause, batch)],
+                sent: Vec::new(),
             },
         );
         Ok(Opening::Opened { previous })
+    }
+
+    async fn claim(
+        &self,
+        key: &str,
+        batch: &str,
+        cause: Cause,
+        now: i64,
+    ) -> Result<bool, FloodError> {
+        let mut state = self.state()?;
+        let Some(w) = state.get_mut(key).filter(|w| w.end >= now) else {
+            return Ok(false);
+        };
+        let alerted = open_window(&w.causes, &w.claims, &w.sent, batch, cause).alerted;
+        if !adds_information(cause, &alerted) {
+            return Ok(false);
+        }
+        w.causes.push(cause.code().to_owned());
+        w.claims.push(claim_tag(cause, batch));
+        Ok(true)
+    }
+
+    async fn mark_sent(&self, key: &str, batch: &str, cause: Cause) -> Result<(), FloodError> {
+        let mut state = self.state()?;
+        let tag = claim_tag(cause, batch);
+        if let Some(w) = state.get_mut(key)
+            && w.claims.contains(&tag)
+            && !w.sent.contains(&tag)
+        {
+            w.sent.push(tag);
+        }
+        Ok(())
     }
 
     async fn add(
@@ -684,12 +1019,23 @@ impl AlertWindows for MemoryWindows {
         }
     }
 
-    async fn release(&self, key: &str, batch: &str, now: i64) -> Result<(), FloodError> {
+    async fn release(
+        &self,
+        key: &str,
+        batch: &str,
+        cause: Cause,
+        now: i64,
+    ) -> Result<(), FloodError> {
         let mut state = self.state()?;
+        let tag = claim_tag(cause, batch);
         if let Some(w) = state.get_mut(key)
-            && w.opened_by == batch
+            && w.claims.contains(&tag)
         {
-            w.end = now.saturating_sub(1);
+            w.claims.retain(|t| *t != tag);
+            w.causes.retain(|c| c != cause.code());
+            if w.opened_by == batch && w.causes.is_empty() {
+                w.end = now.saturating_sub(1);
+            }
         }
         Ok(())
     }
@@ -700,12 +1046,17 @@ impl AlertWindows for MemoryWindows {
             .iter()
             .filter(|(_, w)| w.end < now && !w.recovered)
             .filter_map(|(key, w)| {
-                let (scope, cause) = parse_key(key)?;
+                parse_key(key)?;
+                let causes: Vec<Cause> = w
+                    .causes
+                    .iter()
+                    .filter_map(|c| Cause::from_code(c))
+                    .collect();
                 let last_seen = w.counted.window_start.max(w.counted.last_suppressed);
                 (now.saturating_sub(last_seen) >= quiet).then(|| Quiet {
                     key: key.clone(),
-                    scope: scope.to_owned(),
-                    cause,
+                    scope: key.clone(),
+                    cause: principal(&causes),
                     last_seen,
                     suppressed: w.counted.clone(),
                 })
@@ -746,6 +1097,7 @@ mod tests {
             api_ids: api.map(|a| vec![a.to_owned()]).unwrap_or_default(),
             stages: Vec::new(),
             account_id: None,
+            owner: None,
             diagnosis: None,
             suppressed_before: None,
             drift: None,
@@ -754,38 +1106,90 @@ mod tests {
         }
     }
 
+    /// A group as a batch owned by `owner` delivers it, its lines naming `line_account`.
+    fn delivered(cause: Cause, api: Option<&str>, owner: &str, line_account: &str) -> Group {
+        Group {
+            owner: Some(owner.to_owned()),
+            account_id: Some(line_account.to_owned()),
+            ..group(cause, 1, api)
+        }
+    }
+
     #[test]
-    fn keys_name_the_api_or_the_log_group() {
-        assert_eq!(
-            key(&group(Cause::MissingInvokePermission, 1, Some("a1b2c3"))),
-            "api:a1b2c3#missing_invoke_permission"
-        );
-        assert_eq!(
-            key(&group(Cause::Unknown, 1, None)),
-            "log:/aws/api/prod#unknown"
-        );
-        // The same group name in two accounts is two problems.
-        let in_account = |account: &str| Group {
-            account_id: Some(account.to_owned()),
-            ..group(Cause::Unknown, 1, None)
-        };
-        assert_eq!(
-            key(&in_account("111122223333")),
-            "log:111122223333:/aws/api/prod#unknown"
-        );
-        assert_ne!(
-            key(&in_account("111122223333")),
-            key(&in_account("444455556666"))
-        );
-        assert_eq!(
-            key(&in_account("not-an-account")),
-            "log:/aws/api/prod#unknown"
-        );
+    fn keys_name_the_api_or_the_log_group_in_its_account() {
+        const A: &str = "111122223333";
+        const B: &str = "444455556666";
+        let cases = [
+            // (group, key)
+            (
+                group(Cause::MissingInvokePermission, 1, Some("a1b2c3")),
+                "api:a1b2c3",
+            ),
+            (group(Cause::Unknown, 1, None), "log:/aws/api/prod"),
+            (
+                delivered(Cause::Unknown, Some("a1b2c3"), A, A),
+                "api:111122223333:a1b2c3",
+            ),
+            (
+                delivered(Cause::Unknown, None, A, A),
+                "log:111122223333:/aws/api/prod",
+            ),
+            // The batch's owner, not the line, says whose API it is.
+            (
+                delivered(Cause::Unknown, Some("a1b2c3"), B, A),
+                "api:444455556666:a1b2c3",
+            ),
+            (
+                delivered(Cause::Unknown, None, B, A),
+                "log:444455556666:/aws/api/prod",
+            ),
+            // Without an owner (a scan of a file) the lines' account stands in.
+            (
+                Group {
+                    account_id: Some(A.to_owned()),
+                    ..group(Cause::Unknown, 1, None)
+                },
+                "log:111122223333:/aws/api/prod",
+            ),
+            (
+                Group {
+                    account_id: Some("not-an-account".to_owned()),
+                    ..group(Cause::Unknown, 1, None)
+                },
+                "log:/aws/api/prod",
+            ),
+        ];
+        for (g, expected) in cases {
+            assert_eq!(key(&g), expected, "{:?} {:?}", g.owner, g.account_id);
+        }
+        // Every cause of one API, from the access log or the execution log, is one key.
+        let keys: HashSet<String> = [
+            Cause::Unknown,
+            Cause::MissingInvokePermission,
+            Cause::InvalidResponseFormat,
+        ]
+        .into_iter()
+        .map(|c| key(&delivered(c, Some("a1b2c3"), A, A)))
+        .collect();
+        assert_eq!(keys.len(), 1);
     }
 
     #[test]
     fn scopes_read_back_for_people() {
-        assert_eq!(scope_parts("api:a1b2c3"), ScopeParts::Api("a1b2c3"));
+        assert_eq!(
+            scope_parts("api:a1b2c3"),
+            ScopeParts::Api {
+                account: None,
+                api: "a1b2c3"
+            }
+        );
+        assert_eq!(
+            scope_parts("api:111122223333:a1b2c3"),
+            ScopeParts::Api {
+                account: Some("111122223333"),
+                api: "a1b2c3"
+            }
+        );
         assert_eq!(
             scope_parts("log:111122223333:/aws/api/prod"),
             ScopeParts::LogGroup {
@@ -813,20 +1217,23 @@ mod tests {
             assert_eq!(gate.suppressed + groups.len(), 1);
         }
         assert_eq!(alerted, 1);
-        // Another cause has its own window.
-        let mut other = vec![group(Cause::InvalidResponseFormat, 1, Some("a1"))];
-        gate(&mut other, &windows, "b-other", 1_050, 900).await;
-        assert_eq!(other.len(), 1);
+        // Another specific cause tells more: it alerts once in the same window.
+        for (batch, alerts) in [("b-other", 1), ("b-other-2", 0)] {
+            let mut other = vec![group(Cause::InvalidResponseFormat, 0, Some("a1"))];
+            gate(&mut other, &windows, batch, 1_099, 900).await;
+            assert_eq!(other.len(), alerts, "{batch}");
+        }
         // After the window: alert again, with what the last one kept quiet.
         let mut later = vec![group(Cause::MissingInvokePermission, 2, Some("a1"))];
         gate(&mut later, &windows, "b-later", 1_000 + 901, 900).await;
         let previous = later[0].suppressed_before.clone().expect("follow-up");
-        assert_eq!((previous.failed_requests, previous.batches), (297, 99));
+        // 99 repeats and the second batch of the other cause.
+        assert_eq!((previous.failed_requests, previous.batches), (297, 100));
         assert_eq!(
             (previous.window_start, previous.last_suppressed),
             (1_000, 1_099)
         );
-        assert_eq!(previous.sample_request_ids, ["req-3"]);
+        assert_eq!(previous.sample_request_ids, ["req-3", "req-0"]);
     }
 
     #[tokio::test]
@@ -841,8 +1248,8 @@ mod tests {
         let over = windows.quiet(115, 10).await.unwrap();
         assert_eq!(over.len(), 1);
         assert_eq!(
-            (over[0].scope.as_str(), over[0].cause),
-            ("api:a1", Cause::MissingInvokePermission)
+            (over[0].key.as_str(), over[0].scope.as_str(), over[0].cause),
+            ("api:a1", "api:a1", Cause::MissingInvokePermission)
         );
         assert_eq!(
             (over[0].last_seen, over[0].suppressed.failed_requests),
@@ -870,12 +1277,172 @@ mod tests {
     }
 
     #[test]
-    fn keys_parse_back() {
+    fn keys_parse_back_and_the_earlier_shape_does_not() {
+        let cases = [
+            (
+                "api:a1b2c3",
+                Some(ScopeParts::Api {
+                    account: None,
+                    api: "a1b2c3",
+                }),
+            ),
+            (
+                "api:111122223333:a1b2c3",
+                Some(ScopeParts::Api {
+                    account: Some("111122223333"),
+                    api: "a1b2c3",
+                }),
+            ),
+            (
+                "log:111122223333:/aws/x#y",
+                Some(ScopeParts::LogGroup {
+                    account: Some("111122223333"),
+                    group: "/aws/x#y",
+                }),
+            ),
+            // Written before keys were scopes: no current key has this shape.
+            ("api:a1b2c3#missing_invoke_permission", None),
+            ("other", None),
+        ];
+        for (k, expected) in cases {
+            assert_eq!(parse_key(k), expected, "{k}");
+        }
+    }
+
+    #[test]
+    fn a_cause_alerts_in_an_open_window_only_when_it_tells_more() {
+        use Cause::{InvalidResponseFormat as Format, MissingInvokePermission as Perm, Unknown};
+        let open = |alerted: &[Cause], claim| OpenWindow {
+            alerted: alerted.to_vec(),
+            claim,
+        };
+        let cases = [
+            (Unknown, open(&[], None), Verdict::Claim),
+            (Unknown, open(&[Perm], None), Verdict::Count),
+            (Unknown, open(&[Unknown], None), Verdict::Count),
+            (Perm, open(&[Unknown], None), Verdict::Claim),
+            (Perm, open(&[Perm], None), Verdict::Count),
+            (Format, open(&[Perm, Unknown], None), Verdict::Claim),
+            (Perm, open(&[Perm], Some(Claim::Pending)), Verdict::Alert),
+            (Perm, open(&[Perm], Some(Claim::Sent)), Verdict::Repeat),
+        ];
+        for (cause, window, expected) in cases {
+            assert_eq!(verdict(cause, &window), expected, "{cause:?} {window:?}");
+        }
+        assert_eq!(principal(&[Unknown, Perm, Format]), Perm);
+        assert_eq!(principal(&[Unknown]), Unknown);
+        assert_eq!(principal(&[]), Unknown);
+    }
+
+    /// A REST stage with both logs subscribed: the access log says `unknown`, the execution log
+    /// says why. One window and one thread; the reason alerts once after the `unknown`, nothing
+    /// else does until the window ends.
+    #[tokio::test]
+    async fn both_logs_of_one_api_share_a_window_and_the_reason_alerts_once() {
+        let windows = MemoryWindows::default();
+        const A: &str = "111122223333";
+        let steps = [
+            // (batch, cause, alerts)
+            ("access-1", Cause::Unknown, 1),
+            ("exec-1", Cause::MissingInvokePermission, 1),
+            ("access-2", Cause::Unknown, 0),
+            ("exec-2", Cause::MissingInvokePermission, 0),
+            ("exec-3", Cause::InvalidResponseFormat, 1),
+        ];
+        let mut counted = 0;
+        for (i, (batch, cause, alerts)) in steps.into_iter().enumerate() {
+            let mut groups = vec![delivered(cause, Some("a1b2c3"), A, A)];
+            let g = gate(&mut groups, &windows, batch, 100 + i as i64, 900).await;
+            assert_eq!(groups.len(), alerts, "{batch}");
+            counted += g.suppressed;
+        }
+        assert_eq!(counted, 2);
+        // A specific cause first: the access log's `unknown` adds nothing.
+        let windows = MemoryWindows::default();
+        for (batch, cause, alerts) in [
+            ("exec-1", Cause::MissingInvokePermission, 1),
+            ("access-1", Cause::Unknown, 0),
+        ] {
+            let mut groups = vec![delivered(cause, Some("a1b2c3"), A, A)];
+            gate(&mut groups, &windows, batch, 100, 900).await;
+            assert_eq!(groups.len(), alerts, "{batch}");
+        }
+        // The recovery note names the reason.
+        let over = windows.quiet(2_000, 900).await.unwrap();
         assert_eq!(
-            parse_key("log:/aws/x#y#invalid_response_format"),
-            Some(("log:/aws/x#y", Cause::InvalidResponseFormat))
+            (over[0].key.as_str(), over[0].cause),
+            ("api:111122223333:a1b2c3", Cause::MissingInvokePermission)
         );
-        assert_eq!(parse_key("api:a1#nonsense"), None);
+    }
+
+    /// In an organisation, a member account whose lines name another account's API id neither
+    /// opens nor joins that API's window.
+    #[tokio::test]
+    async fn another_account_naming_an_api_does_not_hold_its_alert_back() {
+        let windows = MemoryWindows::default();
+        let mut forged = vec![delivered(
+            Cause::Unknown,
+            Some("a1b2c3"),
+            "444455556666",
+            "111122223333",
+        )];
+        gate(&mut forged, &windows, "member", 100, 900).await;
+        let mut real = vec![delivered(
+            Cause::Unknown,
+            Some("a1b2c3"),
+            "111122223333",
+            "111122223333",
+        )];
+        gate(&mut real, &windows, "owner", 101, 900).await;
+        assert_eq!((forged.len(), real.len()), (1, 1));
+        assert_ne!(key(&forged[0]), key(&real[0]));
+    }
+
+    /// A batch delivered again after its alert went out stays quiet and counts nothing; one whose
+    /// alert is not known to have gone out alerts again; one whose publish failed alerts on retry.
+    #[tokio::test]
+    async fn a_redelivered_batch_repeats_no_published_alert() {
+        let windows = MemoryWindows::default();
+        let apis = || {
+            vec![
+                group(Cause::MissingInvokePermission, 2, Some("a1")),
+                group(Cause::MissingInvokePermission, 3, Some("a2")),
+            ]
+        };
+        let mut first = apis();
+        let g = gate(&mut first, &windows, "b-1", 100, 900).await;
+        // The first alert went out, the second failed.
+        g.sent(&windows, &first[0]).await;
+        g.release(&windows, &first[1]).await;
+        for now in [101, 102] {
+            let mut again = apis();
+            let g = gate(&mut again, &windows, "b-1", now, 900).await;
+            assert_eq!(
+                (
+                    g.suppressed,
+                    again
+                        .iter()
+                        .map(|g| g.api_ids[0].as_str())
+                        .collect::<Vec<_>>()
+                ),
+                (1, vec!["a2"]),
+                "only the failed alert is sent again"
+            );
+        }
+        // The repeat counted nothing into the window.
+        let over = windows.quiet(5_000, 900).await.unwrap();
+        let a1 = over.iter().find(|q| q.key == "api:a1").unwrap();
+        assert_eq!(a1.suppressed.failed_requests, 0);
+        // A marked claim is per batch: another batch of the same problem is counted as before.
+        let mut other = apis();
+        let windows2 = MemoryWindows::default();
+        let g = gate(&mut other, &windows2, "b-1", 100, 900).await;
+        g.sent(&windows2, &other[0]).await;
+        let mut next = apis();
+        assert_eq!(
+            gate(&mut next, &windows2, "b-2", 101, 900).await.suppressed,
+            2
+        );
     }
 
     #[tokio::test]
@@ -913,7 +1480,10 @@ mod tests {
         // What others counted meanwhile stays in the window for the next alert.
         assert_eq!(again[0].suppressed_before, None);
         // Only the batch that opened a window may release it.
-        windows.release("api:a1#unknown", "b-2", 502).await.unwrap();
+        windows
+            .release("api:a1", "b-2", Cause::Unknown, 502)
+            .await
+            .unwrap();
         let mut third = vec![group(Cause::Unknown, 1, Some("a1"))];
         assert_eq!(
             gate(&mut third, &windows, "b-3", 503, 900).await.suppressed,

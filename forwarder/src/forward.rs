@@ -110,6 +110,9 @@ pub fn scan_as_configured(batch: &LogBatch, config: &Config) -> Scan {
 /// [`alert::MAX_ALERTS`] and summarises the rest.
 pub fn groups_for(scan: &Scan, config: &Config) -> Vec<Group> {
     let mut groups = alert::group(&scan.findings, config.max_samples);
+    for g in &mut groups {
+        g.owner.clone_from(&scan.account_id);
+    }
     groups.extend(alert::format_drift_group(scan, config.format.source()));
     groups
 }
@@ -340,7 +343,7 @@ async fn forward_batch_within<P: Publisher, I: Inspector, W: AlertWindows>(
         });
     }
     let scan = scan_as_configured(batch, config);
-    services.record(|t| t.count_scan(&scan));
+    services.record(|t| t.count_scan_as(&scan, config.log_kind(&batch.log_group)));
     let mut groups = groups_for(&scan, config);
     let now = now_seconds();
     // Flood control asks about the groups in order until MAX_ALERTS may alert; those it did not
@@ -381,15 +384,22 @@ async fn forward_batch_within<P: Publisher, I: Inspector, W: AlertWindows>(
         });
     })
     .await;
+    // The alerts that went out are marked, so a redelivery of this batch (the retry of this
+    // failure, a Kinesis record read again) stays quiet for them; the claims of those that did
+    // not are withdrawn, so the retry alerts instead of counting itself as a repeat.
+    let went_out = match &published {
+        Ok(_) => groups.len(),
+        Err(ForwardError::Publish { published, .. }) => *published,
+        Err(_) => 0,
+    };
+    for g in groups.iter().take(went_out) {
+        gate.sent(services.windows, g).await;
+    }
     let message_ids = match published {
         Ok(ids) => ids,
         Err(e) => {
-            // The windows of the alerts that did not go out are closed again, so the retry of
-            // this batch alerts instead of counting itself as a repeat.
-            if let ForwardError::Publish { published, .. } = &e {
-                for g in groups.get(*published..).unwrap_or_default() {
-                    gate.release(services.windows, g).await;
-                }
+            for g in groups.get(went_out..).unwrap_or_default() {
+                gate.release(services.windows, g).await;
             }
             return Err(e);
         }
@@ -831,7 +841,8 @@ mod tests {
             ]
         );
         assert_eq!((t.forged_ignored, t.alerts_published), (1, 1));
-        // The retry opened both windows itself, so it alerts on both; it is counted again.
+        // The retry repeats only the alert that failed: the one that went out is marked. Its
+        // lines are counted again.
         let publisher = MemoryPublisher::default();
         let services = Services::new(&publisher).windows(&windows);
         handle_event(&batch, &flood, &services.metrics(&recorder))
@@ -840,7 +851,11 @@ mod tests {
         let t = recorder.take();
         assert_eq!(
             (t.failed_requests(), t.alerts_published, t.alerts_suppressed),
-            (3, 2, 0)
+            (3, 1, 1)
+        );
+        assert_eq!(
+            publisher.sent()[0].attributes.cause,
+            "invalid_response_format"
         );
         // Another batch of the same problems, from another stream: both held back.
         let other = decode::encode_event(

@@ -15,6 +15,12 @@
 //! another's in the same account), and one document per (cause, API or log group) carries
 //! `AuthorizerFailures` by `Cause` and by `ApiId` (or `LogGroup`, when the lines carry no API id)
 //! with `Cause`.
+//!
+//! A REST stage may have both its logs subscribed, and a failed request is then a line in each,
+//! delivered to different invocations. So that it is counted once without state shared between
+//! invocations, access-log lines are counted in `AuthorizerFailures` and execution-log lines in
+//! `ExecutionLogAuthorizerFailures`, with the same dimensions; the stack's alarm takes the larger
+//! of the two each minute, so it works with either log or both.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -26,12 +32,15 @@ use serde_json::{Map, Value, json};
 use crate::alert::Group;
 use crate::cause::Cause;
 use crate::config::is_api_id;
-use crate::detect::Scan;
+use crate::detect::{LogKind, Scan};
 use crate::diagnose::Diagnosis;
 use crate::escape::{ascii, truncate};
 
 /// The metric names; dashboards and alarms name them, so they never change.
 pub const AUTHORIZER_FAILURES: &str = "AuthorizerFailures";
+/// Failed requests seen in REST execution logs: the same requests as the stage's access log
+/// (when it is subscribed too), so never added to [`AUTHORIZER_FAILURES`].
+pub const EXECUTION_LOG_FAILURES: &str = "ExecutionLogAuthorizerFailures";
 pub const FORGED_TOKENS_IGNORED: &str = "ForgedTokensIgnored";
 pub const UNMATCHED_LINES: &str = "UnmatchedLines";
 pub const ALERTS_PUBLISHED: &str = "AlertsPublished";
@@ -84,6 +93,8 @@ pub struct Tally {
     /// Failed requests by cause and where they were seen; never [`Cause::FormatMismatch`], whose
     /// lines are [`Tally::unmatched_lines`].
     pub failures: BTreeMap<(Cause, Scope), u64>,
+    /// The same, for lines of REST execution logs ([`EXECUTION_LOG_FAILURES`]).
+    pub execution_failures: BTreeMap<(Cause, Scope), u64>,
     /// Lines with the token only where a client put it.
     pub forged_ignored: u64,
     /// Lines with the token that the configured format could not split.
@@ -96,11 +107,21 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts a scanned batch: each flagged line once, by its cause and its API (an id of API
-    /// Gateway's shape) or else its log group. Linear in the findings: the pairs with a dimension
-    /// are counted once, then kept count of as they are added.
+    /// Counts a scanned access log (see [`Tally::count_scan_as`]).
     pub fn count_scan(&mut self, scan: &Scan) {
+        self.count_scan_as(scan, LogKind::Access);
+    }
+
+    /// Counts a scanned batch of a `kind` of log: each flagged line once, by its cause and its
+    /// API (an id of API Gateway's shape) or else its log group, an execution log's lines in
+    /// [`Tally::execution_failures`]. Linear in the findings: the pairs with a dimension are
+    /// counted once, then kept count of as they are added.
+    pub fn count_scan_as(&mut self, scan: &Scan, kind: LogKind) {
         let mut scopes = self.scopes();
+        let failures = match kind {
+            LogKind::Access => &mut self.failures,
+            LogKind::Execution => &mut self.execution_failures,
+        };
         for f in &scan.findings {
             let scope = match (f.api_id().filter(|id| is_api_id(id)), &f.log_group) {
                 (Some(id), _) => Scope::Api(id.to_owned()),
@@ -108,7 +129,7 @@ impl Tally {
                 (None, None) => Scope::Unknown,
             };
             let key = (f.cause, scope);
-            if let Some(n) = self.failures.get_mut(&key) {
+            if let Some(n) = failures.get_mut(&key) {
                 *n += 1;
                 continue;
             }
@@ -120,7 +141,7 @@ impl Tally {
             } else {
                 (f.cause, Scope::Unknown)
             };
-            *self.failures.entry(key).or_default() += 1;
+            *failures.entry(key).or_default() += 1;
         }
         self.forged_ignored += scan.ignored as u64;
         self.unmatched_lines += scan.unmatched as u64;
@@ -138,18 +159,27 @@ impl Tally {
     fn scopes(&self) -> usize {
         self.failures
             .keys()
+            .chain(self.execution_failures.keys())
             .filter(|(_, s)| *s != Scope::Unknown)
             .count()
     }
 
-    /// Failed requests of every cause.
+    /// Failed requests of every cause in access logs ([`AUTHORIZER_FAILURES`]).
     pub fn failed_requests(&self) -> u64 {
         self.failures.values().sum()
+    }
+
+    /// Failed requests of every cause in execution logs ([`EXECUTION_LOG_FAILURES`]).
+    pub fn execution_log_failed_requests(&self) -> u64 {
+        self.execution_failures.values().sum()
     }
 
     pub fn merge(&mut self, other: Tally) {
         for (key, n) in other.failures {
             *self.failures.entry(key).or_default() += n;
+        }
+        for (key, n) in other.execution_failures {
+            *self.execution_failures.entry(key).or_default() += n;
         }
         self.forged_ignored += other.forged_ignored;
         self.unmatched_lines += other.unmatched_lines;
@@ -186,13 +216,17 @@ pub fn emf_lines(
 ) -> Vec<String> {
     let summary = [
         (AUTHORIZER_FAILURES, tally.failed_requests()),
+        (
+            EXECUTION_LOG_FAILURES,
+            tally.execution_log_failed_requests(),
+        ),
         (FORGED_TOKENS_IGNORED, tally.forged_ignored),
         (UNMATCHED_LINES, tally.unmatched_lines),
         (ALERTS_PUBLISHED, tally.alerts_published),
         (ALERTS_SUPPRESSED, tally.alerts_suppressed),
         (DIAGNOSIS_UNAVAILABLE, tally.diagnosis_unavailable),
     ];
-    let mut lines = Vec::with_capacity(1 + tally.failures.len());
+    let mut lines = Vec::with_capacity(1 + tally.failures.len() + tally.execution_failures.len());
     let mut root = Map::new();
     for (name, value) in summary {
         root.insert(name.to_owned(), json!(value));
@@ -211,30 +245,30 @@ pub fn emf_lines(
         &summary.map(|(name, _)| name),
         root,
     ));
-    for ((cause, scope), n) in &tally.failures {
-        let mut root = Map::new();
-        root.insert(CAUSE.to_owned(), json!(cause.code()));
-        root.insert(AUTHORIZER_FAILURES.to_owned(), json!(n));
-        let line = match scope.dimension() {
-            Some((name, value)) => {
-                root.insert(name.to_owned(), json!(value));
-                document(
-                    namespace,
-                    timestamp_ms,
-                    &[&[CAUSE], &[name, CAUSE]],
-                    &[AUTHORIZER_FAILURES],
-                    root,
-                )
-            }
-            None => document(
-                namespace,
-                timestamp_ms,
-                &[&[CAUSE]],
-                &[AUTHORIZER_FAILURES],
-                root,
-            ),
-        };
-        lines.push(line);
+    let counted = [
+        (AUTHORIZER_FAILURES, &tally.failures),
+        (EXECUTION_LOG_FAILURES, &tally.execution_failures),
+    ];
+    for (metric, failures) in counted {
+        for ((cause, scope), n) in failures {
+            let mut root = Map::new();
+            root.insert(CAUSE.to_owned(), json!(cause.code()));
+            root.insert(metric.to_owned(), json!(n));
+            let line = match scope.dimension() {
+                Some((name, value)) => {
+                    root.insert(name.to_owned(), json!(value));
+                    document(
+                        namespace,
+                        timestamp_ms,
+                        &[&[CAUSE], &[name, CAUSE]],
+                        &[metric],
+                        root,
+                    )
+                }
+                None => document(namespace, timestamp_ms, &[&[CAUSE]], &[metric], root),
+            };
+            lines.push(line);
+        }
     }
     lines
 }
@@ -326,6 +360,68 @@ mod tests {
             )])
         );
         assert_eq!(t.failed_requests(), 2);
+    }
+
+    /// A REST stage with both logs subscribed: one failed request is a line in each, delivered to
+    /// different invocations. `AuthorizerFailures` counts it once, from the access log.
+    #[test]
+    fn a_request_in_both_logs_is_counted_once_in_authorizer_failures() {
+        const REST: &str = r#"203.0.113.9 - - [10/Oct/2023:01:01:01 +0000] "GET GET /orders HTTP/1.1" 500 35 req-1 AUTHORIZER_CONFIGURATION_ERROR"#;
+        const EXECUTION: &str = "(0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0) Execution failed due to configuration error: Invalid permissions on Lambda function";
+        const CLOSING: &str =
+            "(0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0) AuthorizerConfigurationException";
+        let access = scan("/aws/apigw/prod", &[REST]);
+        let execution = {
+            let mut batch = LogBatch {
+                message_type: MessageType::DataMessage,
+                owner: "123456789012".into(),
+                log_group: "API-Gateway-Execution-Logs_a1b2c3d4e5/prod".into(),
+                log_stream: "s".into(),
+                subscription_filters: Vec::new(),
+                log_events: Vec::new(),
+                omitted_events: 0,
+            };
+            for (i, message) in [EXECUTION, CLOSING].into_iter().enumerate() {
+                batch.log_events.push(LogEvent {
+                    id: i.to_string().into(),
+                    timestamp: 1_700_000_000_000,
+                    message: message.into(),
+                });
+            }
+            crate::detect::scan_batch_as(&batch, &LogFormat::default(), LogKind::Execution)
+        };
+        assert_eq!((access.findings.len(), execution.findings.len()), (1, 1));
+        // (logs subscribed, AuthorizerFailures, ExecutionLogAuthorizerFailures)
+        let cases = [
+            (vec![(&access, LogKind::Access)], 1, 0),
+            (vec![(&execution, LogKind::Execution)], 0, 1),
+            (
+                vec![(&access, LogKind::Access), (&execution, LogKind::Execution)],
+                1,
+                1,
+            ),
+        ];
+        for (logs, failures, execution_failures) in cases {
+            let mut total = Tally::default();
+            for (scan, kind) in logs {
+                // Each log in an invocation of its own.
+                let mut t = Tally::default();
+                t.count_scan_as(scan, kind);
+                total.merge(t);
+            }
+            assert_eq!(
+                (
+                    total.failed_requests(),
+                    total.execution_log_failed_requests()
+                ),
+                (failures, execution_failures)
+            );
+            let emf = emf_lines(&total, "AuthorizerAlerts", None, 0).join("\n");
+            assert!(
+                emf.contains(EXECUTION_LOG_FAILURES),
+                "the summary carries both"
+            );
+        }
     }
 
     #[test]

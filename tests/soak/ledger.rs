@@ -7,7 +7,13 @@ use std::sync::atomic::Ordering;
 use forwarder_tests::fault_proxy::Record as ProxyRecord;
 
 use crate::driver::Deliveries;
-use crate::generate::{Input, JobKind, Plan, canonical};
+use crate::generate::{ACCOUNT, Input, JobKind, Plan, canonical};
+
+/// The flood-control window of an API (`forwarder::flood::key`): one per API, whatever the cause,
+/// in the account that delivered its lines (every batch here is `ACCOUNT`'s).
+pub fn window_key(api: &str) -> String {
+    format!("api:{ACCOUNT}:{api}")
+}
 
 /// An alert as the SQS subscriber received it.
 #[derive(Clone, Debug)]
@@ -109,7 +115,12 @@ pub fn reconcile(plan: &Plan, deliveries: &Deliveries, evidence: &Evidence<'_>) 
     };
     // Which tags each alert named, and which problems were alerted.
     let mut named: HashMap<&str, usize> = HashMap::new();
+    // Alerts per problem (API and cause), and the windows that alerted at all.
     let mut alerted_keys: HashMap<String, usize> = HashMap::new();
+    let mut alerted_windows: HashSet<String> = HashSet::new();
+    // The windows that alerted a specific cause: an `unknown` after it adds nothing, so any
+    // batch's `unknown` lines of that API may be counted instead of alerted.
+    let mut specific_windows: HashSet<String> = HashSet::new();
     let mut reported_before: HashMap<String, u64> = HashMap::new();
     let silent: HashSet<&str> = plan
         .jobs
@@ -142,9 +153,14 @@ pub fn reconcile(plan: &Plan, deliveries: &Deliveries, evidence: &Evidence<'_>) 
                     .forged
                     .push(format!("{} names API {api}", a.message_id));
             }
-            let key = format!("api:{api}#{}", a.cause);
-            *alerted_keys.entry(key.clone()).or_default() += 1;
-            *reported_before.entry(key).or_default() += a.suppressed_before;
+            *alerted_keys
+                .entry(format!("{api}#{}", a.cause))
+                .or_default() += 1;
+            alerted_windows.insert(window_key(api));
+            if a.cause != "unknown" {
+                specific_windows.insert(window_key(api));
+            }
+            *reported_before.entry(window_key(api)).or_default() += a.suppressed_before;
         }
     }
     // Which jobs and Kinesis records the dead-letter queue holds.
@@ -183,7 +199,7 @@ pub fn reconcile(plan: &Plan, deliveries: &Deliveries, evidence: &Evidence<'_>) 
         for f in &job.flagged {
             ledger.flagged += 1;
             let times = named.get(f.tag.as_str()).copied().unwrap_or(0);
-            let key = format!("api:{}#{}", f.api, f.cause);
+            let key = window_key(&f.api);
             if times > 0 {
                 ledger.alerted += 1;
                 if times > 1 {
@@ -213,7 +229,8 @@ pub fn reconcile(plan: &Plan, deliveries: &Deliveries, evidence: &Evidence<'_>) 
                 None => dead_jobs.contains(&job.id),
             };
             // Only a flood batch may be held back: every other batch's problem is its own, and
-            // its own window lets it alert whenever it comes. It must say so in its answer.
+            // its own window lets it alert whenever it comes. It must say so in its answer. The
+            // exception: `unknown` lines of an API whose window alerted a specific cause.
             let held_back = job.kind == JobKind::Flood
                 && deliveries.answers[job.id]
                     .lock()
@@ -222,7 +239,9 @@ pub fn reconcile(plan: &Plan, deliveries: &Deliveries, evidence: &Evidence<'_>) 
                     .is_some_and(|a| a["suppressed"].as_u64().unwrap_or(0) > 0);
             if dead {
                 ledger.dead_lettered += 1;
-            } else if held_back && alerted_keys.contains_key(&key) {
+            } else if (held_back && alerted_windows.contains(&key))
+                || (f.cause == "unknown" && specific_windows.contains(&key))
+            {
                 *counted_per_key.entry(key).or_default() += 1;
                 ledger.counted += 1;
             } else {
@@ -247,10 +266,10 @@ pub fn reconcile(plan: &Plan, deliveries: &Deliveries, evidence: &Evidence<'_>) 
     }
     // Flood control: one alert per problem and window. Beyond it only these explain another: a
     // forwarder that could not reach the table and alerted anyway, a publish whose answer was
-    // lost (the window was given back, another batch alerted), and a batch that opened the window
-    // delivered again.
+    // lost (the window was given back, another batch alerted), and a batch of the problem
+    // delivered again (whose alert was not marked published, or whose claim's answer was lost).
     for (api, cause) in &plan.flood_keys {
-        let key = format!("api:{api}#{cause}");
+        let key = format!("{api}#{cause}");
         let got = alerted_keys.get(&key).copied().unwrap_or(0);
         let redelivered: usize = plan
             .jobs
@@ -264,7 +283,7 @@ pub fn reconcile(plan: &Plan, deliveries: &Deliveries, evidence: &Evidence<'_>) 
                     .saturating_sub(1) as usize
             })
             .sum();
-        let explained = failed_open.get(&key).copied().unwrap_or(0)
+        let explained = failed_open.get(&window_key(api)).copied().unwrap_or(0)
             + ambiguous
                 .iter()
                 .filter(|r| r.service == "sns" && r.body.contains(api.as_str()))
@@ -395,7 +414,7 @@ mod tests {
     #[test]
     fn only_a_flood_batch_that_said_so_may_be_held_back() {
         let mut left = Left::alerts(vec![alert("m1", &["T1="], &["a1"])]);
-        left.counts.insert("api:a1#unknown".to_owned(), 1);
+        left.counts.insert(window_key("a1"), 1);
         let flood = left.reconcile(&plan(JobKind::Flood), &delivered(1, 1));
         assert!(flood.holds(), "{:?}", flood.lost);
         assert_eq!(flood.counted, 1);
@@ -480,9 +499,7 @@ mod tests {
         let retried = two.reconcile(&plan(JobKind::Flood), &delivered(2, 0));
         assert!(retried.flood_violations.is_empty(), "{retried:?}");
         let mut unreachable = two;
-        unreachable
-            .failed_open
-            .insert("api:a1#unknown".to_owned(), 1);
+        unreachable.failed_open.insert(window_key("a1"), 1);
         let failed_open = unreachable.reconcile(&plan(JobKind::Flood), &delivered(1, 0));
         assert!(failed_open.flood_violations.is_empty(), "{failed_open:?}");
     }

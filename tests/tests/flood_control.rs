@@ -1,12 +1,14 @@
 //! Flood control against moto's DynamoDB: a hundred batches with the same cause make one alert
 //! and the right counts, concurrent batches race on the conditional write and still make one, the
 //! first alert after the window reports what was suppressed, a failed publish leaves the window
-//! open for the retry, and an unreachable table lets every alert through.
+//! open for the retry, a retried batch repeats only the alert that failed, causes new to a window
+//! are claimed once, and an unreachable table lets every alert through.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use forwarder::cause::Cause;
 use forwarder::config::Config;
 use forwarder::decode;
 use forwarder::flood::DynamoWindows;
@@ -17,6 +19,7 @@ use forwarder_tests::{
 };
 
 const PERMISSION: &str = r#"198.51.100.7 - - [25/Nov/2026:10:00:00 +0000] "GET GET /orders HTTP/1.1" 500 35 req-1= AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again."#;
+const FORMAT: &str = r#"198.51.100.7 - - [25/Nov/2026:10:00:00 +0000] "GET GET /orders HTTP/1.1" 500 35 req-f= AUTHORIZER_CONFIGURATION_ERROR,The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Simple response did not include 'isAuthorized'"#;
 
 /// A delivery with `findings` failed requests on the same route, in a log group unique to `test`.
 /// Each call is a new delivery, as CloudWatch Logs makes one: its events are not any other's
@@ -61,7 +64,7 @@ async fn item(
 ) -> std::collections::HashMap<String, AttributeValue> {
     // The lines carry no API id: the key is the log group in the batch's account.
     let key = format!(
-        "log:{ACCOUNT}:/aws/vendedlogs/apigateway/{test}-{}#missing_invoke_permission",
+        "log:{ACCOUNT}:/aws/vendedlogs/apigateway/{test}-{}",
         std::process::id()
     );
     client
@@ -213,22 +216,36 @@ async fn a_failed_publish_leaves_the_window_to_the_retry() {
 }
 
 /// The opening write reached DynamoDB but its answer was lost, so the SDK (or Lambda, retrying
-/// the batch) sends it again: the batch that opened the window finds it open for itself and
-/// alerts, leaving what others counted for the next window, while a different batch still finds
-/// it open. Checked against moto's condition evaluation and `ReturnValuesOnConditionCheckFailure`.
+/// the batch) sends it again: the batch finds its own claim, not marked published, and alerts,
+/// leaving what others counted for the next window, while a different batch still counts. Once
+/// marked, the same batch stays quiet. Checked against moto's condition evaluation and
+/// `ReturnValuesOnConditionCheckFailure`.
 #[tokio::test]
-async fn the_batch_that_opened_a_window_opens_it_again() {
-    use forwarder::flood::{AlertWindows, Opening};
+async fn the_batch_that_opened_a_window_opens_it_again_until_its_alert_is_marked() {
+    use forwarder::cause::Cause::MissingInvokePermission as Perm;
+    use forwarder::flood::{AlertWindows, Claim, OpenWindow, Opening};
     let (name, client) = table("reopen").await;
     let windows = DynamoWindows::new(&sdk_config(&moto_endpoint()).await, &name);
-    let key = "api:a1b2c3d4e5#missing_invoke_permission";
+    let key = "api:123456789012:a1b2c3d4e5";
+    let open = |claim| {
+        Opening::Open(OpenWindow {
+            alerted: vec![Perm],
+            claim,
+        })
+    };
     assert_eq!(
-        windows.open(key, "g|s|1", 1_000, 1_900).await.unwrap(),
+        windows
+            .open(key, "g|s|1", Perm, 1_000, 1_900)
+            .await
+            .unwrap(),
         Opening::Opened { previous: None }
     );
     assert_eq!(
-        windows.open(key, "g|s|2", 1_001, 1_901).await.unwrap(),
-        Opening::AlreadyOpen,
+        windows
+            .open(key, "g|s|2", Perm, 1_001, 1_901)
+            .await
+            .unwrap(),
+        open(None),
         "another batch counts"
     );
     windows
@@ -237,22 +254,31 @@ async fn the_batch_that_opened_a_window_opens_it_again() {
         .unwrap();
     // Twice, as a lost answer and then a Lambda retry would send it: the window stays as it is.
     for now in [1_002, 1_003] {
-        let again = windows.open(key, "g|s|1", now, now + 900).await.unwrap();
+        let again = windows
+            .open(key, "g|s|1", Perm, now, now + 900)
+            .await
+            .unwrap();
         assert_eq!(
             again,
-            Opening::Opened { previous: None },
-            "the same batch finds its window open for itself"
+            open(Some(Claim::Pending)),
+            "its own claim, not marked"
         );
     }
     // Only the batch that opened the window may release it.
-    windows.release(key, "g|s|2", 1_004).await.unwrap();
+    windows.release(key, "g|s|2", Perm, 1_004).await.unwrap();
     assert_eq!(
-        windows.open(key, "g|s|3", 1_005, 1_905).await.unwrap(),
-        Opening::AlreadyOpen
+        windows
+            .open(key, "g|s|3", Perm, 1_005, 1_905)
+            .await
+            .unwrap(),
+        open(None)
     );
-    windows.release(key, "g|s|1", 1_006).await.unwrap();
+    windows.release(key, "g|s|1", Perm, 1_006).await.unwrap();
     // The next window's alert reports what the first one counted, however often it was reopened.
-    let next = windows.open(key, "g|s|4", 1_007, 1_907).await.unwrap();
+    let next = windows
+        .open(key, "g|s|4", Perm, 1_007, 1_907)
+        .await
+        .unwrap();
     let Opening::Opened {
         previous: Some(previous),
     } = next
@@ -260,6 +286,15 @@ async fn the_batch_that_opened_a_window_opens_it_again() {
         panic!("the next batch opens a window and reports the counts: {next:?}");
     };
     assert_eq!((previous.failed_requests, previous.batches), (4, 1));
+    // Its alert went out: a redelivery finds the mark.
+    windows.mark_sent(key, "g|s|4", Perm).await.unwrap();
+    assert_eq!(
+        windows
+            .open(key, "g|s|4", Perm, 1_008, 1_908)
+            .await
+            .unwrap(),
+        open(Some(Claim::Sent))
+    );
     let item = client
         .get_item()
         .table_name(&name)
@@ -270,6 +305,135 @@ async fn the_batch_that_opened_a_window_opens_it_again() {
         .item
         .unwrap();
     assert_eq!(item["opened_by"].as_s().unwrap(), "g|s|4");
+    assert_eq!(item["scope"].as_s().unwrap(), key);
+}
+
+/// The access log's `unknown` and the execution log's reason for one API: one window. The reason
+/// claims its place once, by a conditional write two batches cannot both win; `unknown` after it
+/// claims nothing; a claim whose alert failed is withdrawn so the retry can claim it again.
+#[tokio::test]
+async fn causes_new_to_a_window_are_claimed_once() {
+    use forwarder::cause::Cause::{
+        InvalidResponseFormat as Format, MissingInvokePermission as Perm, Unknown,
+    };
+    use forwarder::flood::{AlertWindows, OpenWindow, Opening};
+    let (name, _client) = table("causes").await;
+    let windows = DynamoWindows::new(&sdk_config(&moto_endpoint()).await, &name);
+    let key = "api:123456789012:a1b2c3d4e5";
+    assert_eq!(
+        windows
+            .open(key, "access|s|1", Unknown, 1_000, 1_900)
+            .await
+            .unwrap(),
+        Opening::Opened { previous: None }
+    );
+    // Unknown alerted: another unknown adds nothing.
+    assert!(
+        !windows
+            .claim(key, "access|s|2", Unknown, 1_001)
+            .await
+            .unwrap()
+    );
+    assert!(windows.claim(key, "exec|s|1", Perm, 1_001).await.unwrap());
+    assert!(
+        !windows.claim(key, "exec|s|2", Perm, 1_002).await.unwrap(),
+        "claimed once"
+    );
+    assert!(windows.claim(key, "exec|s|3", Format, 1_002).await.unwrap());
+    assert_eq!(
+        windows
+            .open(key, "exec|s|4", Perm, 1_003, 1_903)
+            .await
+            .unwrap(),
+        Opening::Open(OpenWindow {
+            alerted: vec![Perm, Format, Unknown],
+            claim: None
+        })
+    );
+    // The reason's alert failed: withdrawn, the window stays open (other alerts went out), and
+    // the retry claims it again.
+    windows.release(key, "exec|s|1", Perm, 1_004).await.unwrap();
+    assert!(windows.claim(key, "exec|s|1", Perm, 1_005).await.unwrap());
+    // A closed window takes no claim.
+    assert!(
+        !windows
+            .claim(key, "late|s|1", Cause::AuthorizerTimeout, 2_000)
+            .await
+            .unwrap()
+    );
+}
+
+/// A batch with two alerts whose second publish fails: Lambda retries the whole event. The
+/// retry sends only the alert that failed; the one that went out is marked.
+#[tokio::test]
+async fn a_retried_batch_repeats_only_the_alert_that_failed() {
+    let (name, client) = table("redelivery").await;
+    let windows = DynamoWindows::new(&sdk_config(&moto_endpoint()).await, &name);
+    let config = config(&name, 900);
+    // Two causes in one log group: one window, two alerts (the second cause tells more).
+    let lines = [PERMISSION.to_owned(), FORMAT.replace("req-f=", "req-2=")].join("\n");
+    let group = format!(
+        "/aws/vendedlogs/apigateway/redelivery-{}",
+        std::process::id()
+    );
+    let event = serde_json::to_vec(&decode::encode_event(&lines, &group, "s", ACCOUNT, 0)).unwrap();
+    let failing = MemoryPublisher::failing_after(1);
+    handle_event(&event, &config, &Services::new(&failing).windows(&windows))
+        .await
+        .unwrap_err();
+    assert_eq!(failing.sent().len(), 1);
+    let publisher = MemoryPublisher::new();
+    let out = handle_event(
+        &event,
+        &config,
+        &Services::new(&publisher).windows(&windows),
+    )
+    .await
+    .unwrap();
+    let sent: Vec<String> = publisher
+        .sent()
+        .iter()
+        .map(|a| a.attributes.cause.clone())
+        .collect();
+    assert_ne!(sent, [failing.sent()[0].attributes.cause.clone()]);
+    assert_eq!((sent.len(), out.suppressed), (1, 1));
+    // Delivered once more (a redelivery after success): nothing is sent, nothing counted.
+    let quiet = MemoryPublisher::new();
+    let out = handle_event(&event, &config, &Services::new(&quiet).windows(&windows))
+        .await
+        .unwrap();
+    assert_eq!((quiet.sent().len(), out.suppressed), (0, 2));
+    let item = item(&client, &name, "redelivery").await;
+    assert_eq!(n(&item, "suppressed"), 0, "a repeat is not counted");
+    assert_eq!(item["sent"].as_ss().unwrap().len(), 2);
+}
+
+/// Items written under the earlier key shape (`api:ID#cause`) are no scope of today's: the
+/// recovery check leaves them to their TTL instead of reporting a problem over that may not be.
+#[tokio::test]
+async fn items_of_the_earlier_key_shape_are_left_to_expire() {
+    let (name, client) = table("oldshape").await;
+    let windows = DynamoWindows::new(&sdk_config(&moto_endpoint()).await, &name);
+    let s = |v: &str| AttributeValue::S(v.to_owned());
+    let num = |v: i64| AttributeValue::N(v.to_string());
+    for pk in [
+        "api:a1b2c3d4e5#missing_invoke_permission",
+        "log:/aws/x#unknown",
+    ] {
+        client
+            .put_item()
+            .table_name(&name)
+            .item("pk", s(pk))
+            .item("window_start", num(100))
+            .item("window_end", num(200))
+            .item("expires_at", num(10_000))
+            .item("opened_by", s("g|s|1"))
+            .send()
+            .await
+            .unwrap();
+    }
+    use forwarder::flood::AlertWindows;
+    assert_eq!(windows.quiet(5_000, 900).await.unwrap(), []);
 }
 
 #[tokio::test]

@@ -738,13 +738,38 @@ fn alarms_watch_errors_throttles_and_the_queue() {
         .expect("the authorizer failures alarm");
     assert_eq!(failures["Condition"], "FailureAlarmOn");
     let p = &failures["Properties"];
-    assert_eq!(p["Namespace"], json!({"Ref": "MetricsNamespace"}));
-    assert_eq!(p["MetricName"], forwarder::metrics::AUTHORIZER_FAILURES);
-    // This stack's forwarder's total, never another stack's in the same namespace.
+    // A request seen in both of a REST stage's logs is in each metric once: the larger of the
+    // two counts it once, and either log alone still trips the alarm.
+    let metrics = p["Metrics"].as_array().expect("metric math");
     assert_eq!(
-        p["Dimensions"],
-        json!([{"Name": forwarder::metrics::FUNCTION_NAME, "Value": {"Ref": "ForwarderFunction"}}])
+        metrics[0]["Expression"],
+        "MAX([FILL(access, 0), FILL(execution, 0)])"
     );
+    assert_eq!(metrics[0]["ReturnData"], true);
+    let stats: Vec<(&str, &Value)> = metrics[1..]
+        .iter()
+        .map(|m| (m["Id"].as_str().unwrap(), &m["MetricStat"]))
+        .collect();
+    use forwarder::metrics::{AUTHORIZER_FAILURES, EXECUTION_LOG_FAILURES, FUNCTION_NAME};
+    for ((id, stat), (want_id, name)) in stats.iter().zip([
+        ("access", AUTHORIZER_FAILURES),
+        ("execution", EXECUTION_LOG_FAILURES),
+    ]) {
+        assert_eq!(*id, want_id);
+        let m = &stat["Metric"];
+        assert_eq!(m["Namespace"], json!({"Ref": "MetricsNamespace"}));
+        assert_eq!(m["MetricName"], name);
+        // This stack's forwarder's total, never another stack's in the same namespace.
+        assert_eq!(
+            m["Dimensions"],
+            json!([{"Name": FUNCTION_NAME, "Value": {"Ref": "ForwarderFunction"}}])
+        );
+        assert_eq!(
+            (stat["Period"].as_u64(), stat["Stat"].as_str()),
+            (Some(60), Some("Sum"))
+        );
+    }
+    assert_eq!(stats.len(), 2);
     assert_eq!(p["Threshold"], json!({"Ref": "FailureAlarmThreshold"}));
     assert_eq!(p["AlarmActions"], topic);
     assert_eq!(p["OKActions"], topic);
@@ -797,6 +822,7 @@ fn dashboard_graphs_what_the_forwarder_writes() {
     use forwarder::metrics as m;
     for name in [
         m::AUTHORIZER_FAILURES,
+        m::EXECUTION_LOG_FAILURES,
         m::ALERTS_PUBLISHED,
         m::ALERTS_SUPPRESSED,
         m::FORGED_TOKENS_IGNORED,

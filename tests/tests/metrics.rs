@@ -194,6 +194,51 @@ async fn alerts_sent_without_a_diagnosis_are_counted() {
     assert_eq!(sum(&data, "DiagnosisUnavailable", &[]), causes.len() as f64);
 }
 
+/// A REST stage with both logs subscribed: one failed request is a line in its access log and
+/// one in its execution log, handled by two invocations. `AuthorizerFailures` counts it once (the
+/// access log's), the execution log's line goes to `ExecutionLogAuthorizerFailures`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_in_both_logs_counts_once_in_authorizer_failures() {
+    let topic = LocalTopic::create("metrics-both-logs").await;
+    let access = r#"{"requestId":"Wk1aBjQ2IAMEb2A=","ip":"203.0.113.10","requestTime":"20/Nov/2026:10:02:12 +0000","httpMethod":"GET","routeKey":"GET /invoices","path":"/invoices","status":"500","protocol":"HTTP/1.1","responseLength":"35","userAgent":"Mozilla/5.0","apiId":"k7x2p9q4md","stage":"prod","authorizerError":"AUTHORIZER_CONFIGURATION_ERROR"}"#;
+    let execution = "(0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0) Execution failed due to configuration error: Invalid permissions on Lambda function\n(0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0) AuthorizerConfigurationException";
+    let event = |lines: &str, group: &str| {
+        let e = forwarder::decode::encode_event(lines, group, "s", "123456789012", now_ms() as i64);
+        serde_json::to_vec(&e).unwrap()
+    };
+    let (stdout, outcomes) = run_function(
+        &topic.topic_arn,
+        &[],
+        &[
+            event(access, "/aws/vendedlogs/apigateway/k7x2p9q4md/prod"),
+            event(execution, "API-Gateway-Execution-Logs_k7x2p9q4md/prod"),
+        ],
+    );
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Some(Outcome::Response(_)))),
+        "{outcomes:?}"
+    );
+    let data = emf::extract_all(&stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(sum(&data, FAILURES, &[]), 1.0);
+    assert_eq!(
+        sum(&data, forwarder::metrics::EXECUTION_LOG_FAILURES, &[]),
+        1.0
+    );
+    assert_eq!(
+        sum(
+            &data,
+            forwarder::metrics::EXECUTION_LOG_FAILURES,
+            &[
+                ("ApiId", "k7x2p9q4md"),
+                ("Cause", "missing_invoke_permission")
+            ]
+        ),
+        1.0
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_empty_namespace_writes_no_metrics() {
     let topic = LocalTopic::create("metrics-off").await;
