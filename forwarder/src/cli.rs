@@ -318,6 +318,8 @@ impl Settings {
 /// One input's name and what came of scanning it.
 struct Scanned {
     name: String,
+    /// Which log the input was read as, for the metric its failures count in.
+    kind: LogKind,
     scan: Scan,
     groups: Vec<Group>,
     alerts: Vec<Alert>,
@@ -325,11 +327,12 @@ struct Scanned {
 }
 
 impl Scanned {
-    fn new(name: String, scan: Scan, config: &Config, control: bool) -> Self {
+    fn new(name: String, kind: LogKind, scan: Scan, config: &Config, control: bool) -> Self {
         let groups = forward::groups_for(&scan, config);
         let alerts = alert::render_all(&groups, config);
         Self {
             name,
+            kind,
             scan,
             groups,
             alerts,
@@ -375,7 +378,7 @@ fn scan_input(
             .map_err(|e| anyhow!("{name}: {e}"))?;
         let kind = config.log_kind(&batch.log_group);
         let scan = detect::scan_batch_as(&batch, &config.format, kind);
-        Ok(Scanned::new(name, scan, config, batch.is_control()))
+        Ok(Scanned::new(name, kind, scan, config, batch.is_control()))
     };
     // Lines and `aws logs` output name no group: the operator's --log-group says which log they
     // are; without it, a given format says access log, and only with neither are they sniffed.
@@ -391,12 +394,11 @@ fn scan_input(
         .map(|part| {
             let name = format!("{name}{}", part.at);
             match part.content {
-                Ok(Content::Lines(text)) => Ok(Scanned::new(
-                    name,
-                    detect::scan_text_as(&text, &config.format, kind_of_lines(&text)),
-                    config,
-                    false,
-                )),
+                Ok(Content::Lines(text)) => {
+                    let kind = kind_of_lines(&text);
+                    let scan = detect::scan_text_as(&text, &config.format, kind);
+                    Ok(Scanned::new(name, kind, scan, config, false))
+                }
                 Ok(Content::Events(events)) => {
                     let batch = decode::output_batch(&events, log_group);
                     let kind = match log_group {
@@ -408,7 +410,7 @@ fn scan_input(
                         None => LogKind::Access,
                     };
                     let scan = detect::scan_batch_as(&batch, &config.format, kind);
-                    Ok(Scanned::new(name, scan, config, false))
+                    Ok(Scanned::new(name, kind, scan, config, false))
                 }
                 Ok(Content::Encoded(data)) => scan_payload(name, decode::decode_data(&data)),
                 Ok(Content::Payload(payload)) => scan_payload(name, Ok(payload)),
@@ -562,7 +564,7 @@ async fn report(
 /// the default namespace, since they were asked for.
 fn print_metrics(out: &mut impl Write, r: &Scanned, config: &Config) -> Result<()> {
     let mut tally = Tally::default();
-    tally.count_scan(&r.scan);
+    tally.count_scan_as(&r.scan, r.kind);
     // As the function publishes them: the first groups one alert each, the rest one summary.
     for g in r.groups.iter().take(alert::MAX_ALERTS) {
         tally.count_published(g);
@@ -604,7 +606,14 @@ async fn check(args: CheckArgs) -> Result<u8> {
         );
     }
     let scan = forward::scan_found(&args.log_group, &events, &config);
-    let mut results = vec![Scanned::new(args.log_group.clone(), scan, &config, false)];
+    let kind = config.log_kind(&args.log_group);
+    let mut results = vec![Scanned::new(
+        args.log_group.clone(),
+        kind,
+        scan,
+        &config,
+        false,
+    )];
     diagnose_all(&mut results, &config).await;
     report(&results, &config, &args.output, topic).await
 }

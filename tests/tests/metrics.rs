@@ -294,14 +294,22 @@ fn scan_prints_the_metrics_each_sample_would_give() {
         );
         let data = emf::extract_all(&run.stdout).unwrap_or_else(|e| panic!("{file}: {e}"));
         let causes = expected_causes(entry);
+        // Each log's failures in its own metric, the other's left at zero.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (metric, other) = if forwarder::execution_log::looks_like_execution_log(&text) {
+            (forwarder::metrics::EXECUTION_LOG_FAILURES, FAILURES)
+        } else {
+            (FAILURES, forwarder::metrics::EXECUTION_LOG_FAILURES)
+        };
         assert_eq!(
-            sum(&data, FAILURES, &[]),
+            sum(&data, metric, &[]),
             causes.values().sum::<f64>(),
             "{file}"
         );
+        assert_eq!(sum(&data, other, &[]), 0.0, "{file}");
         for (cause, n) in &causes {
             assert_eq!(
-                sum(&data, FAILURES, &[("Cause", cause)]),
+                sum(&data, metric, &[("Cause", cause)]),
                 *n,
                 "{file} {cause}"
             );
