@@ -1464,6 +1464,12 @@ mod tests {
                 b"{\"requestId\":\"a\",\"ua\":\"x\"y\",\"awslogs\":\"z\"}\n{\"requestId\":\"b\",\"ua\":\"y\"}\n".to_vec(),
                 vec!["lines:2"],
             ),
+            // A client value holding `"}` closes the object early; the line goes on after it.
+            (
+                "JSON access-log line a client's `\"}` closed early",
+                b"{\"requestId\":\"a\",\"path\":\"\"}\",\"ua\":\"\",\"status\":\"200\"}\n".to_vec(),
+                vec!["lines:1"],
+            ),
             (
                 "JSON access-log line with an array a client injected",
                 br#"{"requestId":"a","ua":"x","items":[1,2]}"#.to_vec(),

@@ -270,7 +270,7 @@ fn check(format: &str, requests: &[Request]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 10, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
 
     #[test]
     fn every_line_with_a_token_is_accounted_for_in_every_input_kind_json(

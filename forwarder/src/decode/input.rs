@@ -336,7 +336,12 @@ fn documents(text: &str) -> Result<Option<Vec<Part<'static>>>, DecodeError> {
         return Ok(None);
     };
     // A first document that is no event makes the input something else: say what it is once.
+    // Unless it ends inside its line: that is a JSON-format access-log line whose client value
+    // held `"}` (API Gateway does not escape it), read as the lines it is.
     if !is_event(first.get()) {
+        if ends_inside_its_line(text, first.get()) {
+            return Ok(None);
+        }
         return Err(DecodeError::NotAnEvent(not_an_event(first.get())));
     }
     let several = values.len() > 1 || failure.is_some();
@@ -354,6 +359,14 @@ fn documents(text: &str) -> Result<Option<Vec<Part<'static>>>, DecodeError> {
         parts.push(part(at, Err(DecodeError::EventJson(e))));
     }
     Ok(Some(parts))
+}
+
+/// Whether more than white space follows `value`, a slice of `text`, on the line it ends on.
+fn ends_inside_its_line(text: &str, value: &str) -> bool {
+    let end = (value.as_ptr() as usize - text.as_ptr() as usize) + value.len();
+    let rest = text.get(end..).unwrap_or_default();
+    let line = rest.split('\n').next().unwrap_or_default();
+    !line.trim().is_empty()
 }
 
 /// Whether a JSON value is an event or wraps events: an object of a known shape, or an array whose
