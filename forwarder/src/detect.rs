@@ -485,11 +485,7 @@ pub fn scan_batch_as(batch: &LogBatch, format: &LogFormat, kind: LogKind) -> Sca
             account_id,
         };
         let line = event.message.read(&mut text);
-        let mut verdict = if ACCESS_NEEDLES.is_in(line.as_bytes()) {
-            scan_candidate(line, format, &origin, &mut scratch)
-        } else {
-            execution_line_here(line, format, &mut scratch)
-        };
+        let mut verdict = access_candidate(line, format, &origin, &mut scratch);
         match &mut verdict {
             LineVerdict::Flagged(f) => {
                 f.log_group = log_group.clone();
@@ -509,6 +505,21 @@ pub fn scan_batch_as(batch: &LogBatch, format: &LogFormat, kind: LogKind) -> Sca
         scan.add(verdict, line);
     }
     scan
+}
+
+/// Decides an access-log line that holds a candidate needle: by the format when it holds an
+/// access-log needle, else as an execution log's line found here. Shared by batches and text.
+fn access_candidate(
+    line: &str,
+    format: &LogFormat,
+    origin: &Origin,
+    scratch: &mut Scratch,
+) -> LineVerdict {
+    if ACCESS_NEEDLES.is_in(line.as_bytes()) {
+        scan_candidate(line, format, origin, scratch)
+    } else {
+        execution_line_here(line, format, scratch)
+    }
 }
 
 /// An access-log candidate that holds no access-log needle, only an execution log's words: an
@@ -549,14 +560,10 @@ pub fn scan_text_as(text: &str, format: &LogFormat, kind: LogKind) -> Scan {
     let mut scan = Scan::default();
     let mut scratch = Scratch::default();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let verdict = if !ACCESS_NEEDLES.is_in(line.as_bytes()) {
-            if CANDIDATE_NEEDLES.is_in(line.as_bytes()) {
-                execution_line_here(line, format, &mut scratch)
-            } else {
-                LineVerdict::Clean
-            }
+        let verdict = if CANDIDATE_NEEDLES.is_in(line.as_bytes()) {
+            access_candidate(line, format, &Origin::default(), &mut scratch)
         } else {
-            scan_candidate(line, format, &Origin::default(), &mut scratch)
+            LineVerdict::Clean
         };
         scan.add(verdict, line);
     }
