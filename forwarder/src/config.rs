@@ -42,6 +42,10 @@ pub enum ConfigError {
     #[error("ALERT_STATE_TABLE {0:?} is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)")]
     BadTable(String),
     #[error(
+        "RECOVERY_RULE_NAME {0:?} is not an EventBridge rule name (1 to 64 of A-Z a-z 0-9 _ . -)"
+    )]
+    BadRule(String),
+    #[error(
         "EXECUTION_LOG_GROUPS: {0:?} is not a log group name (1 to 512 of A-Z a-z 0-9 _ - / . #)"
     )]
     BadLogGroup(String),
@@ -195,6 +199,13 @@ pub struct Config {
     /// Log groups that receive a REST API's execution logs through a log delivery
     /// (`EXECUTION_LOG_GROUPS`), besides the groups API Gateway names itself.
     pub execution_log_groups: Vec<String>,
+    /// The EventBridge rule that runs the recovery check (`RECOVERY_RULE_NAME`), turned on and off
+    /// by the function ([`crate::schedule`]); none leaves whatever schedule there is alone.
+    pub recovery_rule: Option<String>,
+    /// The function's own log group (`AWS_LAMBDA_LOG_GROUP_NAME`, set by Lambda). A batch from it
+    /// is never read: an account-level subscription policy that reaches it would otherwise feed
+    /// the forwarder its own lines in a loop.
+    pub own_log_group: Option<String>,
 }
 
 impl Config {
@@ -251,6 +262,8 @@ impl Default for Config {
             mention: None,
             mention_severity: Severity::Critical,
             execution_log_groups: Vec::new(),
+            recovery_rule: None,
+            own_log_group: None,
         }
     }
 }
@@ -344,6 +357,21 @@ impl Config {
             .map(|v| parse_log_groups(&v))
             .transpose()?
             .unwrap_or_default();
+        let recovery_rule = set("RECOVERY_RULE_NAME")
+            .map(|v| {
+                let rule = v.trim();
+                let ok = (1..=64).contains(&rule.len())
+                    && rule
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+                if ok {
+                    Ok(rule.to_owned())
+                } else {
+                    Err(ConfigError::BadRule(v.clone()))
+                }
+            })
+            .transpose()?;
+        let own_log_group = set("AWS_LAMBDA_LOG_GROUP_NAME").map(|g| g.trim().to_owned());
         Ok(Config {
             topic,
             label,
@@ -361,6 +389,8 @@ impl Config {
             mention,
             mention_severity,
             execution_log_groups,
+            recovery_rule,
+            own_log_group,
         })
     }
 }

@@ -450,6 +450,24 @@ pub fn scan_batch(batch: &LogBatch, format: &LogFormat) -> Scan {
     scan_batch_as(batch, format, LogKind::of_group(&batch.log_group))
 }
 
+/// A batch that is not read at all (the forwarder's own log, [`crate::config::Config::own_log_group`]):
+/// each line that carries a candidate needle is counted ignored, so every such line is accounted
+/// for, and nothing is flagged.
+pub fn ignore_batch(batch: &LogBatch) -> Scan {
+    let mut scan = Scan::default();
+    if batch.is_control() {
+        return scan;
+    }
+    scan.lines = batch.line_count();
+    scan.ignored = batch
+        .log_events
+        .iter()
+        .filter(|event| event.message.escaped_contains(&CANDIDATE_NEEDLES))
+        .count();
+    scan.log_group = (!batch.log_group.is_empty()).then(|| Arc::<str>::from(&*batch.log_group));
+    scan
+}
+
 /// Scans every event of a batch as `kind` of log ([`crate::config::Config::log_kind`]). Control
 /// messages carry no lines.
 pub fn scan_batch_as(batch: &LogBatch, format: &LogFormat, kind: LogKind) -> Scan {

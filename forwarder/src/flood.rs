@@ -207,6 +207,10 @@ pub trait AlertWindows: Sync {
         opened_at: i64,
         now: i64,
     ) -> impl Future<Output = Result<bool, FloodError>> + Send;
+
+    /// Whether a window waits for its recovery to be reported (open, or closed and not yet
+    /// reported): while one does, the recovery schedule must run ([`crate::schedule`]).
+    fn pending(&self) -> impl Future<Output = Result<bool, FloodError>> + Send;
 }
 
 /// The key of a problem, its scope: the API when the lines name it, else the log group, in the
@@ -823,6 +827,38 @@ impl AlertWindows for DynamoWindows {
         Ok(found)
     }
 
+    async fn pending(&self) -> Result<bool, FloodError> {
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(
+                    "attribute_not_exists(recovered_at) AND attribute_exists(#scope)",
+                )
+                .projection_expression("pk")
+                .expression_attribute_names("#scope", "scope")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| store_error(&e))?;
+            // The same keys the recovery check reports; any other item it never will.
+            if page
+                .items()
+                .iter()
+                .filter_map(|item| item.get("pk").and_then(|v| v.as_s().ok()))
+                .any(|key| parse_key(key).is_some())
+            {
+                return Ok(true);
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(false),
+            }
+        }
+    }
+
     async fn mark_recovered(
         &self,
         key: &str,
@@ -887,6 +923,10 @@ impl AlertWindows for Off {
     async fn mark_recovered(&self, _: &str, _: i64, _: i64) -> Result<bool, FloodError> {
         Ok(false)
     }
+
+    async fn pending(&self) -> Result<bool, FloodError> {
+        Ok(false)
+    }
 }
 
 /// Windows in memory, with the same rules as the table.
@@ -909,6 +949,14 @@ struct MemoryWindow {
 }
 
 impl MemoryWindows {
+    /// A store whose every call fails with `reason`.
+    pub fn failing(reason: impl Into<String>) -> Self {
+        Self {
+            failure: Some(reason.into()),
+            ..Self::default()
+        }
+    }
+
     fn state(
         &self,
     ) -> Result<std::sync::MutexGuard<'_, HashMap<String, MemoryWindow>>, FloodError> {
@@ -1075,6 +1123,13 @@ impl AlertWindows for MemoryWindows {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn pending(&self) -> Result<bool, FloodError> {
+        let state = self.state()?;
+        Ok(state
+            .iter()
+            .any(|(key, w)| !w.recovered && parse_key(key).is_some()))
     }
 }
 

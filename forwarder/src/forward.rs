@@ -102,6 +102,12 @@ pub fn scan_found(log_group: &str, events: &[FoundEvent], config: &Config) -> Sc
 /// Scans a batch as the log its group holds, by its name or the operator's
 /// `EXECUTION_LOG_GROUPS`.
 pub fn scan_as_configured(batch: &LogBatch, config: &Config) -> Scan {
+    if config.own_log_group.as_deref() == Some(&*batch.log_group) {
+        tracing::warn!(
+            "a batch from the forwarder's own log group was not read: leave that group out of any account-level subscription policy"
+        );
+        return detect::ignore_batch(batch);
+    }
     detect::scan_batch_as(batch, &config.format, config.log_kind(&batch.log_group))
 }
 

@@ -12,6 +12,7 @@ use crate::forward::{ForwardError, Services, handle_event, handle_kinesis, handl
 use crate::inspect::{self, AwsInspector, Cached, INSPECT_CACHE_TTL};
 use crate::metrics::{self, Recorder, Tally};
 use crate::publish::SnsPublisher;
+use crate::schedule::{self, EventBridgeSchedule};
 
 /// Starts the runtime loop. Configuration is checked once, before the first event: a bad setting
 /// fails the cold start with one line instead of failing every batch.
@@ -64,6 +65,13 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let services = Services::new(&publisher)
         .inspector(&inspector)
         .windows(&windows);
+    // The recovery schedule, switched only where the stack made one for flood control.
+    let schedule = config
+        .recovery_rule
+        .as_ref()
+        .filter(|_| config.flood_control().is_some())
+        .map(|rule| EventBridgeSchedule::new(&sdk, rule.clone()));
+    let (windows, schedule) = (&windows, &schedule);
     // The summary metrics carry the function's name, so each stack's alarm reads its own.
     let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok();
     let (config, services, function_name) = (&config, &services, &function_name);
@@ -77,7 +85,8 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             let services = services.until(left.map(|left| Instant::now() + left));
             let recorder = Recorder::default();
             let services = &services.metrics(&recorder);
-            let response = match decode::event_kind(bytes) {
+            let kind = decode::event_kind(bytes);
+            let response = match kind {
                 EventKind::Kinesis => Box::pin(handle_kinesis(bytes, config, services))
                     .await
                     .map(|r| serde_json::to_value(r).expect("a response serialises")),
@@ -88,9 +97,21 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
                     .await
                     .map(|o| serde_json::to_value(o).expect("an outcome serialises")),
             };
+            let tally = recorder.take();
+            if let Some(schedule) = schedule {
+                if kind == EventKind::Schedule {
+                    if response.is_ok()
+                        && let Err(e) = schedule::after_recovery(windows, schedule).await
+                    {
+                        tracing::warn!(error = %e, "recovery schedule left as it was");
+                    }
+                } else if tally.alerts_published > 0 {
+                    schedule::after_alert(schedule).await;
+                }
+            }
             // Written whatever the outcome: what was scanned was seen, even if a publish failed.
             if let Some(namespace) = &config.metrics_namespace {
-                write_metrics(&recorder.take(), namespace, function_name.as_deref());
+                write_metrics(&tally, namespace, function_name.as_deref());
             }
             response.map_err(diagnostic)
         },

@@ -30,6 +30,7 @@ pub mod inspect;
 pub mod lambda;
 pub mod metrics;
 pub mod publish;
+pub mod schedule;
 pub mod sdk;
 pub mod shape;
 

@@ -10,11 +10,15 @@
 //! needs its own counts written once, at its end, with two dimension sets per failure; the format
 //! is one small JSON object.
 //!
-//! Per invocation, one summary document carries every counter, without dimensions and by
+//! Per invocation, one summary document carries the counters that counted something, by
 //! `FunctionName` (what the stack's alarm and dashboard read: one stack's forwarder, never
 //! another's in the same account), and one document per (cause, API or log group) carries
 //! `AuthorizerFailures` by `Cause` and by `ApiId` (or `LogGroup`, when the lines carry no API id)
-//! with `Cause`.
+//! with `Cause`, each with `FunctionName` too. Outside Lambda (no function name) the same sets
+//! without it.
+//!
+//! Nothing is written for a counter that stayed at zero: CloudWatch bills a custom metric for
+//! each hour it receives data, so an idle stack keeps none alive.
 //!
 //! A REST stage may have both its logs subscribed, and a failed request is then a line in each,
 //! delivered to different invocations. So that it is counted once without state shared between
@@ -205,8 +209,9 @@ impl Recorder {
     }
 }
 
-/// The EMF documents for one invocation's counts, one JSON object per line: a summary (without
-/// dimensions, and by `function` when there is one), then one per (cause, scope) that failed.
+/// The EMF documents for one invocation's counts, one JSON object per line: a summary of the
+/// counters above zero (by `function` when there is one, else without dimensions), then one per
+/// (cause, scope) that failed. Nothing at all when nothing was counted.
 /// `timestamp_ms` is when the invocation ended, in milliseconds since the epoch.
 pub fn emf_lines(
     tally: &Tally,
@@ -227,45 +232,62 @@ pub fn emf_lines(
         (DIAGNOSIS_UNAVAILABLE, tally.diagnosis_unavailable),
     ];
     let mut lines = Vec::with_capacity(1 + tally.failures.len() + tally.execution_failures.len());
-    let mut root = Map::new();
-    for (name, value) in summary {
-        root.insert(name.to_owned(), json!(value));
-    }
-    let sets: &[&[&str]] = match function.and_then(dimension_value) {
-        Some(name) => {
-            root.insert(FUNCTION_NAME.to_owned(), json!(name));
-            &[&[], &[FUNCTION_NAME]]
+    let function = function.and_then(dimension_value);
+    let counted: Vec<(&str, u64)> = summary.into_iter().filter(|(_, n)| *n > 0).collect();
+    if !counted.is_empty() {
+        let mut root = Map::new();
+        for (name, value) in &counted {
+            root.insert((*name).to_owned(), json!(value));
         }
-        None => &[&[]],
-    };
-    lines.push(document(
-        namespace,
-        timestamp_ms,
-        sets,
-        &summary.map(|(name, _)| name),
-        root,
-    ));
+        let sets: &[&[&str]] = match &function {
+            Some(name) => {
+                root.insert(FUNCTION_NAME.to_owned(), json!(name));
+                &[&[FUNCTION_NAME]]
+            }
+            None => &[&[]],
+        };
+        let names: Vec<&str> = counted.iter().map(|(name, _)| *name).collect();
+        lines.push(document(namespace, timestamp_ms, sets, &names, root));
+    }
     let counted = [
         (AUTHORIZER_FAILURES, &tally.failures),
         (EXECUTION_LOG_FAILURES, &tally.execution_failures),
     ];
     for (metric, failures) in counted {
-        for ((cause, scope), n) in failures {
+        for ((cause, scope), n) in failures.iter().filter(|(_, n)| **n > 0) {
             let mut root = Map::new();
             root.insert(CAUSE.to_owned(), json!(cause.code()));
             root.insert(metric.to_owned(), json!(n));
-            let line = match scope.dimension() {
-                Some((name, value)) => {
-                    root.insert(name.to_owned(), json!(value));
-                    document(
-                        namespace,
-                        timestamp_ms,
-                        &[&[CAUSE], &[name, CAUSE]],
-                        &[metric],
-                        root,
-                    )
-                }
-                None => document(namespace, timestamp_ms, &[&[CAUSE]], &[metric], root),
+            if let Some(name) = &function {
+                root.insert(FUNCTION_NAME.to_owned(), json!(name));
+            }
+            let scoped = scope.dimension().map(|(dimension, value)| {
+                root.insert(dimension.to_owned(), json!(value));
+                dimension
+            });
+            let line = match (&function, scoped) {
+                (Some(_), Some(d)) => document(
+                    namespace,
+                    timestamp_ms,
+                    &[&[FUNCTION_NAME, CAUSE], &[FUNCTION_NAME, d, CAUSE]],
+                    &[metric],
+                    root,
+                ),
+                (Some(_), None) => document(
+                    namespace,
+                    timestamp_ms,
+                    &[&[FUNCTION_NAME, CAUSE]],
+                    &[metric],
+                    root,
+                ),
+                (None, Some(d)) => document(
+                    namespace,
+                    timestamp_ms,
+                    &[&[CAUSE], &[d, CAUSE]],
+                    &[metric],
+                    root,
+                ),
+                (None, None) => document(namespace, timestamp_ms, &[&[CAUSE]], &[metric], root),
             };
             lines.push(line);
         }
@@ -416,10 +438,17 @@ mod tests {
                 ),
                 (failures, execution_failures)
             );
+            // Each is written when it counted something, and only then.
             let emf = emf_lines(&total, "AuthorizerAlerts", None, 0).join("\n");
-            assert!(
+            assert_eq!(
                 emf.contains(EXECUTION_LOG_FAILURES),
-                "the summary carries both"
+                execution_failures > 0,
+                "{emf}"
+            );
+            assert_eq!(
+                emf.contains(&format!("\"{AUTHORIZER_FAILURES}\"")),
+                failures > 0,
+                "{emf}"
             );
         }
     }
@@ -477,27 +506,59 @@ mod tests {
         assert_eq!(docs[0]["_aws"]["Timestamp"], 1_700_000_000_123u64);
         assert_eq!(
             docs[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            json!([[], ["FunctionName"]])
+            json!([["FunctionName"]])
         );
         assert_eq!(docs[0][FUNCTION_NAME], "stack-forwarder");
-        // Without a function (the command line), the summary has no dimension.
-        let cli: Value = serde_json::from_str(&emf_lines(&t, "N", None, 1)[0]).unwrap();
+        // Only the counters that counted: zero is no data point, so an idle stack keeps no metric.
+        let named: Vec<&str> = docs[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
         assert_eq!(
-            cli["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            named,
+            [AUTHORIZER_FAILURES, FORGED_TOKENS_IGNORED, ALERTS_PUBLISHED]
+        );
+        assert!(docs[0].get(UNMATCHED_LINES).is_none());
+        // Without a function (the command line), the summary has no dimension.
+        let cli: Vec<Value> = emf_lines(&t, "N", None, 1)
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(
+            cli[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             json!([[]])
         );
-        assert!(cli.get(FUNCTION_NAME).is_none());
+        assert!(cli[0].get(FUNCTION_NAME).is_none());
+        assert_eq!(
+            cli[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Cause"], ["ApiId", "Cause"]])
+        );
+        // Each failure carries the function's name, so a stack's dashboard shows only its own.
         assert_eq!(docs[1]["ApiId"], "a1b2c3");
         assert_eq!(docs[1][CAUSE], "invalid_response_format");
         assert_eq!(docs[1][AUTHORIZER_FAILURES], 7);
+        assert_eq!(docs[1][FUNCTION_NAME], "stack-forwarder");
         assert_eq!(
             docs[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            json!([["Cause"], ["ApiId", "Cause"]])
+            json!([
+                ["FunctionName", "Cause"],
+                ["FunctionName", "ApiId", "Cause"]
+            ])
         );
         assert_eq!(
             docs[2]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            json!([["Cause"]])
+            json!([["FunctionName", "Cause"]])
         );
+    }
+
+    #[test]
+    fn an_invocation_that_counted_nothing_writes_nothing() {
+        assert!(emf_lines(&Tally::default(), "N", Some("f"), 1).is_empty());
+        let mut t = Tally::default();
+        t.failures.insert((Cause::Unknown, Scope::Unknown), 0);
+        assert!(emf_lines(&t, "N", Some("f"), 1).is_empty());
     }
 
     #[test]
