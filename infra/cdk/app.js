@@ -109,7 +109,11 @@ if (packagedTemplate !== undefined) {
     stackName: `${stackName}-packaged`,
     synthesizer: synthesizer(),
   });
-  new cfninc.CfnInclude(included, 'Forwarder', { templateFile: packagedTemplate, parameters });
+  try {
+    new cfninc.CfnInclude(included, 'Forwarder', { templateFile: packagedTemplate, parameters });
+  } catch (e) {
+    fail(`including ${packagedTemplate}: ${e.message}`);
+  }
 }
 
 app.synth();
