@@ -422,11 +422,7 @@ def main():
 
         main_variants = {
             "main-defaults": {},
-            "main-kms-slack": {
-                "KmsKeyArn": key_arn,
-                "SlackWorkspaceId": "T0123456789",
-                "SlackChannelId": "C0123456789",
-            },
+            "main-kms": {"KmsKeyArn": key_arn},
             "main-existing-topic": {"ExistingTopicArn": topic_arn},
             "main-no-flood-control": {"AlertWindowSeconds": "0"},
             "main-no-metrics": {"MetricsNamespace": "", "FailureAlarmThreshold": "5"},
@@ -446,6 +442,20 @@ def main():
                 {"AccessLogGroupName": group, **extra},
             )
 
+        # Two forwarder stacks notify one Slack channel through its one configuration.
+        deploy(
+            "chat",
+            "infra/chat/template.yaml",
+            f"chat-{run_id}",
+            {
+                "SlackWorkspaceId": "T0123456789",
+                "SlackChannelId": "C0123456789",
+                "TopicArns": ",".join(
+                    stacks[v]["outputs"]["TopicArn"] for v in ["main-defaults", "main-kms"]
+                ),
+            },
+        )
+
         # Central always names who may subscribe: accounts or the organisation.
         accounts = deploy(
             "central-accounts",
@@ -459,7 +469,8 @@ def main():
         deploy(
             "central-organization",
             "infra/org/central.yaml",
-            f"central-org-{run_id}",
+            # Longer than the 30 characters a fixed nested function name allowed.
+            f"central-organization-with-a-long-name-{run_id}",
             {"OrganizationId": "o-abcdef0123", "DestinationName": f"org-{run_id}"},
         )
 
@@ -488,7 +499,13 @@ def main():
             f"member-account-{run_id}",
             {"DestinationArn": destination, "AccessLogGroupName": ""},
         )
-        deploy("demo", "infra/demo/template.yaml", f"d-{run_id}", {})
+        # With Slack: both forwarders' topics in the one configuration of the demo's channel.
+        deploy(
+            "demo",
+            "infra/demo/template.yaml",
+            f"d-{run_id}",
+            {"SlackWorkspaceId": "T0123456789", "SlackChannelId": "C0A1B2C3D4E"},
+        )
 
     print(
         json.dumps(

@@ -471,8 +471,6 @@ const SAR_SUPPORTED: &[&str] = &[
     "AWS::Serverless::Function",
 ];
 
-
-
 #[test]
 fn sar_metadata_is_complete_and_matches_the_crate() {
     let t = cfn_template("infra/template.yaml");

@@ -111,8 +111,22 @@ fn environment_matches_what_the_forwarder_reads() {
             "EXECUTION_LOG_GROUPS",
             "MAX_SAMPLES",
             "METRICS_NAMESPACE",
+            "RECOVERY_RULE_NAME",
             "RUST_LOG"
         ]
+    );
+    // The function switches the rule it is told of, and its role may switch exactly that rule.
+    let rule_name = &t["Resources"]["RecoveryCheck"]["Properties"]["Name"];
+    assert_eq!(
+        vars["RECOVERY_RULE_NAME"],
+        json!({"Fn::If": ["FloodControlOn", rule_name, ""]})
+    );
+    let schema = rule_name["Fn::Sub"][0].as_str().unwrap();
+    // 19 characters and a stack id's 36-character UUID: within EventBridge's 64.
+    assert_eq!(schema, "forwarder-recovery-${StackUuid}");
+    assert_eq!(
+        rule_name["Fn::Sub"][1]["StackUuid"],
+        json!({"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]})
     );
     // The parameters' defaults are settings the forwarder accepts.
     let params = &t["Parameters"];
@@ -433,6 +447,8 @@ fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
             "apigateway:GET",
             "dynamodb:Scan",
             "dynamodb:UpdateItem",
+            "events:DisableRule",
+            "events:EnableRule",
             "kms:Decrypt",
             "kms:GenerateDataKey",
             "lambda:GetPolicy",
@@ -456,6 +472,13 @@ fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
     assert_eq!(
         by_action("sqs:SendMessage"),
         json!({"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})
+    );
+    // Only this stack's recovery rule, by the name the function is given.
+    let rule = by_action("events:EnableRule");
+    assert_eq!(rule, by_action("events:DisableRule"));
+    assert_eq!(
+        rule["Fn::Sub"][0],
+        "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/forwarder-recovery-${StackUuid}"
     );
     assert_eq!(
         by_action("logs:PutLogEvents"),
@@ -518,6 +541,7 @@ fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
             json!("HasKmsKey"),
             json!("DiagnoseOn"),
             json!("FloodControlOn"),
+            json!("FloodControlOn"),
             json!("DiagnoseOn")
         ]
     );
@@ -566,7 +590,39 @@ fn organisation_stream_reports_failed_records_and_admits_only_members() {
     assert!(mapping["MaximumRetryAttempts"].as_u64().unwrap() <= 10);
     let stream = &res["LogStream"]["Properties"];
     assert_eq!(stream["StreamEncryption"]["EncryptionType"], "KMS");
-    assert_eq!(stream["StreamModeDetails"]["StreamMode"], "ON_DEMAND");
+    assert_eq!(
+        stream["StreamModeDetails"]["StreamMode"],
+        json!({"Fn::If": ["OnDemand", "ON_DEMAND", "PROVISIONED"]})
+    );
+    assert_eq!(
+        t["Conditions"]["OnDemand"],
+        json!({"Fn::Equals": [{"Ref": "StreamShardCount"}, 0]})
+    );
+    // A kept pointer finds its records: the stream keeps them as long as the queue keeps it.
+    let replay = t["Mappings"]["Replay"].as_object().unwrap();
+    let days: Vec<String> = t["Parameters"]["ReplayDays"]["AllowedValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.to_string().trim_matches('"').to_owned())
+        .collect();
+    assert_eq!(replay.len(), days.len());
+    for d in &days {
+        let row = &replay[d];
+        let hours = row["StreamHours"].as_u64().unwrap();
+        let seconds = row["QueueSeconds"].as_u64().unwrap();
+        assert_eq!(hours, d.parse::<u64>().unwrap() * 24, "{d}");
+        assert_eq!(seconds, hours * 3600, "{d}");
+        assert!((24..=8760).contains(&hours) && seconds <= 1_209_600, "{d}");
+    }
+    assert_eq!(
+        stream["RetentionPeriodHours"],
+        json!({"Fn::FindInMap": ["Replay", {"Ref": "ReplayDays"}, "StreamHours"]})
+    );
+    assert_eq!(
+        res["Forwarder"]["Properties"]["Parameters"]["DeadLetterRetentionSeconds"],
+        json!({"Fn::FindInMap": ["Replay", {"Ref": "ReplayDays"}, "QueueSeconds"]})
+    );
     // The forwarder is not subscribed to a log group there, and does not try to read member APIs.
     let forwarder = &res["Forwarder"]["Properties"];
     assert_eq!(forwarder["Location"], "../template.yaml");
@@ -593,9 +649,25 @@ fn organisation_stream_reports_failed_records_and_admits_only_members() {
         reads[0]["Resource"],
         json!({"Fn::GetAtt": ["LogStream", "Arn"]})
     );
-    for action in reads[0]["Action"].as_array().unwrap() {
-        assert!(action.as_str().unwrap().starts_with("kinesis:"), "{action}");
-    }
+    // What a standard (polling) event source mapping calls, and nothing else: no
+    // kinesis:SubscribeToShard, which only an enhanced fan-out consumer uses.
+    let mut actions: Vec<&str> = reads[0]["Action"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    actions.sort_unstable();
+    assert_eq!(
+        actions,
+        [
+            "kinesis:DescribeStream",
+            "kinesis:DescribeStreamSummary",
+            "kinesis:GetRecords",
+            "kinesis:GetShardIterator",
+            "kinesis:ListShards"
+        ]
+    );
 }
 
 #[test]
@@ -698,7 +770,19 @@ fn failed_events_are_kept_in_an_encrypted_queue() {
         q["KmsMasterKeyId"],
         json!({"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]})
     );
-    assert_eq!(q["MessageRetentionPeriod"], 1_209_600);
+    assert_eq!(
+        q["MessageRetentionPeriod"],
+        json!({"Ref": "DeadLetterRetentionSeconds"})
+    );
+    let retention = &t["Parameters"]["DeadLetterRetentionSeconds"];
+    assert_eq!(
+        (
+            retention["Default"].as_u64(),
+            retention["MaxValue"].as_u64()
+        ),
+        (Some(1_209_600), Some(1_209_600)),
+        "14 days, SQS's longest, unless a stream's retention is shorter"
+    );
 }
 
 #[test]
@@ -772,7 +856,47 @@ fn alarms_watch_errors_throttles_and_the_queue() {
     assert_eq!(stats.len(), 2);
     assert_eq!(p["Threshold"], json!({"Ref": "FailureAlarmThreshold"}));
     assert_eq!(p["AlarmActions"], topic);
-    assert_eq!(p["OKActions"], topic);
+    // A new alarm's first INSUFFICIENT_DATA -> OK would run OKActions on every deploy: the OK
+    // notification comes from a rule on ALARM -> OK alone.
+    assert!(p.get("OKActions").is_none(), "{p}");
+    let cleared = &t["Resources"]["AuthorizerFailuresCleared"];
+    assert_eq!(cleared["Type"], "AWS::Events::Rule");
+    assert_eq!(cleared["Condition"], "FailureAlarmOn");
+    let pattern = &cleared["Properties"]["EventPattern"];
+    assert_eq!(pattern["source"], json!(["aws.cloudwatch"]));
+    assert_eq!(
+        pattern["detail-type"],
+        json!(["CloudWatch Alarm State Change"])
+    );
+    assert_eq!(
+        pattern["resources"],
+        json!([{"Fn::GetAtt": ["AuthorizerFailuresAlarm", "Arn"]}])
+    );
+    assert_eq!(
+        pattern["detail"]["previousState"]["value"],
+        json!(["ALARM"])
+    );
+    assert_eq!(pattern["detail"]["state"]["value"], json!(["OK"]));
+    let target = &cleared["Properties"]["Targets"][0];
+    assert_eq!(json!([target["Arn"]]), topic);
+    // What it sends reads as a chat custom notification once EventBridge fills it in.
+    let filled = target["InputTransformer"]["InputTemplate"]
+        .as_str()
+        .unwrap()
+        .replace("<alarm>", "stack-authorizer-failures")
+        .replace("<time>", "2026-12-07T10:00:00Z")
+        .replace("<reason>", "Threshold Crossed");
+    let note: Value = serde_json::from_str(&filled).expect("the OK note is JSON");
+    assert_eq!(
+        (note["version"].as_str(), note["source"].as_str()),
+        (Some("1.0"), Some("custom"))
+    );
+    assert!(
+        note["content"]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("OK: ")
+    );
     assert_eq!(p["TreatMissingData"], "notBreaching");
     // The topic policy admits alarms by this stack's name prefix.
     assert!(
@@ -815,7 +939,8 @@ fn dashboard_graphs_what_the_forwarder_writes() {
         .replace("${AWS::Region}", "us-east-1")
         .replace("${ForwarderFunction}", "stack-forwarder")
         .replace("${DeadLetterQueue.QueueName}", "stack-dlq")
-        .replace("${ApiFilter}", "ApiId=\\\"a1b2c3d4e5\\\"");
+        .replace("${ApiFilter}", "ApiId=\\\"a1b2c3d4e5\\\"")
+        .replace("${ServerErrorsTitle}", "Server errors");
     assert!(!body.contains("${"), "every variable is known: {body}");
     let body: Value = serde_json::from_str(&body).expect("the body is JSON");
     let text = body.to_string();
@@ -832,12 +957,42 @@ fn dashboard_graphs_what_the_forwarder_writes() {
         assert!(text.contains(&format!("\"{name}\"")), "{name} is graphed");
     }
     // The namespace is quoted in each search, as a namespace with a space or `#` must be.
+    // Each search names the dimension set the forwarder writes, FunctionName among them, and
+    // this stack's function: never another stack's failures in the same namespace.
     for schema in [
-        format!("{{\\\"AuthorizerAlerts\\\",{}}}", m::CAUSE),
-        format!("{{\\\"AuthorizerAlerts\\\",{},{}}}", m::API_ID, m::CAUSE),
-        format!("{{\\\"AuthorizerAlerts\\\",{},{}}}", m::CAUSE, m::LOG_GROUP),
+        format!(
+            "{{\\\"AuthorizerAlerts\\\",{},{}}}",
+            m::CAUSE,
+            m::FUNCTION_NAME
+        ),
+        format!(
+            "{{\\\"AuthorizerAlerts\\\",{},{},{}}}",
+            m::API_ID,
+            m::CAUSE,
+            m::FUNCTION_NAME
+        ),
+        format!(
+            "{{\\\"AuthorizerAlerts\\\",{},{},{}}}",
+            m::CAUSE,
+            m::FUNCTION_NAME,
+            m::LOG_GROUP
+        ),
     ] {
         assert!(text.contains(&schema), "{schema} is searched");
+    }
+    // Each search's first argument, up to the statistic that follows it.
+    let searches: Vec<&str> = text
+        .split("SEARCH(")
+        .skip(1)
+        .map(|s| s.split("', ").next().unwrap())
+        .filter(|s| s.contains("AuthorizerAlerts"))
+        .collect();
+    assert_eq!(searches.len(), 4);
+    for s in searches {
+        assert!(
+            s.contains("FunctionName=\\\"stack-forwarder\\\""),
+            "narrowed to this stack: {s}"
+        );
     }
     for api_metric in ["MetricName=\\\"5xx\\\"", "MetricName=\\\"5XXError\\\""] {
         assert!(text.contains(api_metric), "{api_metric}: {text}");
@@ -1138,9 +1293,25 @@ const TEMPLATES: [&str; 4] = [
     "infra/org/member.yaml",
 ];
 
+/// The forwarder's templates and the chat configuration's.
+const ALL_TEMPLATES: [&str; 5] = [
+    "infra/template.yaml",
+    "infra/demo/template.yaml",
+    "infra/org/central.yaml",
+    "infra/org/member.yaml",
+    "infra/chat/template.yaml",
+];
+
 /// A parameter's value as CloudFormation hands it to intrinsic functions: the given value or the
 /// default, as a string (a number's too), and a comma-delimited list as a list.
 fn parameter(t: &Value, name: &str, given: &[(&str, &str)]) -> Value {
+    if name.starts_with("AWS::") {
+        let (_, v) = given
+            .iter()
+            .find(|(k, _)| *k == name)
+            .unwrap_or_else(|| panic!("give the pseudo parameter {name}"));
+        return json!(v);
+    }
     let declared = &t["Parameters"][name];
     assert!(declared.is_object(), "no parameter {name}");
     let raw = match given.iter().find(|(k, _)| *k == name) {
@@ -1219,7 +1390,7 @@ fn rules_hold(t: &Value, given: &[(&str, &str)]) -> Result<(), String> {
 /// not on a function, not in `Globals`, not through a nested stack's parameters.
 #[test]
 fn no_concurrency_is_reserved_unless_asked() {
-    for rel in TEMPLATES {
+    for rel in ALL_TEMPLATES {
         let t = cfn_template(rel);
         assert!(
             t["Globals"]["Function"]
@@ -1288,7 +1459,7 @@ fn central_stack_refuses_to_deploy_with_no_one_admitted() {
 fn parameter_patterns_accept_their_defaults_and_real_key_arns() {
     // (what, pattern, value, whether the value must match)
     let mut cases: Vec<(String, String, String, bool)> = Vec::new();
-    for rel in TEMPLATES {
+    for rel in ALL_TEMPLATES {
         let t = cfn_template(rel);
         for (name, p) in t["Parameters"].as_object().unwrap() {
             if let (Some(pattern), Some(default)) = (p["AllowedPattern"].as_str(), p.get("Default"))
@@ -1416,27 +1587,7 @@ fn parameter_patterns_accept_their_defaults_and_real_key_arns() {
     }
     // CloudFormation matches the whole value against the pattern (Java regular expressions; the
     // templates' patterns use nothing Python's `re` reads differently).
-    let out = Command::new(root().join(".venv/bin/python"))
-        .args([
-            "-c",
-            "import json, re, sys\nfor name, pattern, value, ok in json.load(sys.stdin):\n    if (re.fullmatch(pattern, value) is not None) != ok:\n        print(f'{name}: {value!r} should {\"\" if ok else \"not \"}match {pattern}')",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(serde_json::to_string(&cases).unwrap().as_bytes())?;
-            child.wait_with_output()
-        })
-        .expect("python runs");
-    assert!(out.status.success());
-    let wrong = String::from_utf8_lossy(&out.stdout);
-    assert!(wrong.is_empty(), "{wrong}");
+    assert_patterns(&cases);
 }
 
 /// The capabilities CloudFormation asks of a deploy of this template: IAM for roles and policies
@@ -1567,7 +1718,7 @@ fn documented_deploy_commands_carry_their_capabilities_and_stack_names() {
             }
         }
     }
-    let every: std::collections::BTreeSet<_> = TEMPLATES
+    let every: std::collections::BTreeSet<_> = ALL_TEMPLATES
         .iter()
         .map(|t| root().join(t).canonicalize().unwrap())
         .collect();
@@ -1620,4 +1771,297 @@ fn docs_state_the_rust_version_the_workspace_needs() {
             "{doc} does not say Rust {version} or later"
         );
     }
+}
+
+/// The name properties CloudFormation passes to a service as written, with the service's limit.
+const NAME_LIMITS: &[(&str, &str, usize)] = &[
+    ("AWS::Serverless::Function", "FunctionName", 64),
+    ("AWS::Lambda::Function", "FunctionName", 64),
+    ("AWS::Events::Rule", "Name", 64),
+    ("AWS::CloudWatch::Alarm", "AlarmName", 255),
+    ("AWS::CloudWatch::Dashboard", "DashboardName", 255),
+    ("AWS::Logs::LogGroup", "LogGroupName", 512),
+    ("AWS::Logs::AccountPolicy", "PolicyName", 256),
+    (
+        "AWS::Chatbot::SlackChannelConfiguration",
+        "ConfigurationName",
+        128,
+    ),
+    ("AWS::SQS::Queue", "QueueName", 80),
+    ("AWS::SNS::Topic", "TopicName", 256),
+    ("AWS::DynamoDB::Table", "TableName", 255),
+];
+
+/// Every name a template derives from its stack fits its service's limit for the longest stack
+/// name CloudFormation allows (128 characters; a nested stack's name is its parent's with more
+/// added, so a fixed `${AWS::StackName}-forwarder` function name broke under a parent of 31).
+#[test]
+fn names_fit_their_limits_for_any_stack_name() {
+    let stack = format!("a{}", "b".repeat(127));
+    let uuid = "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";
+    let mut checked = 0;
+    for rel in ALL_TEMPLATES {
+        let t = cfn_template(rel);
+        for (logical, r) in t["Resources"].as_object().unwrap() {
+            let kind = r["Type"].as_str().unwrap();
+            for (_, prop, limit) in NAME_LIMITS.iter().filter(|(k, _, _)| *k == kind) {
+                let Some(v) = r["Properties"].get(*prop) else {
+                    continue;
+                };
+                // The longest form the value can take: each branch of a condition, each Sub.
+                let mut forms = vec![v.clone()];
+                if let Some(branches) = v.get("Fn::If") {
+                    forms = vec![branches[1].clone(), branches[2].clone()];
+                }
+                for form in forms {
+                    let text = match &form {
+                        Value::String(s) => s.clone(),
+                        Value::Object(o) if o.contains_key("Fn::Sub") => match &o["Fn::Sub"] {
+                            Value::String(s) => s.clone(),
+                            Value::Array(a) => a[0].as_str().unwrap().to_owned(),
+                            other => panic!("{other}"),
+                        },
+                        // A parameter: its own MaxLength or pattern bounds it.
+                        Value::Object(o) if o.contains_key("Ref") => continue,
+                        other => panic!("{rel} {logical}.{prop}: {other}"),
+                    };
+                    let mut name = text
+                        .replace("${AWS::StackName}", &stack)
+                        .replace("${StackUuid}", uuid);
+                    // Another resource's id (an API's is 10 characters): 20 to be safe.
+                    while let Some(start) = name.find("${") {
+                        let end = start + name[start..].find('}').unwrap();
+                        name.replace_range(start..=end, &"x".repeat(20));
+                    }
+                    assert!(
+                        name.len() <= *limit,
+                        "{rel} {logical}.{prop} is {} characters, over {limit}: {name}",
+                        name.len()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 8, "{checked}");
+    // The function is named by CloudFormation, which fits it to 64 characters itself.
+    let t = cfn_template("infra/template.yaml");
+    assert!(
+        t["Resources"]["ForwarderFunction"]["Properties"]
+            .get("FunctionName")
+            .is_none()
+    );
+}
+
+/// AWS allows one Slack channel configuration per channel per account, and the type exists only
+/// in the commercial partition, where CloudFormation rejects it even under a false condition. So
+/// it lives in infra/chat alone, one configuration for any number of topics.
+#[test]
+fn one_chat_configuration_carries_every_topic_and_no_forwarder_template_has_one() {
+    for rel in TEMPLATES {
+        let t = cfn_template(rel);
+        let chat: Vec<&String> = t["Resources"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| r["Type"].as_str().unwrap().starts_with("AWS::Chatbot::"))
+            .map(|(k, _)| k)
+            .collect();
+        assert!(
+            chat.is_empty(),
+            "{rel} deploys only where Chatbot exists: {chat:?}"
+        );
+        for p in ["SlackWorkspaceId", "SlackChannelId"] {
+            if rel != "infra/demo/template.yaml" {
+                assert!(t["Parameters"].get(p).is_none(), "{rel} {p}");
+            }
+        }
+    }
+    let t = cfn_template("infra/chat/template.yaml");
+    let configs = resources_of_type(&t, "AWS::Chatbot::SlackChannelConfiguration");
+    assert_eq!(configs.len(), 1);
+    let p = &configs[0].1["Properties"];
+    assert_eq!(p["SnsTopicArns"], json!({"Ref": "TopicArns"}));
+    assert_eq!(t["Parameters"]["TopicArns"]["Type"], "CommaDelimitedList");
+    assert_eq!(
+        p["GuardrailPolicies"],
+        json!([{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSDenyAll"}])
+    );
+    // The channel's role grants nothing: no policies, no managed policies.
+    let role = &t["Resources"]["ChatbotRole"]["Properties"];
+    assert!(role.get("Policies").is_none() && role.get("ManagedPolicyArns").is_none());
+    // Both ids are required, and the partition is checked before anything is created.
+    for id in ["SlackWorkspaceId", "SlackChannelId"] {
+        assert!(t["Parameters"][id].get("Default").is_none(), "{id}");
+    }
+    let base = [
+        ("AWS::Partition", "aws"),
+        ("SlackWorkspaceId", "T0123ABCD"),
+        ("SlackChannelId", "C0123ABCDEF"),
+        (
+            "TopicArns",
+            "arn:aws:sns:eu-west-1:111122223333:a,arn:aws:sns:eu-west-1:111122223333:b",
+        ),
+    ];
+    assert_eq!(rules_hold(&t, &base), Ok(()));
+    let mut gov = base;
+    gov[0] = ("AWS::Partition", "aws-us-gov");
+    assert!(rules_hold(&t, &gov).unwrap_err().contains("not available"));
+    let mut none = base;
+    none[3] = ("TopicArns", "");
+    assert!(rules_hold(&t, &none).unwrap_err().contains("TopicArns"));
+
+    // The demo's two forwarders share one configuration, and one id alone is refused.
+    let demo = cfn_template("infra/demo/template.yaml");
+    let chat = &demo["Resources"]["Chat"];
+    assert_eq!(chat["Condition"], "HasSlack");
+    assert_eq!(chat["Properties"]["Location"], "../chat/template.yaml");
+    assert_eq!(
+        chat["Properties"]["Parameters"]["TopicArns"],
+        json!({"Fn::Join": [",", [
+            {"Fn::GetAtt": ["Forwarder", "Outputs.TopicArn"]},
+            {"Fn::GetAtt": ["RestForwarder", "Outputs.TopicArn"]}
+        ]]})
+    );
+    for (given, ok) in [
+        (vec![], true),
+        (
+            vec![
+                ("SlackWorkspaceId", "T0123ABCD"),
+                ("SlackChannelId", "C0123ABCDEF"),
+            ],
+            true,
+        ),
+        (vec![("SlackWorkspaceId", "T0123ABCD")], false),
+        (vec![("SlackChannelId", "C0123ABCDEF")], false),
+    ] {
+        assert_eq!(rules_hold(&demo, &given).is_ok(), ok, "{given:?}");
+    }
+}
+
+/// A trailing comma, a space or a mistyped id in SourceAccountIds, or accounts given beside an
+/// organisation, stop the deploy before anything is created.
+#[test]
+fn central_refuses_account_lists_it_cannot_use() {
+    let t = cfn_template("infra/org/central.yaml");
+    let pattern = t["Parameters"]["SourceAccountIds"]["AllowedPattern"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cases: Vec<(String, String, String, bool)> = [
+        ("", true),
+        ("111111111111", true),
+        ("111111111111,022222222222", true),
+        ("111111111111,", false),
+        ("111111111111, 222222222222", false),
+        ("11111111111", false),
+        ("1111111111111", false),
+        ("11111111111a", false),
+        (",111111111111", false),
+    ]
+    .into_iter()
+    .map(|(v, ok)| ("SourceAccountIds".into(), pattern.clone(), v.to_owned(), ok))
+    .collect();
+    assert_patterns(&cases);
+    assert!(
+        rules_hold(
+            &t,
+            &[
+                ("SourceAccountIds", "111111111111"),
+                ("OrganizationId", "o-abc123def4")
+            ]
+        )
+        .unwrap_err()
+        .contains("not both")
+    );
+    // The policy names each listed account as its own principal.
+    let policy =
+        t["Resources"]["Destination"]["Properties"]["DestinationPolicy"]["Fn::If"][2]["Fn::Sub"][1]
+            ["Accounts"]
+            .clone();
+    assert_eq!(
+        policy,
+        json!({"Fn::Join": ["\",\"", {"Fn::Split": [",", {"Ref": "SourceAccountIds"}]}]})
+    );
+}
+
+/// One account-level subscription policy per account and Region: its name comes from the stack,
+/// and in the central account it can leave the forwarder's own log group out.
+#[test]
+fn member_account_policy_is_named_by_its_stack_and_can_leave_the_forwarder_out() {
+    let t = cfn_template("infra/org/member.yaml");
+    let p = &t["Resources"]["AccountSubscription"]["Properties"];
+    assert_eq!(
+        p["PolicyName"],
+        json!({"Fn::Sub": "${AWS::StackName}-api-authorizer-errors"})
+    );
+    let excluded = &p["SelectionCriteria"]["Fn::Sub"][1]["Excluded"]["Fn::If"];
+    assert_eq!(excluded[0], "ExcludesForwarder");
+    assert!(
+        excluded[1].to_string().contains("ForwarderLogGroupName"),
+        "{excluded}"
+    );
+    let central = cfn_template("infra/org/central.yaml");
+    assert_eq!(
+        central["Outputs"]["ForwarderLogGroupName"]["Value"],
+        json!({"Fn::GetAtt": ["Forwarder", "Outputs.LogGroupName"]})
+    );
+    let main = cfn_template("infra/template.yaml");
+    assert_eq!(
+        main["Outputs"]["LogGroupName"]["Value"],
+        json!({"Ref": "ForwarderLogGroup"})
+    );
+}
+
+/// An idle stack is never invoked: the recovery schedule starts off and the function switches it.
+#[test]
+fn recovery_schedule_starts_off() {
+    let t = cfn_template("infra/template.yaml");
+    let rule = &t["Resources"]["RecoveryCheck"]["Properties"];
+    assert_eq!(rule["State"], "DISABLED");
+    assert_eq!(rule["ScheduleExpression"], "rate(5 minutes)");
+    // The failure alarm's OK note may be published by its rule, and by nothing else new.
+    let statements =
+        t["Resources"]["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap()
+            .clone();
+    let events = statements
+        .iter()
+        .find_map(|s| s.get("Fn::If"))
+        .expect("a conditional statement");
+    assert_eq!(events[0], "FailureAlarmOn");
+    assert_eq!(
+        events[1]["Principal"],
+        json!({"Service": "events.amazonaws.com"})
+    );
+    assert_eq!(
+        events[1]["Condition"]["ArnEquals"]["aws:SourceArn"],
+        json!({"Fn::GetAtt": ["AuthorizerFailuresCleared", "Arn"]})
+    );
+}
+
+/// Matches each value against its pattern as CloudFormation would (whole value).
+fn assert_patterns(cases: &[(String, String, String, bool)]) {
+    let out = Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import json, re, sys\nfor name, pattern, value, ok in json.load(sys.stdin):\n    if (re.fullmatch(pattern, value) is not None) != ok:\n        print(f'{name}: {value!r} should {\"\" if ok else \"not \"}match {pattern}')",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(serde_json::to_string(cases).unwrap().as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("python runs");
+    assert!(out.status.success());
+    let wrong = String::from_utf8_lossy(&out.stdout);
+    assert!(wrong.is_empty(), "{wrong}");
 }
