@@ -766,6 +766,49 @@ mod tests {
         assert_eq!(publisher.sent().len(), 1);
     }
 
+    /// An account-level subscription policy that reaches the forwarder's own log group delivers
+    /// its lines back to it: they are counted ignored, never flagged, so nothing loops.
+    #[tokio::test]
+    async fn the_forwarder_never_reads_its_own_log_group() {
+        let own = "/aws/lambda/alerts-forwarder";
+        let batch = LogBatch {
+            message_type: decode::MessageType::DataMessage,
+            owner: "123456789012".into(),
+            log_group: own.into(),
+            log_stream: "2026/12/07/[$LATEST]abc".into(),
+            subscription_filters: vec![],
+            log_events: vec![
+                decode::LogEvent {
+                    id: "1".into(),
+                    timestamp: 0,
+                    message: PERMISSION.into(),
+                },
+                decode::LogEvent {
+                    id: "2".into(),
+                    timestamp: 0,
+                    message: "START RequestId: 1".into(),
+                },
+            ],
+            omitted_events: 0,
+        };
+        let bytes = serde_json::to_vec(&decode::encode_batch(&batch)).unwrap();
+        let publisher = MemoryPublisher::new();
+        let own_config = Config {
+            own_log_group: Some(own.into()),
+            ..config()
+        };
+        let out = handle_event(&bytes, &own_config, &Services::new(&publisher))
+            .await
+            .unwrap();
+        assert_eq!((out.lines, out.findings, out.ignored), (2, 0, 1));
+        assert!(publisher.sent().is_empty());
+        // The same lines in any other group are read as usual.
+        let out = handle_event(&bytes, &config(), &Services::new(&publisher))
+            .await
+            .unwrap();
+        assert_eq!(out.findings, 1);
+    }
+
     #[tokio::test]
     async fn control_message_publishes_nothing() {
         let batch = LogBatch {
