@@ -514,3 +514,61 @@ async fn a_problem_that_stays_quiet_is_reported_over_once() {
         RecoveryOutcome::default()
     );
 }
+
+/// The recovery schedule runs only while a problem is open: the first alert turns the rule on,
+/// a check that finds the window still open leaves it on, and the check that reports the last
+/// recovery turns it off (EventBridge and DynamoDB in moto, through the SDK).
+#[tokio::test]
+async fn the_recovery_schedule_runs_only_while_a_problem_is_open() {
+    use aws_sdk_eventbridge::types::RuleState;
+    use forwarder::schedule::{self, EventBridgeSchedule};
+    let (name, _client) = table("schedule").await;
+    let sdk = sdk_config(&moto_endpoint()).await;
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let rule = format!("forwarder-recovery-{}", std::process::id());
+    events
+        .put_rule()
+        .name(&rule)
+        .schedule_expression("rate(5 minutes)")
+        .state(RuleState::Disabled)
+        .send()
+        .await
+        .unwrap();
+    let state = || async {
+        events
+            .describe_rule()
+            .name(&rule)
+            .send()
+            .await
+            .unwrap()
+            .state()
+            .cloned()
+            .unwrap()
+    };
+    let windows = DynamoWindows::new(&sdk, &name);
+    let switch = EventBridgeSchedule::new(&sdk, &rule);
+    let publisher = MemoryPublisher::new();
+    let services = Services::new(&publisher).windows(&windows);
+    let config = config(&name, 1);
+    // Idle: nothing is pending, the check leaves the rule off.
+    assert!(!schedule::after_recovery(&windows, &switch).await.unwrap());
+    assert_eq!(state().await, RuleState::Disabled);
+    // The first alert of a window turns it on.
+    handle_event(&event("schedule", 2), &config, &services)
+        .await
+        .unwrap();
+    assert_eq!(publisher.sent().len(), 1);
+    schedule::after_alert(&switch).await;
+    assert_eq!(state().await, RuleState::Enabled);
+    // The window waits for its recovery: a check leaves the rule on.
+    assert!(schedule::after_recovery(&windows, &switch).await.unwrap());
+    assert_eq!(state().await, RuleState::Enabled);
+    // Over and reported: nothing is left, the rule goes off.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    assert_eq!(
+        handle_recovery(&config, &services).await.unwrap().recovered,
+        1
+    );
+    assert!(!schedule::after_recovery(&windows, &switch).await.unwrap());
+    assert_eq!(state().await, RuleState::Disabled);
+}
