@@ -1712,6 +1712,14 @@ fn documented_deploy_commands_carry_their_capabilities_and_stack_names() {
                             arg("--stack-name").is_some() || from_config("stack_name").is_some(),
                             "{doc}: `{command}` names no stack"
                         );
+                        // A new account has no API Gateway CloudWatch role, and the demo's REST
+                        // stage fails without one: its command always says whether to set it.
+                        if source.ends_with("demo/template.yaml") {
+                            assert!(
+                                command.contains("SetApiGatewayCloudWatchRole="),
+                                "{doc}: `{command}` leaves the CloudWatch role to the default"
+                            );
+                        }
                         deployed.insert(source);
                     }
                     _ => {}
