@@ -549,9 +549,11 @@ fn is_own_filter(stack: &str, filter: &str) -> bool {
 /// `LimitExceededException`
 /// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html>).
 fn subscription_filters(plan: &Plan, group: &str, filters: &[SubscriptionFilter]) -> Finding {
-    let (own, others): (Vec<&SubscriptionFilter>, Vec<&SubscriptionFilter>) = filters
+    let (own, mut others): (Vec<&SubscriptionFilter>, Vec<&SubscriptionFilter>) = filters
         .iter()
         .partition(|f| is_own_filter(&plan.stack_name, &f.name));
+    // By name, whatever order the service lists them in, so the fix is the same every run.
+    others.sort_by(|a, b| a.name.cmp(&b.name));
     let listed = others
         .iter()
         .map(|f| format!("{} -> {}", f.name, f.destination_arn))
@@ -1064,7 +1066,7 @@ mod tests {
                 groups(&[(ACCESS, group(&["splunk", "datadog"]))]),
                 CheckId::SubscriptionFilters,
                 Status::Fail,
-                "aws logs delete-subscription-filter --region us-east-1 --log-group-name /apigw/prod-access --filter-name splunk",
+                "aws logs delete-subscription-filter --region us-east-1 --log-group-name /apigw/prod-access --filter-name datadog",
             ),
             (
                 "two filters, one of them this stack's",
