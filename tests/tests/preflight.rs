@@ -415,3 +415,28 @@ async fn refused_reads_are_warnings_naming_the_permission() {
         "{warned:#?}"
     );
 }
+
+/// Every `forwarder preflight` command infra/README.md shows is one the binary takes: run against
+/// moto, each ends with a verdict (0 or 1), never a usage error or an unreachable AWS (2).
+#[test]
+fn documented_commands_run() {
+    let text = std::fs::read_to_string(forwarder_tests::root().join("infra/README.md")).unwrap();
+    let heading = "## Before you deploy: forwarder preflight";
+    let after = &text[text.find(heading).expect(heading)..];
+    let start = after.find("```sh\n").expect("a sh block") + "```sh\n".len();
+    let block = &after[start..start + after[start..].find("```").unwrap()];
+    let commands: Vec<String> = block
+        .replace("\\\n", " ")
+        .lines()
+        .filter(|l| l.starts_with("forwarder preflight "))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(commands.len(), 4, "{block}");
+    let env = env(&moto_endpoint(), REGION);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    for command in commands {
+        let words: Vec<&str> = command.split_whitespace().skip(1).collect();
+        let run = forwarder(&words, None, &env);
+        assert!(matches!(run.code, 0 | 1), "{command}: {run:?}");
+    }
+}
