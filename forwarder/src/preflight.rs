@@ -291,10 +291,15 @@ pub fn check(plan: &Plan, facts: &Facts) -> Vec<Finding> {
     out.push(partition(plan));
     out.extend(slack_ids(plan));
     out.push(stack_name(&plan.stack_name));
-    for (role, name) in &plan.log_groups {
+    for (i, (role, name)) in plan.log_groups.iter().enumerate() {
         out.extend(log_group_name(*role, name));
+        // A group given for two parameters gets two of the stack's filters; it is checked once.
+        if plan.log_groups[..i].iter().any(|(_, n)| n == name) {
+            continue;
+        }
+        let wanted = plan.log_groups.iter().filter(|(_, n)| n == name).count();
         if let Some(group) = facts.log_groups.get(name) {
-            out.extend(log_group(plan, *role, name, group));
+            out.extend(log_group(plan, *role, name, group, wanted));
         }
     }
     if let Some(policies) = &facts.account_policies {
@@ -466,7 +471,13 @@ fn log_group_name(role: GroupRole, name: &str) -> Option<Finding> {
     ))
 }
 
-fn log_group(plan: &Plan, role: GroupRole, name: &str, group: &GroupFacts) -> Vec<Finding> {
+fn log_group(
+    plan: &Plan,
+    role: GroupRole,
+    name: &str,
+    group: &GroupFacts,
+    wanted: usize,
+) -> Vec<Finding> {
     let region = shell_word(&plan.region, "REGION");
     let exists = match &group.exists {
         Err(e) => return vec![unread(CheckId::LogGroup, name, "the log group", e)],
@@ -524,7 +535,7 @@ fn log_group(plan: &Plan, role: GroupRole, name: &str, group: &GroupFacts) -> Ve
         format!("{}: the log group exists", role.parameter()),
     )];
     match &group.filters {
-        Some(Ok(filters)) => out.push(subscription_filters(plan, name, filters)),
+        Some(Ok(filters)) => out.push(subscription_filters(plan, name, filters, wanted)),
         Some(Err(e)) => out.push(unread(
             CheckId::SubscriptionFilters,
             name,
@@ -548,7 +559,13 @@ fn is_own_filter(stack: &str, filter: &str) -> bool {
 /// A log group takes at most two subscription filters; a third fails with
 /// `LimitExceededException`
 /// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html>).
-fn subscription_filters(plan: &Plan, group: &str, filters: &[SubscriptionFilter]) -> Finding {
+/// `wanted` is how many filters the stack puts on the group: one per parameter naming it.
+fn subscription_filters(
+    plan: &Plan,
+    group: &str,
+    filters: &[SubscriptionFilter],
+    wanted: usize,
+) -> Finding {
     let (own, mut others): (Vec<&SubscriptionFilter>, Vec<&SubscriptionFilter>) = filters
         .iter()
         .partition(|f| is_own_filter(&plan.stack_name, &f.name));
@@ -567,37 +584,57 @@ fn subscription_filters(plan: &Plan, group: &str, filters: &[SubscriptionFilter]
             own.len()
         )
     };
-    match others.len() {
-        0 => Finding::new(
+    let adds = if wanted == 1 {
+        "this stack's filter".to_owned()
+    } else {
+        format!("this stack's {wanted} filters (the group is given for {wanted} parameters)")
+    };
+    let total = others.len() + wanted;
+    if total <= MAX_FILTERS_PER_GROUP {
+        let summary = match others.len() {
+            0 => format!(
+                "no other subscription filter; {adds} makes {total} of the two a group takes"
+            ),
+            n => format!(
+                "{n} other subscription filter{} ({listed}); {adds} makes {total} of the two a group takes",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
+        return Finding::new(
             CheckId::SubscriptionFilters,
             group,
             Status::Ok,
-            format!("no other subscription filter{own_note}"),
+            format!("{summary}{own_note}"),
+        );
+    }
+    let mut f = Finding::new(
+        CheckId::SubscriptionFilters,
+        group,
+        Status::Fail,
+        format!(
+            "{} other subscription filter{} ({listed}) and {adds}: a log group takes at most two, so the stack fails with LimitExceededException; remove {}, or feed this group through the organisation set-up instead (infra/org/member.yaml with an empty AccessLogGroupName uses an account-level policy, which does not count against the two){own_note}",
+            others.len(),
+            if others.len() == 1 { "" } else { "s" },
+            if total - MAX_FILTERS_PER_GROUP == 1 {
+                "one".to_owned()
+            } else {
+                (total - MAX_FILTERS_PER_GROUP).to_string()
+            },
         ),
-        1 => Finding::new(
-            CheckId::SubscriptionFilters,
-            group,
-            Status::Ok,
-            format!(
-                "one other subscription filter ({listed}); with this stack's the group has two, the most it takes{own_note}"
-            ),
-        ),
-        n => Finding::new(
-            CheckId::SubscriptionFilters,
-            group,
-            Status::Fail,
-            format!(
-                "{n} other subscription filters ({listed}): a log group takes at most two, so this stack's fails with LimitExceededException; remove one, or feed this group through the organisation set-up instead (infra/org/member.yaml with an empty AccessLogGroupName uses an account-level policy, which does not count against the two){own_note}"
-            ),
-        )
-        .fix(format!(
+    );
+    if let Some(first) = others.first() {
+        f = f.fix(format!(
             "aws logs delete-subscription-filter --region {} --log-group-name {} --filter-name {}",
             shell_word(&plan.region, "REGION"),
             shell_word(group, "LOG_GROUP"),
-            shell_word(&others[0].name, "FILTER_NAME"),
-        )),
+            shell_word(&first.name, "FILTER_NAME"),
+        ));
     }
+    f
 }
+
+/// Subscription filters a log group takes.
+const MAX_FILTERS_PER_GROUP: usize = 2;
 
 /// One account-level subscription filter policy per account and Region; it applies beside the
 /// group-level filters and does not count against their two
@@ -1050,7 +1087,7 @@ mod tests {
                 groups(&[(ACCESS, group(&[]))]),
                 CheckId::SubscriptionFilters,
                 Status::Ok,
-                "no other",
+                "no other subscription filter; this stack's filter makes 1 of the two",
             ),
             (
                 "one foreign filter",
@@ -1058,7 +1095,7 @@ mod tests {
                 groups(&[(ACCESS, group(&["splunk"]))]),
                 CheckId::SubscriptionFilters,
                 Status::Ok,
-                "one other subscription filter (splunk -> arn:aws:lambda:us-east-1:123456789012:function:splunk)",
+                "1 other subscription filter (splunk -> arn:aws:lambda:us-east-1:123456789012:function:splunk); this stack's filter makes 2 of the two",
             ),
             (
                 "two foreign filters",
@@ -1089,6 +1126,32 @@ mod tests {
                 CheckId::SubscriptionFilters,
                 Status::Fail,
                 "2 other subscription filters",
+            ),
+            (
+                "one foreign filter on a group given for two parameters",
+                with(&|p| {
+                    p.log_groups = vec![
+                        (GroupRole::Access, ACCESS.to_owned()),
+                        (GroupRole::ExecutionDelivery, ACCESS.to_owned()),
+                    ]
+                }),
+                groups(&[(ACCESS, group(&["splunk"]))]),
+                CheckId::SubscriptionFilters,
+                Status::Fail,
+                "this stack's 2 filters (the group is given for 2 parameters)",
+            ),
+            (
+                "a group given for two parameters, and no other filter",
+                with(&|p| {
+                    p.log_groups = vec![
+                        (GroupRole::Access, ACCESS.to_owned()),
+                        (GroupRole::ExecutionDelivery, ACCESS.to_owned()),
+                    ]
+                }),
+                groups(&[(ACCESS, group(&[]))]),
+                CheckId::SubscriptionFilters,
+                Status::Ok,
+                "makes 2 of the two",
             ),
             (
                 "filters that could not be read",

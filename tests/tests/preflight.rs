@@ -440,3 +440,24 @@ fn documented_commands_run() {
         assert!(matches!(run.code, 0 | 1), "{command}: {run:?}");
     }
 }
+
+/// No Region anywhere (no flag, no AWS_REGION, no profile): exit 2 with the line that says where
+/// to give one, before any call.
+#[test]
+fn no_region_is_exit_2_with_one_line() {
+    let run = forwarder(
+        &["preflight", "--stack-name", STACK],
+        None,
+        &[
+            ("AWS_CONFIG_FILE", "/nonexistent/config"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ],
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.stdout, "");
+    assert_eq!(
+        run.stderr,
+        "forwarder: preflight: no Region: give --region or set AWS_REGION (or a region in the profile)\n"
+    );
+}
