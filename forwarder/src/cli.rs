@@ -22,6 +22,7 @@ use crate::escape::{json_safe, visible};
 use crate::forward;
 use crate::inspect::{self, AwsInspector, AwsLogSearch, LogSearch};
 use crate::metrics::{self, Tally};
+use crate::preflight::{self, AwsSurvey, GroupRole, Plan, Status};
 use crate::publish::SnsPublisher;
 
 /// Exit status when nothing was flagged.
@@ -65,8 +66,61 @@ pub enum Command {
     /// Exit status: 0 nothing flagged, 1 something flagged, 2 the log could not be read, bad
     /// usage or a failed publish.
     Check(CheckArgs),
+    /// Check, before `sam deploy`, what the deployment would fail on in this account and
+    /// Region, and print the fix.
+    ///
+    /// Reads only: log groups and their subscription filters, the account-level subscription
+    /// filter policy, API Gateway's CloudWatch role and the chat applications Slack channel
+    /// configurations. A read IAM refuses is a warning naming the permission it needs.
+    ///
+    /// Exit status: 0 nothing would fail, 1 something would fail, 2 AWS could not be read.
+    Preflight(PreflightArgs),
     /// Wrap access-log lines into a CloudWatch Logs subscription event.
     Encode(EncodeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct PreflightArgs {
+    /// The stack name `sam deploy` will be given: checks CloudFormation's stack-name rules, and
+    /// tells this stack's own subscription filters (named after it) from others.
+    #[arg(long, value_name = "NAME")]
+    pub stack_name: String,
+    /// AccessLogGroupName: checks the group exists and has room for one more subscription
+    /// filter (at most two per group).
+    #[arg(long, value_name = "NAME")]
+    pub access_log_group: Option<String>,
+    /// ExecutionLogGroupName (API-Gateway-Execution-Logs_{restApiId}/{stage}): checks its
+    /// shape, that it exists (execution logging on), its room for a subscription filter, and the
+    /// account's API Gateway CloudWatch role.
+    #[arg(long, value_name = "NAME")]
+    pub execution_log_group: Option<String>,
+    /// ExecutionLogDeliveryGroupName: checks the group exists and has room for one more
+    /// subscription filter.
+    #[arg(long, value_name = "NAME")]
+    pub execution_log_delivery_group: Option<String>,
+    /// SlackWorkspaceId: checks that chat applications exist in the Region's partition and that
+    /// the channel id is given too.
+    #[arg(long, value_name = "ID")]
+    pub slack_workspace_id: Option<String>,
+    /// SlackChannelId: checks that no chat applications configuration serves the channel already
+    /// (one per channel per account), and that the workspace id is given too.
+    #[arg(long, value_name = "ID")]
+    pub slack_channel_id: Option<String>,
+    /// The stack turns on REST execution logging (as the demo does): checks the account's API
+    /// Gateway CloudWatch role is set.
+    #[arg(long)]
+    pub rest_logging: bool,
+    /// member.yaml's whole-account mode (AccessLogGroupName empty): checks no other
+    /// account-level subscription filter policy exists (one per account and Region).
+    #[arg(long, conflicts_with = "access_log_group")]
+    pub whole_account: bool,
+    /// The Region to deploy to [env: AWS_REGION, else the profile's]; its partition decides
+    /// whether chat applications exist there.
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Print the findings as one JSON document.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -199,6 +253,7 @@ pub async fn main() -> ExitCode {
         Command::Scan(args) => Box::pin(scan(args)).await,
         Command::Doctor(args) => Box::pin(doctor(args)).await,
         Command::Check(args) => Box::pin(check(args)).await,
+        Command::Preflight(args) => Box::pin(preflight(args)).await,
         Command::Encode(args) => encode(args),
     };
     match result {
@@ -684,6 +739,101 @@ fn print_doctor(
             if let Some(cmd) = &c.command {
                 writeln!(out, "    fix: {}", visible(cmd))?;
             }
+        }
+    }
+    Ok(())
+}
+
+async fn preflight(args: PreflightArgs) -> Result<u8> {
+    let sdk = inspect::sdk_config(args.region.as_deref()).await;
+    let region = sdk.region().map(|r| r.as_ref().to_owned()).ok_or_else(|| {
+        anyhow!(
+            "preflight: no Region: give --region or set AWS_REGION (or a region in the profile)"
+        )
+    })?;
+    let log_groups = [
+        (GroupRole::Access, &args.access_log_group),
+        (GroupRole::Execution, &args.execution_log_group),
+        (
+            GroupRole::ExecutionDelivery,
+            &args.execution_log_delivery_group,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(role, name)| name.clone().map(|n| (role, n)))
+    .collect();
+    let plan = Plan {
+        stack_name: args.stack_name,
+        region,
+        log_groups,
+        slack_workspace_id: args.slack_workspace_id,
+        slack_channel_id: args.slack_channel_id,
+        rest_logging: args.rest_logging,
+        whole_account: args.whole_account,
+    };
+    let facts = preflight::gather(&AwsSurvey::new(&sdk), &plan)
+        .await
+        .map_err(|e| {
+            anyhow!(
+                "preflight: {e}; check the network, the Region (--region) and the credentials (aws sts get-caller-identity)"
+            )
+        })?;
+    let findings = preflight::check(&plan, &facts);
+    let fails = findings.iter().filter(|f| f.status == Status::Fail).count();
+    let warns = findings.iter().filter(|f| f.status == Status::Warn).count();
+    let mut out = std::io::BufWriter::new(Closable::stdout());
+    if args.json {
+        let doc = serde_json::json!({
+            "stack_name": plan.stack_name,
+            "region": plan.region,
+            "partition": plan.partition(),
+            "would_fail": fails,
+            "warnings": warns,
+            "findings": findings,
+        });
+        writeln!(out, "{doc}")?;
+    } else {
+        print_preflight(&mut out, &plan, &findings, fails, warns)?;
+    }
+    out.flush()?;
+    Ok(if preflight::would_fail(&findings) {
+        EXIT_FLAGGED
+    } else {
+        EXIT_CLEAN
+    })
+}
+
+fn print_preflight(
+    out: &mut impl Write,
+    plan: &Plan,
+    findings: &[preflight::Finding],
+    fails: usize,
+    warns: usize,
+) -> std::io::Result<()> {
+    let verdict = if fails == 0 {
+        "nothing would fail".to_owned()
+    } else {
+        format!("{fails} would fail")
+    };
+    let plural = if warns == 1 { "" } else { "s" };
+    writeln!(
+        out,
+        "stack {} in {} ({}): {verdict}, {warns} warning{plural}",
+        visible(&plan.stack_name),
+        visible(&plan.region),
+        plan.partition().as_str(),
+    )?;
+    for f in findings {
+        writeln!(
+            out,
+            "  {:<4} {}: {}: {}",
+            f.status.label(),
+            f.check.name(),
+            visible(&f.subject),
+            visible(&f.summary)
+        )?;
+        if let Some(fix) = &f.fix {
+            writeln!(out, "       fix: {}", visible(fix))?;
         }
     }
     Ok(())

@@ -211,7 +211,7 @@ fn is_denied(code: Option<&str>) -> bool {
 
 /// Where a paginated list goes on: the next page's token, unless there is none or the service
 /// hands back the one just used (which would otherwise loop until the budget runs out).
-fn next_page(current: Option<&str>, next: Option<&str>) -> Option<String> {
+pub(crate) fn next_page(current: Option<&str>, next: Option<&str>) -> Option<String> {
     next.filter(|t| !t.is_empty() && Some(*t) != current)
         .map(str::to_owned)
 }

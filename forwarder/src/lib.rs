@@ -29,6 +29,7 @@ pub mod forward;
 pub mod inspect;
 pub mod lambda;
 pub mod metrics;
+pub mod preflight;
 pub mod publish;
 pub mod schedule;
 pub mod sdk;

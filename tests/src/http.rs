@@ -177,3 +177,26 @@ fn error_xml(code: &str) -> String {
         r#"<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>{code}</Code><Message>{code} from the test endpoint</Message></Error><RequestId>stub</RequestId></ErrorResponse>"#
     )
 }
+
+/// An Amazon Q Developer in chat applications (AWS Chatbot) endpoint, which moto does not have:
+/// DescribeSlackChannelConfigurations answers in two pages, the first with a configuration on
+/// channel C9999ZZZZ, the second with one on C0123ABCD carrying two topics. Every other call is
+/// refused as an unknown operation.
+pub async fn chatbot_stub() -> (String, mpsc::UnboundedReceiver<Request>) {
+    const PAGES: [&str; 2] = [
+        r#"{"SlackChannelConfigurations":[{"SlackTeamName":"acme","SlackTeamId":"T0123ABCD","SlackChannelId":"C9999ZZZZ","SlackChannelName":"deploys","ChatConfigurationArn":"arn:aws:chatbot::123456789012:chat-configuration/slack-channel/deploys","IamRoleArn":"arn:aws:iam::123456789012:role/chat","SnsTopicArns":["arn:aws:sns:us-east-1:123456789012:deploys"],"ConfigurationName":"deploys"}],"NextToken":"page-2"}"#,
+        r#"{"SlackChannelConfigurations":[{"SlackTeamName":"acme","SlackTeamId":"T0123ABCD","SlackChannelId":"C0123ABCD","SlackChannelName":"ops","ChatConfigurationArn":"arn:aws:chatbot::123456789012:chat-configuration/slack-channel/ops","IamRoleArn":"arn:aws:iam::123456789012:role/chat","SnsTopicArns":["arn:aws:sns:us-east-1:123456789012:deploys","arn:aws:sns:us-east-1:123456789012:billing"],"ConfigurationName":"ops"}]}"#,
+    ];
+    serve(|req| {
+        if req.path != "/describe-slack-channel-configurations" {
+            return (
+                404,
+                "application/json",
+                r#"{"__type":"UnknownOperationException"}"#.to_owned(),
+            );
+        }
+        let page = usize::from(req.body.contains("\"page-2\""));
+        (200, "application/json", PAGES[page].to_owned())
+    })
+    .await
+}
