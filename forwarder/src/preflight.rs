@@ -282,8 +282,14 @@ pub fn would_fail(findings: &[Finding]) -> bool {
     findings.iter().any(|f| f.status == Status::Fail)
 }
 
-/// The name infra/org/member.yaml gives its account-level subscription filter policy.
-pub const MEMBER_POLICY_NAME: &str = "api-authorizer-errors";
+/// What infra/org/member.yaml appends to its stack's name to name its account-level subscription
+/// filter policy.
+pub const MEMBER_POLICY_SUFFIX: &str = "-api-authorizer-errors";
+
+/// The name infra/org/member.yaml gives the policy of a stack named `stack`.
+pub fn member_policy_name(stack: &str) -> String {
+    format!("{stack}{MEMBER_POLICY_SUFFIX}")
+}
 
 /// Every verdict on the plan, in a fixed order.
 pub fn check(plan: &Plan, facts: &Facts) -> Vec<Finding> {
@@ -682,7 +688,7 @@ fn account_policy(plan: &Plan, policies: &Read<Vec<AccountPolicy>>) -> Finding {
     }
     let foreign: Vec<&AccountPolicy> = policies
         .iter()
-        .filter(|p| p.name != MEMBER_POLICY_NAME)
+        .filter(|p| p.name != member_policy_name(&plan.stack_name))
         .collect();
     match foreign.first() {
         None => Finding::new(
@@ -690,7 +696,7 @@ fn account_policy(plan: &Plan, policies: &Read<Vec<AccountPolicy>>) -> Finding {
             subject,
             Status::Ok,
             format!(
-                "{names} exists with the name member.yaml gives its policy: an update of the stack that created it keeps it; a new stack under another name would fail on it"
+                "{names} exists with the name member.yaml gives this stack's policy: an update of the stack that created it keeps it"
             ),
         ),
         Some(first) => Finding::new(
@@ -1186,10 +1192,10 @@ mod tests {
             (
                 "whole account, member.yaml's own policy",
                 with(&|p| p.whole_account = true),
-                policies(&[MEMBER_POLICY_NAME]),
+                policies(&[&member_policy_name(STACK)]),
                 CheckId::AccountPolicy,
                 Status::Ok,
-                "the name member.yaml gives",
+                "the name member.yaml gives this stack's policy",
             ),
             (
                 "group mode beside a policy",
@@ -1345,7 +1351,9 @@ mod tests {
     fn member_policy_name_follows_the_template() {
         let member = include_str!("../../infra/org/member.yaml");
         assert!(
-            member.contains(&format!("PolicyName: {MEMBER_POLICY_NAME}\n")),
+            member.contains(&format!(
+                "PolicyName: !Sub ${{AWS::StackName}}{MEMBER_POLICY_SUFFIX}\n"
+            )),
             "infra/org/member.yaml names its account policy otherwise"
         );
     }
