@@ -16,6 +16,9 @@ use serde_json::Value;
 
 const FAILURES: &str = "AuthorizerFailures";
 
+/// The dimension every metric of the function carries.
+const FUNCTION: (&str, &str) = ("FunctionName", FUNCTION_NAME);
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -95,52 +98,55 @@ async fn each_invocation_writes_its_counts_as_embedded_metrics() {
             .all(|d| (start..=end).contains(&d.timestamp_ms) && d.unit.as_deref() == Some("Count")),
         "stamped when the invocation ended, counted in Count"
     );
-    // One summary per invocation, control message included.
-    let summaries = data
-        .iter()
-        .filter(|d| d.name == "AlertsPublished" && d.dimensions.is_empty())
-        .count();
-    assert_eq!(summaries, 2);
-    assert_eq!(sum(&data, FAILURES, &[]), findings);
-    // The same totals by the function's name: what the stack's alarm and dashboard read.
-    assert_eq!(
-        sum(&data, FAILURES, &[("FunctionName", FUNCTION_NAME)]),
-        findings
+    // One summary, for the invocation that counted something: the control message counted
+    // nothing and wrote nothing, so an idle forwarder keeps no metric alive.
+    let summaries = data.iter().filter(|d| d.name == "AlertsPublished").count();
+    assert_eq!(summaries, 1);
+    // Every total by the function's name (what the stack's alarm and dashboard read), and none
+    // without it, which would mix every stack writing to the namespace.
+    assert_eq!(sum(&data, FAILURES, &[FUNCTION]), findings);
+    assert!(
+        data.iter()
+            .all(|d| d.dimensions.get("FunctionName") == Some(&FUNCTION_NAME.to_owned()))
     );
     assert_eq!(
-        sum(&data, "AlertsPublished", &[("FunctionName", FUNCTION_NAME)]),
+        sum(&data, "AlertsPublished", &[FUNCTION]),
         causes.len() as f64
     );
     for (cause, n) in &causes {
-        assert_eq!(sum(&data, FAILURES, &[("Cause", cause)]), *n, "{cause}");
+        assert_eq!(
+            sum(&data, FAILURES, &[FUNCTION, ("Cause", cause)]),
+            *n,
+            "{cause}"
+        );
         // The sample's lines carry $context.apiId, so each cause is counted by API.
         assert_eq!(
             sum(
                 &data,
                 FAILURES,
-                &[("ApiId", "k7x2p9q4md"), ("Cause", cause)]
+                &[FUNCTION, ("ApiId", "k7x2p9q4md"), ("Cause", cause)]
             ),
             *n,
             "{cause}"
         );
     }
     assert_eq!(
-        sum(&data, "ForgedTokensIgnored", &[]),
+        sum(&data, "ForgedTokensIgnored", &[FUNCTION]),
         entry["ignored"].as_f64().unwrap()
     );
-    assert_eq!(sum(&data, "UnmatchedLines", &[]), 0.0);
-    assert_eq!(sum(&data, "AlertsSuppressed", &[]), 0.0);
-    assert_eq!(
-        sum(&data, "DiagnosisUnavailable", &[]),
-        0.0,
-        "diagnosis is off, so none was missed"
-    );
+    // Counters at zero are not written at all.
+    for zero in ["UnmatchedLines", "AlertsSuppressed", "DiagnosisUnavailable"] {
+        assert!(!data.iter().any(|d| d.name == zero), "{zero} was written");
+    }
     // Every alert counted arrived.
     let received = topic
         .receive(&topic.all, causes.len(), Duration::from_secs(20))
         .await;
     assert_eq!(received.len(), causes.len());
-    assert_eq!(sum(&data, "AlertsPublished", &[]), causes.len() as f64);
+    assert_eq!(
+        sum(&data, "AlertsPublished", &[FUNCTION]),
+        causes.len() as f64
+    );
     // The log lines around them are not metrics, and the documents are whole lines.
     assert!(
         stdout
@@ -167,11 +173,14 @@ async fn a_failed_publish_still_counts_what_was_seen_and_what_went_out() {
     );
     let data = emf::extract_all(&stdout).unwrap_or_else(|e| panic!("{e}"));
     let causes = expected_causes(&expected()["json-format.log"]);
-    assert_eq!(sum(&data, FAILURES, &[]), causes.values().sum::<f64>());
-    assert_eq!(sum(&data, "AlertsPublished", &[]), 0.0);
+    assert_eq!(
+        sum(&data, FAILURES, &[FUNCTION]),
+        causes.values().sum::<f64>()
+    );
+    assert_eq!(sum(&data, "AlertsPublished", &[FUNCTION]), 0.0);
     // moto has no such API, so no alert had a diagnosis; but none went out either, and only
     // alerts sent are counted as sent without one.
-    assert_eq!(sum(&data, "DiagnosisUnavailable", &[]), 0.0);
+    assert_eq!(sum(&data, "DiagnosisUnavailable", &[FUNCTION]), 0.0);
     assert!(stdout.contains("diagnosis unavailable"), "{stdout}");
 }
 
@@ -190,8 +199,14 @@ async fn alerts_sent_without_a_diagnosis_are_counted() {
     let data = emf::extract_all(&stdout).unwrap_or_else(|e| panic!("{e}"));
     let causes = expected_causes(&expected()["json-format.log"]);
     // moto holds no such API: each alert went out saying why there is no diagnosis.
-    assert_eq!(sum(&data, "AlertsPublished", &[]), causes.len() as f64);
-    assert_eq!(sum(&data, "DiagnosisUnavailable", &[]), causes.len() as f64);
+    assert_eq!(
+        sum(&data, "AlertsPublished", &[FUNCTION]),
+        causes.len() as f64
+    );
+    assert_eq!(
+        sum(&data, "DiagnosisUnavailable", &[FUNCTION]),
+        causes.len() as f64
+    );
 }
 
 /// A REST stage with both logs subscribed: one failed request is a line in its access log and
@@ -221,9 +236,13 @@ async fn a_request_in_both_logs_counts_once_in_authorizer_failures() {
         "{outcomes:?}"
     );
     let data = emf::extract_all(&stdout).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(sum(&data, FAILURES, &[]), 1.0);
+    assert_eq!(sum(&data, FAILURES, &[FUNCTION]), 1.0);
     assert_eq!(
-        sum(&data, forwarder::metrics::EXECUTION_LOG_FAILURES, &[]),
+        sum(
+            &data,
+            forwarder::metrics::EXECUTION_LOG_FAILURES,
+            &[FUNCTION]
+        ),
         1.0
     );
     assert_eq!(
@@ -231,6 +250,7 @@ async fn a_request_in_both_logs_counts_once_in_authorizer_failures() {
             &data,
             forwarder::metrics::EXECUTION_LOG_FAILURES,
             &[
+                FUNCTION,
                 ("ApiId", "k7x2p9q4md"),
                 ("Cause", "missing_invoke_permission")
             ]
@@ -253,7 +273,7 @@ async fn an_empty_namespace_writes_no_metrics() {
     let (stdout, _) = run_function(
         &topic.topic_arn,
         &[("METRICS_NAMESPACE", "Team/Auth")],
-        &[read_sample("events/control-message.json")],
+        &[read_sample("events/json-format.json")],
     );
     let data = emf::extract_all(&stdout).unwrap();
     assert!(!data.is_empty() && data.iter().all(|d| d.namespace == "Team/Auth"));
@@ -358,17 +378,22 @@ proptest::proptest! {
         let output = lines.join("\n");
         let data = emf::extract_all(&output).map_err(proptest::test_runner::TestCaseError::fail)?;
         let total = tally.failed_requests() as f64;
-        proptest::prop_assert_eq!(sum(&data, FAILURES, &[]), total);
-        proptest::prop_assert_eq!(sum(&data, "ForgedTokensIgnored", &[]), forged as f64);
-        let by_cause: f64 = Cause::ALL.iter().map(|c| sum(&data, FAILURES, &[("Cause", c.code())])).sum();
-        proptest::prop_assert_eq!(by_cause, total);
-        let named = data
-            .iter()
-            .filter(|d| d.name == "AlertsPublished")
-            .find_map(|d| d.dimensions.get("FunctionName").cloned());
-        match &named {
-            Some(name) => proptest::prop_assert_eq!(sum(&data, FAILURES, &[("FunctionName", name)]), total),
-            None => proptest::prop_assert!(function.as_deref().is_none_or(|f| f.trim().is_empty() || f.chars().all(|c| c.is_whitespace()))),
+        // A usable function name is on every datum, or on none.
+        let named = data.iter().find_map(|d| d.dimensions.get("FunctionName").cloned());
+        proptest::prop_assert!(data.iter().all(|d| d.dimensions.get("FunctionName") == named.as_ref()));
+        if named.is_none() {
+            proptest::prop_assert!(data.is_empty() || function.as_deref().is_none_or(|f| f.trim().is_empty()));
         }
+        let function_dim: Vec<(&str, &str)> = named.as_deref().map(|n| ("FunctionName", n)).into_iter().collect();
+        proptest::prop_assert_eq!(sum(&data, FAILURES, &function_dim), total);
+        proptest::prop_assert_eq!(sum(&data, "ForgedTokensIgnored", &function_dim), forged as f64);
+        let by_cause: f64 = Cause::ALL.iter().map(|c| {
+            let mut dims = function_dim.clone();
+            dims.push(("Cause", c.code()));
+            sum(&data, FAILURES, &dims)
+        }).sum();
+        proptest::prop_assert_eq!(by_cause, total);
+        // Nothing counted, nothing written.
+        proptest::prop_assert_eq!(data.is_empty(), total == 0.0 && forged == 0);
     }
 }
