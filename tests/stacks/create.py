@@ -214,7 +214,9 @@ class Deployer:
             if not os.path.isfile(path):
                 fail(f"{path} is missing: run ./tests/run, whose sam build step makes it")
             built[rel] = path
-        built["infra/org/member.yaml"] = os.path.join(ROOT, "infra/org/member.yaml")
+        # Templates without code are deployed as written, as infra/README.md deploys them.
+        for rel in ["infra/org/member.yaml", "infra/chat/template.yaml"]:
+            built[rel] = os.path.join(ROOT, rel)
         return built
 
     @staticmethod
@@ -298,8 +300,12 @@ class Deployer:
         for logical in nested_stacks:
             key = s3_key(cfn["Resources"][logical]["Properties"]["TemplateURL"])
             nested = json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
-            if self.for_moto(nested):
-                fail(f"{key}: the nested template needs changes moto cannot make")
+            # A nested template's own output may be dropped (the chat stack's reads the
+            # configuration moto does not create); anything else is more than moto can take.
+            for change in self.for_moto(nested):
+                if not (change.startswith("output ") and change.endswith(" dropped")):
+                    fail(f"{key}: the nested template needs changes moto cannot make: {change}")
+                changes.append(change.replace("output ", f"output {logical}.", 1))
             for output_name, output in nested.get("Outputs", {}).items():
                 output["Export"] = {"Name": {"Fn::Sub": "${AWS::StackName}-" + output_name}}
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(nested).encode())

@@ -279,16 +279,25 @@ fn each_forwarder_with_metrics_has_a_dashboard_of_them() {
         let body: Value = serde_json::from_str(d["body"].as_str().unwrap())
             .unwrap_or_else(|e| panic!("{variant}: the dashboard body is not JSON: {e}"));
         let text = body.to_string();
-        for searched in [
-            r#"SEARCH('{\"AuthorizerAlerts\",Cause} MetricName=\"AuthorizerFailures\"', 'Sum', 60)"#,
-            r#"{\"AuthorizerAlerts\",ApiId,Cause} MetricName=\"AuthorizerFailures\""#,
-            r#"{\"AuthorizerAlerts\",Cause,LogGroup} MetricName=\"AuthorizerFailures\""#,
-            r#"{AWS/ApiGateway,ApiId,Stage} MetricName=\"5xx\""#,
-        ] {
-            assert!(text.contains(searched), "{variant}: {searched} in {text}");
-        }
-        // The forwarder's totals and its health name this stack's own function and queue.
+        // Each search of the forwarder's metrics is narrowed to this stack's own function.
         let function = physical(s, "ForwarderFunction");
+        let narrowed = format!(r#"FunctionName=\"{function}\""#);
+        for searched in [
+            r#"SEARCH('{\"AuthorizerAlerts\",Cause,FunctionName} MetricName=\"AuthorizerFailures\""#,
+            r#"{\"AuthorizerAlerts\",ApiId,Cause,FunctionName} MetricName=\"AuthorizerFailures\""#,
+            r#"{\"AuthorizerAlerts\",Cause,FunctionName,LogGroup} MetricName=\"AuthorizerFailures\""#,
+        ] {
+            let at = text
+                .find(searched)
+                .unwrap_or_else(|| panic!("{variant}: {searched} in {text}"));
+            let search = text[at..].split("', ").next().unwrap();
+            assert!(search.contains(&narrowed), "{variant}: {search}");
+        }
+        assert!(
+            text.contains(r#"{AWS/ApiGateway,ApiId,Stage} MetricName=\"5xx\""#),
+            "{variant}: {text}"
+        );
+        // The forwarder's totals and its health name this stack's own function and queue.
         assert!(
             text.contains(&format!(
                 r#"["AuthorizerAlerts","AuthorizerFailures","FunctionName","{function}""#
@@ -497,7 +506,12 @@ async fn each_role_grants_only_what_its_variant_needs() {
             "sqs:SendMessage",
         ];
         if variant != "main-no-flood-control" {
-            expected.extend(["dynamodb:Scan", "dynamodb:UpdateItem"]);
+            expected.extend([
+                "dynamodb:Scan",
+                "dynamodb:UpdateItem",
+                "events:DisableRule",
+                "events:EnableRule",
+            ]);
         }
         if variant == "main-kms" {
             expected.extend(["kms:Decrypt", "kms:GenerateDataKey"]);
