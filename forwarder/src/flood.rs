@@ -13,6 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::ops::ControlFlow;
 use std::sync::Mutex;
 
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
@@ -560,6 +561,43 @@ fn ss(value: String) -> AttributeValue {
     AttributeValue::Ss(vec![value])
 }
 
+impl DynamoWindows {
+    /// Reads the items that match `filter` page by page (`#scope` names the scope attribute,
+    /// `:now` is `now` when given), until `visit` breaks or the table is read.
+    async fn scan_each(
+        &self,
+        filter: &str,
+        now: Option<i64>,
+        projection: Option<&str>,
+        mut visit: impl FnMut(&HashMap<String, AttributeValue>) -> ControlFlow<()>,
+    ) -> Result<(), FloodError> {
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let mut request = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(filter)
+                .expression_attribute_names("#scope", "scope")
+                .set_projection_expression(projection.map(str::to_owned))
+                .set_exclusive_start_key(start.take());
+            if let Some(now) = now {
+                request = request.expression_attribute_values(":now", n(now));
+            }
+            let page = request.send().await.map_err(|e| store_error(&e))?;
+            for item in page.items() {
+                if visit(item).is_break() {
+                    return Ok(());
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
 impl AlertWindows for DynamoWindows {
     async fn open(
         &self,
@@ -780,27 +818,16 @@ impl AlertWindows for DynamoWindows {
     async fn quiet(&self, now: i64, quiet: i64) -> Result<Vec<Quiet>, FloodError> {
         // The table holds one small item per problem seen in the last week: a filtered scan.
         let mut found = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression(
-                    "window_end < :now AND attribute_not_exists(recovered_at) AND attribute_exists(#scope)",
-                )
-                .expression_attribute_names("#scope", "scope")
-                .expression_attribute_values(":now", n(now))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| store_error(&e))?;
-            for item in page.items() {
+        self.scan_each(
+            "window_end < :now AND attribute_not_exists(recovered_at) AND attribute_exists(#scope)",
+            Some(now),
+            None,
+            |item| {
                 let Some(key) = item.get("pk").and_then(|v| v.as_s().ok()) else {
-                    continue;
+                    return ControlFlow::Continue(());
                 };
                 if parse_key(key).is_none() {
-                    continue;
+                    return ControlFlow::Continue(());
                 }
                 let causes: Vec<Cause> = strings(item, "causes")
                     .iter()
@@ -817,46 +844,33 @@ impl AlertWindows for DynamoWindows {
                         suppressed,
                     });
                 }
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => break,
-            }
-        }
+                ControlFlow::Continue(())
+            },
+        )
+        .await?;
         found.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(found)
     }
 
     async fn pending(&self) -> Result<bool, FloodError> {
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let page = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression(
-                    "attribute_not_exists(recovered_at) AND attribute_exists(#scope)",
-                )
-                .projection_expression("pk")
-                .expression_attribute_names("#scope", "scope")
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| store_error(&e))?;
-            // The same keys the recovery check reports; any other item it never will.
-            if page
-                .items()
-                .iter()
-                .filter_map(|item| item.get("pk").and_then(|v| v.as_s().ok()))
-                .any(|key| parse_key(key).is_some())
-            {
-                return Ok(true);
-            }
-            match page.last_evaluated_key() {
-                Some(k) if !k.is_empty() => start = Some(k.clone()),
-                _ => return Ok(false),
-            }
-        }
+        let mut pending = false;
+        self.scan_each(
+            "attribute_not_exists(recovered_at) AND attribute_exists(#scope)",
+            None,
+            Some("pk"),
+            |item| {
+                // The same keys the recovery check reports; any other item it never will.
+                let key = item.get("pk").and_then(|v| v.as_s().ok());
+                pending = key.is_some_and(|k| parse_key(k).is_some());
+                if pending {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        )
+        .await?;
+        Ok(pending)
     }
 
     async fn mark_recovered(
