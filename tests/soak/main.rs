@@ -248,14 +248,26 @@ fn main() -> ExitCode {
         .map(|l| emf::extract_all(l))
         .collect::<Result<Vec<_>, _>>()
         .map(|each| each.into_iter().flatten().collect());
-    let (metric_summaries, failed_requests_counted) = match &metrics {
+    // Every datum carries the function's name; a summary counts the failed requests of an
+    // invocation that saw any (one that counted nothing writes nothing).
+    let function = [("FunctionName", forwarder_tests::runtime_api::FUNCTION_NAME)];
+    let (metric_summaries, failed_requests_counted, unnamed) = match &metrics {
         Ok(data) => (
             data.iter()
-                .filter(|d| d.name == "AlertsPublished" && d.dimensions.is_empty())
+                .filter(|d| {
+                    d.name == "AuthorizerFailures"
+                        && d.dimensions.len() == 1
+                        && d.dimensions.contains_key("FunctionName")
+                })
                 .count(),
-            emf::sum(data, "AuthorizerFailures", &[]) as usize,
+            emf::sum(data, "AuthorizerFailures", &function) as usize,
+            data.iter()
+                .filter(|d| {
+                    d.dimensions.get("FunctionName").map(String::as_str) != Some(function[0].1)
+                })
+                .count(),
         ),
-        Err(_) => (0, 0),
+        Err(_) => (0, 0, 0),
     };
     let panics: usize = logs.iter().map(|l| l.matches("panicked").count()).sum();
     let peak_kib = *counts.peak_kib.lock().unwrap();
@@ -365,14 +377,21 @@ fn main() -> ExitCode {
             log_dir.display()
         ));
     }
-    // Every invocation answered wrote its counts first, whatever its outcome; each line an alert
-    // named was scanned by at least one of them.
+    // Every invocation answered wrote its counts first, whatever its outcome, at most one summary
+    // each and every datum by the function's name; each line an alert named was scanned by at
+    // least one of them.
     let invocations = counts.invocations.load(Relaxed);
     match &metrics {
         Err(e) => broken.push(format!("a metrics document breaks the format: {e}")),
-        Ok(_) if metric_summaries != invocations => broken.push(format!(
+        Ok(_) if metric_summaries > invocations => broken.push(format!(
             "{metric_summaries} metrics summaries for {invocations} invocations"
         )),
+        Ok(_) if ledger.alerted > 0 && metric_summaries == 0 => {
+            broken.push("alerts went out, yet no invocation wrote its counts".to_owned())
+        }
+        Ok(_) if unnamed > 0 => {
+            broken.push(format!("{unnamed} metric data without the function's name"))
+        }
         Ok(_) if failed_requests_counted < ledger.alerted => broken.push(format!(
             "metrics counted {failed_requests_counted} failed requests, alerts named {}",
             ledger.alerted
