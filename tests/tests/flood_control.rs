@@ -572,3 +572,70 @@ async fn the_recovery_schedule_runs_only_while_a_problem_is_open() {
     assert!(!schedule::after_recovery(&windows, &switch).await.unwrap());
     assert_eq!(state().await, RuleState::Disabled);
 }
+
+/// The same through the binary as Lambda runs it (a Runtime API of our own, moto for SNS,
+/// DynamoDB and EventBridge): the function turns its recovery rule on with the first alert and off
+/// once the recovery is reported, by the name the stack gives it in `RECOVERY_RULE_NAME`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_function_switches_its_recovery_schedule() {
+    use aws_sdk_eventbridge::types::RuleState;
+    use forwarder_tests::runtime_api::{Outcome, RuntimeApi};
+    use forwarder_tests::{LocalTopic, forwarder_bin};
+    let (name, _client) = table("wired").await;
+    let topic = LocalTopic::create("wired").await;
+    let sdk = sdk_config(&moto_endpoint()).await;
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let rule = format!("forwarder-recovery-wired-{}", std::process::id());
+    events
+        .put_rule()
+        .name(&rule)
+        .schedule_expression("rate(5 minutes)")
+        .state(RuleState::Disabled)
+        .send()
+        .await
+        .unwrap();
+    let state = || async {
+        events
+            .describe_rule()
+            .name(&rule)
+            .send()
+            .await
+            .unwrap()
+            .state()
+            .cloned()
+            .unwrap()
+    };
+    let api = RuntimeApi::start();
+    let mut child = std::process::Command::new(forwarder_bin())
+        .env_clear()
+        .envs(api.environment(128))
+        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("ALERT_TOPIC_ARN", &topic.topic_arn)
+        .env("ALERT_STATE_TABLE", &name)
+        .env("ALERT_WINDOW_SECONDS", "1")
+        .env("RECOVERY_RULE_NAME", &rule)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the forwarder starts");
+    let answered = |o: Option<Outcome>| matches!(o, Some(Outcome::Response(_)));
+    assert!(answered(
+        api.invoke(&event("wired", 2), Duration::from_secs(60))
+    ));
+    assert_eq!(
+        state().await,
+        RuleState::Enabled,
+        "the first alert turns it on"
+    );
+    let schedule = br#"{"version":"0","id":"53dc4d37","detail-type":"Scheduled Event","source":"aws.events","account":"123456789012","time":"2026-12-07T18:00:00Z","region":"us-east-1","resources":["arn:aws:events:us-east-1:123456789012:rule/recovery"],"detail":{}}"#;
+    // Still open: the check leaves it on.
+    assert!(answered(api.invoke(schedule, Duration::from_secs(60))));
+    assert_eq!(state().await, RuleState::Enabled);
+    // Over and reported: off, until the next problem.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    assert!(answered(api.invoke(schedule, Duration::from_secs(60))));
+    assert_eq!(state().await, RuleState::Disabled);
+    let _ = child.kill();
+    let _ = child.wait();
+}
