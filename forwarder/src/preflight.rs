@@ -427,23 +427,6 @@ fn stack_name(name: &str) -> Finding {
     .fix("sam deploy --stack-name NAME with NAME matching ^[A-Za-z][A-Za-z0-9-]*$")
 }
 
-const EXECUTION_PREFIX: &str = "API-Gateway-Execution-Logs_";
-
-/// The API id and stage of `API-Gateway-Execution-Logs_{10-character id}/{stage}`, as
-/// ExecutionLogGroupName's `AllowedPattern` takes them.
-pub fn execution_log_group_parts(name: &str) -> Option<(&str, &str)> {
-    let (id, stage) = name.strip_prefix(EXECUTION_PREFIX)?.split_once('/')?;
-    let id_ok = id.len() == 10
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    let stage_ok = (1..=128).contains(&stage.len())
-        && stage
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    (id_ok && stage_ok && name.len() <= 512).then_some((id, stage))
-}
-
 /// What the template's `AllowedPattern` and `MaxLength` for the parameter say against `name`;
 /// CloudFormation refuses the whole deploy on it.
 fn log_group_name(role: GroupRole, name: &str) -> Option<Finding> {
@@ -454,7 +437,7 @@ fn log_group_name(role: GroupRole, name: &str) -> Option<Finding> {
                 .all(|b| b.is_ascii_alphanumeric() || b".-_/#".contains(&b))
     };
     let problem = match role {
-        GroupRole::Execution if execution_log_group_parts(name).is_none() => {
+        GroupRole::Execution if crate::execution_log::group_place(name).is_none() => {
             "is not API-Gateway-Execution-Logs_{10-character API id}/{stage}; a log delivery's group goes in ExecutionLogDeliveryGroupName (--execution-log-delivery-group)"
         }
         GroupRole::Execution => return None,
@@ -464,7 +447,7 @@ fn log_group_name(role: GroupRole, name: &str) -> Option<Finding> {
         _ if name.starts_with("/aws/lambda/") => {
             "is a Lambda function's log group: subscribing the forwarder to function logs can loop"
         }
-        GroupRole::ExecutionDelivery if name.starts_with(EXECUTION_PREFIX) => {
+        GroupRole::ExecutionDelivery if name.starts_with(crate::execution_log::GROUP_PREFIX) => {
             "is API Gateway's own execution-log group, which goes in ExecutionLogGroupName (--execution-log-group)"
         }
         _ => return None,
@@ -494,7 +477,7 @@ fn log_group(
         let group_word = shell_word(name, "LOG_GROUP");
         let f = match role {
             GroupRole::Execution => {
-                let (id, stage) = execution_log_group_parts(name).unwrap_or(("ID", "STAGE"));
+                let (id, stage) = crate::execution_log::group_place(name).unwrap_or(("ID", "STAGE"));
                 Finding::new(
                     CheckId::LogGroup,
                     name,
