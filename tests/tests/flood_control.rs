@@ -524,27 +524,8 @@ async fn the_recovery_schedule_runs_only_while_a_problem_is_open() {
     use forwarder::schedule::{self, EventBridgeSchedule};
     let (name, _client) = table("schedule").await;
     let sdk = sdk_config(&moto_endpoint()).await;
-    let events = aws_sdk_eventbridge::Client::new(&sdk);
-    let rule = format!("forwarder-recovery-{}", std::process::id());
-    events
-        .put_rule()
-        .name(&rule)
-        .schedule_expression("rate(5 minutes)")
-        .state(RuleState::Disabled)
-        .send()
-        .await
-        .unwrap();
-    let state = || async {
-        events
-            .describe_rule()
-            .name(&rule)
-            .send()
-            .await
-            .unwrap()
-            .state()
-            .cloned()
-            .unwrap()
-    };
+    let rule = recovery_rule(&sdk, "schedule").await;
+    let state = || rule_state(&sdk, &rule);
     let windows = DynamoWindows::new(&sdk, &name);
     let switch = EventBridgeSchedule::new(&sdk, &rule);
     let publisher = MemoryPublisher::new();
@@ -584,27 +565,8 @@ async fn the_function_switches_its_recovery_schedule() {
     let (name, _client) = table("wired").await;
     let topic = LocalTopic::create("wired").await;
     let sdk = sdk_config(&moto_endpoint()).await;
-    let events = aws_sdk_eventbridge::Client::new(&sdk);
-    let rule = format!("forwarder-recovery-wired-{}", std::process::id());
-    events
-        .put_rule()
-        .name(&rule)
-        .schedule_expression("rate(5 minutes)")
-        .state(RuleState::Disabled)
-        .send()
-        .await
-        .unwrap();
-    let state = || async {
-        events
-            .describe_rule()
-            .name(&rule)
-            .send()
-            .await
-            .unwrap()
-            .state()
-            .cloned()
-            .unwrap()
-    };
+    let rule = recovery_rule(&sdk, "wired").await;
+    let state = || rule_state(&sdk, &rule);
     let api = RuntimeApi::start();
     let mut child = std::process::Command::new(forwarder_bin())
         .env_clear()
@@ -638,4 +600,34 @@ async fn the_function_switches_its_recovery_schedule() {
     assert_eq!(state().await, RuleState::Disabled);
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// A recovery rule as the stack creates it: every five minutes, disabled.
+async fn recovery_rule(sdk: &aws_config::SdkConfig, test: &str) -> String {
+    let rule = format!("forwarder-recovery-{test}-{}", std::process::id());
+    aws_sdk_eventbridge::Client::new(sdk)
+        .put_rule()
+        .name(&rule)
+        .schedule_expression("rate(5 minutes)")
+        .state(aws_sdk_eventbridge::types::RuleState::Disabled)
+        .send()
+        .await
+        .unwrap();
+    rule
+}
+
+/// Whether the rule is on, as EventBridge says.
+async fn rule_state(
+    sdk: &aws_config::SdkConfig,
+    rule: &str,
+) -> aws_sdk_eventbridge::types::RuleState {
+    aws_sdk_eventbridge::Client::new(sdk)
+        .describe_rule()
+        .name(rule)
+        .send()
+        .await
+        .unwrap()
+        .state()
+        .cloned()
+        .unwrap()
 }
