@@ -277,11 +277,6 @@ pub async fn gather<S: Survey>(survey: &S, plan: &Plan) -> Result<Facts, SurveyE
     Ok(facts)
 }
 
-/// Whether any finding says the deploy would fail.
-pub fn would_fail(findings: &[Finding]) -> bool {
-    findings.iter().any(|f| f.status == Status::Fail)
-}
-
 /// What infra/org/member.yaml appends to its stack's name to name its account-level subscription
 /// filter policy.
 pub const MEMBER_POLICY_SUFFIX: &str = "-api-authorizer-errors";
@@ -1276,7 +1271,11 @@ mod tests {
             assert_eq!(f.status, status, "{what}: {f:#?}");
             let shown = format!("{} {}", f.summary, f.fix.as_deref().unwrap_or_default());
             assert!(shown.contains(text), "{what}: {text:?} not in {f:#?}");
-            assert_eq!(would_fail(&findings), status == Status::Fail, "{what}");
+            assert_eq!(
+                findings.iter().any(|f| f.status == Status::Fail),
+                status == Status::Fail,
+                "{what}"
+            );
             if let Some(fix) = f.fix.as_ref().filter(|fix| fix.starts_with("aws ")) {
                 assert!(crate::shape::is_plain_command(fix), "{what}: {fix}");
             }
@@ -1405,7 +1404,7 @@ mod tests {
             [CheckId::SubscriptionFilters, CheckId::ChatChannel],
             "{findings:#?}"
         );
-        assert!(!would_fail(&findings));
+        assert!(findings.iter().all(|f| f.status != Status::Fail));
 
         survey.unreachable = true;
         let e = gather(&survey, &p).await.unwrap_err();
