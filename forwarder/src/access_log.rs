@@ -168,21 +168,31 @@ pub static PRESET_FORMATS: std::sync::LazyLock<Vec<Preset>> = std::sync::LazyLoc
         .collect()
 });
 
+/// Why a format cannot be used. The texts follow the setting's name ("--format is not a usable
+/// access-log format: ..."), so they do not repeat it.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum FormatError {
-    #[error("access-log format has no $context variables")]
+    #[error("it has no $context variables")]
     NoVariables,
     #[error(
-        "access-log format has no error variable ($context.authorizer.error, $context.authorize.error or $context.error.message/messageString/responseType), so authorizer errors never reach the log"
+        "it has no error variable ($context.authorizer.error, $context.authorize.error or $context.error.message/messageString/responseType), so authorizer errors never reach the log"
     )]
     NoErrorVariable,
     #[error(
-        "access-log format puts ${0} and ${1} next to each other with nothing between, so lines cannot be split"
+        "it puts ${0} and ${1} next to each other with nothing between, so lines cannot be split"
     )]
     AdjacentVariables(String, String),
-    #[error("access-log format is a JSON object that maps the key {0:?} twice")]
+    #[error("it is a JSON object that maps the key {0:?} twice")]
     DuplicateJsonKey(String),
-    #[error("access-log format would never report an authorizer failure: {0}")]
+    /// A format that starts like a JSON object must be one once API Gateway fills it in, or
+    /// every line it writes is read as text and none matches.
+    #[error("it starts like JSON but is not: {reason} at line {line} column {column}")]
+    NotJson {
+        reason: String,
+        line: usize,
+        column: usize,
+    },
+    #[error("it would never report an authorizer failure: {0}")]
     NeverSeesFailure(String),
 }
 
@@ -379,6 +389,7 @@ impl LogFormat {
         if vars.is_empty() {
             return Err(FormatError::NoVariables);
         }
+        check_json(source)?;
         let json_keys = match serde_json::from_str::<Value>(source) {
             Ok(Value::Object(map)) => {
                 let mut keys = Vec::new();
@@ -1223,6 +1234,96 @@ fn var_name(s: &str) -> &str {
     s[..end].trim_end_matches(['.', '-'])
 }
 
+/// A format that starts like a JSON object is checked as the JSON API Gateway writes from it:
+/// each variable is replaced by a number of its own length (valid bare or quoted), so the
+/// position of a problem is the same in the format as given, and no key may appear twice in an
+/// object.
+fn check_json(source: &str) -> Result<(), FormatError> {
+    let body = source.trim_start();
+    let after_brace = body.strip_prefix('{').map(str::trim_start);
+    let json_like =
+        after_brace.is_some_and(|rest| rest.starts_with('"') || source.trim_end().ends_with('}'));
+    if !json_like {
+        return Ok(());
+    }
+    let mut filled = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(at) = rest.find("$context.") {
+        filled.push_str(&rest[..at]);
+        let name = var_name(&rest[at + 9..]);
+        let len = 9 + name.len();
+        filled.push('1');
+        filled.extend(std::iter::repeat_n('0', len - 1));
+        rest = &rest[at + len..];
+    }
+    filled.push_str(rest);
+    match serde_json::from_str::<UniqueKeys>(&filled) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let text = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            Err(FormatError::NotJson {
+                reason: text.strip_suffix(&suffix).unwrap_or(&text).to_owned(),
+                line: e.line(),
+                column: e.column(),
+            })
+        }
+    }
+}
+
+/// Any JSON value, refused when an object names a key twice (serde_json keeps the last).
+struct UniqueKeys;
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueKeysVisitor)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeysVisitor {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_unit<E>(self) -> Result<UniqueKeys, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<UniqueKeys, A::Error> {
+        while seq.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format_args!(
+                    "the key {key:?} appears twice"
+                )));
+            }
+            map.next_value::<UniqueKeys>()?;
+        }
+        Ok(UniqueKeys)
+    }
+}
+
 fn collect_json_keys(value: &Value, prefix: &str, out: &mut Vec<(String, Var)>) {
     match value {
         Value::Object(map) => {
@@ -1861,6 +1962,49 @@ mod tests {
         }
     }
 
+    /// A format that starts like JSON is checked as the JSON it makes, with the position in the
+    /// format as given; bare variables (`"status": $context.status`) make valid JSON.
+    #[test]
+    fn json_formats_are_checked_as_json() {
+        let not_json = |reason: &str, line, column| FormatError::NotJson {
+            reason: reason.to_owned(),
+            line,
+            column,
+        };
+        let cases = [
+            (
+                r#"{"requestId":"$context.requestId", "error":"$context.authorizer.error""#,
+                not_json("EOF while parsing an object", 1, 70),
+            ),
+            (
+                r#"{"requestId":"$context.requestId" "error":"$context.authorizer.error"}"#,
+                not_json("expected `,` or `}`", 1, 35),
+            ),
+            (
+                "{\n  \"id\": \"$context.requestId\",\n  \"id\": \"$context.authorizer.error\"\n}",
+                not_json("the key \"id\" appears twice", 3, 6),
+            ),
+            (
+                r#"{"id":"$context.requestId","e":{"a":"$context.authorizer.error","a":"x"}}"#,
+                not_json("the key \"a\" appears twice", 1, 67),
+            ),
+            (
+                r#"{'id':'$context.requestId','e':'$context.authorizer.error'}"#,
+                not_json("key must be a string", 1, 2),
+            ),
+        ];
+        for (format, expected) in cases {
+            assert_eq!(LogFormat::parse(format).unwrap_err(), expected, "{format}");
+        }
+        for fine in [
+            r#"{"requestId":"$context.requestId","status":$context.status,"error":"$context.authorizer.error"}"#,
+            r#"{ "requestId": "$context.requestId", "error": { "authorizer": "$context.authorizer.error" } }"#,
+            "{$context.requestId} $context.authorizer.error",
+        ] {
+            LogFormat::parse(fine).unwrap_or_else(|e| panic!("{fine}: {e}"));
+        }
+    }
+
     /// Every format we ship, recommend or use in the samples and templates loads.
     #[test]
     fn the_formats_in_use_all_load() {
@@ -1952,7 +2096,7 @@ mod tests {
                 "{format}: {text}"
             );
             assert!(
-                text.starts_with("access-log format would never report an authorizer failure: "),
+                text.starts_with("it would never report an authorizer failure: "),
                 "{text}"
             );
             assert!(text.contains(why), "{format}: {text}");

@@ -304,7 +304,10 @@ fn push_distinct(list: &mut Vec<String>, value: &str, cap: usize) {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Attributes {
     pub cause: String,
-    pub log_group: String,
+    /// None when the lines named no log group (a file scanned without `--log-group`): SNS
+    /// takes no empty attribute, and a made-up name would match a subscriber's filter.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_group: Option<String>,
     pub severity: String,
 }
 
@@ -317,12 +320,13 @@ impl Attributes {
             .sum()
     }
 
-    pub fn pairs(&self) -> [(&'static str, &str); 3] {
-        [
-            ("cause", &self.cause),
-            ("log_group", &self.log_group),
-            ("severity", &self.severity),
-        ]
+    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+        let mut pairs = vec![("cause", self.cause.as_str())];
+        if let Some(g) = &self.log_group {
+            pairs.push(("log_group", g));
+        }
+        pairs.push(("severity", &self.severity));
+        pairs
     }
 }
 
@@ -619,7 +623,7 @@ pub fn render_overflow(o: &Overflow, config: &Config) -> Alert {
     Alert {
         attributes: Attributes {
             cause: OVERFLOW_CAUSE_CODE.to_owned(),
-            log_group: attribute(o.log_groups.first().map_or("unknown", String::as_str)),
+            log_group: o.log_groups.first().map(|g| attribute(g)),
             severity: severity.code().to_owned(),
         },
         machine: json_safe(&machine.to_string()).into_owned(),
@@ -757,7 +761,7 @@ fn render_with(group: &Group, config: &Config, limits: Limits) -> Alert {
     Alert {
         attributes: Attributes {
             cause: group.cause.code().to_owned(),
-            log_group: attribute(group.log_group.as_deref().unwrap_or("unknown")),
+            log_group: group.log_group.as_deref().map(attribute),
             severity: view.severity.code().to_owned(),
         },
         machine: json_safe(&machine_json(&view, &subject, &email).to_string()).into_owned(),
@@ -978,10 +982,10 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
     Alert {
         attributes: Attributes {
             cause: q.cause.code().to_owned(),
-            log_group: attribute(match flood::scope_parts(&q.scope) {
+            log_group: Some(attribute(match flood::scope_parts(&q.scope) {
                 ScopeParts::Api { api, .. } => api,
                 ScopeParts::LogGroup { group, .. } => group,
-            }),
+            })),
             severity: Severity::Info.code().to_owned(),
         },
         machine: json_safe(&machine.to_string()).into_owned(),
@@ -1268,11 +1272,9 @@ fn email_text(view: &View, lang: Language) -> String {
     if let Some(p) = &view.suppressed_before {
         line(&mut t, w.since_last, &suppressed_text(p, lang));
     }
-    line(
-        &mut t,
-        w.log_group,
-        &visible(view.log_group.as_deref().unwrap_or("-")),
-    );
+    if let Some(lg) = &view.log_group {
+        line(&mut t, w.log_group, &visible(lg));
+    }
     if !view.api_ids.is_empty() {
         let stages = if view.stages.is_empty() {
             String::new()
@@ -2354,12 +2356,15 @@ mod tests {
             chat(&note)["metadata"]["threadId"],
             in_account("111122223333")
         );
-        assert_eq!(note.attributes.log_group, "/aws/apigw/prod");
+        assert_eq!(
+            note.attributes.log_group.as_deref(),
+            Some("/aws/apigw/prod")
+        );
         let api = render_recovered(
             &quiet(Cause::Unknown, "api:111122223333:a1b2c3d4e5", &[]),
             &config(),
         );
-        assert_eq!(api.attributes.log_group, "a1b2c3d4e5");
+        assert_eq!(api.attributes.log_group.as_deref(), Some("a1b2c3d4e5"));
         assert!(
             api.email
                 .contains("on API a1b2c3d4e5 (account 111122223333) since"),

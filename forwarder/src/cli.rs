@@ -12,8 +12,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::access_log::LogFormat;
 use crate::alert::{self, Alert, Group};
 use crate::config::{
-    Config, DEFAULT_METRICS_NAMESPACE, Language, TopicArn, parse_api_id, parse_label,
-    parse_log_group, parse_max_samples,
+    Config, ConfigError, DEFAULT_METRICS_NAMESPACE, Given, Language, Setting, TopicArn,
+    parse_api_id, parse_log_group,
 };
 use crate::decode::{self, Content};
 use crate::detect::{self, Finding, LogKind, Scan};
@@ -49,7 +49,9 @@ pub enum Command {
     /// Scan access-log lines, REST execution-log lines, subscription events, decoded payloads or
     /// gzip payloads.
     ///
-    /// Exit status: 0 nothing flagged, 1 something flagged, 2 bad input, usage or publish failure.
+    /// Exit status: 0 nothing flagged, 1 something flagged or most lines carrying the error token
+    /// do not follow the format (format drift: detection is blind), 2 bad input, usage or publish
+    /// failure.
     Scan(ScanArgs),
     /// Check every Lambda authorizer of an API now, before traffic finds the problem.
     ///
@@ -63,8 +65,8 @@ pub enum Command {
     /// Search a stage's access log, or a REST API's execution log, in CloudWatch Logs and report
     /// like the Lambda would.
     ///
-    /// Exit status: 0 nothing flagged, 1 something flagged, 2 the log could not be read, bad
-    /// usage or a failed publish.
+    /// Exit status: 0 nothing flagged, 1 something flagged or format drift, 2 the log could not
+    /// be read, bad usage or a failed publish.
     Check(CheckArgs),
     /// Check, before `sam deploy`, what the deployment would fail on in this account and
     /// Region, and print the fix.
@@ -75,7 +77,8 @@ pub enum Command {
     ///
     /// Exit status: 0 nothing would fail, 1 something would fail, 2 AWS could not be read.
     Preflight(PreflightArgs),
-    /// Wrap access-log lines into a CloudWatch Logs subscription event.
+    /// Wrap log lines into a CloudWatch Logs subscription event, as a subscription filter hands
+    /// them to the Lambda function.
     Encode(EncodeArgs),
 }
 
@@ -170,7 +173,9 @@ pub struct ScanArgs {
 /// What `scan` and `check` do with what they found.
 #[derive(Args, Debug)]
 pub struct Output {
-    /// Print one JSON object per flagged line (JSON Lines).
+    /// Print one JSON object per flagged line (JSON Lines), then one line of counts per input
+    /// (`{"source":..., "stats":{"lines":..., "flagged":..., "ignored":..., "unmatched":...,
+    /// "drifted":..., "format_drift":...}}`).
     #[arg(long, conflicts_with = "alert")]
     pub json: bool,
     /// Print the alerts exactly as they would be published.
@@ -189,15 +194,20 @@ impl Output {
     fn topic(&self) -> Result<Option<TopicArn>> {
         self.publish
             .as_deref()
-            .map(|arn| arn.parse::<TopicArn>().context("--publish"))
+            .map(|arn| {
+                arn.parse::<TopicArn>()
+                    .map_err(|p| ConfigError::new("--publish", p).into())
+            })
             .transpose()
     }
 }
 
-/// The settings the Lambda takes from its environment; flags win over the environment.
+/// The settings the Lambda takes from its environment. A flag wins over its variable, whatever
+/// the variable holds; a variable is read only when its flag is not given.
 #[derive(Args, Debug)]
 pub struct Settings {
-    /// The stage's access-log format string, as pasted into API Gateway [env: ACCESS_LOG_FORMAT].
+    /// The stage's access-log format string, as pasted into API Gateway; without one, each line's
+    /// shape is guessed [env: ACCESS_LOG_FORMAT].
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
     /// Read the access-log format string from a file.
@@ -206,19 +216,21 @@ pub struct Settings {
     /// Label in the alert subject, such as the environment [env: ALERT_LABEL].
     #[arg(long)]
     pub label: Option<String>,
-    /// Language of the email and chat text: en or ja [env: ALERT_LANGUAGE].
+    /// Language of the email and chat text: en or ja [default: en] [env: ALERT_LANGUAGE].
     #[arg(long)]
     pub language: Option<String>,
-    /// Sample request ids per alert [env: MAX_SAMPLES].
+    /// Sample request ids per alert, and findings listed per cause in the summary: 0 to 100
+    /// [default: 5] [env: MAX_SAMPLES].
     #[arg(long, value_name = "N")]
     pub max_samples: Option<String>,
-    /// Check each alert against the API's live configuration [env: DIAGNOSE].
+    /// Check each alert against the API's live configuration [env: DIAGNOSE=true].
     #[arg(long)]
     pub diagnose: bool,
     /// The API to check when the lines carry no $context.apiId [env: API_ID].
     #[arg(long, value_name = "ID")]
     pub api_id: Option<String>,
-    /// AWS region for the API, the log group and links [env: AWS_REGION].
+    /// AWS Region for the API, the log group and links; else the profile's
+    /// [env: AWS_REGION, AWS_DEFAULT_REGION].
     #[arg(long)]
     pub region: Option<String>,
     /// A log group that receives a REST API's execution logs through a log delivery (log type
@@ -226,14 +238,33 @@ pub struct Settings {
     /// [env: EXECUTION_LOG_GROUPS, comma-separated].
     #[arg(long, value_name = "NAME")]
     pub execution_log_group: Vec<String>,
+    /// Severity of a cause's alerts, overriding its own: CAUSE=SEVERITY, comma-separated, such
+    /// as authorizer_timeout=critical [env: CAUSE_SEVERITY].
+    #[arg(long, value_name = "LIST")]
+    pub cause_severity: Option<String>,
+    /// Who chat notifications mention: @here, @channel, <@USER_ID> or <!subteam^GROUP_ID>
+    /// [env: ALERT_MENTION].
+    #[arg(long, value_name = "WHO")]
+    pub mention: Option<String>,
+    /// The lowest severity whose chat notifications mention: info, warning, high or critical
+    /// [default: critical] [env: ALERT_MENTION_SEVERITY].
+    #[arg(long, value_name = "SEVERITY")]
+    pub mention_severity: Option<String>,
+    /// CloudWatch namespace of `--metrics` [default: AuthorizerAlerts] [env: METRICS_NAMESPACE].
+    #[arg(long, value_name = "NAMESPACE")]
+    pub metrics_namespace: Option<String>,
 }
 
 #[derive(Args, Debug)]
 pub struct EncodeArgs {
-    /// File of access-log lines; `-` or none reads standard input.
+    /// File of log lines, one event each; `-` reads standard input.
     pub path: Option<PathBuf>,
+    /// The log group the event names, which says what `scan` reads the lines as: an
+    /// execution-log group (API-Gateway-Execution-Logs_{restApiId}/{stage}) for execution-log
+    /// lines.
     #[arg(long, default_value = "/aws/vendedlogs/apigateway/http-api-access")]
     pub log_group: String,
+    /// The log stream the event names.
     #[arg(long, default_value = "$default")]
     pub log_stream: String,
     /// The account id CloudWatch Logs puts in `owner`.
@@ -313,24 +344,78 @@ impl<W: Write> Write for Closable<W> {
 }
 
 impl Settings {
+    /// The value a flag was given, under the flag's name.
+    fn flag(&self, setting: Setting) -> Result<Option<Given>> {
+        let name = setting.flag().unwrap_or_default();
+        let given = |v: &Option<String>| v.as_ref().map(|v| Given::new(name, v.clone()));
+        Ok(match setting {
+            Setting::Format => match (&self.format, &self.format_file) {
+                (Some(f), _) => Some(Given::new(name, f.clone())),
+                (None, Some(path)) => {
+                    let text = std::fs::read_to_string(path).with_context(|| {
+                        format!(
+                            "--format-file {}: cannot read",
+                            visible(&path.display().to_string())
+                        )
+                    })?;
+                    Some(Given::new(
+                        format!("--format-file {}", path.display()),
+                        text,
+                    ))
+                }
+                (None, None) => None,
+            },
+            Setting::Label => given(&self.label),
+            Setting::Language => given(&self.language),
+            Setting::MaxSamples => given(&self.max_samples),
+            Setting::Diagnose => self.diagnose.then(|| Given::new(name, "true")),
+            Setting::ApiId => given(&self.api_id),
+            Setting::Region => given(&self.region),
+            // Repeated flags, one group each; each is checked as a list entry on its own.
+            Setting::ExecutionLogGroups => (!self.execution_log_group.is_empty())
+                .then(|| Given::new(name, self.execution_log_group.join(","))),
+            Setting::CauseSeverity => given(&self.cause_severity),
+            Setting::Mention => given(&self.mention),
+            Setting::MentionSeverity => given(&self.mention_severity),
+            Setting::MetricsNamespace => given(&self.metrics_namespace),
+            _ => None,
+        })
+    }
+
+    /// The configuration `scan` and `check` run with: each setting from its flag, else from its
+    /// variable; settings without a flag are the Lambda function's and are not read at all.
     fn config(&self) -> Result<Config> {
-        let mut config = Config::from_env(false)?;
+        let mut flags = Vec::new();
+        for setting in Setting::ALL {
+            if let Some(g) = self.flag(setting)? {
+                flags.push((setting, g));
+            }
+        }
+        // An execution-log group flag with a comma would be split as the variable is: refuse it.
+        if let Some(bad) = self.execution_log_group.iter().find(|g| g.contains(',')) {
+            return Err(ConfigError::new(
+                "--execution-log-group",
+                crate::config::Invalid::LogGroup(bad.clone()),
+            )
+            .into());
+        }
+        let lookup = |s: Setting| {
+            if let Some((_, g)) = flags.iter().find(|(f, _)| *f == s) {
+                return Some(g.clone());
+            }
+            let cli_reads = s.flag().is_some() || s == Setting::DefaultRegion;
+            cli_reads
+                .then(|| std::env::var(s.env()).ok())
+                .flatten()
+                .map(|v| Given::new(s.env(), v))
+        };
+        let mut config = Config::from_settings(lookup, false)?;
         // Without a format anywhere, the command line guesses each line's shape; given one, its
         // rules bind as they do in the Lambda.
-        if self.format.is_none()
-            && self.format_file.is_none()
-            && std::env::var_os("ACCESS_LOG_FORMAT").is_none_or(|f| f.is_empty())
-        {
+        let format_given = flags.iter().any(|(s, _)| *s == Setting::Format)
+            || std::env::var(Setting::Format.env()).is_ok_and(|f| !f.trim().is_empty());
+        if !format_given {
             config.format = LogFormat::guess();
-        }
-        if let Some(f) = &self.format {
-            config.format = LogFormat::parse(f).context("--format")?;
-        }
-        if let Some(path) = &self.format_file {
-            let f = std::fs::read_to_string(path)
-                .with_context(|| format!("--format-file {}: cannot read", path.display()))?;
-            config.format = LogFormat::parse(&f)
-                .with_context(|| format!("--format-file {}", path.display()))?;
         }
         if let Some(why) = config
             .format
@@ -339,32 +424,6 @@ impl Settings {
             .flatten()
         {
             eprintln!("forwarder: warning: the access-log format: {why}");
-        }
-        if let Some(l) = &self.label {
-            config.label = Some(parse_label(l.clone()).context("--label")?);
-        }
-        if let Some(l) = &self.language {
-            config.language = l.parse::<Language>().context("--language")?;
-        }
-        if let Some(n) = &self.max_samples {
-            config.max_samples = parse_max_samples(n).context("--max-samples")?;
-        }
-        if self.diagnose {
-            config.diagnose = true;
-        }
-        if let Some(id) = &self.api_id {
-            config.api_id = Some(parse_api_id(id).context("--api-id")?);
-        }
-        if let Some(r) = &self.region {
-            config.region = Some(r.clone());
-        }
-        if !self.execution_log_group.is_empty() {
-            config.execution_log_groups = self
-                .execution_log_group
-                .iter()
-                .map(|g| parse_log_group(g))
-                .collect::<Result<_, _>>()
-                .context("--execution-log-group")?;
         }
         Ok(config)
     }
@@ -518,7 +577,19 @@ fn scan_all(
         .collect()
 }
 
+/// With nothing named and a terminal for standard input, a read would wait without a word.
+fn refuse_terminal(command: &str, paths_given: bool) -> Result<()> {
+    use std::io::IsTerminal;
+    if !paths_given && std::io::stdin().is_terminal() {
+        return Err(anyhow!(
+            "nothing to read: usage: forwarder {command} [FILE]... (or pipe lines in; `-` reads standard input; --help says more)"
+        ));
+    }
+    Ok(())
+}
+
 async fn scan(args: ScanArgs) -> Result<u8> {
+    refuse_terminal("scan", !args.paths.is_empty())?;
     let config = args.settings.config()?;
     let topic = args.output.topic()?;
     let paths: Vec<Option<&PathBuf>> = if args.paths.is_empty() {
@@ -531,9 +602,8 @@ async fn scan(args: ScanArgs) -> Result<u8> {
     let log_group = args
         .log_group
         .as_deref()
-        .map(parse_log_group)
-        .transpose()
-        .context("--log-group")?;
+        .map(|g| parse_log_group(g).map_err(|p| ConfigError::new("--log-group", p)))
+        .transpose()?;
     for outcome in scan_all(&paths, &config, log_group.as_deref()) {
         match outcome {
             Ok(scanned) => results.push(scanned),
@@ -635,6 +705,7 @@ fn print_metrics(out: &mut impl Write, r: &Scanned, config: &Config) -> Result<(
 }
 
 async fn check(args: CheckArgs) -> Result<u8> {
+    parse_log_group(&args.log_group).map_err(|p| ConfigError::new("--log-group", p))?;
     let config = args.settings.config()?;
     let topic = args.output.topic()?;
     let now = SystemTime::now()
@@ -677,7 +748,7 @@ async fn check(args: CheckArgs) -> Result<u8> {
 const DOCTOR_BUDGET: Duration = Duration::from_secs(60);
 
 async fn doctor(args: DoctorArgs) -> Result<u8> {
-    let api_id = parse_api_id(&args.api_id).context("--api-id")?;
+    let api_id = parse_api_id(&args.api_id).map_err(|p| ConfigError::new("--api-id", p))?;
     let inspector = AwsInspector::from_env(args.region.as_deref()).await;
     let evidence = inspect::gather(&inspector, &api_id, DOCTOR_BUDGET)
         .await
@@ -943,7 +1014,7 @@ fn print_summary(out: &mut impl Write, r: &Scanned, max_listed: usize) -> std::i
                 visible(&crate::escape::truncate(f.error(), 200)),
             )?;
         }
-        if findings.len() > max_listed {
+        if findings.len() > max_listed && max_listed > 0 {
             writeln!(
                 out,
                 "    ... and {} more (--json lists every finding)",
@@ -1007,7 +1078,12 @@ fn print_alerts(out: &mut impl Write, r: &Scanned) -> std::io::Result<()> {
 }
 
 fn encode(args: EncodeArgs) -> Result<u8> {
+    refuse_terminal("encode", args.path.is_some())?;
+    parse_log_group(&args.log_group).map_err(|p| ConfigError::new("--log-group", p))?;
     let (name, bytes) = read_input(args.path.as_ref())?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(anyhow!("{name}: no lines to encode (the input is empty)"));
+    }
     let text = String::from_utf8(bytes).map_err(|e| {
         anyhow!(
             "{name}: input is not UTF-8 text (invalid byte at offset {})",

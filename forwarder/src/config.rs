@@ -14,58 +14,195 @@ pub const DEFAULT_MAX_SAMPLES: usize = 5;
 pub const MAX_MAX_SAMPLES: usize = 100;
 const MAX_LABEL_LEN: usize = 40;
 
+/// A setting that cannot be used, named as the operator gave it: the environment variable in
+/// Lambda, the flag on the command line (or the variable when no flag was typed).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("ALERT_TOPIC_ARN is not set: the forwarder needs the SNS topic to publish alerts to")]
+#[error("{name} {problem}")]
+pub struct ConfigError {
+    pub name: String,
+    pub problem: Invalid,
+}
+
+impl ConfigError {
+    pub fn new(name: impl Into<String>, problem: Invalid) -> Self {
+        Self {
+            name: name.into(),
+            problem,
+        }
+    }
+}
+
+/// What is wrong with a setting's value; [`ConfigError`] puts the setting's name in front.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Invalid {
+    #[error("is not set: the forwarder needs the SNS topic to publish alerts to")]
     MissingTopic,
+    #[error("{0:?} is not an SNS topic ARN (arn:PARTITION:sns:REGION:ACCOUNT_ID:NAME)")]
+    Topic(String),
     #[error(
-        "ALERT_TOPIC_ARN {0:?} is not an SNS topic ARN (arn:PARTITION:sns:REGION:ACCOUNT_ID:NAME)"
+        "{0:?} is not a whole number from 0 to {MAX_MAX_SAMPLES} (default {DEFAULT_MAX_SAMPLES})"
     )]
-    BadTopic(String),
-    #[error("MAX_SAMPLES {0:?} is not a whole number from 0 to {MAX_MAX_SAMPLES}")]
-    BadMaxSamples(String),
-    #[error("ALERT_LANGUAGE {0:?} is not supported (use en or ja)")]
-    BadLanguage(String),
-    #[error("ALERT_LABEL {0:?} must be printable ASCII of at most {MAX_LABEL_LEN} characters")]
-    BadLabel(String),
+    MaxSamples(String),
+    #[error("{0:?} is not a supported language (use en or ja)")]
+    Language(String),
+    #[error("{0:?} is not a label: printable ASCII of at most {MAX_LABEL_LEN} characters")]
+    Label(String),
     /// The reason is in the message, not a source, so a chain printed whole says it once.
-    #[error("ACCESS_LOG_FORMAT is unusable: {0}")]
-    BadFormat(FormatError),
-    #[error("DIAGNOSE {0:?} is not true or false")]
-    BadDiagnose(String),
-    #[error("API_ID {0:?} is not an API Gateway API id (lower-case letters and digits)")]
-    BadApiId(String),
+    #[error("is not a usable access-log format: {0}")]
+    Format(FormatError),
+    #[error("{0:?} is not true or false")]
+    Bool(String),
+    #[error("{0:?} is not an API Gateway API id (lower-case letters and digits)")]
+    ApiId(String),
+    #[error("{0:?} is not a whole number of seconds from 0 to {MAX_WINDOW_SECONDS}")]
+    Window(String),
+    #[error("{0:?} is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)")]
+    Table(String),
+    #[error("{0:?} is not an EventBridge rule name (1 to 64 of A-Z a-z 0-9 _ . -)")]
+    Rule(String),
+    #[error("{0:?} is not a log group name (1 to 512 of A-Z a-z 0-9 _ - / . #)")]
+    LogGroup(String),
+    #[error("{0:?} is not an AWS Region name (such as eu-west-1)")]
+    Region(String),
+    #[error("{0:?} is not amazon or native")]
+    Roots(String),
     #[error(
-        "ALERT_WINDOW_SECONDS {0:?} is not a whole number of seconds from 0 to {MAX_WINDOW_SECONDS}"
+        "{0:?} is not a CloudWatch namespace (1 to 255 of A-Z a-z 0-9 . - _ / # : and space, not starting with AWS/); empty turns metrics off"
     )]
-    BadWindow(String),
-    #[error("ALERT_STATE_TABLE {0:?} is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)")]
-    BadTable(String),
+    Namespace(String),
     #[error(
-        "RECOVERY_RULE_NAME {0:?} is not an EventBridge rule name (1 to 64 of A-Z a-z 0-9 _ . -)"
-    )]
-    BadRule(String),
-    #[error(
-        "EXECUTION_LOG_GROUPS: {0:?} is not a log group name (1 to 512 of A-Z a-z 0-9 _ - / . #)"
-    )]
-    BadLogGroup(String),
-    #[error("TLS_ROOTS {0:?} is not amazon or native")]
-    BadRoots(String),
-    #[error(
-        "METRICS_NAMESPACE {0:?} is not a CloudWatch namespace (1 to 255 of A-Z a-z 0-9 . - _ / # : and space, not starting with AWS/); empty turns metrics off"
-    )]
-    BadNamespace(String),
-    #[error(
-        "CAUSE_SEVERITY {0:?} is not a list of CAUSE=SEVERITY (causes: {causes}; severities: warning, high, critical; info is a recovery's)",
+        "{0:?} is not a list of CAUSE=SEVERITY (causes: {causes}; severities: warning, high, critical; info is a recovery's)",
         causes = Cause::ALL.map(Cause::code).join(", ")
     )]
-    BadCauseSeverity(String),
+    CauseSeverity(String),
     #[error(
-        "ALERT_MENTION {0:?} is not a chat mention: use @here, @channel, <@USER_ID> or <!subteam^GROUP_ID>, at most {MAX_MENTIONS} separated by spaces"
+        "{0:?} is not a chat mention: use @here, @channel, <@USER_ID> or <!subteam^GROUP_ID>, at most {MAX_MENTIONS} separated by spaces"
     )]
-    BadMention(String),
-    #[error("ALERT_MENTION_SEVERITY {0:?} is not info, warning, high or critical")]
-    BadMentionSeverity(String),
+    Mention(String),
+    #[error("{0:?} is not info, warning, high or critical")]
+    Severity(String),
+}
+
+/// Every setting: the environment variable the Lambda function reads it from, and the flag the
+/// command line takes it by. Settings without a flag steer only what the function does between
+/// invocations (flood control, its schedule, its own log group) or how it reaches AWS from inside
+/// Lambda; the command line never does those.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Setting {
+    TopicArn,
+    Label,
+    MaxSamples,
+    Language,
+    Format,
+    Region,
+    DefaultRegion,
+    Diagnose,
+    ApiId,
+    WindowSeconds,
+    StateTable,
+    TlsRoots,
+    MetricsNamespace,
+    CauseSeverity,
+    Mention,
+    MentionSeverity,
+    ExecutionLogGroups,
+    RecoveryRule,
+    OwnLogGroup,
+}
+
+impl Setting {
+    pub const ALL: [Setting; 19] = [
+        Setting::TopicArn,
+        Setting::Label,
+        Setting::MaxSamples,
+        Setting::Language,
+        Setting::Format,
+        Setting::Region,
+        Setting::DefaultRegion,
+        Setting::Diagnose,
+        Setting::ApiId,
+        Setting::WindowSeconds,
+        Setting::StateTable,
+        Setting::TlsRoots,
+        Setting::MetricsNamespace,
+        Setting::CauseSeverity,
+        Setting::Mention,
+        Setting::MentionSeverity,
+        Setting::ExecutionLogGroups,
+        Setting::RecoveryRule,
+        Setting::OwnLogGroup,
+    ];
+
+    /// The environment variable, as the stack sets it.
+    pub const fn env(self) -> &'static str {
+        match self {
+            Setting::TopicArn => "ALERT_TOPIC_ARN",
+            Setting::Label => "ALERT_LABEL",
+            Setting::MaxSamples => "MAX_SAMPLES",
+            Setting::Language => "ALERT_LANGUAGE",
+            Setting::Format => "ACCESS_LOG_FORMAT",
+            Setting::Region => "AWS_REGION",
+            Setting::DefaultRegion => "AWS_DEFAULT_REGION",
+            Setting::Diagnose => "DIAGNOSE",
+            Setting::ApiId => "API_ID",
+            Setting::WindowSeconds => "ALERT_WINDOW_SECONDS",
+            Setting::StateTable => "ALERT_STATE_TABLE",
+            Setting::TlsRoots => "TLS_ROOTS",
+            Setting::MetricsNamespace => "METRICS_NAMESPACE",
+            Setting::CauseSeverity => "CAUSE_SEVERITY",
+            Setting::Mention => "ALERT_MENTION",
+            Setting::MentionSeverity => "ALERT_MENTION_SEVERITY",
+            Setting::ExecutionLogGroups => "EXECUTION_LOG_GROUPS",
+            Setting::RecoveryRule => "RECOVERY_RULE_NAME",
+            Setting::OwnLogGroup => "AWS_LAMBDA_LOG_GROUP_NAME",
+        }
+    }
+
+    /// The `scan` and `check` flag, when the command line takes the setting; those without one
+    /// are the Lambda function's alone ([`Setting::lambda_only_because`]).
+    pub const fn flag(self) -> Option<&'static str> {
+        match self {
+            Setting::Label => Some("--label"),
+            Setting::MaxSamples => Some("--max-samples"),
+            Setting::Language => Some("--language"),
+            Setting::Format => Some("--format"),
+            Setting::Region => Some("--region"),
+            Setting::Diagnose => Some("--diagnose"),
+            Setting::ApiId => Some("--api-id"),
+            Setting::MetricsNamespace => Some("--metrics-namespace"),
+            Setting::CauseSeverity => Some("--cause-severity"),
+            Setting::Mention => Some("--mention"),
+            Setting::MentionSeverity => Some("--mention-severity"),
+            Setting::ExecutionLogGroups => Some("--execution-log-group"),
+            Setting::TopicArn
+            | Setting::DefaultRegion
+            | Setting::WindowSeconds
+            | Setting::StateTable
+            | Setting::TlsRoots
+            | Setting::RecoveryRule
+            | Setting::OwnLogGroup => None,
+        }
+    }
+
+    /// Why a setting has no flag: the command line reads it nowhere, so an unusable value in
+    /// the environment never stops a command that does not use it.
+    pub const fn lambda_only_because(self) -> Option<&'static str> {
+        match self {
+            Setting::TopicArn => {
+                Some("the command line publishes only to the topic --publish names")
+            }
+            Setting::DefaultRegion => Some("read after AWS_REGION, as the SDK reads it"),
+            Setting::WindowSeconds | Setting::StateTable => Some(
+                "flood control holds state between invocations; the command line reports every problem each run",
+            ),
+            Setting::TlsRoots => {
+                Some("the command line always trusts the system's certificate store")
+            }
+            Setting::RecoveryRule => Some("the function switches its own recovery schedule"),
+            Setting::OwnLogGroup => Some("set by Lambda to the function's own log group"),
+            _ => None,
+        }
+    }
 }
 
 /// The metrics namespace unless `METRICS_NAMESPACE` says otherwise.
@@ -87,12 +224,12 @@ pub enum Language {
 }
 
 impl FromStr for Language {
-    type Err = ConfigError;
+    type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "" | "en" => Ok(Language::En),
             "ja" => Ok(Language::Ja),
-            _ => Err(ConfigError::BadLanguage(s.to_owned())),
+            _ => Err(Invalid::Language(s.to_owned())),
         }
     }
 }
@@ -127,9 +264,9 @@ impl TopicArn {
 }
 
 impl FromStr for TopicArn {
-    type Err = ConfigError;
+    type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || ConfigError::BadTopic(s.to_owned());
+        let bad = || Invalid::Topic(s.to_owned());
         let parts: Vec<&str> = s.split(':').collect();
         let [arn, partition, service, region, account, name] = parts[..] else {
             return Err(bad());
@@ -268,110 +405,164 @@ impl Default for Config {
     }
 }
 
+/// A setting's value and the name to blame when it is unusable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Given {
+    pub name: String,
+    pub value: String,
+}
+
+impl Given {
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    fn blame(&self, problem: Invalid) -> ConfigError {
+        ConfigError::new(self.name.clone(), problem)
+    }
+
+    fn parse<T>(&self, parse: impl FnOnce(&str) -> Result<T, Invalid>) -> Result<T, ConfigError> {
+        parse(&self.value).map_err(|p| self.blame(p))
+    }
+}
+
 impl Config {
     /// Reads the process environment. The Lambda requires a topic; the CLI does not.
     pub fn from_env(require_topic: bool) -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok(), require_topic)
     }
 
-    /// Reads settings through `get`, so tests need not touch the process environment.
+    /// Reads settings through `get` by their environment names, so tests need not touch the
+    /// process environment.
     pub fn from_lookup(
         get: impl Fn(&str) -> Option<String>,
         require_topic: bool,
     ) -> Result<Self, ConfigError> {
-        let set = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let topic = match set("ALERT_TOPIC_ARN") {
-            Some(arn) => Some(arn.trim().parse::<TopicArn>()?),
-            None if require_topic => return Err(ConfigError::MissingTopic),
+        Self::from_settings(
+            |s| get(s.env()).map(|v| Given::new(s.env(), v)),
+            require_topic,
+        )
+    }
+
+    /// Reads each setting through `get`, which says where the value came from: the command line
+    /// answers with the flag the user typed, or the variable when none was, and answers nothing
+    /// for a setting the subcommand does not use.
+    pub fn from_settings(
+        get: impl Fn(Setting) -> Option<Given>,
+        require_topic: bool,
+    ) -> Result<Self, ConfigError> {
+        let set = |s: Setting| get(s).filter(|g| !g.value.trim().is_empty());
+        let topic = match set(Setting::TopicArn) {
+            Some(g) => Some(g.parse(|v| v.trim().parse::<TopicArn>())?),
+            None if require_topic => {
+                return Err(ConfigError::new(
+                    Setting::TopicArn.env(),
+                    Invalid::MissingTopic,
+                ));
+            }
             None => None,
         };
-        let label = set("ALERT_LABEL").map(parse_label).transpose()?;
-        let max_samples = match set("MAX_SAMPLES") {
-            Some(v) => parse_max_samples(&v)?,
-            None => DEFAULT_MAX_SAMPLES,
-        };
-        let language = set("ALERT_LANGUAGE")
-            .map(|v| v.parse())
+        let label = set(Setting::Label)
+            .map(|g| g.parse(parse_label))
+            .transpose()?;
+        let max_samples = set(Setting::MaxSamples)
+            .map(|g| g.parse(parse_max_samples))
+            .transpose()?
+            .unwrap_or(DEFAULT_MAX_SAMPLES);
+        let language = set(Setting::Language)
+            .map(|g| g.parse(str::parse))
             .transpose()?
             .unwrap_or_default();
-        let format = LogFormat::parse(
-            set("ACCESS_LOG_FORMAT")
-                .as_deref()
-                .unwrap_or(DEFAULT_FORMAT),
-        )
-        .map_err(ConfigError::BadFormat)?;
-        let region = set("AWS_REGION")
-            .or_else(|| set("AWS_DEFAULT_REGION"))
+        let format = match set(Setting::Format) {
+            Some(g) => g.parse(|v| LogFormat::parse(v).map_err(Invalid::Format))?,
+            None => LogFormat::parse(DEFAULT_FORMAT).expect("the default format is usable"),
+        };
+        let region = set(Setting::Region)
+            .or_else(|| set(Setting::DefaultRegion))
+            .map(|g| g.parse(parse_region))
+            .transpose()?
             .or_else(|| topic.as_ref().map(|t| t.region().to_owned()));
-        let diagnose = match set("DIAGNOSE").map(|v| v.trim().to_ascii_lowercase()) {
-            None => false,
-            Some(v) if v == "true" => true,
-            Some(v) if v == "false" => false,
-            Some(v) => return Err(ConfigError::BadDiagnose(v)),
-        };
-        let api_id = set("API_ID").map(|v| parse_api_id(&v)).transpose()?;
-        let window_seconds = match set("ALERT_WINDOW_SECONDS") {
-            Some(v) => v
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|s| *s <= MAX_WINDOW_SECONDS)
-                .ok_or(ConfigError::BadWindow(v))?,
-            None => DEFAULT_WINDOW_SECONDS,
-        };
-        let state_table = set("ALERT_STATE_TABLE")
-            .map(|t| {
-                let t = t.trim().to_owned();
-                let ok = (3..=255).contains(&t.len())
-                    && t.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-                if ok {
-                    Ok(t)
-                } else {
-                    Err(ConfigError::BadTable(t))
-                }
+        let diagnose = set(Setting::Diagnose)
+            .map(|g| g.parse(parse_bool))
+            .transpose()?
+            .unwrap_or(false);
+        let api_id = set(Setting::ApiId)
+            .map(|g| g.parse(parse_api_id))
+            .transpose()?;
+        let window_seconds = set(Setting::WindowSeconds)
+            .map(|g| {
+                g.parse(|v| {
+                    v.trim()
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|s| *s <= MAX_WINDOW_SECONDS)
+                        .ok_or_else(|| Invalid::Window(v.to_owned()))
+                })
+            })
+            .transpose()?
+            .unwrap_or(DEFAULT_WINDOW_SECONDS);
+        let state_table = set(Setting::StateTable)
+            .map(|g| {
+                g.parse(|t| {
+                    let t = t.trim();
+                    let ok = (3..=255).contains(&t.len())
+                        && t.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+                    ok.then(|| t.to_owned())
+                        .ok_or_else(|| Invalid::Table(t.to_owned()))
+                })
             })
             .transpose()?;
-        let tls_roots = match set("TLS_ROOTS").map(|v| v.trim().to_ascii_lowercase()) {
-            None => Roots::Amazon,
-            Some(v) if v == "amazon" => Roots::Amazon,
-            Some(v) if v == "native" => Roots::Native,
-            Some(v) => return Err(ConfigError::BadRoots(v)),
-        };
+        let tls_roots = set(Setting::TlsRoots)
+            .map(|g| {
+                g.parse(|v| match v.trim().to_ascii_lowercase().as_str() {
+                    "amazon" => Ok(Roots::Amazon),
+                    "native" => Ok(Roots::Native),
+                    _ => Err(Invalid::Roots(v.to_owned())),
+                })
+            })
+            .transpose()?
+            .unwrap_or(Roots::Amazon);
         // Unset: the default namespace; set but empty: no metrics.
-        let metrics_namespace = match get("METRICS_NAMESPACE") {
+        let metrics_namespace = match get(Setting::MetricsNamespace) {
             None => Some(DEFAULT_METRICS_NAMESPACE.to_owned()),
-            Some(v) if v.trim().is_empty() => None,
-            Some(v) => Some(parse_namespace(&v)?),
+            Some(g) if g.value.trim().is_empty() => None,
+            Some(g) => Some(g.parse(parse_namespace)?),
         };
-        let severities = set("CAUSE_SEVERITY")
-            .map(|v| parse_severities(&v))
+        let severities = set(Setting::CauseSeverity)
+            .map(|g| g.parse(parse_severities))
             .transpose()?
             .unwrap_or_default();
-        let mention = set("ALERT_MENTION").map(|v| v.parse()).transpose()?;
-        let mention_severity = match set("ALERT_MENTION_SEVERITY") {
-            Some(v) => Severity::from_code(&v).ok_or(ConfigError::BadMentionSeverity(v))?,
-            None => Severity::Critical,
-        };
-        let execution_log_groups = set("EXECUTION_LOG_GROUPS")
-            .map(|v| parse_log_groups(&v))
+        let mention = set(Setting::Mention)
+            .map(|g| g.parse(str::parse))
+            .transpose()?;
+        let mention_severity = set(Setting::MentionSeverity)
+            .map(|g| {
+                g.parse(|v| Severity::from_code(v).ok_or_else(|| Invalid::Severity(v.to_owned())))
+            })
+            .transpose()?
+            .unwrap_or(Severity::Critical);
+        let execution_log_groups = set(Setting::ExecutionLogGroups)
+            .map(|g| g.parse(parse_log_groups))
             .transpose()?
             .unwrap_or_default();
-        let recovery_rule = set("RECOVERY_RULE_NAME")
-            .map(|v| {
-                let rule = v.trim();
-                let ok = (1..=64).contains(&rule.len())
-                    && rule
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-                if ok {
-                    Ok(rule.to_owned())
-                } else {
-                    Err(ConfigError::BadRule(v.clone()))
-                }
+        let recovery_rule = set(Setting::RecoveryRule)
+            .map(|g| {
+                g.parse(|v| {
+                    let rule = v.trim();
+                    let ok = (1..=64).contains(&rule.len())
+                        && rule
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+                    ok.then(|| rule.to_owned())
+                        .ok_or_else(|| Invalid::Rule(v.to_owned()))
+                })
             })
             .transpose()?;
-        let own_log_group = set("AWS_LAMBDA_LOG_GROUP_NAME").map(|g| g.trim().to_owned());
+        let own_log_group = set(Setting::OwnLogGroup).map(|g| g.value.trim().to_owned());
         Ok(Config {
             topic,
             label,
@@ -395,9 +586,40 @@ impl Config {
     }
 }
 
+/// `true` or `false`, and the spellings shells and CI systems use for them.
+pub fn parse_bool(v: &str) -> Result<bool, Invalid> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(Invalid::Bool(v.to_owned())),
+    }
+}
+
+/// A Region's name as AWS spells them (`eu-west-1`, `us-gov-west-1`, `cn-north-1`): it goes into
+/// endpoints, console links and remedy commands, so nothing else passes.
+pub fn parse_region(v: &str) -> Result<String, Invalid> {
+    let r = v.trim();
+    let parts: Vec<&str> = r.split('-').collect();
+    let ok = (2..=32).contains(&r.len())
+        && parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+    if ok {
+        Ok(r.to_owned())
+    } else {
+        Err(Invalid::Region(v.to_owned()))
+    }
+}
+
 /// A CloudWatch namespace as `PutMetricData` accepts one
 /// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Namespace>).
-pub fn parse_namespace(v: &str) -> Result<String, ConfigError> {
+pub fn parse_namespace(v: &str) -> Result<String, Invalid> {
     let ns = v.trim();
     let ok = (1..=255).contains(&ns.len())
         && !ns.starts_with("AWS/")
@@ -407,13 +629,13 @@ pub fn parse_namespace(v: &str) -> Result<String, ConfigError> {
     if ok {
         Ok(ns.to_owned())
     } else {
-        Err(ConfigError::BadNamespace(v.to_owned()))
+        Err(Invalid::Namespace(v.to_owned()))
     }
 }
 
 /// `authorizer_timeout=critical,format_mismatch=high`: each cause at most once.
-pub fn parse_severities(v: &str) -> Result<Vec<(Cause, Severity)>, ConfigError> {
-    let bad = || ConfigError::BadCauseSeverity(v.to_owned());
+pub fn parse_severities(v: &str) -> Result<Vec<(Cause, Severity)>, Invalid> {
+    let bad = || Invalid::CauseSeverity(v.to_owned());
     let mut out: Vec<(Cause, Severity)> = Vec::new();
     for pair in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (cause, severity) = pair.split_once('=').ok_or_else(bad)?;
@@ -445,9 +667,9 @@ impl Mention {
 }
 
 impl FromStr for Mention {
-    type Err = ConfigError;
+    type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || ConfigError::BadMention(s.to_owned());
+        let bad = || Invalid::Mention(s.to_owned());
         let id = |v: &str, first: &[u8]| {
             (3..=32).contains(&v.len())
                 && first.contains(&v.as_bytes()[0])
@@ -487,7 +709,7 @@ impl FromStr for Mention {
 /// A comma-separated list of log group names, as CloudWatch Logs allows them
 /// (<https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html>:
 /// 1 to 512 of `a-zA-Z0-9_-/.#`).
-pub fn parse_log_groups(v: &str) -> Result<Vec<String>, ConfigError> {
+pub fn parse_log_groups(v: &str) -> Result<Vec<String>, Invalid> {
     v.split(',')
         .map(str::trim)
         .filter(|g| !g.is_empty())
@@ -496,7 +718,7 @@ pub fn parse_log_groups(v: &str) -> Result<Vec<String>, ConfigError> {
 }
 
 /// One log group name, checked as CloudWatch Logs checks it.
-pub fn parse_log_group(v: &str) -> Result<String, ConfigError> {
+pub fn parse_log_group(v: &str) -> Result<String, Invalid> {
     let g = v.trim();
     let ok = (1..=512).contains(&g.len())
         && g.bytes()
@@ -504,7 +726,7 @@ pub fn parse_log_group(v: &str) -> Result<String, ConfigError> {
     if ok {
         Ok(g.to_owned())
     } else {
-        Err(ConfigError::BadLogGroup(g.to_owned()))
+        Err(Invalid::LogGroup(v.to_owned()))
     }
 }
 
@@ -515,27 +737,27 @@ pub fn is_api_id(s: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
-pub fn parse_api_id(v: &str) -> Result<String, ConfigError> {
+pub fn parse_api_id(v: &str) -> Result<String, Invalid> {
     let v = v.trim();
     if is_api_id(v) {
         Ok(v.to_owned())
     } else {
-        Err(ConfigError::BadApiId(v.to_owned()))
+        Err(Invalid::ApiId(v.to_owned()))
     }
 }
 
-pub fn parse_max_samples(v: &str) -> Result<usize, ConfigError> {
+pub fn parse_max_samples(v: &str) -> Result<usize, Invalid> {
     v.trim()
         .parse::<usize>()
         .ok()
         .filter(|n| *n <= MAX_MAX_SAMPLES)
-        .ok_or_else(|| ConfigError::BadMaxSamples(v.to_owned()))
+        .ok_or_else(|| Invalid::MaxSamples(v.to_owned()))
 }
 
-pub fn parse_label(v: String) -> Result<String, ConfigError> {
+pub fn parse_label(v: &str) -> Result<String, Invalid> {
     let trimmed = v.trim();
     if trimmed.len() > MAX_LABEL_LEN || !trimmed.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-        return Err(ConfigError::BadLabel(v));
+        return Err(Invalid::Label(v.to_owned()));
     }
     Ok(trimmed.to_owned())
 }
@@ -638,8 +860,19 @@ mod tests {
                 "TLS_ROOTS",
             ),
             (
-                vec![("ALERT_TOPIC_ARN", ARN), ("DIAGNOSE", "yes")],
-                "DIAGNOSE \"yes\" is not true or false",
+                vec![("ALERT_TOPIC_ARN", ARN), ("AWS_REGION", "eu west 1")],
+                "AWS_REGION \"eu west 1\" is not an AWS Region name",
+            ),
+            (
+                vec![
+                    ("ALERT_TOPIC_ARN", ARN),
+                    ("AWS_DEFAULT_REGION", "https://evil"),
+                ],
+                "AWS_DEFAULT_REGION \"https://evil\"",
+            ),
+            (
+                vec![("ALERT_TOPIC_ARN", ARN), ("DIAGNOSE", "maybe")],
+                "DIAGNOSE \"maybe\" is not true or false",
             ),
             (
                 vec![("ALERT_TOPIC_ARN", ARN), ("API_ID", "abc; rm -rf /")],
@@ -658,7 +891,7 @@ mod tests {
                     ("ALERT_TOPIC_ARN", ARN),
                     ("ACCESS_LOG_FORMAT", "$context.requestId"),
                 ],
-                "ACCESS_LOG_FORMAT is unusable",
+                "ACCESS_LOG_FORMAT is not a usable access-log format: it has no error variable",
             ),
             // A format with which no failure is ever flagged: a stack that never alerts.
             (
@@ -669,7 +902,7 @@ mod tests {
                         "$context.requestId $context.authorizer.error $context.path",
                     ),
                 ],
-                "ACCESS_LOG_FORMAT is unusable: access-log format would never report an authorizer failure",
+                "ACCESS_LOG_FORMAT is not a usable access-log format: it would never report an authorizer failure",
             ),
         ];
         for (env, expected) in cases {
@@ -693,7 +926,7 @@ mod tests {
         for bad in ["AWS/Lambda", "a\nb", "caf\u{e9}", &"n".repeat(256)] {
             let err = load(&[("METRICS_NAMESPACE", bad)], false).unwrap_err();
             assert!(
-                matches!(err, ConfigError::BadNamespace(_)),
+                matches!(err.problem, Invalid::Namespace(_)),
                 "{bad:?}: {err}"
             );
         }
@@ -724,7 +957,7 @@ mod tests {
             "authorizer_timeout=info",
         ] {
             let err = load(&[("CAUSE_SEVERITY", bad)], false).unwrap_err();
-            assert!(matches!(err, ConfigError::BadCauseSeverity(_)), "{bad:?}");
+            assert!(matches!(err.problem, Invalid::CauseSeverity(_)), "{bad:?}");
             assert!(
                 err.to_string().contains("missing_invoke_permission"),
                 "{err}"
@@ -759,7 +992,7 @@ mod tests {
             "<@U11> <@U12> <@U13> <@U14> <@U15> <@U16>",
         ] {
             let err = load(&[("ALERT_MENTION", bad)], false).unwrap_err();
-            assert!(matches!(err, ConfigError::BadMention(_)), "{bad:?}: {err}");
+            assert!(matches!(err.problem, Invalid::Mention(_)), "{bad:?}: {err}");
         }
     }
 
@@ -786,6 +1019,58 @@ mod tests {
         );
         let err = load(&[("ALERT_MENTION_SEVERITY", "page")], false).unwrap_err();
         assert!(err.to_string().contains("ALERT_MENTION_SEVERITY \"page\""));
+    }
+
+    /// The name in an error is the one the value came from, so the command line names the flag
+    /// the user typed; the reason is said once.
+    #[test]
+    fn errors_name_where_the_value_came_from() {
+        let from = |name: &'static str, value: &'static str, setting: Setting| {
+            Config::from_settings(
+                move |s| (s == setting).then(|| Given::new(name, value)),
+                false,
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        assert_eq!(
+            from("--max-samples", "abc", Setting::MaxSamples),
+            "--max-samples \"abc\" is not a whole number from 0 to 100 (default 5)"
+        );
+        assert_eq!(
+            from("--format", "hello", Setting::Format),
+            "--format is not a usable access-log format: it has no $context variables"
+        );
+        assert_eq!(
+            from("--diagnose", "nope", Setting::Diagnose),
+            "--diagnose \"nope\" is not true or false"
+        );
+        for (yes, want) in [("TRUE", true), ("1", true), ("yes", true), ("off", false)] {
+            assert_eq!(parse_bool(yes), Ok(want), "{yes}");
+        }
+        for region in ["eu-west-1", "us-gov-west-1", "cn-north-1", "ap-southeast-5"] {
+            assert_eq!(parse_region(region).as_deref(), Ok(region));
+        }
+        for bad in [
+            "eu-west",
+            "EU-WEST-1",
+            "eu--1",
+            "eu-west-1.evil.example",
+            "-eu-west-1",
+        ] {
+            assert!(parse_region(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Each setting either has a flag or says why the command line never reads it.
+    #[test]
+    fn every_setting_has_a_flag_or_a_reason() {
+        for s in Setting::ALL {
+            assert!(
+                s.flag().is_some() != s.lambda_only_because().is_some(),
+                "{s:?}: a flag, or a reason there is none, not both"
+            );
+        }
     }
 
     #[test]

@@ -147,7 +147,7 @@ pub async fn diagnose_groups<I: Inspector>(groups: &mut [Group], config: &Config
     {
         let Some(api_id) = g.api_ids.first().or(config.api_id.as_ref()).cloned() else {
             g.diagnosis = Some(Diagnosis::unavailable(
-                "the log lines carry no $context.apiId and API_ID is not set",
+                "the log lines carry no $context.apiId and no API id is set (API_ID; --api-id on the command line)",
             ));
             continue;
         };
@@ -187,12 +187,12 @@ async fn publish_each<P: Publisher>(
     for (i, alert) in alerts.iter().enumerate() {
         match publisher.publish(alert).await {
             Ok(id) => {
-                tracing::info!(message_id = %id, cause = %alert.attributes.cause, log_group = %alert.attributes.log_group, subject = %alert.subject, "alert published");
+                tracing::info!(message_id = %id, cause = %alert.attributes.cause, log_group = alert.attributes.log_group.as_deref().unwrap_or("-"), subject = %alert.subject, "alert published");
                 published(i);
                 ids.push(id);
             }
             Err(source) => {
-                tracing::error!(cause = %alert.attributes.cause, log_group = %alert.attributes.log_group, error = %source, "alert not published");
+                tracing::error!(cause = %alert.attributes.cause, log_group = alert.attributes.log_group.as_deref().unwrap_or("-"), error = %source, "alert not published");
                 return Err(ForwardError::Publish {
                     published: ids.len(),
                     total: alerts.len(),
@@ -643,7 +643,10 @@ mod tests {
             "[prod] API authorizer misconfigured: missing invoke permission (2x)"
         );
         assert_eq!(sent[0].attributes.cause, "missing_invoke_permission");
-        assert_eq!(sent[0].attributes.log_group, "/aws/api/prod");
+        assert_eq!(
+            sent[0].attributes.log_group.as_deref(),
+            Some("/aws/api/prod")
+        );
         assert_eq!(sent[1].attributes.cause, "invalid_response_format");
         assert!(
             sent[1]

@@ -65,23 +65,11 @@ pub fn forwarder(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> R
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for var in [
-        "AWS_LAMBDA_RUNTIME_API",
-        "ALERT_TOPIC_ARN",
-        "ALERT_LABEL",
-        "ALERT_LANGUAGE",
-        "MAX_SAMPLES",
-        "ACCESS_LOG_FORMAT",
-        "AWS_REGION",
-        "AWS_DEFAULT_REGION",
-        "AWS_ENDPOINT_URL",
-        "DIAGNOSE",
-        "API_ID",
-        "METRICS_NAMESPACE",
-        "CAUSE_SEVERITY",
-        "ALERT_MENTION",
-        "ALERT_MENTION_SEVERITY",
-    ] {
+    let settings = forwarder::config::Setting::ALL.map(forwarder::config::Setting::env);
+    for var in settings
+        .iter()
+        .chain(&["AWS_LAMBDA_RUNTIME_API", "AWS_ENDPOINT_URL"])
+    {
         cmd.env_remove(var);
     }
     cmd.envs(env.iter().copied());

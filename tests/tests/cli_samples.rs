@@ -369,7 +369,7 @@ fn usage_and_settings_errors_exit_2_with_one_line() {
         (
             &["scan", "samplelogs/default-format.log"],
             &[("ACCESS_LOG_FORMAT", "$context.requestId")],
-            "ACCESS_LOG_FORMAT is unusable: access-log format has no error variable",
+            "ACCESS_LOG_FORMAT is not a usable access-log format: it has no error variable",
         ),
         (
             &["scan", "samplelogs/default-format.log"],

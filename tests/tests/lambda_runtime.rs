@@ -329,7 +329,7 @@ fn bad_configuration_fails_the_cold_start_with_one_line() {
                 ("ALERT_TOPIC_ARN", topic),
                 ("ACCESS_LOG_FORMAT", "$context.requestId"),
             ],
-            "ACCESS_LOG_FORMAT is unusable",
+            "ACCESS_LOG_FORMAT is not a usable access-log format",
         ),
     ];
     for (vars, expected) in cases {

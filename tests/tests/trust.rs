@@ -478,7 +478,7 @@ fn a_format_that_can_never_see_a_failure_is_refused() {
         (
             vec!["scan", log],
             vec![("ACCESS_LOG_FORMAT", blind)],
-            "ACCESS_LOG_FORMAT is unusable",
+            "ACCESS_LOG_FORMAT is not a usable access-log format",
         ),
     ] {
         let run = forwarder(&args, None, &env);
