@@ -510,7 +510,10 @@ fn scan_input(
             match part.content {
                 Ok(Content::Lines(text)) => {
                     let kind = kind_of_lines(&text);
-                    let scan = detect::scan_text_as(&text, &config.format, kind);
+                    let mut scan = detect::scan_text_as(&text, &config.format, kind);
+                    if let Some(g) = log_group {
+                        scan = scan.in_log_group(g);
+                    }
                     Ok(Scanned::new(name, kind, scan, config, false))
                 }
                 Ok(Content::Events(events)) => {

@@ -396,6 +396,17 @@ pub struct Scan {
 }
 
 impl Scan {
+    /// Lines read from a file name no log group; the one the operator says they came from names
+    /// the alert's group, its console link and its attribute.
+    pub fn in_log_group(mut self, group: &str) -> Self {
+        let group: Arc<str> = Arc::from(group);
+        for f in &mut self.findings {
+            f.log_group.get_or_insert_with(|| Arc::clone(&group));
+        }
+        self.log_group.get_or_insert(group);
+        self
+    }
+
     pub(crate) fn add(&mut self, verdict: LineVerdict, line: &str) {
         self.lines += 1;
         match verdict {
