@@ -119,7 +119,7 @@ pub struct PreflightArgs {
     pub whole_account: bool,
     /// The Region to deploy to [env: AWS_REGION, else the profile's]; its partition decides
     /// whether chat applications exist there.
-    #[arg(long)]
+    #[arg(long, value_parser = region_arg)]
     pub region: Option<String>,
     /// Print the findings as one JSON document.
     #[arg(long)]
@@ -131,8 +131,8 @@ pub struct DoctorArgs {
     /// The API to check: HTTP, WebSocket or REST, found out from the id.
     #[arg(long, value_name = "ID")]
     pub api_id: String,
-    /// The API's region [env: AWS_REGION].
-    #[arg(long)]
+    /// The API's Region [env: AWS_REGION, else the profile's].
+    #[arg(long, value_parser = region_arg)]
     pub region: Option<String>,
     /// Print the findings as one JSON document.
     #[arg(long)]
@@ -156,7 +156,8 @@ pub struct CheckArgs {
 
 #[derive(Args, Debug)]
 pub struct ScanArgs {
-    /// Files to read; `-` or none reads standard input.
+    /// Files to read; `-` reads standard input, as does none when input is piped in.
+    #[arg(value_name = "FILE")]
     pub paths: Vec<PathBuf>,
     /// The log group the lines were read from, which says whether they are an access log or an
     /// execution log (API-Gateway-Execution-Logs_{apiId}/{stage}, or a group named by
@@ -182,7 +183,7 @@ pub struct Output {
     #[arg(long)]
     pub alert: bool,
     /// Print the CloudWatch metrics the Lambda would write for the same input (embedded metric
-    /// format, one document per line), as if every alert were published [env: METRICS_NAMESPACE].
+    /// format, one document per line), as if every alert were published.
     #[arg(long, conflicts_with_all = ["json", "alert"])]
     pub metrics: bool,
     /// Publish the alerts to this SNS topic.
@@ -273,6 +274,11 @@ pub struct EncodeArgs {
     /// Timestamp of the first event in milliseconds since the epoch (default: now).
     #[arg(long, value_name = "MILLIS")]
     pub timestamp: Option<i64>,
+}
+
+/// A Region name, checked before it becomes part of an endpoint.
+fn region_arg(v: &str) -> Result<String, crate::config::Invalid> {
+    crate::config::parse_region(v)
 }
 
 /// Parses arguments and runs; errors print as one line.

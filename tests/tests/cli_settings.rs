@@ -89,6 +89,30 @@ fn errors_name_the_flag_typed() {
     }
 }
 
+/// Commands that take only a Region check it as the others do, before any request.
+#[test]
+fn a_region_is_checked_before_it_becomes_an_endpoint() {
+    for args in [
+        &["doctor", "--api-id", "a1b2c3d4e5", "--region", "eu west 1"][..],
+        &[
+            "preflight",
+            "--stack-name",
+            "s",
+            "--region",
+            "evil.example/x",
+        ],
+    ] {
+        let run = forwarder(args, None, &[]);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
+        assert!(
+            run.stderr.contains("for '--region <REGION>'")
+                && run.stderr.contains("is not an AWS Region name"),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}
+
 /// A value from the environment is blamed on its variable.
 #[test]
 fn errors_from_the_environment_name_the_variable() {
@@ -242,7 +266,11 @@ fn a_file_without_a_log_group_names_none() {
     let run = forwarder(&["scan", "--alert", SAMPLE], None, &[]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(!run.stdout.contains("log_group="), "{}", run.stdout);
-    assert!(!run.stdout.contains("\"log_group\": \"unknown\""), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("\"log_group\": \"unknown\""),
+        "{}",
+        run.stdout
+    );
     assert!(!run.stdout.contains("Log group: -"), "{}", run.stdout);
     let named = forwarder(
         &["scan", "--alert", "--log-group", "/aws/apigw/prod", SAMPLE],
