@@ -489,7 +489,7 @@ async fn a_problem_that_stays_quiet_is_reported_over_once() {
     );
     assert_eq!(note.attributes.severity, "info");
     let group = format!("/aws/vendedlogs/apigateway/recovery-{}", std::process::id());
-    assert_eq!(note.attributes.log_group.as_deref(), Some(group));
+    assert_eq!(note.attributes.log_group.as_deref(), Some(group.as_str()));
     assert!(
         note.email
             .starts_with("Recovered: API Gateway is not allowed to invoke the authorizer function\n\nNo request has failed with this cause on Log group "),
