@@ -143,7 +143,8 @@ fn errors_from_the_environment_name_the_variable() {
 fn flags_win_and_unused_settings_are_not_read() {
     let clean = forwarder(&["scan", "--max-samples", "3", SAMPLE], None, &[]);
     assert_eq!(clean.code, 1, "{clean:?}");
-    let cases: &[(&[&str], &[(&str, &str)])] = &[
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: &[Case] = &[
         (&["--max-samples", "3"], &[("MAX_SAMPLES", "abc")]),
         (
             &[
