@@ -7,7 +7,8 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use aws_sdk_apigatewayv2::error::ProvideErrorMetadata;
+use aws_sdk_apigatewayv2::config::http::HttpResponse;
+use aws_sdk_apigatewayv2::error::{ProvideErrorMetadata, SdkError};
 
 use crate::diagnose::{ApiConfig, ApiKind, Authorizer, Evidence, Route};
 
@@ -175,7 +176,10 @@ impl AwsInspector {
 }
 
 /// A refusal by IAM or bad credentials, or any other failure of `call`.
-fn failure<E: ProvideErrorMetadata + std::error::Error>(call: &'static str, e: &E) -> InspectError {
+fn failure<E>(call: &'static str, e: &SdkError<E, HttpResponse>) -> InspectError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     let reason = crate::sdk::describe(e);
     if is_denied(e.code()) {
         InspectError::Denied { call, reason }
@@ -184,11 +188,10 @@ fn failure<E: ProvideErrorMetadata + std::error::Error>(call: &'static str, e: &
     }
 }
 
-fn api_failure<E: ProvideErrorMetadata + std::error::Error>(
-    api_id: &str,
-    call: &'static str,
-    e: &E,
-) -> InspectError {
+fn api_failure<E>(api_id: &str, call: &'static str, e: &SdkError<E, HttpResponse>) -> InspectError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     if e.code() == Some("NotFoundException") {
         InspectError::ApiNotFound(api_id.to_owned())
     } else {

@@ -5,7 +5,6 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::alert::Alert;
@@ -90,7 +89,7 @@ impl Publisher for SnsPublisher {
         let out = request
             .send()
             .await
-            .map_err(|e| self.error(DisplayErrorContext(&e).to_string()))?;
+            .map_err(|e| self.error(crate::sdk::describe(&e)))?;
         Ok(out.message_id.unwrap_or_default())
     }
 }
@@ -99,7 +98,7 @@ impl SnsPublisher {
     fn error(&self, reason: String) -> PublishError {
         PublishError {
             topic: self.topic.to_string(),
-            reason: reason.replace('\n', " "),
+            reason,
         }
     }
 }

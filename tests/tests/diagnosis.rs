@@ -572,7 +572,7 @@ async fn refused_or_unreachable_lookups_leave_the_alert_standing() {
         ),
         (
             unreachable,
-            "Diagnosis unavailable: apigateway:GetApi failed: dispatch failure",
+            "Diagnosis unavailable: apigateway:GetApi failed: cannot connect to 127.0.0.1:",
         ),
     ];
     for (endpoint, expected) in cases {

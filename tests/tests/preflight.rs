@@ -360,7 +360,7 @@ fn aws_out_of_reach_is_exit_2_with_one_line() {
     assert!(!line.contains('\n'), "{line}");
     assert!(
         line.starts_with(
-            "forwarder: preflight: logs:DescribeLogGroups could not reach AWS: dispatch failure"
+            "forwarder: preflight: logs:DescribeLogGroups could not reach AWS: cannot connect to 127.0.0.1:"
         ) && line.ends_with(
             "check the network, the Region (--region) and the credentials (aws sts get-caller-identity)"
         ),
