@@ -41,9 +41,9 @@ impl SnsPublisher {
 
     /// Builds a client from the environment (credentials, `AWS_ENDPOINT_URL`), in the topic's
     /// region, with timeouts short enough to leave room for Lambda's own.
-    pub async fn from_env(topic: TopicArn) -> Self {
-        let shared = crate::sdk::load(Some(topic.region()), Self::timeouts()).await;
-        Self::new(aws_sdk_sns::Client::new(&shared), topic)
+    pub async fn from_env(topic: TopicArn) -> Result<Self, crate::sdk::AwsError> {
+        let shared = crate::sdk::load(Some(topic.region()), Self::timeouts()).await?;
+        Ok(Self::new(aws_sdk_sns::Client::new(&shared), topic))
     }
 
     /// Builds a client from settings already loaded (credentials, endpoint, HTTPS client), in the

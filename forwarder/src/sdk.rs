@@ -67,13 +67,23 @@ pub fn https_client(roots: Roots) -> SharedHttpClient {
     SharedHttpClient::new(Named(client))
 }
 
-/// SDK settings from the environment (credentials, `AWS_ENDPOINT_URL`) with the native roots, in
-/// `region` when given, with `timeouts`.
-pub async fn load(region: Option<&str>, timeouts: TimeoutConfig) -> aws_config::SdkConfig {
-    load_with(Roots::Native, region, timeouts).await
+/// SDK settings for the command line: credentials and `AWS_ENDPOINT_URL` from the environment,
+/// the native roots, `region` when given, and `timeouts`. A profile that `AWS_PROFILE` names but
+/// no file defines, or no Region at all, is refused here, before any call can fail on it.
+pub async fn load(
+    region: Option<&str>,
+    timeouts: TimeoutConfig,
+) -> Result<aws_config::SdkConfig, AwsError> {
+    check_profile().await?;
+    let sdk = load_with(Roots::Native, region, timeouts).await;
+    if sdk.region().is_none_or(|r| r.as_ref().is_empty()) {
+        return Err(AwsError::NoRegion);
+    }
+    Ok(sdk)
 }
 
-/// [`load`] trusting `roots`.
+/// [`load`] trusting `roots`, without its checks: the Lambda function's settings are checked by
+/// [`crate::config::Config::from_env`].
 pub async fn load_with(
     roots: Roots,
     region: Option<&str>,
@@ -86,6 +96,25 @@ pub async fn load_with(
         loader = loader.region(aws_config::Region::new(region.to_owned()));
     }
     loader.load().await
+}
+
+/// The SDK takes a profile that does not exist for one without credentials, and says only that
+/// no provider had any. The AWS CLI refuses such a profile by name; so does this.
+async fn check_profile() -> Result<(), AwsError> {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let Ok(profiles) =
+        aws_config::profile::load(&Fs::real(), &Env::real(), &Default::default(), None).await
+    else {
+        // A file the SDK cannot read or parse is reported by the SDK, when it needs the profile.
+        return Ok(());
+    };
+    let name = profiles.selected_profile();
+    if name != "default" && profiles.get_profile(name).is_none() {
+        return Err(AwsError::NoSuchProfile {
+            profile: clip(name, 64),
+        });
+    }
+    Ok(())
 }
 
 /// Why a call to AWS failed, sorted by what a person does about it. Its text is one line of
