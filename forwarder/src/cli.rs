@@ -697,7 +697,11 @@ async fn doctor(args: DoctorArgs) -> Result<u8> {
     let inspector = AwsInspector::from_env(args.region.as_deref()).await?;
     let evidence = inspect::gather(&inspector, &api_id, DOCTOR_BUDGET)
         .await
-        .map_err(|e| anyhow!("API {api_id}: {e}"))?;
+        .map_err(|e| match e {
+            // It names the API already.
+            inspect::InspectError::ApiNotFound(_) => anyhow!("{e}"),
+            e => anyhow!("API {api_id}: {e}"),
+        })?;
     let reports = diagnose::check_api(&evidence, None);
     let problems = reports.iter().filter(|r| r.has_problems()).count();
     let kind = evidence.api.kind;

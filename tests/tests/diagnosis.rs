@@ -321,7 +321,7 @@ async fn doctor_gives_each_authorizer_its_verdict() {
     assert_eq!(missing.code, 2, "{missing:?}");
     assert_eq!(
         missing.stderr.trim(),
-        "forwarder: API nosuchapi1: API nosuchapi1 was not found in this account and region"
+        "forwarder: API nosuchapi1 was not found in this account and region"
     );
 }
 
