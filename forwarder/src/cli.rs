@@ -629,13 +629,29 @@ async fn scan(args: ScanArgs) -> Result<u8> {
 
 /// Adds the live API's diagnosis to every alert, when asked to.
 async fn diagnose_all(results: &mut [Scanned], config: &Config) {
+    async fn diagnose_with<I: inspect::Inspector>(
+        results: &mut [Scanned],
+        config: &Config,
+        inspector: &I,
+    ) {
+        for r in results {
+            forward::diagnose_groups(&mut r.groups, config, inspector).await;
+            r.alerts = alert::render_all(&r.groups, config);
+        }
+    }
     if !config.diagnose || results.iter().all(|r| r.groups.is_empty()) {
         return;
     }
-    let inspector = AwsInspector::from_env(config.region.as_deref()).await;
-    for r in results {
-        forward::diagnose_groups(&mut r.groups, config, &inspector).await;
-        r.alerts = alert::render_all(&r.groups, config);
+    match AwsInspector::from_env(config.region.as_deref()).await {
+        Ok(inspector) => diagnose_with(results, config, &inspector).await,
+        // No call can be made: each alert says why, as it says why a call failed.
+        Err(e) => {
+            let failing = inspect::MemoryInspector {
+                failure: Some(inspect::InspectError::Setup(e)),
+                ..Default::default()
+            };
+            diagnose_with(results, config, &failing).await;
+        }
     }
 }
 
@@ -666,7 +682,7 @@ async fn report(
     out.flush()?;
     drop(out);
     if let Some(topic) = topic {
-        let publisher = SnsPublisher::from_env(topic).await;
+        let publisher = SnsPublisher::from_env(topic).await?;
         for r in results {
             let ids = forward::publish_all(&r.alerts, &publisher)
                 .await
@@ -721,7 +737,7 @@ async fn check(args: CheckArgs) -> Result<u8> {
         .duration_since(UNIX_EPOCH)
         .context("the clock is before 1970")?;
     let start = now.saturating_sub(args.since);
-    let search = AwsLogSearch::new(&inspect::sdk_config(config.region.as_deref()).await);
+    let search = AwsLogSearch::new(&inspect::sdk_config(config.region.as_deref()).await?);
     let events = search
         .search(
             &args.log_group,
@@ -758,10 +774,14 @@ const DOCTOR_BUDGET: Duration = Duration::from_secs(60);
 
 async fn doctor(args: DoctorArgs) -> Result<u8> {
     let api_id = parse_api_id(&args.api_id).map_err(|p| ConfigError::new("--api-id", p))?;
-    let inspector = AwsInspector::from_env(args.region.as_deref()).await;
+    let inspector = AwsInspector::from_env(args.region.as_deref()).await?;
     let evidence = inspect::gather(&inspector, &api_id, DOCTOR_BUDGET)
         .await
-        .map_err(|e| anyhow!("API {api_id}: {e}"))?;
+        .map_err(|e| match e {
+            // It names the API already.
+            inspect::InspectError::ApiNotFound(_) => anyhow!("{e}"),
+            e => anyhow!("API {api_id}: {e}"),
+        })?;
     let reports = diagnose::check_api(&evidence, None);
     let problems = reports.iter().filter(|r| r.has_problems()).count();
     let kind = evidence.api.kind;
@@ -825,12 +845,13 @@ fn print_doctor(
 }
 
 async fn preflight(args: PreflightArgs) -> Result<u8> {
-    let sdk = inspect::sdk_config(args.region.as_deref()).await;
-    let region = sdk.region().map(|r| r.as_ref().to_owned()).ok_or_else(|| {
-        anyhow!(
-            "preflight: no Region: give --region or set AWS_REGION (or a region in the profile)"
-        )
-    })?;
+    let sdk = inspect::sdk_config(args.region.as_deref())
+        .await
+        .map_err(|e| anyhow!("preflight: {e}"))?;
+    let region = sdk
+        .region()
+        .map(|r| r.as_ref().to_owned())
+        .ok_or_else(|| anyhow!("preflight: {}", crate::sdk::AwsError::NoRegion))?;
     let log_groups = [
         (GroupRole::Access, &args.access_log_group),
         (GroupRole::Execution, &args.execution_log_group),
@@ -851,13 +872,10 @@ async fn preflight(args: PreflightArgs) -> Result<u8> {
         rest_logging: args.rest_logging,
         whole_account: args.whole_account,
     };
+    // The reason says what to check.
     let facts = preflight::gather(&AwsSurvey::new(&sdk), &plan)
         .await
-        .map_err(|e| {
-            anyhow!(
-                "preflight: {e}; check the network, the Region (--region) and the credentials (aws sts get-caller-identity)"
-            )
-        })?;
+        .map_err(|e| anyhow!("preflight: {e}"))?;
     let findings = preflight::check(&plan, &facts);
     let fails = findings.iter().filter(|f| f.status == Status::Fail).count();
     let warns = findings.iter().filter(|f| f.status == Status::Warn).count();

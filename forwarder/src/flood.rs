@@ -16,7 +16,8 @@ use std::future::Future;
 use std::ops::ControlFlow;
 use std::sync::Mutex;
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
@@ -517,7 +518,10 @@ fn suppressed_of(item: &HashMap<String, AttributeValue>) -> Suppressed {
     }
 }
 
-fn store_error<E: ProvideErrorMetadata + std::error::Error>(e: &E) -> FloodError {
+fn store_error<E>(e: &SdkError<E, HttpResponse>) -> FloodError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     FloodError::Store(crate::sdk::describe(e))
 }
 

@@ -7,9 +7,11 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use aws_sdk_apigatewayv2::error::ProvideErrorMetadata;
+use aws_sdk_apigatewayv2::config::http::HttpResponse;
+use aws_sdk_apigatewayv2::error::{ProvideErrorMetadata, SdkError};
 
 use crate::diagnose::{ApiConfig, ApiKind, Authorizer, Evidence, Route};
+use crate::sdk::AwsError;
 
 /// Why the live configuration could not be read. Rendered into the alert as "diagnosis
 /// unavailable: ...", so it says what a person can act on.
@@ -23,6 +25,9 @@ pub enum InspectError {
     Failed { call: &'static str, reason: String },
     #[error("no answer within {} ms", .0.as_millis())]
     TimedOut(Duration),
+    /// The SDK could not be set up (no Region, a profile that does not exist): no call was made.
+    #[error(transparent)]
+    Setup(AwsError),
 }
 
 /// An API's routes and authorizers (API Gateway v2 for HTTP and WebSocket APIs, v1 for REST APIs)
@@ -150,7 +155,7 @@ pub fn diagnosis_timeouts() -> aws_config::timeout::TimeoutConfig {
 
 /// The SDK configuration for diagnosis and log reads: credentials and `AWS_ENDPOINT_URL` from the
 /// environment, `region` when given, and [`diagnosis_timeouts`].
-pub async fn sdk_config(region: Option<&str>) -> aws_config::SdkConfig {
+pub async fn sdk_config(region: Option<&str>) -> Result<aws_config::SdkConfig, AwsError> {
     crate::sdk::load(region, diagnosis_timeouts()).await
 }
 
@@ -169,13 +174,16 @@ impl AwsInspector {
             .get_or_init(|| aws_sdk_apigateway::Client::new(&self.sdk))
     }
 
-    pub async fn from_env(region: Option<&str>) -> Self {
-        Self::new(&sdk_config(region).await)
+    pub async fn from_env(region: Option<&str>) -> Result<Self, AwsError> {
+        Ok(Self::new(&sdk_config(region).await?))
     }
 }
 
 /// A refusal by IAM or bad credentials, or any other failure of `call`.
-fn failure<E: ProvideErrorMetadata + std::error::Error>(call: &'static str, e: &E) -> InspectError {
+fn failure<E>(call: &'static str, e: &SdkError<E, HttpResponse>) -> InspectError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     let reason = crate::sdk::describe(e);
     if is_denied(e.code()) {
         InspectError::Denied { call, reason }
@@ -184,11 +192,10 @@ fn failure<E: ProvideErrorMetadata + std::error::Error>(call: &'static str, e: &
     }
 }
 
-fn api_failure<E: ProvideErrorMetadata + std::error::Error>(
-    api_id: &str,
-    call: &'static str,
-    e: &E,
-) -> InspectError {
+fn api_failure<E>(api_id: &str, call: &'static str, e: &SdkError<E, HttpResponse>) -> InspectError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     if e.code() == Some("NotFoundException") {
         InspectError::ApiNotFound(api_id.to_owned())
     } else {

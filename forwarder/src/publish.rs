@@ -5,7 +5,6 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::alert::Alert;
@@ -42,9 +41,9 @@ impl SnsPublisher {
 
     /// Builds a client from the environment (credentials, `AWS_ENDPOINT_URL`), in the topic's
     /// region, with timeouts short enough to leave room for Lambda's own.
-    pub async fn from_env(topic: TopicArn) -> Self {
-        let shared = crate::sdk::load(Some(topic.region()), Self::timeouts()).await;
-        Self::new(aws_sdk_sns::Client::new(&shared), topic)
+    pub async fn from_env(topic: TopicArn) -> Result<Self, crate::sdk::AwsError> {
+        let shared = crate::sdk::load(Some(topic.region()), Self::timeouts()).await?;
+        Ok(Self::new(aws_sdk_sns::Client::new(&shared), topic))
     }
 
     /// Builds a client from settings already loaded (credentials, endpoint, HTTPS client), in the
@@ -90,7 +89,7 @@ impl Publisher for SnsPublisher {
         let out = request
             .send()
             .await
-            .map_err(|e| self.error(DisplayErrorContext(&e).to_string()))?;
+            .map_err(|e| self.error(crate::sdk::describe(&e)))?;
         Ok(out.message_id.unwrap_or_default())
     }
 }
@@ -99,7 +98,7 @@ impl SnsPublisher {
     fn error(&self, reason: String) -> PublishError {
         PublishError {
             topic: self.topic.to_string(),
-            reason: reason.replace('\n', " "),
+            reason,
         }
     }
 }

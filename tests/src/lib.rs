@@ -409,3 +409,35 @@ impl Drop for SerialMoto {
         let _ = self.child.wait();
     }
 }
+
+/// Runs the CLI with none of the machine's AWS settings: no environment variable but `env`, and
+/// AWS config and credentials files that are empty (unless `env` names others) with instance
+/// metadata off, so no credentials, profile or Region comes from anywhere else.
+pub fn forwarder_isolated(args: &[&str], env: &[(&str, &str)]) -> Run {
+    static EMPTY: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    let (config, credentials) = EMPTY.get_or_init(|| {
+        // The same two empty files for every test process.
+        let dir = root().join("tests/.run/aws-empty");
+        std::fs::create_dir_all(&dir).expect("tests/.run/aws-empty");
+        let files = (dir.join("config"), dir.join("credentials"));
+        std::fs::write(&files.0, "").expect("empty config file");
+        std::fs::write(&files.1, "").expect("empty credentials file");
+        files
+    });
+    let out = Command::new(forwarder_bin())
+        .args(args)
+        .current_dir(root())
+        .env_clear()
+        .env("AWS_CONFIG_FILE", config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", credentials)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("forwarder runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    }
+}

@@ -360,9 +360,9 @@ fn aws_out_of_reach_is_exit_2_with_one_line() {
     assert!(!line.contains('\n'), "{line}");
     assert!(
         line.starts_with(
-            "forwarder: preflight: logs:DescribeLogGroups could not reach AWS: dispatch failure"
+            "forwarder: preflight: logs:DescribeLogGroups could not reach AWS: cannot connect to 127.0.0.1:"
         ) && line.ends_with(
-            "check the network, the Region (--region) and the credentials (aws sts get-caller-identity)"
+            ": connection refused; a retry may help, else check the network, a proxy or AWS_ENDPOINT_URL"
         ),
         "{line}"
     );
@@ -458,6 +458,6 @@ fn no_region_is_exit_2_with_one_line() {
     assert_eq!(run.stdout, "");
     assert_eq!(
         run.stderr,
-        "forwarder: preflight: no Region: give --region or set AWS_REGION (or a region in the profile)\n"
+        "forwarder: preflight: no Region: pass --region or set AWS_REGION (or a region in the profile)\n"
     );
 }

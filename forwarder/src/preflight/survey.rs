@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::future::Future;
 
+use aws_sdk_cloudwatchlogs::config::http::HttpResponse;
 use aws_sdk_cloudwatchlogs::error::{ProvideErrorMetadata, SdkError};
 use serde::Serialize;
 
@@ -116,10 +117,9 @@ pub trait Survey: Sync {
 
 /// Sorts an SDK error: IAM's refusal, another answer of the service, or no usable answer at all
 /// (no connection, a timeout, no Region or credentials, or credentials the service refused).
-fn classify<E, R>(call: Call, e: &SdkError<E, R>) -> SurveyError
+fn classify<E>(call: Call, e: &SdkError<E, HttpResponse>) -> SurveyError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     let reason = crate::sdk::describe(e);
     let answered = matches!(e, SdkError::ServiceError(_) | SdkError::ResponseError(_));
