@@ -84,12 +84,14 @@ fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// A fence: its indentation, backticks and info string, if `line` opens or closes one.
+/// A fence: its indentation, backticks and info string, if `line` opens or closes one. As in
+/// CommonMark, an info string holds no backtick: a line that starts with inline code is no fence.
 fn fence(line: &str) -> Option<(usize, &str, &str)> {
     let indent = line.len() - line.trim_start_matches(' ').len();
     let rest = &line[indent..];
     let ticks = rest.len() - rest.trim_start_matches('`').len();
-    (ticks >= 3).then(|| (indent, &rest[..ticks], rest[ticks..].trim()))
+    let info = rest[ticks..].trim();
+    (ticks >= 3 && !info.contains('`')).then(|| (indent, &rest[..ticks], info))
 }
 
 /// Commands an example may run without AWS: such a block must be a console block.
