@@ -1640,13 +1640,21 @@ fn samconfig(dir: &std::path::Path, key: &str) -> Option<String> {
     })
 }
 
-/// Every deploy command the READMEs show, run as written from the repository root, names a stack
-/// and passes the capabilities its template needs: `sam deploy --guided` offers only
+/// Every deploy command the READMEs and docs/ show, run as written from the repository root, names
+/// a stack and passes the capabilities its template needs: `sam deploy --guided` offers only
 /// CAPABILITY_IAM, so a nested application without CAPABILITY_AUTO_EXPAND fails to deploy.
 #[test]
 fn documented_deploy_commands_carry_their_capabilities_and_stack_names() {
     let mut deployed = std::collections::BTreeSet::new();
-    for doc in ["README.md", "infra/README.md"] {
+    let mut docs = vec!["README.md".to_owned(), "infra/README.md".to_owned()];
+    let mut more: Vec<String> = std::fs::read_dir(root().join("docs"))
+        .unwrap()
+        .map(|e| format!("docs/{}", e.unwrap().file_name().to_string_lossy()))
+        .filter(|name| name.ends_with(".md"))
+        .collect();
+    more.sort();
+    docs.extend(more);
+    for doc in &docs {
         let text = std::fs::read_to_string(root().join(doc)).unwrap();
         let mut blocks = Vec::new();
         let mut block: Option<Vec<String>> = None;
