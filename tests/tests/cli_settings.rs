@@ -284,3 +284,28 @@ fn a_file_without_a_log_group_names_none() {
         named.stdout
     );
 }
+
+/// The configuration table of docs/operations.md says, for every setting, the flag that takes it
+/// or that it is the Lambda function's alone, as the binary has it.
+#[test]
+fn the_configuration_table_matches_the_binary() {
+    use forwarder::config::Setting;
+    let doc = std::fs::read_to_string(root().join("docs/operations.md")).unwrap();
+    let rows: Vec<Vec<&str>> = doc
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l.split(" | ").collect())
+        .collect();
+    for s in Setting::ALL {
+        let name = format!("`{}`", s.env());
+        let row = rows
+            .iter()
+            .find(|r| r[0].trim_start_matches("| ").contains(&name))
+            .unwrap_or_else(|| panic!("{name} has a row in docs/operations.md"));
+        match s.flag() {
+            Some(flag) => assert!(row[1].contains(&format!("`{flag}")), "{name}: {row:?}"),
+            None if s == Setting::DefaultRegion => {}
+            None => assert!(row[1].starts_with("Lambda only"), "{name}: {row:?}"),
+        }
+    }
+}
