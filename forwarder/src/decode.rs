@@ -1746,7 +1746,7 @@ mod tests {
         assert!(decode_event(event.as_bytes()).is_ok());
     }
 
-    /// The caps the README and BENCHMARKS.md state for each memory size.
+    /// The caps docs/operations.md and BENCHMARKS.md state for each memory size.
     #[test]
     fn inflate_cap_follows_the_memory_size() {
         for (memory_mb, cap_mib) in [
