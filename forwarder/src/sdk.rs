@@ -138,8 +138,9 @@ pub enum AwsError {
     },
     /// The service failed on its side (HTTP 5xx).
     #[error(
-        "{}; an error on AWS's side (HTTP {status}), a retry may help",
-        coded(code, message)
+        "{}; an error on AWS's side{}, a retry may help",
+        coded(code, message),
+        if code.starts_with("HTTP ") { String::new() } else { format!(" (HTTP {status})") }
     )]
     ServerSide {
         code: String,
@@ -675,6 +676,12 @@ mod tests {
                 None,
                 500,
                 "InternalError; an error on AWS's side (HTTP 500), a retry may help",
+            ),
+            (
+                None,
+                None,
+                502,
+                "HTTP 502; an error on AWS's side, a retry may help",
             ),
             (
                 Some("ExpiredTokenException"),
