@@ -441,3 +441,21 @@ pub fn forwarder_isolated(args: &[&str], env: &[(&str, &str)]) -> Run {
         stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
     }
 }
+
+/// An endpoint that accepts connections, reads what it is sent and never answers, as an AWS
+/// endpoint does that is reachable but stuck.
+pub fn black_hole() -> String {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut sink = [0u8; 4096];
+                while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+            });
+        }
+    });
+    format!("http://{address}")
+}

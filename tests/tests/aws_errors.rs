@@ -2,15 +2,13 @@
 //! what failed and what to do, the same from every command that calls AWS and from the Lambda
 //! function's log. Each command runs with none of the machine's own AWS settings.
 
-use std::io::Read;
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use forwarder_tests::runtime_api::{Outcome, RuntimeApi};
 use forwarder_tests::{
-    ACCOUNT, REGION, Run, closed_port, forwarder_bin, forwarder_isolated, moto_endpoint,
-    read_sample,
+    ACCOUNT, REGION, Run, black_hole, closed_port, forwarder_bin, forwarder_isolated,
+    moto_endpoint, read_sample,
 };
 
 const KEYS: [(&str, &str); 2] = [
@@ -261,22 +259,6 @@ fn a_closed_port_is_a_refused_connection_to_the_endpoint() {
             )
         );
     }
-}
-
-/// An endpoint that accepts connections, reads what it is sent and never answers.
-fn black_hole() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = listener.local_addr().expect("address");
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut stream = stream;
-                let mut sink = [0u8; 4096];
-                while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
-            });
-        }
-    });
-    format!("http://{address}")
 }
 
 #[test]

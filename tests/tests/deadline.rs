@@ -3,33 +3,14 @@
 //! deadline (so Lambda retries the event) instead of being stopped mid-write, and the same
 //! process takes the next event.
 
-use std::io::Read;
-use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use forwarder::decode;
 use forwarder_tests::runtime_api::{Outcome, RuntimeApi};
-use forwarder_tests::{ACCOUNT, forwarder_bin};
+use forwarder_tests::{ACCOUNT, black_hole, forwarder_bin};
 
 const PERMISSION: &str = r#"198.51.100.7 - - [01/Dec/2026:10:00:00 +0000] "GET GET /orders HTTP/1.1" 500 35 req-1= AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again."#;
-
-/// An endpoint that accepts connections, reads what it is sent and never answers, as an AWS
-/// endpoint does that is reachable but stuck.
-fn black_hole() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let address = listener.local_addr().expect("address");
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut stream = stream;
-                let mut sink = [0u8; 4096];
-                while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
-            });
-        }
-    });
-    format!("http://{address}")
-}
 
 #[test]
 fn a_stuck_aws_fails_the_invocation_before_its_timeout() {
