@@ -73,6 +73,8 @@ class Cgroup:
             os.makedirs(d)
             if not os.path.exists(d + "/cpu.max") or not os.path.exists(d + "/memory.max"):
                 sys.exit("cgroup v2: the cpu and memory controllers are not enabled under %s" % base)
+            if not os.path.exists(d + "/memory.peak"):
+                sys.exit("cgroup v2 without memory.peak (Linux 5.19 or later has it)")
             write(d + "/cpu.max", "%d 100000" % quota)
             write(d + "/memory.max", str(size << 20))
             if os.path.exists(d + "/memory.swap.max"):
