@@ -22,6 +22,7 @@ import sys
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(os.path.dirname(here))
 sys.path.insert(0, os.path.dirname(here))
+sys.dont_write_bytecode = True  # no __pycache__ left in bench/ by a root run
 import lambda_run  # noqa: E402  (bench/lambda_run.py)
 
 ap = argparse.ArgumentParser()
