@@ -82,7 +82,7 @@ def main():
     print(f"| three events in one process | | {ours * 1e3:.1f} ms | | {theirs * 1e3:.1f} ms | {theirs / ours:.1f}x | |")
 
     # The multi-event target: ten subscription events of 10,000 lines each, 1% flagged, made by
-    # lambda-sim's generator (bench/run writes them), in one process each side; runs alternate so
+    # bench/gen_events.py (bench/run writes them), in one process each side; runs alternate so
     # both see the same machine.
     multi = sorted(glob.glob(os.path.join(EVENTS, "multi", "event-*.json")))
     if multi:

@@ -49,6 +49,8 @@ struct State {
     outcomes: HashMap<String, Outcome>,
     /// When each event was handed out: its invocation's clock starts there, as Lambda's does.
     handed_out: HashMap<String, Instant>,
+    /// When each answer arrived, so a caller can time an invocation without its own wake-up.
+    answered: HashMap<String, Instant>,
     init_error: Option<InitError>,
     /// `/next` calls received, answered or still waiting: a runtime that polls has started.
     polls: usize,
@@ -184,6 +186,11 @@ impl RuntimeApi {
     /// When the runtime took the event `id` with `/next`, if it has.
     pub fn handed_out(&self, id: &str) -> Option<Instant> {
         self.shared.lock().handed_out.get(id).copied()
+    }
+
+    /// When the answer to the event `id` arrived, if it has.
+    pub fn answered(&self, id: &str) -> Option<Instant> {
+        self.shared.lock().answered.get(id).copied()
     }
 
     /// The `/init/error` the runtime posted, if any.
@@ -339,7 +346,10 @@ fn serve(stream: TcpStream, shared: &Shared) {
                             body,
                         }
                     };
-                    shared.lock().outcomes.insert(id.to_owned(), outcome);
+                    let mut state = shared.lock();
+                    state.answered.insert(id.to_owned(), Instant::now());
+                    state.outcomes.insert(id.to_owned(), outcome);
+                    drop(state);
                     shared.changed.notify_all();
                     respond(&mut writer, "202 Accepted", &[], br#"{"status":"OK"}"#)
                 }
