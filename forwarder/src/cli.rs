@@ -276,6 +276,11 @@ pub struct EncodeArgs {
     pub timestamp: Option<i64>,
 }
 
+/// `--log-group`, checked as CloudWatch Logs checks a name, and blamed on the flag.
+fn log_group_flag(v: &str) -> Result<String, ConfigError> {
+    parse_log_group(v).map_err(|p| ConfigError::new("--log-group", p))
+}
+
 /// A Region name, checked before it becomes part of an endpoint.
 fn region_arg(v: &str) -> Result<String, crate::config::Invalid> {
     crate::config::parse_region(v)
@@ -377,9 +382,20 @@ impl Settings {
             Setting::Diagnose => self.diagnose.then(|| Given::new(name, "true")),
             Setting::ApiId => given(&self.api_id),
             Setting::Region => given(&self.region),
-            // Repeated flags, one group each; each is checked as a list entry on its own.
-            Setting::ExecutionLogGroups => (!self.execution_log_group.is_empty())
-                .then(|| Given::new(name, self.execution_log_group.join(","))),
+            // Repeated flags, one group each: each is checked whole before they are joined into
+            // the variable's comma-separated form, so a comma in one cannot split it.
+            Setting::ExecutionLogGroups => {
+                // Blank ones are skipped, as the variable's empty entries are.
+                for g in self
+                    .execution_log_group
+                    .iter()
+                    .filter(|g| !g.trim().is_empty())
+                {
+                    parse_log_group(g).map_err(|p| ConfigError::new(name, p))?;
+                }
+                (!self.execution_log_group.is_empty())
+                    .then(|| Given::new(name, self.execution_log_group.join(",")))
+            }
             Setting::CauseSeverity => given(&self.cause_severity),
             Setting::Mention => given(&self.mention),
             Setting::MentionSeverity => given(&self.mention_severity),
@@ -397,20 +413,11 @@ impl Settings {
                 flags.push((setting, g));
             }
         }
-        // An execution-log group flag with a comma would be split as the variable is: refuse it.
-        if let Some(bad) = self.execution_log_group.iter().find(|g| g.contains(',')) {
-            return Err(ConfigError::new(
-                "--execution-log-group",
-                crate::config::Invalid::LogGroup(bad.clone()),
-            )
-            .into());
-        }
         let lookup = |s: Setting| {
             if let Some((_, g)) = flags.iter().find(|(f, _)| *f == s) {
                 return Some(g.clone());
             }
-            let cli_reads = s.flag().is_some() || s == Setting::DefaultRegion;
-            cli_reads
+            s.cli_reads()
                 .then(|| std::env::var(s.env()).ok())
                 .flatten()
                 .map(|v| Given::new(s.env(), v))
@@ -608,11 +615,7 @@ async fn scan(args: ScanArgs) -> Result<u8> {
     };
     let mut results = Vec::new();
     let mut failed = false;
-    let log_group = args
-        .log_group
-        .as_deref()
-        .map(|g| parse_log_group(g).map_err(|p| ConfigError::new("--log-group", p)))
-        .transpose()?;
+    let log_group = args.log_group.as_deref().map(log_group_flag).transpose()?;
     for outcome in scan_all(&paths, &config, log_group.as_deref()) {
         match outcome {
             Ok(scanned) => results.push(scanned),
@@ -730,7 +733,7 @@ fn print_metrics(out: &mut impl Write, r: &Scanned, config: &Config) -> Result<(
 }
 
 async fn check(args: CheckArgs) -> Result<u8> {
-    parse_log_group(&args.log_group).map_err(|p| ConfigError::new("--log-group", p))?;
+    log_group_flag(&args.log_group)?;
     let config = args.settings.config()?;
     let topic = args.output.topic()?;
     let now = SystemTime::now()
@@ -850,8 +853,9 @@ async fn preflight(args: PreflightArgs) -> Result<u8> {
         .map_err(|e| anyhow!("preflight: {e}"))?;
     let region = sdk
         .region()
-        .map(|r| r.as_ref().to_owned())
-        .ok_or_else(|| anyhow!("preflight: {}", crate::sdk::AwsError::NoRegion))?;
+        .expect("sdk::load refuses a configuration without a Region")
+        .as_ref()
+        .to_owned();
     let log_groups = [
         (GroupRole::Access, &args.access_log_group),
         (GroupRole::Execution, &args.execution_log_group),
@@ -1106,7 +1110,7 @@ fn print_alerts(out: &mut impl Write, r: &Scanned) -> std::io::Result<()> {
 
 fn encode(args: EncodeArgs) -> Result<u8> {
     refuse_terminal("encode", args.path.is_some())?;
-    parse_log_group(&args.log_group).map_err(|p| ConfigError::new("--log-group", p))?;
+    log_group_flag(&args.log_group)?;
     let (name, bytes) = read_input(args.path.as_ref())?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(anyhow!("{name}: no lines to encode (the input is empty)"));

@@ -184,6 +184,12 @@ impl Setting {
         }
     }
 
+    /// Whether `scan` and `check` read the variable when no flag says otherwise: those with a
+    /// flag, and `AWS_DEFAULT_REGION` after `AWS_REGION` for `--region`.
+    pub fn cli_reads(self) -> bool {
+        self.flag().is_some() || self == Setting::DefaultRegion
+    }
+
     /// Why a setting has no flag: the command line reads it nowhere, so an unusable value in
     /// the environment never stops a command that does not use it.
     pub const fn lambda_only_because(self) -> Option<&'static str> {
