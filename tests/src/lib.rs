@@ -57,6 +57,16 @@ pub struct Run {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Self {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+        }
+    }
+}
+
 /// Runs the CLI as a user would, with a clean set of forwarder settings.
 pub fn forwarder(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(forwarder_bin());
@@ -81,11 +91,7 @@ pub fn forwarder(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> R
     });
     let out = child.wait_with_output().expect("forwarder runs");
     writer.join().expect("stdin writer");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
+    Run::from(out)
 }
 
 /// A template under the workspace as CloudFormation JSON, read with cfn-lint's own CloudFormation
@@ -435,11 +441,7 @@ pub fn forwarder_isolated(args: &[&str], env: &[(&str, &str)]) -> Run {
         .stdin(Stdio::null())
         .output()
         .expect("forwarder runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
+    Run::from(out)
 }
 
 /// An endpoint that accepts connections, reads what it is sent and never answers, as an AWS
