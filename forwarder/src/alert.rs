@@ -818,14 +818,19 @@ fn status_view(group: &Group, n: usize) -> StatusView {
 }
 
 /// The configured label as subjects and bodies show it: printable ASCII, bounded.
-fn label(config: &Config) -> Option<String> {
+pub(crate) fn label(config: &Config) -> Option<String> {
     let label = ascii(config.label.as_deref()?.trim());
     (!label.is_empty()).then(|| truncate(&label, MAX_LABEL_BYTES).into_owned())
 }
 
 /// A message attribute value: printable ASCII, bounded.
-fn attribute(s: &str) -> String {
+pub(crate) fn attribute(s: &str) -> String {
     truncate(&ascii(s), MAX_ATTRIBUTE_BYTES).into_owned()
+}
+
+/// A copy of the diagnosis within the limits an alert starts from.
+pub(crate) fn bounded_diagnosis(d: &Diagnosis) -> Diagnosis {
+    trim_diagnosis(d, START_LIMITS)
 }
 
 /// A copy of the diagnosis within the limits. Commands are kept whole or left out: they are built
@@ -868,6 +873,7 @@ fn trim_diagnosis(d: &Diagnosis, limits: Limits) -> Diagnosis {
                             ok: c.ok,
                             summary: cut(&c.summary),
                             command: c.command.clone().filter(|cmd| is_shown_command(cmd)),
+                            proves: c.proves,
                         })
                         .collect(),
                 })
@@ -900,6 +906,12 @@ fn trim_suppressed(p: &Suppressed, items: usize, text_bytes: usize) -> Suppresse
 /// The window's scope and request ids came from logs; they are bounded here, so the note stays
 /// far below SNS's limit whatever they hold.
 pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
+    render_recovered_because(q, config, None)
+}
+
+/// [`render_recovered`], saying why the problem is over when a check found it gone (`fixed`)
+/// rather than silence.
+pub fn render_recovered_because(q: &Quiet, config: &Config, fixed: Option<&str>) -> Alert {
     let lang = config.language;
     let w = words(lang);
     let label = label(config);
@@ -918,6 +930,7 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
         cause: q.cause,
         last_seen: q.last_seen,
         suppressed,
+        by_check: q.by_check,
     };
     let scope = match flood::scope_parts(&q.scope) {
         ScopeParts::Api {
@@ -936,11 +949,12 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
     };
     let last_seen = crate::detect::format_millis(q.last_seen.saturating_mul(1000));
     let scope = visible(&scope);
-    let quiet = match lang {
-        Language::En => {
+    let quiet = match (fixed, lang) {
+        (Some(fixed), _) => visible(fixed).into_owned(),
+        (None, Language::En) => {
             format!("No request has failed with this cause on {scope} since {last_seen}.")
         }
-        Language::Ja => {
+        (None, Language::Ja) => {
             format!("{scope} では {last_seen} 以降、この原因で失敗したリクエストはありません。")
         }
     };
@@ -969,7 +983,7 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
             "eventType": "AuthorizerConfigurationRecovered",
         },
     });
-    let machine = json!({
+    let mut machine = json!({
         "type": "authorizer_configuration_recovered",
         "subject": subject,
         "label": label,
@@ -979,6 +993,9 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
         "suppressed_before": q.suppressed,
         "text": text,
     });
+    if let Some(fixed) = fixed {
+        machine["fixed"] = visible(fixed).into_owned().into();
+    }
     Alert {
         attributes: Attributes {
             cause: q.cause.code().to_owned(),
@@ -996,7 +1013,7 @@ pub fn render_recovered(q: &Quiet, config: &Config) -> Alert {
 }
 
 /// A chat description led by the configured mention when `severity` reaches it.
-fn mentioned(config: &Config, severity: Severity, description: String) -> String {
+pub(crate) fn mentioned(config: &Config, severity: Severity, description: String) -> String {
     match config.mention_for(severity) {
         Some(mention) => format!("{}\n{description}", mention.as_str()),
         None => description,
@@ -1067,7 +1084,7 @@ pub fn subject(group: &Group, label: Option<&str>) -> String {
 /// `[label] ` + `lead` + `words` + `tail` within [`MAX_SUBJECT_CHARS`]: the tail is kept whole, the
 /// label is shortened first (down to [`MIN_SUBJECT_LABEL`]), then the lead and words, then the
 /// rest of the label. Any label is made printable ASCII; one that is empty then is left out.
-fn fit_subject(label: Option<&str>, lead: &str, words: &str, tail: &str) -> String {
+pub(crate) fn fit_subject(label: Option<&str>, lead: &str, words: &str, tail: &str) -> String {
     let tail = ascii(tail);
     let body = ascii(&format!("{lead}{words}"));
     let label = label.map(|l| ascii(l.trim())).unwrap_or_default();
@@ -2183,6 +2200,7 @@ mod tests {
                 last_suppressed: 1_700_000_100,
                 sample_request_ids: ids.to_vec(),
             },
+            by_check: false,
         }
     }
 
@@ -2693,6 +2711,7 @@ mod tests {
                     ok: false,
                     summary: "s".into(),
                     command: Some(planted.into()),
+                    proves: None,
                 }],
             }],
         });
@@ -2740,6 +2759,7 @@ mod tests {
                             ok: false,
                             summary: value.into(),
                             command: None,
+                            proves: None,
                         };
                         3
                     ],

@@ -62,6 +62,8 @@ pub enum Invalid {
     Rule(String),
     #[error("{0:?} is not a log group name (1 to 512 of A-Z a-z 0-9 _ - / . #)")]
     LogGroup(String),
+    #[error("{0:?} is not * or a comma-separated list of API ids")]
+    Sweep(String),
     #[error("{0:?} is not an AWS Region name (such as eu-west-1)")]
     Region(String),
     #[error("{0:?} is not amazon or native")]
@@ -108,10 +110,14 @@ pub enum Setting {
     ExecutionLogGroups,
     RecoveryRule,
     OwnLogGroup,
+    TestInvoke,
+    InvokeAuthorizers,
+    SweepApis,
+    SweepRule,
 }
 
 impl Setting {
-    pub const ALL: [Setting; 19] = [
+    pub const ALL: [Setting; 23] = [
         Setting::TopicArn,
         Setting::Label,
         Setting::MaxSamples,
@@ -131,6 +137,10 @@ impl Setting {
         Setting::ExecutionLogGroups,
         Setting::RecoveryRule,
         Setting::OwnLogGroup,
+        Setting::TestInvoke,
+        Setting::InvokeAuthorizers,
+        Setting::SweepApis,
+        Setting::SweepRule,
     ];
 
     /// The environment variable, as the stack sets it.
@@ -155,6 +165,10 @@ impl Setting {
             Setting::ExecutionLogGroups => "EXECUTION_LOG_GROUPS",
             Setting::RecoveryRule => "RECOVERY_RULE_NAME",
             Setting::OwnLogGroup => "AWS_LAMBDA_LOG_GROUP_NAME",
+            Setting::TestInvoke => "TEST_INVOKE_AUTHORIZERS",
+            Setting::InvokeAuthorizers => "INVOKE_AUTHORIZERS",
+            Setting::SweepApis => "SWEEP_API_IDS",
+            Setting::SweepRule => "SWEEP_RULE_NAME",
         }
     }
 
@@ -180,7 +194,11 @@ impl Setting {
             | Setting::StateTable
             | Setting::TlsRoots
             | Setting::RecoveryRule
-            | Setting::OwnLogGroup => None,
+            | Setting::OwnLogGroup
+            | Setting::TestInvoke
+            | Setting::InvokeAuthorizers
+            | Setting::SweepApis
+            | Setting::SweepRule => None,
         }
     }
 
@@ -206,6 +224,15 @@ impl Setting {
             }
             Setting::RecoveryRule => Some("the function switches its own recovery schedule"),
             Setting::OwnLogGroup => Some("set by Lambda to the function's own log group"),
+            Setting::TestInvoke | Setting::InvokeAuthorizers => Some(
+                "checks before traffic run in the function; doctor takes --test-invoke and --invoke-authorizers",
+            ),
+            Setting::SweepApis => {
+                Some("the sweep runs on the stack's schedule; doctor checks the API or stack named")
+            }
+            Setting::SweepRule => {
+                Some("names the stack's sweep schedule, told from the recovery schedule")
+            }
             _ => None,
         }
     }
@@ -349,6 +376,50 @@ pub struct Config {
     /// is never read: an account-level subscription policy that reaches it would otherwise feed
     /// the forwarder its own lines in a loop.
     pub own_log_group: Option<String>,
+    /// Test REST authorizers through API Gateway's `TestInvokeAuthorizer` when checking before
+    /// traffic (`TEST_INVOKE_AUTHORIZERS`); it runs the authorizer's code.
+    pub test_invoke: bool,
+    /// Invoke HTTP and WebSocket authorizer functions with a synthetic request when checking
+    /// before traffic (`INVOKE_AUTHORIZERS`); it runs the function's code.
+    pub invoke_authorizers: bool,
+    /// The APIs the scheduled sweep checks (`SWEEP_API_IDS`); none: no sweep.
+    pub sweep: Option<Sweep>,
+    /// The EventBridge rule of the sweep (`SWEEP_RULE_NAME`), so its events are told from the
+    /// recovery schedule's.
+    pub sweep_rule: Option<String>,
+}
+
+/// What the scheduled sweep checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sweep {
+    /// Every API in the account and Region (`*`).
+    All,
+    Apis(Vec<String>),
+}
+
+/// `*`, or API ids separated by commas.
+pub fn parse_sweep(v: &str) -> Result<Sweep, Invalid> {
+    let v = v.trim();
+    if v == "*" {
+        return Ok(Sweep::All);
+    }
+    let ids: Vec<String> = v.split(',').map(|id| id.trim().to_owned()).collect();
+    if ids.iter().all(|id| is_api_id(id)) {
+        Ok(Sweep::Apis(ids))
+    } else {
+        Err(Invalid::Sweep(v.to_owned()))
+    }
+}
+
+/// An EventBridge rule name: 1 to 64 of `A-Za-z0-9_.-`.
+fn parse_rule(v: &str) -> Result<String, Invalid> {
+    let rule = v.trim();
+    let ok = (1..=64).contains(&rule.len())
+        && rule
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    ok.then(|| rule.to_owned())
+        .ok_or_else(|| Invalid::Rule(v.to_owned()))
 }
 
 impl Config {
@@ -407,6 +478,10 @@ impl Default for Config {
             execution_log_groups: Vec::new(),
             recovery_rule: None,
             own_log_group: None,
+            test_invoke: false,
+            invoke_authorizers: false,
+            sweep: None,
+            sweep_rule: None,
         }
     }
 }
@@ -556,17 +631,21 @@ impl Config {
             .transpose()?
             .unwrap_or_default();
         let recovery_rule = set(Setting::RecoveryRule)
-            .map(|g| {
-                g.parse(|v| {
-                    let rule = v.trim();
-                    let ok = (1..=64).contains(&rule.len())
-                        && rule
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-                    ok.then(|| rule.to_owned())
-                        .ok_or_else(|| Invalid::Rule(v.to_owned()))
-                })
-            })
+            .map(|g| g.parse(parse_rule))
+            .transpose()?;
+        let flag = |s: Setting| -> Result<bool, ConfigError> {
+            Ok(set(s)
+                .map(|g| g.parse(parse_bool))
+                .transpose()?
+                .unwrap_or(false))
+        };
+        let test_invoke = flag(Setting::TestInvoke)?;
+        let invoke_authorizers = flag(Setting::InvokeAuthorizers)?;
+        let sweep = set(Setting::SweepApis)
+            .map(|g| g.parse(parse_sweep))
+            .transpose()?;
+        let sweep_rule = set(Setting::SweepRule)
+            .map(|g| g.parse(parse_rule))
             .transpose()?;
         let own_log_group = set(Setting::OwnLogGroup).map(|g| g.value.trim().to_owned());
         Ok(Config {
@@ -588,6 +667,10 @@ impl Config {
             execution_log_groups,
             recovery_rule,
             own_log_group,
+            test_invoke,
+            invoke_authorizers,
+            sweep,
+            sweep_rule,
         })
     }
 }

@@ -482,14 +482,75 @@ pub enum EventKind {
     Subscription,
     /// `{"Records":[{"kinesis":...}]}` from a stream.
     Kinesis,
-    /// An EventBridge schedule: time to report the problems that are over.
+    /// An EventBridge schedule: time to report the problems that are over, or to sweep.
     Schedule,
+    /// CloudFormation's `Stack Status Change`: a deployment to check ([`crate::deploy`]).
+    StackStatus,
+    /// `{"Records":[{"eventSource":"aws:sqs",...}]}`: CloudTrail-recorded calls the stack's queue
+    /// gathered ([`crate::deploy`]).
+    Queue,
+}
+
+/// The `eventSource` of a batch's first record; the rest are not read.
+struct FirstSource(Option<String>);
+
+impl<'de> Deserialize<'de> for FirstSource {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FirstSource;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of records")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<FirstSource, A::Error> {
+                let first = seq
+                    .next_element::<serde_json::Value>()?
+                    .and_then(|r| r["eventSource"].as_str().map(str::to_owned));
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(FirstSource(first))
+            }
+            // Anything else under `Records` is still a stream's event, which its decoder refuses
+            // by name.
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FirstSource, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(FirstSource(None))
+            }
+            fn visit_unit<E>(self) -> Result<FirstSource, E> {
+                Ok(FirstSource(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<FirstSource, E> {
+                Ok(FirstSource(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<FirstSource, E> {
+                Ok(FirstSource(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<FirstSource, E> {
+                Ok(FirstSource(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<FirstSource, E> {
+                Ok(FirstSource(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<FirstSource, E> {
+                Ok(FirstSource(None))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 #[derive(Deserialize)]
 struct KindProbe<'a> {
     #[serde(rename = "Records")]
-    records: Option<serde::de::IgnoredAny>,
+    records: Option<FirstSource>,
     #[serde(borrow)]
     source: Option<Cow<'a, str>>,
     #[serde(rename = "detail-type", borrow)]
@@ -502,6 +563,10 @@ struct KindProbe<'a> {
 pub fn event_kind(bytes: &[u8]) -> EventKind {
     match serde_json::from_slice::<KindProbe>(bytes) {
         Ok(KindProbe {
+            records: Some(FirstSource(Some(source))),
+            ..
+        }) if source == "aws:sqs" => EventKind::Queue,
+        Ok(KindProbe {
             records: Some(_), ..
         }) => EventKind::Kinesis,
         Ok(KindProbe {
@@ -509,6 +574,15 @@ pub fn event_kind(bytes: &[u8]) -> EventKind {
             detail_type: Some(detail),
             ..
         }) if source == "aws.events" && detail == "Scheduled Event" => EventKind::Schedule,
+        Ok(KindProbe {
+            source: Some(source),
+            detail_type: Some(detail),
+            ..
+        }) if source == crate::deploy::events::STACK_SOURCE
+            && detail == crate::deploy::events::STACK_STATUS_CHANGE =>
+        {
+            EventKind::StackStatus
+        }
         _ => EventKind::Subscription,
     }
 }
@@ -1201,7 +1275,12 @@ mod tests {
         let kinesis = serde_json::to_vec(&encode_kinesis(&[("1", gzip(b"{}"))])).unwrap();
         let logs = serde_json::to_vec(&encode_event("x", "/g", "s", "1", 0)).unwrap();
         let other_event = br#"{"source":"aws.s3","detail-type":"Object Created"}"#;
+        let stack = br#"{"source":"aws.cloudformation","detail-type":"CloudFormation Stack Status Change","detail":{}}"#;
+        let queue =
+            br#"{"Records":[{"messageId":"m","body":"{}","eventSource":"aws:sqs"},{"x":1}]}"#;
         for (bytes, kind) in [
+            (&stack[..], EventKind::StackStatus),
+            (&queue[..], EventKind::Queue),
             (&schedule[..], EventKind::Schedule),
             (&kinesis[..], EventKind::Kinesis),
             (&logs[..], EventKind::Subscription),

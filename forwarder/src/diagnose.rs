@@ -396,22 +396,56 @@ pub struct Check {
     pub summary: String,
     /// The exact command that fixes it, when there is one.
     pub command: Option<String>,
+    /// What the check proves about a cause, when it proves something: a failure is what a check
+    /// at deploy time alerts on, a cleared cause what lets it report a problem over
+    /// ([`crate::deploy`]). None for a check that could not tell (a policy it could not read or
+    /// judge, a role whose policies are not read), which is reported but never alerted on.
+    #[serde(skip)]
+    pub proves: Option<Proof>,
+}
+
+/// What one check proves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proof {
+    /// Every request the authorizer handles fails with this cause.
+    Fails(Cause),
+    /// No request fails with this cause on this authorizer's account.
+    Clears(Cause),
 }
 
 impl Check {
-    fn ok(summary: String) -> Self {
+    pub fn ok(summary: String) -> Self {
         Self {
             ok: true,
             summary,
             command: None,
+            proves: None,
         }
     }
 
-    fn problem(summary: String, command: Option<String>) -> Self {
+    /// A passing check that rules `cause` out.
+    pub fn clears(cause: Cause, summary: String) -> Self {
+        Self {
+            proves: Some(Proof::Clears(cause)),
+            ..Self::ok(summary)
+        }
+    }
+
+    /// A problem found that does not by itself prove a failure.
+    pub fn problem(summary: String, command: Option<String>) -> Self {
         Self {
             ok: false,
             summary,
             command,
+            proves: None,
+        }
+    }
+
+    /// A problem that makes API Gateway fail every request it authorizes with `cause`.
+    pub fn failure(cause: Cause, summary: String, command: Option<String>) -> Self {
+        Self {
+            proves: Some(Proof::Fails(cause)),
+            ..Self::problem(summary, command)
         }
     }
 }
@@ -593,18 +627,23 @@ fn permission_check(evidence: &Evidence, auth: &Authorizer, f: &FunctionArn) -> 
         }
     };
     match permission_verdict(policy, &source_arn, &f.account) {
-        Ok(PolicyVerdict::Allowed { statement }) => Check::ok(format!(
-            "statement {statement} of {} lets API Gateway invoke it for {source_arn}",
-            f.name
-        )),
-        Ok(PolicyVerdict::Denied { statement }) => Check::problem(
+        Ok(PolicyVerdict::Allowed { statement }) => Check::clears(
+            Cause::MissingInvokePermission,
+            format!(
+                "statement {statement} of {} lets API Gateway invoke it for {source_arn}",
+                f.name
+            ),
+        ),
+        Ok(PolicyVerdict::Denied { statement }) => Check::failure(
+            Cause::MissingInvokePermission,
             format!(
                 "statement {statement} of {} denies API Gateway invoking it for {source_arn}; remove that statement",
                 f.name
             ),
             None,
         ),
-        Ok(PolicyVerdict::NoPolicy) => Check::problem(
+        Ok(PolicyVerdict::NoPolicy) => Check::failure(
+            Cause::MissingInvokePermission,
             format!(
                 "function {} has no resource policy, so API Gateway may not invoke it for {source_arn}",
                 f.name
@@ -620,7 +659,8 @@ fn permission_check(evidence: &Evidence, auth: &Authorizer, f: &FunctionArn) -> 
                     other_source_arns.join(", ")
                 )
             };
-            Check::problem(
+            Check::failure(
+                Cause::MissingInvokePermission,
                 format!(
                     "no statement of {}'s resource policy lets API Gateway invoke it for {source_arn}{others}",
                     f.name
@@ -645,7 +685,8 @@ fn response_check(kind: ApiKind, auth: &Authorizer) -> Check {
     }
     let version = auth.payload_version();
     if auth.simple_responses && version != "2.0" {
-        return Check::problem(
+        return Check::failure(
+            Cause::InvalidResponseFormat,
             format!(
                 "simple responses are on but the payload format is {version}; simple responses need payload format 2.0"
             ),

@@ -50,6 +50,24 @@ pub struct Quiet {
     pub last_seen: i64,
     /// What the window held back after its alert.
     pub suppressed: Suppressed,
+    /// A check found the problem ([`is_check_batch`]): only a check that finds it gone reports
+    /// it over, never silence (an API nobody calls is quiet and still broken).
+    #[serde(skip)]
+    pub by_check: bool,
+}
+
+/// How a check names the batch of its claims (see [`crate::deploy`]).
+pub const CHECK_BATCH_PREFIX: &str = "check:";
+
+/// Whether a claim tag (`CAUSE BATCH`) is a check's.
+fn is_check_claim(tag: &str) -> bool {
+    tag.split_once(' ')
+        .is_some_and(|(_, batch)| batch.starts_with(CHECK_BATCH_PREFIX))
+}
+
+/// Whether a window's claims include a check's.
+fn by_check<S: AsRef<str>>(claims: &[S]) -> bool {
+    claims.iter().any(|c| is_check_claim(c.as_ref()))
 }
 
 /// What a window key names: a key is its scope. Keys of the earlier shape (`api:ID#cause`) are
@@ -211,8 +229,16 @@ pub trait AlertWindows: Sync {
     ) -> impl Future<Output = Result<bool, FloodError>> + Send;
 
     /// Whether a window waits for its recovery to be reported (open, or closed and not yet
-    /// reported): while one does, the recovery schedule must run ([`crate::schedule`]).
+    /// reported) by the recovery schedule ([`crate::schedule`]), which must run while one does.
+    /// A window a check found waits for a check instead.
     fn pending(&self) -> impl Future<Output = Result<bool, FloodError>> + Send;
+
+    /// The window on `key`, open or closed, whose recovery is not yet reported: a check that
+    /// finds the problem gone reports it over ([`crate::deploy`]).
+    fn unreported(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Quiet>, FloodError>> + Send;
 }
 
 /// The key of a problem, its scope: the API when the lines name it, else the log group, in the
@@ -839,13 +865,14 @@ impl AlertWindows for DynamoWindows {
                     .collect();
                 let suppressed = suppressed_of(item);
                 let last_seen = suppressed.window_start.max(suppressed.last_suppressed);
-                if now.saturating_sub(last_seen) >= quiet {
+                if now.saturating_sub(last_seen) >= quiet && !by_check(strings(item, "claims")) {
                     found.push(Quiet {
                         key: key.clone(),
                         scope: key.clone(),
                         cause: principal(&causes),
                         last_seen,
                         suppressed,
+                        by_check: false,
                     });
                 }
                 ControlFlow::Continue(())
@@ -861,11 +888,12 @@ impl AlertWindows for DynamoWindows {
         self.scan_each(
             "attribute_not_exists(recovered_at) AND attribute_exists(#scope)",
             None,
-            Some("pk"),
+            Some("pk, claims"),
             |item| {
                 // The same keys the recovery check reports; any other item it never will.
                 let key = item.get("pk").and_then(|v| v.as_s().ok());
-                pending = key.is_some_and(|k| parse_key(k).is_some());
+                pending = key.is_some_and(|k| parse_key(k).is_some())
+                    && !by_check(strings(item, "claims"));
                 if pending {
                     ControlFlow::Break(())
                 } else {
@@ -875,6 +903,37 @@ impl AlertWindows for DynamoWindows {
         )
         .await?;
         Ok(pending)
+    }
+
+    async fn unreported(&self, key: &str) -> Result<Option<Quiet>, FloodError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error(&e))?;
+        let Some(item) = item.item() else {
+            return Ok(None);
+        };
+        if item.contains_key("recovered_at") || !item.contains_key("scope") {
+            return Ok(None);
+        }
+        let causes: Vec<Cause> = strings(item, "causes")
+            .iter()
+            .filter_map(|c| Cause::from_code(c))
+            .collect();
+        let suppressed = suppressed_of(item);
+        Ok(Some(Quiet {
+            key: key.to_owned(),
+            scope: key.to_owned(),
+            cause: principal(&causes),
+            last_seen: suppressed.window_start.max(suppressed.last_suppressed),
+            by_check: by_check(strings(item, "claims")),
+            suppressed,
+        }))
     }
 
     async fn mark_recovered(
@@ -944,6 +1003,10 @@ impl AlertWindows for Off {
 
     async fn pending(&self) -> Result<bool, FloodError> {
         Ok(false)
+    }
+
+    async fn unreported(&self, _: &str) -> Result<Option<Quiet>, FloodError> {
+        Ok(None)
     }
 }
 
@@ -1110,7 +1173,7 @@ impl AlertWindows for MemoryWindows {
         let state = self.state()?;
         let mut found: Vec<Quiet> = state
             .iter()
-            .filter(|(_, w)| w.end < now && !w.recovered)
+            .filter(|(_, w)| w.end < now && !w.recovered && !by_check(&w.claims))
             .filter_map(|(key, w)| {
                 parse_key(key)?;
                 let causes: Vec<Cause> = w
@@ -1125,6 +1188,7 @@ impl AlertWindows for MemoryWindows {
                     cause: principal(&causes),
                     last_seen,
                     suppressed: w.counted.clone(),
+                    by_check: false,
                 })
             })
             .collect();
@@ -1147,7 +1211,26 @@ impl AlertWindows for MemoryWindows {
         let state = self.state()?;
         Ok(state
             .iter()
-            .any(|(key, w)| !w.recovered && parse_key(key).is_some()))
+            .any(|(key, w)| !w.recovered && parse_key(key).is_some() && !by_check(&w.claims)))
+    }
+
+    async fn unreported(&self, key: &str) -> Result<Option<Quiet>, FloodError> {
+        let state = self.state()?;
+        Ok(state.get(key).filter(|w| !w.recovered).map(|w| {
+            let causes: Vec<Cause> = w
+                .causes
+                .iter()
+                .filter_map(|c| Cause::from_code(c))
+                .collect();
+            Quiet {
+                key: key.to_owned(),
+                scope: key.to_owned(),
+                cause: principal(&causes),
+                last_seen: w.counted.window_start.max(w.counted.last_suppressed),
+                suppressed: w.counted.clone(),
+                by_check: by_check(&w.claims),
+            }
+        }))
     }
 }
 

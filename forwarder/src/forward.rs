@@ -39,6 +39,9 @@ pub enum ForwardError {
     /// fails, and the next run tries again.
     #[error("flood-control windows unreadable: {0}")]
     Windows(String),
+    /// A check before traffic could not be finished (see [`crate::deploy`]).
+    #[error(transparent)]
+    Check(#[from] crate::deploy::CheckError),
     /// The invocation's time ran out (see [`Services::until`]); Lambda retries the event.
     #[error("stopped before the function's timeout with the batch not done; the event is retried")]
     Deadline,
@@ -275,7 +278,7 @@ impl<'a, P, I, W> Services<'a, P, I, W> {
         }
     }
 
-    fn record(&self, count: impl FnOnce(&mut Tally)) {
+    pub(crate) fn record(&self, count: impl FnOnce(&mut Tally)) {
         if let Some(recorder) = self.metrics {
             recorder.record(count);
         }
@@ -283,7 +286,7 @@ impl<'a, P, I, W> Services<'a, P, I, W> {
 
     /// Runs `work` until the invocation's time runs out, failing it with
     /// [`ForwardError::Deadline`] after.
-    async fn in_time<T>(
+    pub(crate) async fn in_time<T>(
         &self,
         work: impl Future<Output = Result<T, ForwardError>>,
     ) -> Result<T, ForwardError> {

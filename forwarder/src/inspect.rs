@@ -180,7 +180,7 @@ impl AwsInspector {
 }
 
 /// A refusal by IAM or bad credentials, or any other failure of `call`.
-fn failure<E>(call: &'static str, e: &SdkError<E, HttpResponse>) -> InspectError
+pub(crate) fn failure<E>(call: &'static str, e: &SdkError<E, HttpResponse>) -> InspectError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

@@ -7,6 +7,10 @@ use serde_json::value::RawValue;
 
 use crate::config::Config;
 use crate::decode::{self, EventKind};
+use crate::deploy::{
+    self, Checkers,
+    aws::{AwsCatalog, AwsProber},
+};
 use crate::flood::DynamoWindows;
 use crate::forward::{ForwardError, Services, handle_event, handle_kinesis, handle_recovery};
 use crate::inspect::{self, AwsInspector, Cached, INSPECT_CACHE_TTL};
@@ -72,6 +76,9 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         .filter(|_| config.flood_control().is_some())
         .map(|rule| EventBridgeSchedule::new(&sdk, rule.clone()));
     let (windows, schedule) = (&windows, &schedule);
+    // Checks before traffic: their clients are built by the first event that needs them.
+    let check_clients = std::sync::OnceLock::new();
+    let (sdk, check_clients) = (&sdk, &check_clients);
     // The summary metrics carry the function's name, so each stack's alarm reads its own.
     let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok();
     let (config, services, function_name) = (&config, &services, &function_name);
@@ -86,7 +93,44 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             let recorder = Recorder::default();
             let services = &services.metrics(&recorder);
             let kind = decode::event_kind(bytes);
+            let checkers = || {
+                let (catalog, prober) =
+                    check_clients.get_or_init(|| (AwsCatalog::new(sdk), AwsProber::new(sdk)));
+                Checkers { catalog, prober }
+            };
+            let sweep = (kind == EventKind::Schedule)
+                .then(|| deploy::events::scheduled(bytes))
+                .flatten()
+                .filter(|s| config.sweep_rule.as_deref() == Some(s.rule.as_str()));
             let response = match kind {
+                EventKind::Schedule if sweep.is_some() => {
+                    let s = sweep.as_ref().expect("checked");
+                    Box::pin(deploy::handle_sweep(
+                        &s.event_id,
+                        &s.account,
+                        config,
+                        services,
+                        &checkers(),
+                    ))
+                    .await
+                    .map(|o| serde_json::to_value(o).expect("an outcome serialises"))
+                }
+                EventKind::StackStatus => Box::pin(deploy::handle_stack_event(
+                    bytes,
+                    config,
+                    services,
+                    &checkers(),
+                ))
+                .await
+                .map(|o| serde_json::to_value(o).expect("an outcome serialises")),
+                EventKind::Queue => Box::pin(deploy::handle_api_changes(
+                    bytes,
+                    config,
+                    services,
+                    &checkers(),
+                ))
+                .await
+                .map(|o| serde_json::to_value(o).expect("a response serialises")),
                 EventKind::Kinesis => Box::pin(handle_kinesis(bytes, config, services))
                     .await
                     .map(|r| serde_json::to_value(r).expect("a response serialises")),
@@ -99,7 +143,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             };
             let tally = recorder.take();
             if let Some(schedule) = schedule {
-                if kind == EventKind::Schedule {
+                if kind == EventKind::Schedule && sweep.is_none() {
                     if response.is_ok()
                         && let Err(e) = schedule::after_recovery(windows, schedule).await
                     {
@@ -191,6 +235,8 @@ fn diagnostic(e: ForwardError) -> Diagnostic {
         ForwardError::Publish { .. } => "PublishFailed",
         ForwardError::Windows(_) => "WindowsUnavailable",
         ForwardError::Deadline => "DeadlineNear",
+        ForwardError::Check(crate::deploy::CheckError::Event(_)) => "EventRejected",
+        ForwardError::Check(_) => "CheckIncomplete",
     };
     Diagnostic {
         error_type: error_type.to_owned(),

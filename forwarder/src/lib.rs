@@ -20,6 +20,7 @@ pub mod cause;
 pub mod cli;
 pub mod config;
 pub mod decode;
+pub mod deploy;
 pub mod detect;
 pub mod diagnose;
 pub mod escape;

@@ -1,0 +1,779 @@
+//! Checks before traffic: an API's authorizers checked the moment a deployment finishes, a change
+//! is made outside CloudFormation, or the sweep comes round, and an alert for each problem found,
+//! before any request fails.
+//!
+//! Three events start a check, each read from what AWS wrote ([`events`]): CloudFormation's
+//! `Stack Status Change` (every API the stack and its nested stacks created, [`catalog`]), a
+//! batch of `AWS API Call via CloudTrail` events gathered by an SQS queue (one check per API
+//! however many calls named it), and the sweep's schedule. Each API gets the checks `doctor`
+//! runs ([`crate::diagnose::check_api`]) and, when the settings allow, a try of each authorizer
+//! ([`probe`]). Only a check that proves a failure alerts ([`crate::diagnose::Proof`]): a policy
+//! that could not be read is reported in the outcome, never alerted on.
+//!
+//! An alert goes through flood control under the problem's key, the same as a traffic alert for
+//! that API, so the first failing request later joins its window and thread. A check that finds
+//! the problem gone sends the recovery note; silence never does for a problem a check found, as an
+//! API nobody calls is quiet and still broken.
+
+pub mod aws;
+pub mod catalog;
+pub mod events;
+pub mod probe;
+pub mod render;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::alert::Group;
+use crate::cause::Cause;
+use crate::config::{Config, Sweep};
+use crate::diagnose::{self, ApiKind, AuthorizerReport, Check, Diagnosis, Proof};
+use crate::flood::{self, AlertWindows};
+use crate::forward::{ForwardError, Services};
+use crate::inspect::{self, InspectError, Inspector};
+use crate::publish::Publisher;
+use catalog::{Catalog, FoundApi};
+use events::{Changed, EventError};
+use probe::Prober;
+
+/// What set a check off, as AWS wrote it; alerts and outcomes name it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Trigger {
+    /// A CloudFormation stack finished a deployment.
+    Deployment {
+        stack_name: String,
+        stack_id: String,
+        status: String,
+        time: Option<String>,
+    },
+    /// Calls to API Gateway or Lambda made outside CloudFormation, which CloudTrail recorded.
+    ApiChange { calls: Vec<String>, by: Vec<String> },
+    /// The scheduled sweep.
+    Sweep,
+}
+
+/// Which tries of an authorizer the settings allow; both run the authorizer's code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Probes {
+    /// `TestInvokeAuthorizer` on REST authorizers.
+    pub test_invoke: bool,
+    /// Invoking HTTP and WebSocket authorizer functions with a synthetic request.
+    pub invoke: bool,
+}
+
+impl Probes {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            test_invoke: config.test_invoke,
+            invoke: config.invoke_authorizers,
+        }
+    }
+}
+
+/// One API, checked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Checked {
+    pub api_id: String,
+    pub api_kind: ApiKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub authorizers: Vec<AuthorizerReport>,
+}
+
+impl Checked {
+    /// The causes the checks prove every request on some route would fail with, in [`Cause`]'s
+    /// order.
+    pub fn failures(&self) -> Vec<Cause> {
+        let mut causes: Vec<Cause> = self
+            .checks()
+            .filter_map(|c| match c.proves {
+                Some(Proof::Fails(cause)) => Some(cause),
+                _ => None,
+            })
+            .collect();
+        causes.sort();
+        causes.dedup();
+        causes
+    }
+
+    /// Whether the checks prove that no request fails with `cause` any more: no Lambda authorizer
+    /// is left on a route, or every one of them passed a check that rules it out and failed none.
+    pub fn clears(&self, cause: Cause) -> bool {
+        if cause == Cause::FormatMismatch {
+            return false;
+        }
+        self.authorizers.iter().all(|a| {
+            a.checks
+                .iter()
+                .all(|c| !matches!(c.proves, Some(Proof::Fails(_))))
+                && a.checks
+                    .iter()
+                    .any(|c| c.proves == Some(Proof::Clears(cause)))
+        })
+    }
+
+    /// The authorizers with a problem of any kind, proven or not.
+    pub fn with_problems(&self) -> usize {
+        self.authorizers.iter().filter(|a| a.has_problems()).count()
+    }
+
+    pub fn diagnosis(&self) -> Diagnosis {
+        Diagnosis::Checked {
+            api_id: self.api_id.clone(),
+            api_kind: self.api_kind,
+            authorizers: self.authorizers.clone(),
+        }
+    }
+
+    fn checks(&self) -> impl Iterator<Item = &Check> {
+        self.authorizers.iter().flat_map(|a| &a.checks)
+    }
+
+    /// The routes of the authorizers whose checks prove `cause`.
+    fn routes_failing(&self, cause: Cause) -> Vec<String> {
+        self.authorizers
+            .iter()
+            .filter(|a| {
+                a.checks
+                    .iter()
+                    .any(|c| c.proves == Some(Proof::Fails(cause)))
+            })
+            .flat_map(|a| a.routes.iter().cloned())
+            .collect()
+    }
+}
+
+/// How long one API's check may take, tries included.
+pub const CHECK_BUDGET: Duration = Duration::from_secs(20);
+
+/// Checks one API: what `doctor` checks, then each Lambda authorizer tried as `probes` allow.
+pub async fn check<I: Inspector, P: Prober>(
+    inspector: &I,
+    prober: &P,
+    api_id: &str,
+    probes: Probes,
+    budget: Duration,
+) -> Result<Checked, InspectError> {
+    let work = async {
+        let evidence = inspect::gather(inspector, api_id, budget).await?;
+        let kind = evidence.api.kind;
+        let mut reports = diagnose::check_api(&evidence, None);
+        for report in &mut reports {
+            let Some(auth) = evidence
+                .api
+                .authorizers
+                .iter()
+                .find(|a| a.id == report.authorizer_id)
+            else {
+                continue;
+            };
+            let tried = match kind {
+                ApiKind::Rest if probes.test_invoke => Some(
+                    prober
+                        .test_invoke(api_id, &auth.id, &probe::test_request(auth))
+                        .await
+                        .map(|t| probe::judge_test_invoke(&t)),
+                ),
+                ApiKind::Http | ApiKind::WebSocket if probes.invoke => match auth.function_arn() {
+                    Some(f) => {
+                        let route = report.routes.first().map_or("$default", String::as_str);
+                        let event = probe::synthetic_event(
+                            kind, auth, api_id, &f.region, &f.account, route,
+                        );
+                        Some(
+                            prober
+                                .invoke(&f.arn, &event.to_string())
+                                .await
+                                .map(|inv| probe::judge_response(kind, auth, &inv)),
+                        )
+                    }
+                    None => None,
+                },
+                _ => None,
+            };
+            match tried {
+                Some(Ok(check)) => {
+                    // API Gateway's own answer outweighs our reading of the policy.
+                    if check.proves == Some(Proof::Clears(Cause::MissingInvokePermission)) {
+                        for c in &mut report.checks {
+                            if c.proves == Some(Proof::Fails(Cause::MissingInvokePermission)) {
+                                c.proves = None;
+                            }
+                        }
+                    }
+                    report.checks.push(check);
+                }
+                Some(Err(e)) => report.checks.push(Check::problem(
+                    format!("the authorizer could not be tried: {e}"),
+                    None,
+                )),
+                None => {}
+            }
+        }
+        Ok(Checked {
+            api_id: api_id.to_owned(),
+            api_kind: kind,
+            name: evidence.api.name.clone(),
+            authorizers: reports,
+        })
+    };
+    tokio::time::timeout(budget, work)
+        .await
+        .unwrap_or(Err(InspectError::TimedOut(budget)))
+}
+
+/// What became of one API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApiOutcome {
+    pub api_id: String,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum Verdict {
+    /// Checked: the causes proven (alerted on, or counted into an open window).
+    Checked {
+        api_kind: ApiKind,
+        failures: Vec<Cause>,
+        /// Authorizers with a problem no check could prove, reported here and not alerted on.
+        unproven_problems: usize,
+    },
+    /// The API is gone (deleted, or rolled back).
+    NotFound,
+    /// It could not be read; the invocation fails so the event is tried again.
+    Unchecked { reason: String },
+}
+
+/// What one check invocation did; the handler's response and its log line.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CheckOutcome {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Trigger>,
+    /// Why nothing was checked, when nothing was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+    pub apis: Vec<ApiOutcome>,
+    /// Problems flood control counted into an open window instead of alerting.
+    pub suppressed: usize,
+    /// Problems reported over because a check found them gone.
+    pub fixed: usize,
+    pub message_ids: Vec<String>,
+}
+
+/// Why a check invocation failed besides publishing: Lambda retries it, then keeps it.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("event rejected: {0}")]
+    Event(#[from] EventError),
+    #[error("stack {stack}: {source}")]
+    Stack {
+        stack: String,
+        #[source]
+        source: InspectError,
+    },
+    #[error("listing the APIs to sweep: {0}")]
+    Catalog(InspectError),
+    #[error("{} of {} APIs not checked: {}", .unchecked.len(), .total, .unchecked.join("; "))]
+    Unchecked {
+        unchecked: Vec<String>,
+        total: usize,
+    },
+}
+
+/// The AWS calls of a check besides those of a traffic alert.
+pub struct Checkers<'a, C, P> {
+    pub catalog: &'a C,
+    pub prober: &'a P,
+}
+
+/// Handles a `CloudFormation Stack Status Change` event.
+pub async fn handle_stack_event<P, I, W, C, Q>(
+    bytes: &[u8],
+    config: &Config,
+    services: &Services<'_, P, I, W>,
+    checkers: &Checkers<'_, C, Q>,
+) -> Result<CheckOutcome, ForwardError>
+where
+    P: Publisher,
+    I: Inspector,
+    W: AlertWindows,
+    C: Catalog,
+    Q: Prober,
+{
+    services
+        .in_time(async {
+            let change = events::stack_change(bytes).map_err(CheckError::from)?;
+            let trigger = Trigger::Deployment {
+                stack_name: change.stack_name.clone(),
+                stack_id: change.stack_id.clone(),
+                status: change.status.clone(),
+                time: change.time.clone(),
+            };
+            if !change.finished() {
+                return Ok(CheckOutcome {
+                    ignored: Some(format!(
+                        "stack status {} is not a finished deployment",
+                        change.status
+                    )),
+                    trigger: Some(trigger),
+                    ..CheckOutcome::default()
+                });
+            }
+            let apis = catalog::stack_apis(checkers.catalog, &change.stack_id)
+                .await
+                .map_err(|source| CheckError::Stack {
+                    stack: change.stack_name.clone(),
+                    source,
+                })?;
+            let ids: Vec<String> = apis.into_iter().map(|a| a.api_id).collect();
+            let batch = format!("{}{}", flood::CHECK_BATCH_PREFIX, change.event_id);
+            check_and_alert(
+                &ids,
+                trigger,
+                &change.account,
+                &batch,
+                config,
+                services,
+                checkers,
+            )
+            .await
+        })
+        .await
+}
+
+/// Handles the sweep's scheduled event.
+pub async fn handle_sweep<P, I, W, C, Q>(
+    event_id: &str,
+    account: &str,
+    config: &Config,
+    services: &Services<'_, P, I, W>,
+    checkers: &Checkers<'_, C, Q>,
+) -> Result<CheckOutcome, ForwardError>
+where
+    P: Publisher,
+    I: Inspector,
+    W: AlertWindows,
+    C: Catalog,
+    Q: Prober,
+{
+    services
+        .in_time(async {
+            let ids = match &config.sweep {
+                None => {
+                    return Ok(CheckOutcome {
+                        ignored: Some("no sweep is set (SWEEP_API_IDS)".to_owned()),
+                        ..CheckOutcome::default()
+                    });
+                }
+                Some(Sweep::Apis(ids)) => ids.clone(),
+                Some(Sweep::All) => checkers
+                    .catalog
+                    .apis()
+                    .await
+                    .map_err(CheckError::Catalog)?
+                    .into_iter()
+                    .map(|a: FoundApi| a.api_id)
+                    .collect(),
+            };
+            let batch = format!("{}sweep:{event_id}", flood::CHECK_BATCH_PREFIX);
+            check_and_alert(
+                &ids,
+                Trigger::Sweep,
+                account,
+                &batch,
+                config,
+                services,
+                checkers,
+            )
+            .await
+        })
+        .await
+}
+
+/// The answer to an SQS invocation
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-errorhandling.html>): the records
+/// that failed, so only they are delivered again, and what was checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueResponse {
+    pub batch_item_failures: Vec<crate::forward::BatchItemFailure>,
+    #[serde(rename = "checked")]
+    pub outcome: CheckOutcome,
+    /// Records that start no check, each with why.
+    pub not_checked: Vec<String>,
+}
+
+/// Handles a batch of CloudTrail-recorded calls from the queue: the calls that arrived while the
+/// batch gathered are one burst, checked once per API however many calls named it. A Lambda
+/// permission change is mapped to the APIs whose authorizers call that function.
+pub async fn handle_api_changes<P, I, W, C, Q>(
+    bytes: &[u8],
+    config: &Config,
+    services: &Services<'_, P, I, W>,
+    checkers: &Checkers<'_, C, Q>,
+) -> Result<QueueResponse, ForwardError>
+where
+    P: Publisher,
+    I: Inspector,
+    W: AlertWindows,
+    C: Catalog,
+    Q: Prober,
+{
+    services
+        .in_time(async {
+            let records = events::queue_records(bytes).map_err(CheckError::from)?;
+            let mut response = QueueResponse::default();
+            // Per API: the messages that named it, so a failed check fails exactly those.
+            let mut apis: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut functions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let (mut calls, mut by, mut account) = (Vec::new(), Vec::new(), None);
+            for r in &records {
+                match events::api_call(r.body.as_bytes()) {
+                    Err(e) => {
+                        tracing::error!(message_id = %r.message_id, error = %e, "record rejected");
+                        response.batch_item_failures.push(item(&r.message_id));
+                    }
+                    Ok(Err(why)) => response.not_checked.push(why.0),
+                    Ok(Ok(call)) => {
+                        push_once(&mut calls, call.event_name.clone());
+                        if let Some(who) = call.by {
+                            push_once(&mut by, who);
+                        }
+                        account.get_or_insert(call.account);
+                        let target = match call.changed {
+                            Changed::Api(id) => apis.entry(id),
+                            Changed::Function(f) => functions.entry(f),
+                        };
+                        target.or_default().push(r.message_id.clone());
+                    }
+                }
+            }
+            if !functions.is_empty() {
+                match apis_using(checkers.catalog, services.inspector, functions.keys()).await {
+                    Ok(using) => {
+                        for (function, ids) in using {
+                            for id in ids {
+                                apis.entry(id)
+                                    .or_default()
+                                    .extend(functions[&function].iter().cloned());
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "APIs using the changed functions unknown");
+                        for m in functions.values().flatten() {
+                            response.batch_item_failures.push(item(m));
+                        }
+                    }
+                }
+            }
+            let Some(account) = account else {
+                return Ok(response);
+            };
+            calls.truncate(MAX_NAMED);
+            by.truncate(MAX_NAMED);
+            let ids: Vec<String> = apis.keys().cloned().collect();
+            let first = records.first().map_or("", |r| r.message_id.as_str());
+            let batch = format!("{}calls:{first}", flood::CHECK_BATCH_PREFIX);
+            let trigger = Trigger::ApiChange { calls, by };
+            match check_and_alert(&ids, trigger, &account, &batch, config, services, checkers).await
+            {
+                Ok(outcome) => response.outcome = outcome,
+                Err(ForwardError::Check(CheckError::Unchecked { unchecked, .. })) => {
+                    for entry in &unchecked {
+                        let id = entry.split(':').next().unwrap_or("");
+                        for m in apis.get(id).into_iter().flatten() {
+                            response.batch_item_failures.push(item(m));
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+            response
+                .batch_item_failures
+                .sort_by(|a, b| a.item_identifier.cmp(&b.item_identifier));
+            response.batch_item_failures.dedup();
+            Ok(response)
+        })
+        .await
+}
+
+/// Calls and callers an alert names at most.
+const MAX_NAMED: usize = 10;
+
+fn push_once(list: &mut Vec<String>, value: String) {
+    if !list.contains(&value) {
+        list.push(value);
+    }
+}
+
+fn item(message_id: &str) -> crate::forward::BatchItemFailure {
+    crate::forward::BatchItemFailure {
+        item_identifier: message_id.to_owned(),
+    }
+}
+
+/// The APIs whose Lambda authorizers call one of `functions` (by name), from one listing of
+/// the account's APIs; the inspector's cache keeps a warm function from reading each again.
+pub async fn apis_using<'f, C: Catalog, I: Inspector>(
+    catalog: &C,
+    inspector: &I,
+    functions: impl Iterator<Item = &'f String>,
+) -> Result<BTreeMap<String, Vec<String>>, InspectError> {
+    let functions: Vec<&String> = functions.collect();
+    let mut using: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for api in catalog.apis().await? {
+        let config = match inspector.api(&api.api_id).await {
+            Ok(c) => c,
+            Err(InspectError::ApiNotFound(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        for a in &config.authorizers {
+            if let Some(f) = a.function_arn()
+                && let Some(name) = functions.iter().find(|n| ***n == f.name)
+            {
+                let ids = using.entry((*name).clone()).or_default();
+                if !ids.contains(&api.api_id) {
+                    ids.push(api.api_id.clone());
+                }
+            }
+        }
+    }
+    Ok(using)
+}
+
+/// Checks each API, alerts on what a check proves, and reports over what a check finds gone.
+/// Every API is checked even when one fails; the invocation fails after, naming the APIs not
+/// checked, so a retry checks them (and flood control keeps the others from alerting twice).
+pub async fn check_and_alert<P, I, W, C, Q>(
+    api_ids: &[String],
+    trigger: Trigger,
+    account: &str,
+    batch: &str,
+    config: &Config,
+    services: &Services<'_, P, I, W>,
+    checkers: &Checkers<'_, C, Q>,
+) -> Result<CheckOutcome, ForwardError>
+where
+    P: Publisher,
+    I: Inspector,
+    W: AlertWindows,
+    C: Catalog,
+    Q: Prober,
+{
+    let probes = Probes::from_config(config);
+    let mut outcome = CheckOutcome {
+        trigger: Some(trigger.clone()),
+        ..CheckOutcome::default()
+    };
+    let mut unchecked = Vec::new();
+    for api_id in api_ids {
+        let checked = match check(
+            services.inspector,
+            checkers.prober,
+            api_id,
+            probes,
+            CHECK_BUDGET,
+        )
+        .await
+        {
+            Ok(c) => c,
+            Err(InspectError::ApiNotFound(_)) => {
+                outcome.apis.push(ApiOutcome {
+                    api_id: api_id.clone(),
+                    verdict: Verdict::NotFound,
+                });
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(api_id, error = %e, "API not checked");
+                unchecked.push(format!("{api_id}: {e}"));
+                outcome.apis.push(ApiOutcome {
+                    api_id: api_id.clone(),
+                    verdict: Verdict::Unchecked {
+                        reason: e.to_string(),
+                    },
+                });
+                continue;
+            }
+        };
+        let failures = checked.failures();
+        let proven = checked
+            .authorizers
+            .iter()
+            .filter(|a| {
+                a.checks
+                    .iter()
+                    .any(|c| matches!(c.proves, Some(Proof::Fails(_))))
+            })
+            .count();
+        outcome.apis.push(ApiOutcome {
+            api_id: api_id.clone(),
+            verdict: Verdict::Checked {
+                api_kind: checked.api_kind,
+                failures: failures.clone(),
+                unproven_problems: checked.with_problems() - proven,
+            },
+        });
+        match failures.first() {
+            Some(&cause) => {
+                alert_found(
+                    &checked,
+                    cause,
+                    &trigger,
+                    account,
+                    batch,
+                    config,
+                    services,
+                    &mut outcome,
+                )
+                .await?;
+            }
+            None => {
+                report_fixed(&checked, &trigger, account, config, services, &mut outcome).await?
+            }
+        }
+    }
+    tracing::info!(outcome = %serde_json::to_string(&outcome).unwrap_or_default(), "checked");
+    if unchecked.is_empty() {
+        Ok(outcome)
+    } else {
+        Err(ForwardError::Check(CheckError::Unchecked {
+            total: api_ids.len(),
+            unchecked,
+        }))
+    }
+}
+
+/// The problem as flood control and the alert's thread key it: the API in the account.
+fn group_of(checked: &Checked, cause: Cause, account: &str) -> Group {
+    Group {
+        cause,
+        log_group: None,
+        count: 0,
+        statuses: Vec::new(),
+        first_seen: None,
+        last_seen: None,
+        sample_request_ids: Vec::new(),
+        errors: Vec::new(),
+        routes: checked.routes_failing(cause),
+        api_ids: vec![checked.api_id.clone()],
+        stages: Vec::new(),
+        account_id: Some(account.to_owned()),
+        owner: Some(account.to_owned()),
+        diagnosis: Some(checked.diagnosis()),
+        suppressed_before: None,
+        drift: None,
+        unverified: 0,
+        first_event_id: None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn alert_found<P: Publisher, I: Inspector, W: AlertWindows>(
+    checked: &Checked,
+    cause: Cause,
+    trigger: &Trigger,
+    account: &str,
+    batch: &str,
+    config: &Config,
+    services: &Services<'_, P, I, W>,
+    outcome: &mut CheckOutcome,
+) -> Result<(), ForwardError> {
+    let mut groups = vec![group_of(checked, cause, account)];
+    let gate = match config.flood_control() {
+        Some((_, seconds)) => {
+            Some(flood::gate(&mut groups, services.windows, batch, now_seconds(), seconds).await)
+        }
+        None => None,
+    };
+    outcome.suppressed += gate.as_ref().map_or(0, |g| g.suppressed);
+    let Some(group) = groups.first() else {
+        return Ok(());
+    };
+    let alert = render::found(group, checked, trigger, config);
+    match services.publisher.publish(&alert).await {
+        Ok(id) => {
+            tracing::info!(message_id = %id, api_id = %checked.api_id, cause = cause.code(), "found before traffic; alert published");
+            services.record(|t| t.alerts_published += 1);
+            if let Some(gate) = &gate {
+                gate.sent(services.windows, group).await;
+            }
+            outcome.message_ids.push(id);
+            Ok(())
+        }
+        Err(source) => {
+            if let Some(gate) = &gate {
+                gate.release(services.windows, group).await;
+            }
+            Err(ForwardError::Publish {
+                published: outcome.message_ids.len(),
+                total: outcome.message_ids.len() + 1,
+                source,
+            })
+        }
+    }
+}
+
+async fn report_fixed<P: Publisher, I: Inspector, W: AlertWindows>(
+    checked: &Checked,
+    trigger: &Trigger,
+    account: &str,
+    config: &Config,
+    services: &Services<'_, P, I, W>,
+    outcome: &mut CheckOutcome,
+) -> Result<(), ForwardError> {
+    if config.flood_control().is_none() {
+        return Ok(());
+    }
+    let key = flood::key(&group_of(checked, Cause::Unknown, account));
+    let window = match services.windows.unreported(&key).await {
+        Ok(w) => w,
+        Err(e) => {
+            // The next check, or the recovery schedule, reports it.
+            tracing::warn!(key, error = %e, "flood-control windows unreadable; no recovery note");
+            return Ok(());
+        }
+    };
+    let Some(q) = window.filter(|q| checked.clears(q.cause)) else {
+        return Ok(());
+    };
+    let note = crate::alert::render_recovered_because(
+        &q,
+        config,
+        Some(&render::fixed_text(checked, trigger)),
+    );
+    let id = services
+        .publisher
+        .publish(&note)
+        .await
+        .map_err(|source| ForwardError::Publish {
+            published: outcome.message_ids.len(),
+            total: outcome.message_ids.len() + 1,
+            source,
+        })?;
+    tracing::info!(key, message_id = %id, "fixed; recovery published");
+    services.record(|t| t.alerts_published += 1);
+    // Marked after publishing: a crash in between repeats the note rather than losing it.
+    if let Err(e) = services
+        .windows
+        .mark_recovered(&key, q.suppressed.window_start, now_seconds())
+        .await
+    {
+        tracing::warn!(key, error = %e, "recovery not recorded");
+    }
+    outcome.fixed += 1;
+    outcome.message_ids.push(id);
+    Ok(())
+}
+
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
