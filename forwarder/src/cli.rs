@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Parser, Subcommand};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -16,8 +16,12 @@ use crate::config::{
     parse_api_id, parse_log_group,
 };
 use crate::decode::{self, Content};
+use crate::deploy::{
+    self,
+    aws::{AwsCatalog, AwsProber},
+};
 use crate::detect::{self, Finding, LogKind, Scan};
-use crate::diagnose::{self, ApiKind, AuthorizerReport};
+use crate::diagnose::{ApiKind, AuthorizerReport};
 use crate::escape::{json_safe, visible};
 use crate::forward;
 use crate::inspect::{self, AwsInspector, AwsLogSearch, LogSearch};
@@ -127,10 +131,23 @@ pub struct PreflightArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["api_id", "stack"])))]
 pub struct DoctorArgs {
     /// The API to check: HTTP, WebSocket or REST, found out from the id.
     #[arg(long, value_name = "ID")]
-    pub api_id: String,
+    pub api_id: Option<String>,
+    /// A CloudFormation stack, by name or ARN: every API it and its nested stacks created is
+    /// checked, as a deploy pipeline's last step.
+    #[arg(long, value_name = "NAME")]
+    pub stack: Option<String>,
+    /// Have API Gateway test each REST authorizer (TestInvokeAuthorizer), which shows a missing
+    /// permission and an answer it cannot read. Runs the authorizer's code.
+    #[arg(long)]
+    pub test_invoke: bool,
+    /// Invoke each HTTP and WebSocket authorizer function with a made-up request of its payload
+    /// format and check its answer's shape. Runs the function's code.
+    #[arg(long)]
+    pub invoke_authorizers: bool,
     /// The API's Region [env: AWS_REGION, else the profile's].
     #[arg(long, value_parser = region_arg)]
     pub region: Option<String>,
@@ -776,29 +793,91 @@ async fn check(args: CheckArgs) -> Result<u8> {
 const DOCTOR_BUDGET: Duration = Duration::from_secs(60);
 
 async fn doctor(args: DoctorArgs) -> Result<u8> {
-    let api_id = parse_api_id(&args.api_id).map_err(|p| ConfigError::new("--api-id", p))?;
-    let inspector = AwsInspector::from_env(args.region.as_deref()).await?;
-    let evidence = inspect::gather(&inspector, &api_id, DOCTOR_BUDGET)
-        .await
-        .map_err(|e| match e {
-            // It names the API already.
-            inspect::InspectError::ApiNotFound(_) => anyhow!("{e}"),
-            e => anyhow!("API {api_id}: {e}"),
-        })?;
-    let reports = diagnose::check_api(&evidence, None);
-    let problems = reports.iter().filter(|r| r.has_problems()).count();
-    let kind = evidence.api.kind;
+    let api_id = args
+        .api_id
+        .as_deref()
+        .map(|id| parse_api_id(id).map_err(|p| ConfigError::new("--api-id", p)))
+        .transpose()?;
+    if let Some(stack) = &args.stack
+        && !crate::preflight::is_stack_name(stack)
+        && crate::deploy::events::stack_arn_parts(stack).is_none()
+    {
+        bail!(
+            "--stack {stack:?} is not a stack name (a letter, then letters, digits and -, at most 128) or a stack ARN"
+        );
+    }
+    let sdk = inspect::sdk_config(args.region.as_deref()).await?;
+    let inspector = AwsInspector::new(&sdk);
+    let probes = deploy::Probes {
+        test_invoke: args.test_invoke,
+        invoke: args.invoke_authorizers,
+    };
+    let prober = AwsProber::new(&sdk);
+    let (ids, stack) = match (&api_id, &args.stack) {
+        (Some(id), _) => (vec![id.clone()], None),
+        (None, Some(stack)) => {
+            let apis = deploy::catalog::stack_apis(&AwsCatalog::new(&sdk), stack)
+                .await
+                .map_err(|e| anyhow!("stack {stack}: {e}"))?;
+            (apis.into_iter().map(|a| a.api_id).collect(), Some(stack))
+        }
+        (None, None) => unreachable!("clap requires --api-id or --stack"),
+    };
+    let mut checked = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let c = deploy::check(&inspector, &prober, id, probes, DOCTOR_BUDGET)
+            .await
+            .map_err(|e| match e {
+                // It names the API already.
+                inspect::InspectError::ApiNotFound(_) => anyhow!("{e}"),
+                e => anyhow!("API {id}: {e}"),
+            })?;
+        checked.push(c);
+    }
+    let problems: usize = checked.iter().map(deploy::Checked::with_problems).sum();
     let mut out = std::io::BufWriter::new(Closable::stdout());
-    if args.json {
-        let doc = serde_json::json!({
-            "api_id": api_id,
-            "api_kind": kind,
-            "authorizers": reports,
-            "authorizers_with_problems": problems,
-        });
-        writeln!(out, "{doc}")?;
-    } else {
-        print_doctor(&mut out, kind, &api_id, &reports, problems)?;
+    let doc = |c: &deploy::Checked| {
+        serde_json::json!({
+            "api_id": c.api_id,
+            "api_kind": c.api_kind,
+            "authorizers": c.authorizers,
+            "authorizers_with_problems": c.with_problems(),
+        })
+    };
+    match (stack, args.json) {
+        (None, true) => writeln!(out, "{}", doc(&checked[0]))?,
+        (None, false) => {
+            let c = &checked[0];
+            print_doctor(&mut out, c.api_kind, &c.api_id, &c.authorizers, problems)?;
+        }
+        (Some(stack), true) => {
+            let doc = serde_json::json!({
+                "stack": stack,
+                "apis": checked.iter().map(doc).collect::<Vec<_>>(),
+                "authorizers_with_problems": problems,
+            });
+            writeln!(out, "{doc}")?;
+        }
+        (Some(stack), false) => {
+            let plural = if checked.len() == 1 { "" } else { "s" };
+            writeln!(
+                out,
+                "stack {}: {} API{plural} (nested stacks included), {problems} authorizer{} with problems",
+                visible(stack),
+                checked.len(),
+                if problems == 1 { "" } else { "s" }
+            )?;
+            for c in &checked {
+                writeln!(out)?;
+                print_doctor(
+                    &mut out,
+                    c.api_kind,
+                    &c.api_id,
+                    &c.authorizers,
+                    c.with_problems(),
+                )?;
+            }
+        }
     }
     out.flush()?;
     Ok(if problems > 0 {

@@ -81,7 +81,8 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let (sdk, check_clients) = (&sdk, &check_clients);
     // The summary metrics carry the function's name, so each stack's alarm reads its own.
     let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok();
-    let (config, services, function_name) = (&config, &services, &function_name);
+    let (config, services, function_name, inspector) =
+        (&config, &services, &function_name, &inspector);
     // Each invocation's future is boxed: with the SDK calls of publishing and diagnosis inline,
     // the runtime's future is deeper than the compiler lays out.
     Box::pin(lambda_runtime::run(service_fn(
@@ -96,7 +97,11 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             let checkers = || {
                 let (catalog, prober) =
                     check_clients.get_or_init(|| (AwsCatalog::new(sdk), AwsProber::new(sdk)));
-                Checkers { catalog, prober }
+                Checkers {
+                    catalog,
+                    prober,
+                    inspector: inspector.inner(),
+                }
             };
             let sweep = (kind == EventKind::Schedule)
                 .then(|| deploy::events::scheduled(bytes))

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
 pub struct Request {
+    pub method: String,
     pub path: String,
     /// Header names in lower case.
     pub headers: Vec<(String, String)>,
@@ -34,6 +35,7 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     if reader.read_line(&mut line).await.ok()? == 0 {
         return None;
     }
+    let method = line.split_whitespace().next()?.to_owned();
     let path = line.split_whitespace().nth(1)?.to_owned();
     let mut length = 0usize;
     let mut headers = Vec::new();
@@ -54,6 +56,7 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
     let mut body = vec![0; length];
     reader.read_exact(&mut body).await.ok()?;
     Some(Request {
+        method,
         path,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
@@ -199,4 +202,83 @@ pub async fn chatbot_stub() -> (String, mpsc::UnboundedReceiver<Request>) {
         (200, "application/json", PAGES[page].to_owned())
     })
     .await
+}
+
+/// API Gateway (v1) as far as the tests need it: `TestInvokeAuthorizer`
+/// (`POST /restapis/{id}/authorizers/{id}`), which moto does not serve, answered with `answer`
+/// (the JSON API Gateway answers with), and every other call passed to `upstream` (moto) as it
+/// came, one request per connection. The test-invoke requests are handed over.
+pub async fn test_invoke_proxy(
+    upstream: String,
+    answer: Arc<std::sync::Mutex<serde_json::Value>>,
+) -> (String, mpsc::UnboundedReceiver<Request>) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let upstream = upstream
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (tx, answer, upstream) = (tx.clone(), answer.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(stream);
+                let Some(request) = read_request(&mut reader).await else {
+                    return;
+                };
+                let path = request.path.split('?').next().unwrap_or("");
+                let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+                let response = if request.method == "POST"
+                    && matches!(parts[..], ["restapis", _, "authorizers", _])
+                {
+                    let body = answer.lock().expect("not poisoned").to_string();
+                    let _ = tx.send(request);
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nx-amzn-RequestId: stub\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .into_bytes()
+                } else {
+                    forward(&upstream, &request).await
+                };
+                let _ = reader.get_mut().write_all(&response).await;
+                let _ = reader.get_mut().shutdown().await;
+            });
+        }
+    });
+    (url, rx)
+}
+
+/// Sends `request` to `upstream` on a connection of its own and returns the whole answer.
+async fn forward(upstream: &str, request: &Request) -> Vec<u8> {
+    let mut head = format!("{} {} HTTP/1.1\r\n", request.method, request.path);
+    for (name, value) in &request.headers {
+        if !matches!(name.as_str(), "connection" | "content-length" | "host") {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    head.push_str(&format!(
+        "host: {upstream}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n",
+        request.body.len()
+    ));
+    let mut stream = TcpStream::connect(upstream)
+        .await
+        .expect("upstream answers");
+    stream
+        .write_all(head.as_bytes())
+        .await
+        .expect("write upstream");
+    stream
+        .write_all(request.body.as_bytes())
+        .await
+        .expect("write upstream");
+    let mut answer = Vec::new();
+    stream
+        .read_to_end(&mut answer)
+        .await
+        .expect("read upstream");
+    answer
 }

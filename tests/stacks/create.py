@@ -91,6 +91,8 @@ def moto_supported_types():
     code = (
         "import json, warnings\n"
         "warnings.simplefilter('ignore')\n"
+        # The models tests/moto_server.py adds are the server's: read them as it does.
+        f"import runpy; runpy.run_path({os.path.join(ROOT, 'tests', 'moto_server.py')!r})\n"
         "from moto.cloudformation.parsing import get_model_map\n"
         "print(json.dumps(sorted(get_model_map())))\n"
     )
@@ -307,7 +309,7 @@ class Deployer:
                     fail(f"{key}: the nested template needs changes moto cannot make: {change}")
                 changes.append(change.replace("output ", f"output {logical}.", 1))
             for output_name, output in nested.get("Outputs", {}).items():
-                output["Export"] = {"Name": {"Fn::Sub": "${AWS::StackName}-" + output_name}}
+                output["Export"] = {"Name": {"Fn::Sub": "${AWS::StackId}-" + output_name}}
             self.s3.put_object(Bucket=self.bucket, Key=key, Body=json.dumps(nested).encode())
         return sorted(set(changes))
 

@@ -18,13 +18,8 @@ use serde_json::Value;
 /// Asserted to be exactly the templates' types that moto lacks, so the list cannot go stale.
 const MOTO_CANNOT_CREATE: &[&str] = &[
     "AWS::ApiGateway::Account",
-    "AWS::ApiGateway::Authorizer",
     "AWS::ApiGateway::Stage",
-    "AWS::ApiGatewayV2::Api",
-    "AWS::ApiGatewayV2::Authorizer",
     "AWS::ApiGatewayV2::Integration",
-    "AWS::ApiGatewayV2::Route",
-    "AWS::ApiGatewayV2::Stage",
     "AWS::Chatbot::SlackChannelConfiguration",
     "AWS::CloudWatch::Alarm",
     "AWS::IAM::RolePolicy",

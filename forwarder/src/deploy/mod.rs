@@ -285,18 +285,20 @@ pub enum CheckError {
     },
 }
 
-/// The AWS calls of a check besides those of a traffic alert.
-pub struct Checkers<'a, C, P> {
+/// The AWS calls of a check. Its inspector reads the live API every time: a traffic alert's
+/// diagnosis may keep what it read for minutes, but a check is about what was just deployed.
+pub struct Checkers<'a, C, P, J> {
     pub catalog: &'a C,
     pub prober: &'a P,
+    pub inspector: &'a J,
 }
 
 /// Handles a `CloudFormation Stack Status Change` event.
-pub async fn handle_stack_event<P, I, W, C, Q>(
+pub async fn handle_stack_event<P, I, W, C, Q, J>(
     bytes: &[u8],
     config: &Config,
     services: &Services<'_, P, I, W>,
-    checkers: &Checkers<'_, C, Q>,
+    checkers: &Checkers<'_, C, Q, J>,
 ) -> Result<CheckOutcome, ForwardError>
 where
     P: Publisher,
@@ -304,6 +306,7 @@ where
     W: AlertWindows,
     C: Catalog,
     Q: Prober,
+    J: Inspector,
 {
     services
         .in_time(async {
@@ -347,12 +350,12 @@ where
 }
 
 /// Handles the sweep's scheduled event.
-pub async fn handle_sweep<P, I, W, C, Q>(
+pub async fn handle_sweep<P, I, W, C, Q, J>(
     event_id: &str,
     account: &str,
     config: &Config,
     services: &Services<'_, P, I, W>,
-    checkers: &Checkers<'_, C, Q>,
+    checkers: &Checkers<'_, C, Q, J>,
 ) -> Result<CheckOutcome, ForwardError>
 where
     P: Publisher,
@@ -360,6 +363,7 @@ where
     W: AlertWindows,
     C: Catalog,
     Q: Prober,
+    J: Inspector,
 {
     services
         .in_time(async {
@@ -411,11 +415,11 @@ pub struct QueueResponse {
 /// Handles a batch of CloudTrail-recorded calls from the queue: the calls that arrived while the
 /// batch gathered are one burst, checked once per API however many calls named it. A Lambda
 /// permission change is mapped to the APIs whose authorizers call that function.
-pub async fn handle_api_changes<P, I, W, C, Q>(
+pub async fn handle_api_changes<P, I, W, C, Q, J>(
     bytes: &[u8],
     config: &Config,
     services: &Services<'_, P, I, W>,
-    checkers: &Checkers<'_, C, Q>,
+    checkers: &Checkers<'_, C, Q, J>,
 ) -> Result<QueueResponse, ForwardError>
 where
     P: Publisher,
@@ -423,6 +427,7 @@ where
     W: AlertWindows,
     C: Catalog,
     Q: Prober,
+    J: Inspector,
 {
     services
         .in_time(async {
@@ -550,14 +555,14 @@ pub async fn apis_using<'f, C: Catalog, I: Inspector>(
 /// Checks each API, alerts on what a check proves, and reports over what a check finds gone.
 /// Every API is checked even when one fails; the invocation fails after, naming the APIs not
 /// checked, so a retry checks them (and flood control keeps the others from alerting twice).
-pub async fn check_and_alert<P, I, W, C, Q>(
+pub async fn check_and_alert<P, I, W, C, Q, J>(
     api_ids: &[String],
     trigger: Trigger,
     account: &str,
     batch: &str,
     config: &Config,
     services: &Services<'_, P, I, W>,
-    checkers: &Checkers<'_, C, Q>,
+    checkers: &Checkers<'_, C, Q, J>,
 ) -> Result<CheckOutcome, ForwardError>
 where
     P: Publisher,
@@ -565,6 +570,7 @@ where
     W: AlertWindows,
     C: Catalog,
     Q: Prober,
+    J: Inspector,
 {
     let probes = Probes::from_config(config);
     let mut outcome = CheckOutcome {
@@ -574,7 +580,7 @@ where
     let mut unchecked = Vec::new();
     for api_id in api_ids {
         let checked = match check(
-            services.inspector,
+            checkers.inspector,
             checkers.prober,
             api_id,
             probes,
