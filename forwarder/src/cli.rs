@@ -121,6 +121,11 @@ pub struct PreflightArgs {
     /// account-level subscription filter policy exists (one per account and Region).
     #[arg(long, conflicts_with = "access_log_group")]
     pub whole_account: bool,
+    /// The stack is deployed with ApiChangeChecks=true: checks a CloudTrail trail logs this
+    /// Region's management events (cloudtrail:DescribeTrails, GetTrailStatus,
+    /// GetEventSelectors), without which no API change reaches EventBridge.
+    #[arg(long)]
+    pub api_change_checks: bool,
     /// The Region to deploy to [env: AWS_REGION, else the profile's]; its partition decides
     /// whether chat applications exist there.
     #[arg(long, value_parser = region_arg)]
@@ -954,6 +959,7 @@ async fn preflight(args: PreflightArgs) -> Result<u8> {
         slack_channel_id: args.slack_channel_id,
         rest_logging: args.rest_logging,
         whole_account: args.whole_account,
+        api_change_checks: args.api_change_checks,
     };
     // The reason says what to check.
     let facts = preflight::gather(&AwsSurvey::new(&sdk), &plan)

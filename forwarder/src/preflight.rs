@@ -5,7 +5,8 @@
 //! filters per log group, one account-level subscription filter policy per account and Region,
 //! the API Gateway CloudWatch role that REST execution logging needs, execution-log groups that
 //! exist only once logging is on, one chat applications configuration per Slack channel, and no
-//! chat applications outside the `aws` partition.
+//! chat applications outside the `aws` partition. With `ApiChangeChecks` it also says whether a
+//! CloudTrail trail delivers the API calls those checks listen for.
 //!
 //! [`check`] is a plain function from what the user asked for ([`Plan`]) and what AWS answered
 //! ([`Facts`]) to [`Finding`]s; [`gather`] asks AWS through the small [`Survey`] trait.
@@ -19,7 +20,7 @@ use serde::Serialize;
 use crate::shape::shell_word;
 pub use survey::{
     AccountPolicy, AwsSurvey, Call, MemorySurvey, SlackChannelConfiguration, SubscriptionFilter,
-    Survey, SurveyError,
+    Survey, SurveyError, Trail,
 };
 
 /// How a finding bears on the deploy.
@@ -56,6 +57,8 @@ pub enum CheckId {
     AccountPolicy,
     CloudwatchRole,
     ChatChannel,
+    #[serde(rename = "cloudtrail")]
+    CloudTrail,
 }
 
 impl CheckId {
@@ -70,6 +73,7 @@ impl CheckId {
             CheckId::AccountPolicy => "account_policy",
             CheckId::CloudwatchRole => "cloudwatch_role",
             CheckId::ChatChannel => "chat_channel",
+            CheckId::CloudTrail => "cloudtrail",
         }
     }
 }
@@ -186,6 +190,9 @@ pub struct Plan {
     pub rest_logging: bool,
     /// member.yaml's account-level subscription filter policy mode.
     pub whole_account: bool,
+    /// The stack is deployed with `ApiChangeChecks=true`, which hears API calls only through a
+    /// CloudTrail trail.
+    pub api_change_checks: bool,
 }
 
 impl Plan {
@@ -237,6 +244,7 @@ pub struct Facts {
     pub account_policies: Option<Read<Vec<AccountPolicy>>>,
     pub cloudwatch_role: Option<Read<Option<String>>>,
     pub slack_channel_configurations: Option<Read<Vec<SlackChannelConfiguration>>>,
+    pub trails: Option<Read<Vec<Trail>>>,
 }
 
 /// Keeps a refusal or a service error as the answer; stops on no answer at all.
@@ -273,6 +281,9 @@ pub async fn gather<S: Survey>(survey: &S, plan: &Plan) -> Result<Facts, SurveyE
     if plan.wants_slack_configurations() {
         facts.slack_channel_configurations =
             Some(keep(survey.slack_channel_configurations().await)?);
+    }
+    if plan.api_change_checks {
+        facts.trails = Some(keep(survey.trails().await)?);
     }
     Ok(facts)
 }
@@ -313,6 +324,9 @@ pub fn check(plan: &Plan, facts: &Facts) -> Vec<Finding> {
         (plan.slack(), &facts.slack_channel_configurations)
     {
         out.push(chat_channel(plan, workspace, channel, configs));
+    }
+    if let Some(trails) = &facts.trails {
+        out.push(cloudtrail(plan, trails));
     }
     out
 }
@@ -785,6 +799,124 @@ fn chat_channel(
     ))
 }
 
+/// `ApiChangeChecks` listens for `AWS API Call via CloudTrail` events, which EventBridge receives
+/// only for management events a trail logs in the Region; without one nothing arrives, while the
+/// stack-completion checks and the sweep need no trail
+/// (<https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html>).
+fn cloudtrail(plan: &Plan, trails: &Read<Vec<Trail>>) -> Finding {
+    let subject = format!("CloudTrail ({})", plan.region);
+    let trails = match trails {
+        Err(e) => return unread(CheckId::CloudTrail, &subject, "the trails", e),
+        Ok(t) => t,
+    };
+    let home = |t: &Trail| {
+        if t.home_region == plan.region || t.home_region.is_empty() {
+            String::new()
+        } else {
+            format!(" (home Region {})", t.home_region)
+        }
+    };
+    if let Some(t) = trails
+        .iter()
+        .find(|t| t.logging == Ok(true) && t.management_writes == Ok(true))
+    {
+        return Finding::new(
+            CheckId::CloudTrail,
+            subject,
+            Status::Ok,
+            format!(
+                "trail {}{} is logging management events here: API changes made outside CloudFormation reach EventBridge",
+                t.name,
+                home(t)
+            ),
+        );
+    }
+    // A trail that may well deliver, but whose status or selectors could not be read.
+    let unknown: Vec<String> = trails
+        .iter()
+        .filter(|t| t.logging != Ok(false) && t.management_writes != Ok(false))
+        .filter_map(|t| {
+            let e = t
+                .logging
+                .as_ref()
+                .err()
+                .or(t.management_writes.as_ref().err())?;
+            Some(match e {
+                SurveyError::Denied { .. } => format!(
+                    "{}{}: needs {} ({e})",
+                    t.name,
+                    home(t),
+                    e.call().permission()
+                ),
+                _ => format!("{}{}: {e}", t.name, home(t)),
+            })
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Finding::new(
+            CheckId::CloudTrail,
+            subject,
+            Status::Warn,
+            format!(
+                "could not tell whether a trail logs management events here: {}",
+                unknown.join("; ")
+            ),
+        );
+    }
+    let region = shell_word(&plan.region, "REGION");
+    let missed = "API changes made outside CloudFormation will not be seen (EventBridge receives CloudTrail management events only when a trail logs them); the stack-completion checks and the sweep work without a trail";
+    // A stopped trail that records management events (or may: its selectors were not read):
+    // start it.
+    if let Some(t) = trails
+        .iter()
+        .find(|t| t.logging == Ok(false) && t.management_writes != Ok(false))
+    {
+        return Finding::new(
+            CheckId::CloudTrail,
+            subject,
+            Status::Warn,
+            format!(
+                "trail {}{} is not logging: {missed}; start it",
+                t.name,
+                home(t)
+            ),
+        )
+        // StartLogging is called in the trail's home Region.
+        .fix(format!(
+            "aws cloudtrail start-logging --region {} --name {}",
+            if t.home_region.is_empty() {
+                region.clone()
+            } else {
+                shell_word(&t.home_region, "HOME_REGION")
+            },
+            shell_word(&t.arn, "TRAIL_ARN")
+        ));
+    }
+    let others = if trails.is_empty() {
+        "no trail delivers this Region's events".to_owned()
+    } else {
+        let names: Vec<String> = trails
+            .iter()
+            .map(|t| format!("{}{}", t.name, home(t)))
+            .collect();
+        format!(
+            "no trail here logs management events that write ({} do not)",
+            names.join(", ")
+        )
+    };
+    Finding::new(
+        CheckId::CloudTrail,
+        subject,
+        Status::Warn,
+        format!(
+            "{others}: {missed}; create a trail (multi-Region, management events are on by default) into an S3 bucket whose policy lets cloudtrail.amazonaws.com write, then start it (the first copy of management events is free of CloudTrail charges; S3 bills the storage)"
+        ),
+    )
+    .fix(format!(
+        "aws cloudtrail create-trail --region {region} --name api-change-checks --s3-bucket-name BUCKET --is-multi-region-trail && aws cloudtrail start-logging --region {region} --name api-change-checks"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -908,6 +1040,17 @@ mod tests {
             p.slack_workspace_id = w.map(str::to_owned);
             p.slack_channel_id = c.map(str::to_owned);
             p
+        };
+        let trails = |t: Vec<Trail>| Facts {
+            trails: Some(Ok(t)),
+            ..Facts::default()
+        };
+        let trail = |name: &str, home: &str, logging: Read<bool>, writes: Read<bool>| Trail {
+            name: name.to_owned(),
+            arn: format!("arn:aws:cloudtrail:{home}:123456789012:trail/{name}"),
+            home_region: home.to_owned(),
+            logging,
+            management_writes: writes,
         };
         let access = |p: &mut Plan| p.log_groups = vec![(GroupRole::Access, ACCESS.to_owned())];
         let exec = |p: &mut Plan| p.log_groups = vec![(GroupRole::Execution, EXEC.to_owned())];
@@ -1252,6 +1395,83 @@ mod tests {
                 "aws chatbot update-slack-channel-configuration --region us-east-2 --chat-configuration-arn arn:aws:chatbot::123456789012:chat-configuration/slack-channel/ops --slack-channel-id C0123 --sns-topic-arns arn:aws:sns:us-east-1:123456789012:deploys arn:aws:sns:eu-west-1:123456789012:billing TOPIC_ARN",
             ),
             (
+                "a trail logging management events",
+                with(&|p| p.api_change_checks = true),
+                trails(vec![trail("org", "us-west-2", Ok(true), Ok(true))]),
+                CheckId::CloudTrail,
+                Status::Ok,
+                "trail org (home Region us-west-2) is logging management events here",
+            ),
+            (
+                "no trail",
+                with(&|p| p.api_change_checks = true),
+                trails(vec![]),
+                CheckId::CloudTrail,
+                Status::Warn,
+                "aws cloudtrail create-trail --region us-east-1 --name api-change-checks --s3-bucket-name BUCKET --is-multi-region-trail && aws cloudtrail start-logging --region us-east-1 --name api-change-checks",
+            ),
+            (
+                "no trail: what still works",
+                with(&|p| p.api_change_checks = true),
+                trails(vec![]),
+                CheckId::CloudTrail,
+                Status::Warn,
+                "API changes made outside CloudFormation will not be seen",
+            ),
+            (
+                "a trail of data events only",
+                with(&|p| p.api_change_checks = true),
+                trails(vec![trail("s3-data", "us-east-1", Ok(true), Ok(false))]),
+                CheckId::CloudTrail,
+                Status::Warn,
+                "(s3-data do not)",
+            ),
+            (
+                "a stopped trail",
+                with(&|p| p.api_change_checks = true),
+                trails(vec![trail("main", "us-west-2", Ok(false), Ok(true))]),
+                CheckId::CloudTrail,
+                Status::Warn,
+                "aws cloudtrail start-logging --region us-west-2 --name arn:aws:cloudtrail:us-west-2:123456789012:trail/main",
+            ),
+            (
+                "a stopped trail whose selectors could not be read",
+                with(&|p| p.api_change_checks = true),
+                trails(vec![trail(
+                    "main",
+                    "us-east-1",
+                    Ok(false),
+                    Err(denied(Call::GetEventSelectors)),
+                )]),
+                CheckId::CloudTrail,
+                Status::Warn,
+                "trail main is not logging",
+            ),
+            (
+                "a trail whose status could not be read",
+                with(&|p| p.api_change_checks = true),
+                trails(vec![trail(
+                    "org",
+                    "us-west-2",
+                    Err(denied(Call::GetTrailStatus)),
+                    Ok(true),
+                )]),
+                CheckId::CloudTrail,
+                Status::Warn,
+                "needs cloudtrail:GetTrailStatus",
+            ),
+            (
+                "trails that could not be listed",
+                with(&|p| p.api_change_checks = true),
+                Facts {
+                    trails: Some(Err(denied(Call::DescribeTrails))),
+                    ..Facts::default()
+                },
+                CheckId::CloudTrail,
+                Status::Warn,
+                "needs cloudtrail:DescribeTrails",
+            ),
+            (
                 "configurations that could not be read",
                 slack_plan("eu-west-1", Some("T0123"), Some("C0123")),
                 Facts {
@@ -1276,8 +1496,12 @@ mod tests {
                 status == Status::Fail,
                 "{what}"
             );
+            // Commands joined by `&&` run one after the other; each is plain.
             if let Some(fix) = f.fix.as_ref().filter(|fix| fix.starts_with("aws ")) {
-                assert!(crate::shape::is_plain_command(fix), "{what}: {fix}");
+                assert!(
+                    fix.split(" && ").all(crate::shape::is_plain_command),
+                    "{what}: {fix}"
+                );
             }
         }
     }
@@ -1302,6 +1526,21 @@ mod tests {
             let mut c = config("C0123", &[bad]);
             c.arn = bad.to_owned();
             findings.extend(check(&p, &slack(vec![c])));
+            p.api_change_checks = true;
+            let stopped = Trail {
+                name: bad.to_owned(),
+                arn: bad.to_owned(),
+                home_region: bad.to_owned(),
+                logging: Ok(false),
+                management_writes: Ok(true),
+            };
+            findings.extend(check(
+                &p,
+                &Facts {
+                    trails: Some(Ok(vec![stopped])),
+                    ..Facts::default()
+                },
+            ));
             let fixes: Vec<&String> = findings.iter().filter_map(|f| f.fix.as_ref()).collect();
             assert!(fixes.len() >= 3, "{bad:?}: {fixes:?}");
             for fix in fixes.into_iter().filter(|f| f.starts_with("aws ")) {
@@ -1360,6 +1599,10 @@ mod tests {
         assert_eq!(facts.account_policies, Some(Ok(vec![])));
         assert_eq!(facts.cloudwatch_role, Some(Ok(None)));
         assert_eq!(facts.slack_channel_configurations, None);
+        assert_eq!(facts.trails, None, "trails only for --api-change-checks");
+        p.api_change_checks = true;
+        assert_eq!(gather(&survey, &p).await.unwrap().trails, Some(Ok(vec![])));
+        p.api_change_checks = false;
 
         // Chat applications are asked about only in the aws partition, with both ids.
         p.slack_workspace_id = Some("T0123".to_owned());
@@ -1389,9 +1632,11 @@ mod tests {
         p.slack_channel_id = Some("C0123".to_owned());
         let mut survey = MemorySurvey::default();
         survey.log_groups.insert(ACCESS.to_owned(), vec![]);
+        p.api_change_checks = true;
         survey.denied = vec![
             Call::DescribeSubscriptionFilters,
             Call::DescribeSlackChannelConfigurations,
+            Call::DescribeTrails,
         ];
         let findings = check(&p, &gather(&survey, &p).await.unwrap());
         let warned: Vec<CheckId> = findings
@@ -1401,7 +1646,11 @@ mod tests {
             .collect();
         assert_eq!(
             warned,
-            [CheckId::SubscriptionFilters, CheckId::ChatChannel],
+            [
+                CheckId::SubscriptionFilters,
+                CheckId::ChatChannel,
+                CheckId::CloudTrail
+            ],
             "{findings:#?}"
         );
         assert!(findings.iter().all(|f| f.status != Status::Fail));

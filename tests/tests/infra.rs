@@ -109,12 +109,33 @@ fn environment_matches_what_the_forwarder_reads() {
             "CAUSE_SEVERITY",
             "DIAGNOSE",
             "EXECUTION_LOG_GROUPS",
+            "INVOKE_AUTHORIZERS",
             "MAX_SAMPLES",
             "METRICS_NAMESPACE",
             "RECOVERY_RULE_NAME",
-            "RUST_LOG"
+            "RUST_LOG",
+            "SWEEP_API_IDS",
+            "SWEEP_RULE_NAME",
+            "TEST_INVOKE_AUTHORIZERS"
         ]
     );
+    // Every variable but the log filter is a setting the forwarder reads.
+    let read = forwarder::config::Setting::ALL.map(forwarder::config::Setting::env);
+    for name in names.iter().filter(|n| **n != "RUST_LOG") {
+        assert!(
+            read.contains(name),
+            "the stack sets {name}, which forwarder/src/config.rs (Setting::ALL) does not read"
+        );
+    }
+    // The checks' switches are the parameters themselves, and the sweep is told the name of its
+    // schedule, derived like the recovery rule's, so it tells the two schedules' events apart.
+    for (var, param) in [
+        ("TEST_INVOKE_AUTHORIZERS", "TestInvokeRestAuthorizers"),
+        ("INVOKE_AUTHORIZERS", "InvokeAuthorizerFunctions"),
+        ("SWEEP_API_IDS", "SweepApiIds"),
+    ] {
+        assert_eq!(vars[var], json!({"Ref": param}), "{var}");
+    }
     // The function switches the rule it is told of, and its role may switch exactly that rule.
     let rule_name = &t["Resources"]["RecoveryCheck"]["Properties"]["Name"];
     assert_eq!(
@@ -128,6 +149,16 @@ fn environment_matches_what_the_forwarder_reads() {
         rule_name["Fn::Sub"][1]["StackUuid"],
         json!({"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]})
     );
+    let sweep_name = &t["Resources"]["SweepSchedule"]["Properties"]["Name"];
+    assert_eq!(
+        vars["SWEEP_RULE_NAME"],
+        json!({"Fn::If": ["SweepOn", sweep_name, ""]})
+    );
+    assert_eq!(
+        sweep_name["Fn::Sub"][0], "forwarder-sweep-${StackUuid}",
+        "15 characters and the stack id's UUID: within EventBridge's 64"
+    );
+    assert_eq!(sweep_name["Fn::Sub"][1], rule_name["Fn::Sub"][1]);
     // The parameters' defaults are settings the forwarder accepts.
     let params = &t["Parameters"];
     let default = |p: &str| params[p]["Default"].as_str().map(str::to_owned);
@@ -233,16 +264,64 @@ const EXECUTION_LOG_PATTERN: &str = forwarder::detect::LogKind::Execution.filter
 fn only_cloudwatch_logs_for_this_log_group_and_account_may_invoke() {
     let t = cfn_template("infra/template.yaml");
     let all = resources_of_type(&t, "AWS::Lambda::Permission");
-    // Besides CloudWatch Logs, only this stack's recovery schedule may invoke the forwarder.
-    let (schedule, others): (Vec<_>, Vec<_>) = all
+    // Besides CloudWatch Logs, only this stack's own rules may invoke the forwarder, each by its
+    // own ARN and only while the rule exists: the recovery schedule, the stack-completion rule of
+    // the deploy-time checks and the sweep's schedule.
+    let (rules, others): (Vec<_>, Vec<_>) = all
         .into_iter()
         .partition(|(_, p)| p["Properties"]["Principal"] == "events.amazonaws.com");
-    assert_eq!(schedule.len(), 1);
+    let mut by_rule: Vec<(String, String, &str)> = rules
+        .iter()
+        .map(|(name, p)| {
+            let rule = p["Properties"]["SourceArn"]["Fn::GetAtt"][0]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: {p}"));
+            assert_eq!(
+                p["Properties"]["SourceArn"],
+                json!({"Fn::GetAtt": [rule, "Arn"]}),
+                "{name}"
+            );
+            assert_eq!(p["Properties"]["Action"], "lambda:InvokeFunction", "{name}");
+            assert_eq!(
+                p["Properties"]["FunctionName"],
+                json!({"Fn::GetAtt": ["ForwarderFunction", "Arn"]})
+            );
+            let r = &t["Resources"][rule];
+            assert_eq!(r["Type"], "AWS::Events::Rule", "{name}");
+            assert_eq!(p["Condition"], r["Condition"], "{name}");
+            assert_eq!(
+                r["Properties"]["Targets"],
+                json!([{"Id": "forwarder", "Arn": {"Fn::GetAtt": ["ForwarderFunction", "Arn"]}}]),
+                "{rule}"
+            );
+            (
+                (*name).clone(),
+                rule.to_owned(),
+                p["Condition"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    by_rule.sort();
     assert_eq!(
-        schedule[0].1["Properties"]["SourceArn"],
-        json!({"Fn::GetAtt": ["RecoveryCheck", "Arn"]})
+        by_rule,
+        [
+            (
+                "DeployChecksPermission".to_owned(),
+                "DeployChecksRule".to_owned(),
+                "DeployChecksOn"
+            ),
+            (
+                "RecoveryCheckPermission".to_owned(),
+                "RecoveryCheck".to_owned(),
+                "FloodControlOn"
+            ),
+            (
+                "SweepPermission".to_owned(),
+                "SweepSchedule".to_owned(),
+                "SweepOn"
+            ),
+        ]
     );
-    assert_eq!(schedule[0].1["Condition"], "FloodControlOn");
     let mut names: Vec<&str> = others.iter().map(|(n, _)| n.as_str()).collect();
     names.sort_unstable();
     assert_eq!(
@@ -441,10 +520,15 @@ fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
         .map(|a| a.as_str().unwrap().to_owned())
         .collect();
     actions.sort();
+    // apigateway:GET twice: the API's authorizers, and the API lists a sweep of every API pages.
     assert_eq!(
         actions,
         [
             "apigateway:GET",
+            "apigateway:GET",
+            "apigateway:POST",
+            "cloudformation:DescribeStacks",
+            "cloudformation:ListStackResources",
             "dynamodb:Scan",
             "dynamodb:UpdateItem",
             "events:DisableRule",
@@ -452,9 +536,13 @@ fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
             "kms:Decrypt",
             "kms:GenerateDataKey",
             "lambda:GetPolicy",
+            "lambda:InvokeFunction",
             "logs:CreateLogStream",
             "logs:PutLogEvents",
             "sns:Publish",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ReceiveMessage",
             "sqs:SendMessage"
         ]
     );
@@ -485,9 +573,10 @@ fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
         json!({"Fn::GetAtt": ["ForwarderLogGroup", "Arn"]})
     );
     assert_eq!(by_action("kms:Decrypt"), json!({"Ref": "KmsKeyArn"}));
-    // Diagnosis reads exactly what it calls (of the one API when ApiId is given, of any API by
-    // its 10-character id otherwise) and function policies in this account and region; nothing
-    // is granted when it is off. HTTP and WebSocket (v2): GetApi, GetRoutes, GetAuthorizer; REST
+    // Diagnosis reads exactly what it calls (of the one API when ApiId is given and no check
+    // before traffic is on, of any API by its 10-character id otherwise) and function policies in
+    // this account and region; nothing is granted when it is off (role_grants_follow_the_checks
+    // evaluates each combination). HTTP and WebSocket (v2): GetApi, GetRoutes, GetAuthorizer; REST
     // (v1): GetRestApi, GetAuthorizers, GetResources with its methods embedded.
     let reads = by_action("apigateway:GET");
     let paths = |id: &str, branch: &Value| -> Vec<String> {
@@ -518,7 +607,7 @@ fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
         got
     };
     let branches = reads["Fn::If"].as_array().unwrap();
-    assert_eq!(branches[0], "HasApiId");
+    assert_eq!(branches[0], "ReadOneApi");
     paths("${ApiId}", &branches[1]);
     // IAM's `*` also matches `/`: `/apis/*` would be every GET under /apis. An API id is 10
     // characters, so ten `?` match one API and nothing below it; only an authorizer's id is `*`.
@@ -539,10 +628,15 @@ fn function_role_may_only_publish_send_failures_log_and_read_authorizers() {
         conditions,
         [
             json!("HasKmsKey"),
-            json!("DiagnoseOn"),
+            json!("ReadApis"),
             json!("FloodControlOn"),
             json!("FloodControlOn"),
-            json!("DiagnoseOn")
+            json!("ReadApis"),
+            json!("DeployChecksOn"),
+            json!("TestInvokeOn"),
+            json!("InvokeAuthorizersOn"),
+            json!("SweepEveryApi"),
+            json!("ApiChangeChecksOn")
         ]
     );
     assert_eq!(
@@ -1582,6 +1676,16 @@ fn parameter_patterns_accept_their_defaults_and_real_key_arns() {
             true,
         ),
         ("AlertMention", "<https://evil.example|x>", false),
+        ("SweepApiIds", "", true),
+        ("SweepApiIds", "*", true),
+        ("SweepApiIds", "a1b2c3d4e5", true),
+        ("SweepApiIds", "a1b2c3d4e5,0123456789,zzzzzzzzzz", true),
+        ("SweepApiIds", "**", false),
+        ("SweepApiIds", "*,a1b2c3d4e5", false),
+        ("SweepApiIds", "a1b2c3d4e5,", false),
+        ("SweepApiIds", "a1b2c3d4e5, 0123456789", false),
+        ("SweepApiIds", "A1B2C3D4E5", false),
+        ("SweepApiIds", "a1b2c3d4", false),
     ] {
         let pattern = t["Parameters"][name]["AllowedPattern"].as_str().unwrap();
         cases.push((name.into(), pattern.to_owned(), value.to_owned(), ok));
@@ -2056,6 +2160,599 @@ fn recovery_schedule_starts_off() {
         events[1]["Condition"]["ArnEquals"]["aws:SourceArn"],
         json!({"Fn::GetAtt": ["AuthorizerFailuresCleared", "Arn"]})
     );
+}
+
+/// A value as CloudFormation resolves it for these parameter values, as far as the role's
+/// policy needs: `Fn::If` takes its branch and `AWS::NoValue` drops out; other functions stay as
+/// written.
+fn resolve(t: &Value, v: &Value, given: &[(&str, &str)]) -> Option<Value> {
+    match v {
+        Value::Object(map) if map.len() == 1 && map.contains_key("Fn::If") => {
+            let f = map["Fn::If"].as_array().unwrap();
+            let on = eval(t, &json!({"Condition": f[0]}), given) == json!(true);
+            resolve(t, &f[if on { 1 } else { 2 }], given)
+        }
+        Value::Object(map) if map.get("Ref") == Some(&json!("AWS::NoValue")) => None,
+        Value::Object(map) => Some(Value::Object(
+            map.iter()
+                .filter_map(|(k, v)| resolve(t, v, given).map(|v| (k.clone(), v)))
+                .collect(),
+        )),
+        Value::Array(items) => Some(Value::Array(
+            items.iter().filter_map(|v| resolve(t, v, given)).collect(),
+        )),
+        other => Some(other.clone()),
+    }
+}
+
+/// The forwarder role's statements a deploy with these parameter values creates, by Sid: the
+/// actions and resources, each a plain string (a `Fn::Sub` as written, `Ref:X`, `X.Arn`).
+fn role_grants(
+    t: &Value,
+    given: &[(&str, &str)],
+) -> std::collections::BTreeMap<String, (Vec<String>, Vec<String>)> {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        // The text, also of the `[text, variables]` form.
+        Value::Object(o) if o.contains_key("Fn::Sub") => {
+            let sub = &o["Fn::Sub"];
+            sub.as_str().or_else(|| sub[0].as_str()).unwrap().to_owned()
+        }
+        Value::Object(o) if o.contains_key("Ref") => format!("Ref:{}", o["Ref"].as_str().unwrap()),
+        Value::Object(o) if o.contains_key("Fn::GetAtt") => {
+            format!("{}.Arn", o["Fn::GetAtt"][0].as_str().unwrap())
+        }
+        other => panic!("{other}"),
+    };
+    let doc = &t["Resources"]["ForwarderRole"]["Properties"]["Policies"][0]["PolicyDocument"];
+    resolve(t, &doc["Statement"], given)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert_eq!(s["Effect"], "Allow", "{s}");
+            let sid = s["Sid"].as_str().unwrap_or_else(|| panic!("no Sid: {s}"));
+            let actions = as_list(&s["Action"]).iter().map(text).collect();
+            let resources = as_list(&s["Resource"]).iter().map(text).collect();
+            (sid.to_owned(), (actions, resources))
+        })
+        .collect()
+}
+
+/// For each combination of the diagnosis and the checks before traffic, the role holds exactly
+/// the grants the features that are on need, and none of a feature that is off: defaults,
+/// everything off, each check alone, ApiId with and without a check before traffic, a switch
+/// that asks for more with no check on.
+#[test]
+fn role_grants_follow_the_checks() {
+    let t = cfn_template("infra/template.yaml");
+    let api = "arn:${AWS::Partition}:apigateway:${AWS::Region}::";
+    let reads = |id: &str| -> Vec<String> {
+        [
+            "/apis/{id}",
+            "/apis/{id}/routes",
+            "/apis/{id}/authorizers/*",
+            "/restapis/{id}",
+            "/restapis/{id}/authorizers",
+            "/restapis/{id}/resources",
+        ]
+        .iter()
+        .map(|p| format!("{api}{}", p.replace("{id}", id)))
+        .collect()
+    };
+    let functions = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*";
+    let grant = |actions: &[&str], resources: Vec<String>| {
+        (
+            actions.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>(),
+            resources,
+        )
+    };
+    let expected = |sids: &[&str], one_api: bool| {
+        let mut m = std::collections::BTreeMap::new();
+        // What every forwarder does, flood control on (the default).
+        m.insert(
+            "PublishAlerts".to_owned(),
+            grant(&["sns:Publish"], vec!["Ref:AlertTopic".to_owned()]),
+        );
+        m.insert(
+            "KeepFailedEvents".to_owned(),
+            grant(&["sqs:SendMessage"], vec!["DeadLetterQueue.Arn".to_owned()]),
+        );
+        m.insert(
+            "WriteOwnLog".to_owned(),
+            grant(
+                &["logs:CreateLogStream", "logs:PutLogEvents"],
+                vec!["ForwarderLogGroup.Arn".to_owned()],
+            ),
+        );
+        m.insert(
+            "CountAlertWindows".to_owned(),
+            grant(
+                &["dynamodb:UpdateItem", "dynamodb:Scan"],
+                vec!["AlertWindowsTable.Arn".to_owned()],
+            ),
+        );
+        m.insert(
+            "SwitchRecoverySchedule".to_owned(),
+            grant(
+                &["events:EnableRule", "events:DisableRule"],
+                vec![
+                    "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/forwarder-recovery-${StackUuid}"
+                        .to_owned(),
+                ],
+            ),
+        );
+        for sid in sids {
+            let g = match *sid {
+                "ReadApiAuthorizers" => grant(
+                    &["apigateway:GET"],
+                    reads(if one_api { "${ApiId}" } else { "??????????" }),
+                ),
+                "ReadAuthorizerFunctionPolicies" => {
+                    grant(&["lambda:GetPolicy"], vec![functions.to_owned()])
+                }
+                "ReadCompletedStacks" => grant(
+                    &[
+                        "cloudformation:ListStackResources",
+                        "cloudformation:DescribeStacks",
+                    ],
+                    vec![
+                        "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/*"
+                            .to_owned(),
+                    ],
+                ),
+                // TestInvokeAuthorizer: POST on a REST API's authorizer, nothing else.
+                "TestInvokeRestAuthorizers" => grant(
+                    &["apigateway:POST"],
+                    vec![format!("{api}/restapis/??????????/authorizers/*")],
+                ),
+                "InvokeAuthorizerFunctions" => {
+                    grant(&["lambda:InvokeFunction"], vec![functions.to_owned()])
+                }
+                "ListApis" => grant(
+                    &["apigateway:GET"],
+                    vec![format!("{api}/apis"), format!("{api}/restapis")],
+                ),
+                "ReadApiChanges" => grant(
+                    &[
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes",
+                    ],
+                    vec!["ApiChangeQueue.Arn".to_owned()],
+                ),
+                other => panic!("{other}"),
+            };
+            m.insert((*sid).to_owned(), g);
+        }
+        m
+    };
+    let read = ["ReadApiAuthorizers", "ReadAuthorizerFunctionPolicies"];
+    let deploy = [
+        "ReadApiAuthorizers",
+        "ReadAuthorizerFunctionPolicies",
+        "ReadCompletedStacks",
+    ];
+    let off = [
+        ("Diagnose", "false"),
+        ("DeployChecks", "false"),
+        ("ApiChangeChecks", "false"),
+        ("SweepApiIds", ""),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut g: Vec<(&str, &str)> = off.to_vec();
+        g.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
+        g.extend_from_slice(extra);
+        g
+    };
+    let test_invoke = [deploy.as_slice(), &["TestInvokeRestAuthorizers"]].concat();
+    let cases: Vec<(&str, Vec<(&str, &str)>, Vec<&str>, bool)> = vec![
+        (
+            "defaults: diagnosis, deploy checks, TestInvokeAuthorizer",
+            vec![],
+            test_invoke.clone(),
+            false,
+        ),
+        ("everything off", with(&[]), vec![], false),
+        (
+            "everything off, invoking asked for: no check, no grant",
+            with(&[
+                ("TestInvokeRestAuthorizers", "true"),
+                ("InvokeAuthorizerFunctions", "true"),
+            ]),
+            vec![],
+            false,
+        ),
+        (
+            "diagnosis of one API, TestInvokeAuthorizer asked for but no check before traffic",
+            with(&[
+                ("Diagnose", "true"),
+                ("ApiId", "a1b2c3d4e5"),
+                ("TestInvokeRestAuthorizers", "true"),
+            ]),
+            read.to_vec(),
+            true,
+        ),
+        (
+            "diagnosis of any API",
+            with(&[("Diagnose", "true")]),
+            read.to_vec(),
+            false,
+        ),
+        (
+            "ApiId with deploy checks: a deploy may create any API",
+            vec![("ApiId", "a1b2c3d4e5")],
+            test_invoke.clone(),
+            false,
+        ),
+        (
+            "deploy checks without diagnosis or TestInvokeAuthorizer",
+            with(&[
+                ("DeployChecks", "true"),
+                ("TestInvokeRestAuthorizers", "false"),
+            ]),
+            deploy.to_vec(),
+            false,
+        ),
+        (
+            "invoking the authorizer functions",
+            vec![("InvokeAuthorizerFunctions", "true")],
+            [test_invoke.as_slice(), &["InvokeAuthorizerFunctions"]].concat(),
+            false,
+        ),
+        (
+            "API changes alone",
+            with(&[
+                ("ApiChangeChecks", "true"),
+                ("TestInvokeRestAuthorizers", "false"),
+                ("ApiId", "a1b2c3d4e5"),
+            ]),
+            [read.as_slice(), &["ReadApiChanges"]].concat(),
+            false,
+        ),
+        (
+            "a sweep of every API, testing REST authorizers",
+            with(&[("SweepApiIds", "*")]),
+            [read.as_slice(), &["TestInvokeRestAuthorizers", "ListApis"]].concat(),
+            false,
+        ),
+        (
+            "a sweep of named APIs lists none",
+            with(&[
+                ("SweepApiIds", "a1b2c3d4e5,f6g7h8i9j0"),
+                ("TestInvokeRestAuthorizers", "false"),
+                ("ApiId", "a1b2c3d4e5"),
+            ]),
+            read.to_vec(),
+            false,
+        ),
+        (
+            "everything on",
+            vec![
+                ("ApiChangeChecks", "true"),
+                ("SweepApiIds", "*"),
+                ("InvokeAuthorizerFunctions", "true"),
+                ("ApiId", "a1b2c3d4e5"),
+            ],
+            [
+                test_invoke.as_slice(),
+                &["InvokeAuthorizerFunctions", "ListApis", "ReadApiChanges"],
+            ]
+            .concat(),
+            false,
+        ),
+    ];
+    for (what, given, sids, one_api) in cases {
+        assert_eq!(
+            role_grants(&t, &given),
+            expected(&sids, one_api),
+            "{what}: {given:?}"
+        );
+    }
+}
+
+/// Whether each event matches an EventBridge pattern, by moto's implementation of EventBridge's
+/// pattern matching (prefix, exists, nested detail), as the rule would deliver it.
+fn pattern_matches(pattern: &Value, events: &[Value]) -> Vec<bool> {
+    let out = Command::new(root().join(".venv/bin/python"))
+        .args([
+            "-c",
+            "import json, sys\nfrom moto.events.models import EventPattern\np, events = json.load(sys.stdin)\npattern = EventPattern.load(json.dumps(p))\nprint(json.dumps([pattern.matches_event(e) for e in events]))",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(json!([pattern, events]).to_string().as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The deploy-time checks run on a stack that completed (created, updated, or rolled back to its
+/// previous state, whose APIs are live again), never on one in progress, failed or deleted. The
+/// event is what CloudFormation sends to the default bus (source aws.cloudformation).
+#[test]
+fn deploy_checks_run_on_each_completed_stack_only() {
+    let t = cfn_template("infra/template.yaml");
+    let rule = &t["Resources"]["DeployChecksRule"];
+    assert_eq!(rule["Condition"], "DeployChecksOn");
+    assert_eq!(rule["Properties"]["State"], "ENABLED");
+    let pattern = &rule["Properties"]["EventPattern"];
+    assert_eq!(
+        *pattern,
+        json!({
+            "source": ["aws.cloudformation"],
+            "detail-type": ["CloudFormation Stack Status Change"],
+            "detail": {"status-details": {"status": ["CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"]}}
+        })
+    );
+    let event = |status: &str| {
+        json!({
+            "source": "aws.cloudformation",
+            "detail-type": "CloudFormation Stack Status Change",
+            "account": "123456789012",
+            "region": "us-east-1",
+            "resources": ["arn:aws:cloudformation:us-east-1:123456789012:stack/api/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"],
+            "detail": {
+                "stack-id": "arn:aws:cloudformation:us-east-1:123456789012:stack/api/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+                "status-details": {"status": status, "status-reason": ""}
+            }
+        })
+    };
+    let statuses = [
+        ("CREATE_COMPLETE", true),
+        ("UPDATE_COMPLETE", true),
+        ("UPDATE_ROLLBACK_COMPLETE", true),
+        ("CREATE_IN_PROGRESS", false),
+        ("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", false),
+        ("ROLLBACK_COMPLETE", false),
+        ("DELETE_COMPLETE", false),
+        ("UPDATE_FAILED", false),
+        ("IMPORT_COMPLETE", false),
+    ];
+    let events: Vec<Value> = statuses.iter().map(|(s, _)| event(s)).collect();
+    let want: Vec<bool> = statuses.iter().map(|(_, ok)| *ok).collect();
+    assert_eq!(pattern_matches(pattern, &events), want, "{statuses:?}");
+    // A resource's status change in the same source is not a stack's.
+    let mut resource = event("CREATE_COMPLETE");
+    resource["detail-type"] = json!("CloudFormation Resource Status Change");
+    assert_eq!(pattern_matches(pattern, &[resource]), [false]);
+    // On with the defaults, off when asked.
+    let on = json!({"Condition": "DeployChecksOn"});
+    assert_eq!(eval(&t, &on, &[]), json!(true));
+    assert_eq!(eval(&t, &on, &[("DeployChecks", "false")]), json!(false));
+    let central = cfn_template("infra/org/central.yaml");
+    assert_eq!(
+        central["Resources"]["Forwarder"]["Properties"]["Parameters"]["DeployChecks"], "false",
+        "the central account holds none of the members' stacks"
+    );
+}
+
+/// API changes made outside CloudFormation reach the function through CloudTrail: only calls that
+/// succeeded, only the ones that change what an authorizer check sees, gathered in a queue that
+/// only this rule may send to, read in settled batches that report their failures one by one.
+#[test]
+fn api_changes_are_queued_from_cloudtrail_and_checked_in_settled_batches() {
+    let t = cfn_template("infra/template.yaml");
+    let res = &t["Resources"];
+    for name in [
+        "ApiChangeRule",
+        "ApiChangeQueue",
+        "ApiChangeQueuePolicy",
+        "ApiChangeMapping",
+    ] {
+        assert_eq!(res[name]["Condition"], "ApiChangeChecksOn", "{name}");
+    }
+    let on = json!({"Condition": "ApiChangeChecksOn"});
+    assert_eq!(
+        eval(&t, &on, &[]),
+        json!(false),
+        "needs a trail: off unless asked"
+    );
+    assert_eq!(eval(&t, &on, &[("ApiChangeChecks", "true")]), json!(true));
+    let rule = &res["ApiChangeRule"]["Properties"];
+    let pattern = &rule["EventPattern"];
+    assert_eq!(
+        *pattern,
+        json!({
+            "source": ["aws.apigateway", "aws.lambda"],
+            "detail-type": ["AWS API Call via CloudTrail"],
+            "detail": {
+                "eventSource": ["apigateway.amazonaws.com", "lambda.amazonaws.com"],
+                "errorCode": [{"exists": false}],
+                "eventName": ["CreateDeployment", "CreateStage", "UpdateStage", "CreateRoute", "UpdateRoute", "DeleteRoute", "CreateAuthorizer", "UpdateAuthorizer", "DeleteAuthorizer", "PutMethod", "UpdateMethod", "DeleteMethod", "ImportRestApi", "PutRestApi", "ImportApi", "ReimportApi", {"prefix": "AddPermission"}, {"prefix": "RemovePermission"}]
+            }
+        })
+    );
+    assert_eq!(
+        rule["Targets"],
+        json!([{"Id": "queue", "Arn": {"Fn::GetAtt": ["ApiChangeQueue", "Arn"]}}])
+    );
+    let call = |source: &str, name: &str, error: Option<&str>| {
+        let mut e = json!({
+            "source": format!("aws.{source}"),
+            "detail-type": "AWS API Call via CloudTrail",
+            "detail": {
+                "eventSource": format!("{source}.amazonaws.com"),
+                "eventName": name,
+                "requestParameters": {"apiId": "a1b2c3d4e5"}
+            }
+        });
+        if let Some(code) = error {
+            e["detail"]["errorCode"] = json!(code);
+            e["detail"]["errorMessage"] = json!("denied");
+        }
+        e
+    };
+    let calls = [
+        (call("apigateway", "CreateDeployment", None), true),
+        (call("apigateway", "UpdateAuthorizer", None), true),
+        (call("apigateway", "ReimportApi", None), true),
+        // Lambda's CloudTrail names carry the API version.
+        (call("lambda", "AddPermission20150331v2", None), true),
+        (call("lambda", "RemovePermission20150331v2", None), true),
+        // A failed call changed nothing.
+        (
+            call("apigateway", "CreateDeployment", Some("AccessDenied")),
+            false,
+        ),
+        (
+            call(
+                "lambda",
+                "AddPermission20150331v2",
+                Some("ResourceConflictException"),
+            ),
+            false,
+        ),
+        // Reads, and changes that do not bear on an authorizer.
+        (call("apigateway", "GetAuthorizers", None), false),
+        (call("lambda", "UpdateFunctionCode20150331v2", None), false),
+        (call("apigateway", "TagResource", None), false),
+    ];
+    let events: Vec<Value> = calls.iter().map(|(e, _)| e.clone()).collect();
+    let want: Vec<bool> = calls.iter().map(|(_, ok)| *ok).collect();
+    assert_eq!(pattern_matches(pattern, &events), want);
+
+    // Encrypted; held long enough for the function's retries and the batching window; after three
+    // receives a message goes to the dead-letter queue, which alarms.
+    let q = &res["ApiChangeQueue"]["Properties"];
+    assert_eq!(q["SqsManagedSseEnabled"], true);
+    let timeout = res["ForwarderFunction"]["Properties"]["Timeout"]
+        .as_i64()
+        .unwrap();
+    let settle = &t["Parameters"]["ApiChangeSettleSeconds"];
+    assert_eq!(
+        (
+            &settle["Type"],
+            &settle["Default"],
+            &settle["MinValue"],
+            &settle["MaxValue"]
+        ),
+        (&json!("Number"), &json!(60), &json!(0), &json!(300))
+    );
+    let visibility = q["VisibilityTimeout"].as_i64().unwrap();
+    assert!(
+        visibility >= 6 * timeout + settle["MaxValue"].as_i64().unwrap(),
+        "{visibility}"
+    );
+    assert_eq!(
+        q["RedrivePolicy"],
+        json!({"deadLetterTargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}, "maxReceiveCount": 3})
+    );
+    let alarm = &res["DeadLetterAlarm"];
+    assert!(alarm.get("Condition").is_none());
+    assert_eq!(
+        alarm["Properties"]["Dimensions"][0]["Value"],
+        json!({"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]})
+    );
+
+    // Only this rule may send, and only over TLS.
+    let policy = &res["ApiChangeQueuePolicy"]["Properties"];
+    assert_eq!(policy["Queues"], json!([{"Ref": "ApiChangeQueue"}]));
+    let stmts = policy["PolicyDocument"]["Statement"].as_array().unwrap();
+    let allows: Vec<&Value> = stmts.iter().filter(|s| s["Effect"] == "Allow").collect();
+    assert_eq!(allows.len(), 1);
+    assert_eq!(
+        allows[0]["Principal"],
+        json!({"Service": "events.amazonaws.com"})
+    );
+    assert_eq!(allows[0]["Action"], "sqs:SendMessage");
+    assert_eq!(
+        allows[0]["Resource"],
+        json!({"Fn::GetAtt": ["ApiChangeQueue", "Arn"]})
+    );
+    assert_eq!(
+        allows[0]["Condition"],
+        json!({"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["ApiChangeRule", "Arn"]}}})
+    );
+    assert!(stmts.iter().any(|s| s["Effect"] == "Deny"
+        && s["Condition"] == json!({"Bool": {"aws:SecureTransport": "false"}})));
+
+    // Settled batches, failures reported per message. Lambda takes more than 10 messages a batch
+    // only with a batching window of at least one second, so a window of 0 takes 10.
+    let m = &res["ApiChangeMapping"];
+    assert_eq!(m["Type"], "AWS::Lambda::EventSourceMapping");
+    let m = &m["Properties"];
+    assert_eq!(
+        m["EventSourceArn"],
+        json!({"Fn::GetAtt": ["ApiChangeQueue", "Arn"]})
+    );
+    assert_eq!(
+        m["FunctionName"],
+        json!({"Fn::GetAtt": ["ForwarderFunction", "Arn"]})
+    );
+    assert_eq!(
+        m["MaximumBatchingWindowInSeconds"],
+        json!({"Ref": "ApiChangeSettleSeconds"})
+    );
+    assert_eq!(
+        m["FunctionResponseTypes"],
+        json!(["ReportBatchItemFailures"])
+    );
+    for (settle, batch) in [("60", 100), ("1", 100), ("300", 100), ("0", 10)] {
+        let given = [("ApiChangeSettleSeconds", settle)];
+        assert_eq!(
+            resolve(&t, &m["BatchSize"], &given),
+            Some(json!(batch)),
+            "ApiChangeSettleSeconds={settle}"
+        );
+    }
+    // Nothing on the queue when off: no mapping, no grant to read it.
+    assert!(!role_grants(&t, &[]).contains_key("ReadApiChanges"));
+}
+
+/// The sweep runs on its own schedule, named as the function is told, only when APIs are named.
+#[test]
+fn sweep_runs_on_its_schedule_only_when_asked() {
+    let t = cfn_template("infra/template.yaml");
+    let rule = &t["Resources"]["SweepSchedule"];
+    assert_eq!(rule["Condition"], "SweepOn");
+    let p = &rule["Properties"];
+    assert_eq!(p["State"], "ENABLED");
+    // SweepMinutes is at least 5, so `minutes` is always the right unit (EventBridge refuses
+    // `rate(1 minutes)`).
+    assert_eq!(
+        p["ScheduleExpression"],
+        json!({"Fn::Sub": "rate(${SweepMinutes} minutes)"})
+    );
+    let minutes = &t["Parameters"]["SweepMinutes"];
+    assert_eq!(
+        (
+            &minutes["Type"],
+            &minutes["Default"],
+            &minutes["MinValue"],
+            &minutes["MaxValue"]
+        ),
+        (&json!("Number"), &json!(60), &json!(5), &json!(1440))
+    );
+    assert!(p.get("EventPattern").is_none());
+    let on = json!({"Condition": "SweepOn"});
+    let every = json!({"Condition": "SweepEveryApi"});
+    for (ids, sweeps, lists) in [
+        ("", false, false),
+        ("*", true, true),
+        ("a1b2c3d4e5", true, false),
+        ("a1b2c3d4e5,f6g7h8i9j0", true, false),
+    ] {
+        let given = [("SweepApiIds", ids)];
+        assert_eq!(eval(&t, &on, &given), json!(sweeps), "{ids:?}");
+        assert_eq!(eval(&t, &every, &given), json!(lists), "{ids:?}");
+    }
+    assert_eq!(t["Parameters"]["SweepApiIds"]["Default"], "");
 }
 
 /// Matches each value against its pattern as CloudFormation would (whole value).

@@ -400,10 +400,12 @@ async fn logs_may_invoke_each_forwarder_only_for_its_log_group_and_account() {
             by_principal.entry(principal).or_default().push(st);
         }
         let flood_control = variant != "main-no-flood-control";
+        // The deploy-time checks are on by default, off in central (its stacks hold no API).
+        let deploy_checks = !variant.starts_with("central");
         let mut principals: Vec<&str> = by_principal.keys().map(String::as_str).collect();
         principals.sort_unstable();
         let mut expected = Vec::new();
-        if flood_control {
+        if flood_control || deploy_checks {
             expected.push("events.amazonaws.com");
         }
         // A stream-fed forwarder is invoked by its event-source mapping; no log group may. The
@@ -448,15 +450,37 @@ async fn logs_may_invoke_each_forwarder_only_for_its_log_group_and_account() {
         );
         expected.sort_unstable();
         assert_eq!(principals, expected, "{variant}: {doc}");
-        if flood_control {
-            let rule = physical(s, "RecoveryCheck");
-            assert_eq!(by_principal["events.amazonaws.com"].len(), 1, "{variant}");
-            assert_eq!(
-                by_principal["events.amazonaws.com"][0]["Condition"]["ArnLike"]["AWS:SourceArn"],
-                format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"),
-                "{variant}"
-            );
-        }
+        // EventBridge only for this stack's own rules, each by its ARN.
+        let rules: Vec<&str> = [
+            ("RecoveryCheck", flood_control),
+            ("DeployChecksRule", deploy_checks),
+        ]
+        .into_iter()
+        .filter_map(|(rule, on)| on.then_some(rule))
+        .collect();
+        let mut sources: Vec<String> = by_principal
+            .get("events.amazonaws.com")
+            .into_iter()
+            .flatten()
+            .map(|st| {
+                st["Condition"]["ArnLike"]["AWS:SourceArn"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        sources.sort_unstable();
+        let mut wanted: Vec<String> = rules
+            .iter()
+            .map(|r| {
+                let name = physical(s, r);
+                // moto's physical id of a rule is its name or its ARN.
+                let name = name.rsplit('/').next().unwrap().to_owned();
+                format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}")
+            })
+            .collect();
+        wanted.sort_unstable();
+        assert_eq!(sources, wanted, "{variant}");
     }
 }
 
@@ -511,9 +535,17 @@ async fn each_role_grants_only_what_its_variant_needs() {
         if variant == "main-kms" {
             expected.extend(["kms:Decrypt", "kms:GenerateDataKey"]);
         }
-        // Diagnosis is off in central: the member accounts' APIs are not readable from there.
+        // Diagnosis and the deploy-time checks are off in central: the member accounts' APIs
+        // are not readable from there. Elsewhere the deploy-time checks are on by default: they
+        // read completed stacks and test-invoke REST authorizers.
         if !stream_fed {
-            expected.extend(["apigateway:GET", "lambda:GetPolicy"]);
+            expected.extend([
+                "apigateway:GET",
+                "apigateway:POST",
+                "cloudformation:DescribeStacks",
+                "cloudformation:ListStackResources",
+                "lambda:GetPolicy",
+            ]);
         }
         expected.sort_unstable();
         assert_eq!(
@@ -545,20 +577,12 @@ async fn each_role_grants_only_what_its_variant_needs() {
         if let Some(keys) = grants.get("kms:Decrypt") {
             assert_eq!(keys, &[key.to_owned()]);
         }
-        // Diagnosis reads exactly what it calls on the API it watches (any API's by its
-        // 10-character id when none is named): GetApi, routes and authorizers of HTTP and
-        // WebSocket APIs; GetRestApi, authorizers and resources of REST APIs.
-        // (The demo's HTTP API is not created by moto: its id cannot be read back.)
-        let api = match variant {
-            "demo-rest" => Some(physical(stack("demo"), "RestApi")),
-            v if v.starts_with("main-") => Some(String::new()),
-            _ => None,
-        };
-        if let (Some(reads), Some(api)) = (grants.get("apigateway:GET"), api) {
-            let id = match api.as_str() {
-                "" => "??????????",
-                id => id,
-            };
+        // Diagnosis reads exactly what it calls, of any API by its 10-character id: the
+        // deploy-time checks (on by default) may meet any API a deploy creates, even where the
+        // demo names its API. GetApi, routes and authorizers of HTTP and WebSocket APIs;
+        // GetRestApi, authorizers and resources of REST APIs.
+        if let Some(reads) = grants.get("apigateway:GET") {
+            let id = "??????????";
             let expected: Vec<String> = [
                 format!("/apis/{id}"),
                 format!("/apis/{id}/routes"),
@@ -571,6 +595,18 @@ async fn each_role_grants_only_what_its_variant_needs() {
             .map(|p| format!("arn:aws:apigateway:{REGION}::{p}"))
             .collect();
             assert_eq!(reads, &expected, "{variant}");
+            assert_eq!(
+                grants["apigateway:POST"],
+                [format!(
+                    "arn:aws:apigateway:{REGION}::/restapis/{id}/authorizers/*"
+                )],
+                "{variant}"
+            );
+            assert_eq!(
+                grants["cloudformation:ListStackResources"],
+                [format!("arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/*")],
+                "{variant}"
+            );
         }
         if let Some(reads) = grants.get("lambda:GetPolicy") {
             assert_eq!(

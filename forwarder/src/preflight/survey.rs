@@ -16,6 +16,9 @@ pub enum Call {
     DescribeAccountPolicies,
     GetAccount,
     DescribeSlackChannelConfigurations,
+    DescribeTrails,
+    GetTrailStatus,
+    GetEventSelectors,
 }
 
 impl Call {
@@ -29,6 +32,9 @@ impl Call {
             Call::DescribeSlackChannelConfigurations => {
                 "chatbot:DescribeSlackChannelConfigurations"
             }
+            Call::DescribeTrails => "cloudtrail:DescribeTrails",
+            Call::GetTrailStatus => "cloudtrail:GetTrailStatus",
+            Call::GetEventSelectors => "cloudtrail:GetEventSelectors",
         }
     }
 
@@ -91,6 +97,19 @@ pub struct SlackChannelConfiguration {
     pub topic_arns: Vec<String>,
 }
 
+/// A CloudTrail trail that delivers this Region's events: one of the Region, or a multi-Region or
+/// organization trail of another home Region (DescribeTrails lists those as shadow trails).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trail {
+    pub name: String,
+    pub arn: String,
+    pub home_region: String,
+    /// GetTrailStatus's `IsLogging`.
+    pub logging: Result<bool, SurveyError>,
+    /// Whether its event selectors record management events that write (write-only or all).
+    pub management_writes: Result<bool, SurveyError>,
+}
+
 /// The reads `preflight` makes in the account and Region it checks.
 pub trait Survey: Sync {
     /// Whether a log group of exactly this name exists.
@@ -113,6 +132,9 @@ pub trait Survey: Sync {
     fn slack_channel_configurations(
         &self,
     ) -> impl Future<Output = Result<Vec<SlackChannelConfiguration>, SurveyError>> + Send;
+    /// The trails that deliver this Region's events, each with whether it logs and records
+    /// management events.
+    fn trails(&self) -> impl Future<Output = Result<Vec<Trail>, SurveyError>> + Send;
 }
 
 /// Sorts an SDK error: IAM's refusal, another answer of the service, or no usable answer at all
@@ -171,6 +193,7 @@ pub struct AwsSurvey {
     logs: aws_sdk_cloudwatchlogs::Client,
     apigateway: aws_sdk_apigateway::Client,
     chatbot: aws_sdk_chatbot::Client,
+    cloudtrail: aws_sdk_cloudtrail::Client,
 }
 
 impl AwsSurvey {
@@ -185,6 +208,7 @@ impl AwsSurvey {
             logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
             apigateway: aws_sdk_apigateway::Client::new(sdk),
             chatbot: aws_sdk_chatbot::Client::from_conf(chatbot),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
         }
     }
 }
@@ -321,6 +345,80 @@ impl Survey for AwsSurvey {
             }
         }
     }
+
+    /// DescribeTrails with shadow trails (a multi-Region or organization trail homed elsewhere
+    /// delivers this Region's events too), then each trail's GetTrailStatus and
+    /// GetEventSelectors by ARN, asked in the trail's home Region
+    /// (<https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_DescribeTrails.html>).
+    /// A refusal of one trail's status or selectors is kept with that trail.
+    async fn trails(&self) -> Result<Vec<Trail>, SurveyError> {
+        let listed = self
+            .cloudtrail
+            .describe_trails()
+            .include_shadow_trails(true)
+            .send()
+            .await
+            .map_err(|e| classify(Call::DescribeTrails, &e))?;
+        let mut trails = Vec::new();
+        for t in listed.trail_list() {
+            let Some(arn) = t.trail_arn() else { continue };
+            let home = match t.home_region() {
+                Some(r) if !r.is_empty() => self
+                    .cloudtrail
+                    .config()
+                    .to_builder()
+                    .region(aws_config::Region::new(r.to_owned()))
+                    .build(),
+                _ => self.cloudtrail.config().clone(),
+            };
+            let home = aws_sdk_cloudtrail::Client::from_conf(home);
+            let logging = match home.get_trail_status().name(arn).send().await {
+                Ok(status) => Ok(status.is_logging().unwrap_or(false)),
+                Err(e) => Err(classify(Call::GetTrailStatus, &e)),
+            };
+            let management_writes = match home.get_event_selectors().trail_name(arn).send().await {
+                Ok(s) => Ok(records_management_writes(&s)),
+                Err(e) => Err(classify(Call::GetEventSelectors, &e)),
+            };
+            for r in [&logging.as_ref().err(), &management_writes.as_ref().err()] {
+                if let Some(e @ SurveyError::Unreachable { .. }) = r {
+                    return Err((*e).clone());
+                }
+            }
+            trails.push(Trail {
+                name: t.name().unwrap_or(arn).to_owned(),
+                arn: arn.to_owned(),
+                home_region: t.home_region().unwrap_or_default().to_owned(),
+                logging,
+                management_writes,
+            });
+        }
+        Ok(trails)
+    }
+}
+
+/// Whether a trail's selectors record management events that write: basic selectors with
+/// `IncludeManagementEvents` and `ReadWriteType` `All` or `WriteOnly`, or an advanced selector
+/// on `eventCategory` `Management` that does not keep only reads
+/// (<https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-management-events-with-cloudtrail.html>).
+fn records_management_writes(
+    s: &aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput,
+) -> bool {
+    use aws_sdk_cloudtrail::types::ReadWriteType;
+    let basic = s.event_selectors().iter().any(|e| {
+        e.include_management_events() == Some(true)
+            && !matches!(e.read_write_type(), Some(ReadWriteType::ReadOnly))
+    });
+    let advanced = s.advanced_event_selectors().iter().any(|a| {
+        let field = |name: &str| a.field_selectors().iter().find(|f| f.field() == name);
+        let management =
+            field("eventCategory").is_some_and(|f| f.equals().iter().any(|v| v == "Management"));
+        let reads_only = field("readOnly").is_some_and(|f| {
+            f.equals().iter().any(|v| v == "true") || f.not_equals().iter().any(|v| v == "false")
+        });
+        management && !reads_only
+    });
+    basic || advanced
 }
 
 /// Fixed answers, for tests and for what no local AWS stand-in implements (moto has no chatbot
@@ -332,6 +430,7 @@ pub struct MemorySurvey {
     pub account_policies: Vec<AccountPolicy>,
     pub cloudwatch_role: Option<String>,
     pub slack_channel_configurations: Vec<SlackChannelConfiguration>,
+    pub trails: Vec<Trail>,
     /// Calls IAM refuses.
     pub denied: Vec<Call>,
     /// When set, every call fails as if no endpoint answered.
@@ -392,11 +491,82 @@ impl Survey for MemorySurvey {
             self.slack_channel_configurations.clone()
         })
     }
+
+    async fn trails(&self) -> Result<Vec<Trail>, SurveyError> {
+        self.answer(Call::DescribeTrails, || self.trails.clone())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Basic selectors record management events unless they keep only reads; advanced ones on
+    /// eventCategory Management unless they keep only reads; data events alone never.
+    #[test]
+    fn management_writes_come_from_basic_or_advanced_selectors() {
+        use aws_sdk_cloudtrail::operation::get_event_selectors::GetEventSelectorsOutput;
+        use aws_sdk_cloudtrail::types::{
+            AdvancedEventSelector, AdvancedFieldSelector, EventSelector, ReadWriteType,
+        };
+        let basic = |management: bool, rw: ReadWriteType| {
+            GetEventSelectorsOutput::builder()
+                .event_selectors(
+                    EventSelector::builder()
+                        .include_management_events(management)
+                        .read_write_type(rw)
+                        .build(),
+                )
+                .build()
+        };
+        assert!(records_management_writes(&basic(true, ReadWriteType::All)));
+        assert!(records_management_writes(&basic(
+            true,
+            ReadWriteType::WriteOnly
+        )));
+        assert!(!records_management_writes(&basic(
+            true,
+            ReadWriteType::ReadOnly
+        )));
+        assert!(!records_management_writes(&basic(
+            false,
+            ReadWriteType::All
+        )));
+        let field = |name: &str, equals: &[&str]| {
+            AdvancedFieldSelector::builder()
+                .field(name)
+                .set_equals(Some(equals.iter().map(|v| (*v).to_owned()).collect()))
+                .build()
+                .unwrap()
+        };
+        let advanced = |fields: Vec<AdvancedFieldSelector>| {
+            GetEventSelectorsOutput::builder()
+                .advanced_event_selectors(
+                    AdvancedEventSelector::builder()
+                        .set_field_selectors(Some(fields))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        };
+        let management = || field("eventCategory", &["Management"]);
+        assert!(records_management_writes(&advanced(vec![management()])));
+        assert!(records_management_writes(&advanced(vec![
+            management(),
+            field("readOnly", &["false"])
+        ])));
+        assert!(!records_management_writes(&advanced(vec![
+            management(),
+            field("readOnly", &["true"])
+        ])));
+        assert!(!records_management_writes(&advanced(vec![
+            field("eventCategory", &["Data"]),
+            field("resources.type", &["AWS::S3::Object"])
+        ])));
+        assert!(!records_management_writes(
+            &GetEventSelectorsOutput::builder().build()
+        ));
+    }
 
     #[test]
     fn chatbot_is_asked_where_it_has_an_endpoint() {
