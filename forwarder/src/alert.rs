@@ -132,6 +132,32 @@ pub struct Group {
     pub first_event_id: Option<String>,
 }
 
+impl Group {
+    /// A group of `cause` that holds nothing yet.
+    pub fn empty(cause: Cause) -> Self {
+        Group {
+            cause,
+            log_group: None,
+            count: 0,
+            statuses: Vec::new(),
+            first_seen: None,
+            last_seen: None,
+            sample_request_ids: Vec::new(),
+            errors: Vec::new(),
+            routes: Vec::new(),
+            api_ids: Vec::new(),
+            stages: Vec::new(),
+            account_id: None,
+            owner: None,
+            diagnosis: None,
+            suppressed_before: None,
+            drift: None,
+            unverified: 0,
+            first_event_id: None,
+        }
+    }
+}
+
 /// How many of a group's failed requests logged one status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct StatusCount {
@@ -205,24 +231,9 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
             .or_insert_with(|| {
                 slots.push(Slot {
                     group: Group {
-                        cause: f.cause,
                         log_group: f.log_group.as_deref().map(str::to_owned),
-                        count: 0,
-                        statuses: Vec::new(),
-                        first_seen: None,
-                        last_seen: None,
-                        sample_request_ids: Vec::new(),
-                        errors: Vec::new(),
-                        routes: Vec::new(),
                         api_ids: api.iter().map(|a| (*a).to_owned()).collect(),
-                        stages: Vec::new(),
-                        account_id: None,
-                        owner: None,
-                        diagnosis: None,
-                        suppressed_before: None,
-                        drift: None,
-                        unverified: 0,
-                        first_event_id: None,
+                        ..Group::empty(f.cause)
                     },
                     first: f,
                     last: f,

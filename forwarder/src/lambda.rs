@@ -110,32 +110,23 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             let response = match kind {
                 EventKind::Schedule if sweep.is_some() => {
                     let s = sweep.as_ref().expect("checked");
-                    Box::pin(deploy::handle_sweep(
-                        &s.event_id,
-                        &s.account,
-                        config,
-                        services,
-                        &checkers(),
-                    ))
-                    .await
-                    .map(|o| serde_json::to_value(o).expect("an outcome serialises"))
+                    let checkers = checkers();
+                    Box::pin(checkers.sweep(&s.event_id, &s.account, config, services))
+                        .await
+                        .map(|o| serde_json::to_value(o).expect("an outcome serialises"))
                 }
-                EventKind::StackStatus => Box::pin(deploy::handle_stack_event(
-                    bytes,
-                    config,
-                    services,
-                    &checkers(),
-                ))
-                .await
-                .map(|o| serde_json::to_value(o).expect("an outcome serialises")),
-                EventKind::Queue => Box::pin(deploy::handle_api_changes(
-                    bytes,
-                    config,
-                    services,
-                    &checkers(),
-                ))
-                .await
-                .map(|o| serde_json::to_value(o).expect("a response serialises")),
+                EventKind::StackStatus => {
+                    let checkers = checkers();
+                    Box::pin(checkers.stack_event(bytes, config, services))
+                        .await
+                        .map(|o| serde_json::to_value(o).expect("an outcome serialises"))
+                }
+                EventKind::Queue => {
+                    let checkers = checkers();
+                    Box::pin(checkers.api_changes(bytes, config, services))
+                        .await
+                        .map(|o| serde_json::to_value(o).expect("a response serialises"))
+                }
                 EventKind::Kinesis => Box::pin(handle_kinesis(bytes, config, services))
                     .await
                     .map(|r| serde_json::to_value(r).expect("a response serialises")),

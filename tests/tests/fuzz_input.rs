@@ -377,15 +377,15 @@ fn handle(event: &[u8], config: &Config) -> Result<usize, DecodeError> {
             .map(|outcome| outcome.message_ids.len()),
         // A check reads AWS, and here there is none: whatever the event says, nothing is sent.
         EventKind::StackStatus | EventKind::Queue => {
-            use forwarder::deploy::{self, Checkers, catalog::MemoryCatalog, probe::NoProbes};
+            use forwarder::deploy::{Checkers, catalog::MemoryCatalog, probe::NoProbes};
             let checkers = Checkers {
                 catalog: &MemoryCatalog::default(),
                 prober: &NoProbes,
                 inspector: &forwarder::inspect::Offline,
             };
             runtime.block_on(async {
-                let _ = deploy::handle_stack_event(event, config, &services, &checkers).await;
-                let _ = deploy::handle_api_changes(event, config, &services, &checkers).await;
+                let _ = checkers.stack_event(event, config, &services).await;
+                let _ = checkers.api_changes(event, config, &services).await;
             });
             assert!(publisher.sent().is_empty());
             return Ok(0);

@@ -293,110 +293,258 @@ pub struct Checkers<'a, C, P, J> {
     pub inspector: &'a J,
 }
 
-/// Handles a `CloudFormation Stack Status Change` event.
-pub async fn handle_stack_event<P, I, W, C, Q, J>(
-    bytes: &[u8],
-    config: &Config,
-    services: &Services<'_, P, I, W>,
-    checkers: &Checkers<'_, C, Q, J>,
-) -> Result<CheckOutcome, ForwardError>
-where
-    P: Publisher,
-    I: Inspector,
-    W: AlertWindows,
-    C: Catalog,
-    Q: Prober,
-    J: Inspector,
-{
-    services
-        .in_time(async {
-            let change = events::stack_change(bytes).map_err(CheckError::from)?;
-            let trigger = Trigger::Deployment {
-                stack_name: change.stack_name.clone(),
-                stack_id: change.stack_id.clone(),
-                status: change.status.clone(),
-                time: change.time.clone(),
-            };
-            if !change.finished() {
-                return Ok(CheckOutcome {
-                    ignored: Some(format!(
-                        "stack status {} is not a finished deployment",
-                        change.status
-                    )),
-                    trigger: Some(trigger),
-                    ..CheckOutcome::default()
-                });
-            }
-            let apis = catalog::stack_apis(checkers.catalog, &change.stack_id)
-                .await
-                .map_err(|source| CheckError::Stack {
-                    stack: change.stack_name.clone(),
-                    source,
-                })?;
-            let ids: Vec<String> = apis.into_iter().map(|a| a.api_id).collect();
-            let batch = format!("{}{}", flood::CHECK_BATCH_PREFIX, change.event_id);
-            check_and_alert(
-                &ids,
-                trigger,
-                &change.account,
-                &batch,
-                config,
-                services,
-                checkers,
-            )
-            .await
-        })
-        .await
-}
-
-/// Handles the sweep's scheduled event.
-pub async fn handle_sweep<P, I, W, C, Q, J>(
-    event_id: &str,
-    account: &str,
-    config: &Config,
-    services: &Services<'_, P, I, W>,
-    checkers: &Checkers<'_, C, Q, J>,
-) -> Result<CheckOutcome, ForwardError>
-where
-    P: Publisher,
-    I: Inspector,
-    W: AlertWindows,
-    C: Catalog,
-    Q: Prober,
-    J: Inspector,
-{
-    services
-        .in_time(async {
-            let ids = match &config.sweep {
-                None => {
+impl<C: Catalog, Q: Prober, J: Inspector> Checkers<'_, C, Q, J> {
+    /// Handles a `CloudFormation Stack Status Change` event.
+    pub async fn stack_event<P: Publisher, I: Inspector, W: AlertWindows>(
+        &self,
+        bytes: &[u8],
+        config: &Config,
+        services: &Services<'_, P, I, W>,
+    ) -> Result<CheckOutcome, ForwardError> {
+        services
+            .in_time(async {
+                let change = events::stack_change(bytes).map_err(CheckError::from)?;
+                let trigger = Trigger::Deployment {
+                    stack_name: change.stack_name.clone(),
+                    stack_id: change.stack_id.clone(),
+                    status: change.status.clone(),
+                    time: change.time.clone(),
+                };
+                if !change.finished() {
                     return Ok(CheckOutcome {
-                        ignored: Some("no sweep is set (SWEEP_API_IDS)".to_owned()),
+                        ignored: Some(format!(
+                            "stack status {} is not a finished deployment",
+                            change.status
+                        )),
+                        trigger: Some(trigger),
                         ..CheckOutcome::default()
                     });
                 }
-                Some(Sweep::Apis(ids)) => ids.clone(),
-                Some(Sweep::All) => checkers
-                    .catalog
-                    .apis()
+                let apis = catalog::stack_apis(self.catalog, &change.stack_id)
                     .await
-                    .map_err(CheckError::Catalog)?
-                    .into_iter()
-                    .map(|a: FoundApi| a.api_id)
-                    .collect(),
-            };
-            let batch = format!("{}sweep:{event_id}", flood::CHECK_BATCH_PREFIX);
-            check_and_alert(
-                &ids,
-                Trigger::Sweep,
-                account,
-                &batch,
-                config,
-                services,
-                checkers,
-            )
+                    .map_err(|source| CheckError::Stack {
+                        stack: change.stack_name.clone(),
+                        source,
+                    })?;
+                let ids: Vec<String> = apis.into_iter().map(|a| a.api_id).collect();
+                let batch = format!("{}{}", flood::CHECK_BATCH_PREFIX, change.event_id);
+                self.check_and_alert(&ids, trigger, &change.account, &batch, config, services)
+                    .await
+            })
             .await
-        })
-        .await
+    }
+
+    /// Handles the sweep's scheduled event.
+    pub async fn sweep<P: Publisher, I: Inspector, W: AlertWindows>(
+        &self,
+        event_id: &str,
+        account: &str,
+        config: &Config,
+        services: &Services<'_, P, I, W>,
+    ) -> Result<CheckOutcome, ForwardError> {
+        services
+            .in_time(async {
+                let ids = match &config.sweep {
+                    None => {
+                        return Ok(CheckOutcome {
+                            ignored: Some("no sweep is set (SWEEP_API_IDS)".to_owned()),
+                            ..CheckOutcome::default()
+                        });
+                    }
+                    Some(Sweep::Apis(ids)) => ids.clone(),
+                    Some(Sweep::All) => self
+                        .catalog
+                        .apis()
+                        .await
+                        .map_err(CheckError::Catalog)?
+                        .into_iter()
+                        .map(|a: FoundApi| a.api_id)
+                        .collect(),
+                };
+                let batch = format!("{}sweep:{event_id}", flood::CHECK_BATCH_PREFIX);
+                self.check_and_alert(&ids, Trigger::Sweep, account, &batch, config, services)
+                    .await
+            })
+            .await
+    }
+
+    /// Handles a batch of CloudTrail-recorded calls from the queue: the calls that arrived while the
+    /// batch gathered are one burst, checked once per API however many calls named it. A Lambda
+    /// permission change is mapped to the APIs whose authorizers call that function.
+    pub async fn api_changes<P: Publisher, I: Inspector, W: AlertWindows>(
+        &self,
+        bytes: &[u8],
+        config: &Config,
+        services: &Services<'_, P, I, W>,
+    ) -> Result<QueueResponse, ForwardError> {
+        services
+            .in_time(async {
+                let records = events::queue_records(bytes).map_err(CheckError::from)?;
+                let mut response = QueueResponse::default();
+                // Per API: the messages that named it, so a failed check fails exactly those.
+                let mut apis: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                let mut functions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                let (mut calls, mut by, mut account) = (Vec::new(), Vec::new(), None);
+                for r in &records {
+                    match events::api_call(r.body.as_bytes()) {
+                        Err(e) => {
+                            tracing::error!(message_id = %r.message_id, error = %e, "record rejected");
+                            response.batch_item_failures.push(item(&r.message_id));
+                        }
+                        Ok(Err(why)) => response.not_checked.push(why.0),
+                        Ok(Ok(call)) => {
+                            push_once(&mut calls, call.event_name.clone());
+                            if let Some(who) = call.by {
+                                push_once(&mut by, who);
+                            }
+                            account.get_or_insert(call.account);
+                            let target = match call.changed {
+                                Changed::Api(id) => apis.entry(id),
+                                Changed::Function(f) => functions.entry(f),
+                            };
+                            target.or_default().push(r.message_id.clone());
+                        }
+                    }
+                }
+                if !functions.is_empty() {
+                    match apis_using(self.catalog, services.inspector, functions.keys()).await {
+                        Ok(using) => {
+                            for (function, ids) in using {
+                                for id in ids {
+                                    apis.entry(id)
+                                        .or_default()
+                                        .extend(functions[&function].iter().cloned());
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "APIs using the changed functions unknown");
+                            for m in functions.values().flatten() {
+                                response.batch_item_failures.push(item(m));
+                            }
+                        }
+                    }
+                }
+                let Some(account) = account else {
+                    return Ok(response);
+                };
+                calls.truncate(MAX_NAMED);
+                by.truncate(MAX_NAMED);
+                let ids: Vec<String> = apis.keys().cloned().collect();
+                let first = records.first().map_or("", |r| r.message_id.as_str());
+                let batch = format!("{}calls:{first}", flood::CHECK_BATCH_PREFIX);
+                let trigger = Trigger::ApiChange { calls, by };
+                match self.check_and_alert(&ids, trigger, &account, &batch, config, services).await
+                {
+                    Ok(outcome) => response.outcome = outcome,
+                    Err(ForwardError::Check(CheckError::Unchecked { unchecked, .. })) => {
+                        for entry in &unchecked {
+                            let id = entry.split(':').next().unwrap_or("");
+                            for m in apis.get(id).into_iter().flatten() {
+                                response.batch_item_failures.push(item(m));
+                            }
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+                response
+                    .batch_item_failures
+                    .sort_by(|a, b| a.item_identifier.cmp(&b.item_identifier));
+                response.batch_item_failures.dedup();
+                Ok(response)
+            })
+            .await
+    }
+
+    /// Checks each API, alerts on what a check proves, and reports over what a check finds gone.
+    /// Every API is checked even when one fails; the invocation fails after, naming the APIs not
+    /// checked, so a retry checks them (and flood control keeps the others from alerting twice).
+    pub async fn check_and_alert<P: Publisher, I: Inspector, W: AlertWindows>(
+        &self,
+        api_ids: &[String],
+        trigger: Trigger,
+        account: &str,
+        batch: &str,
+        config: &Config,
+        services: &Services<'_, P, I, W>,
+    ) -> Result<CheckOutcome, ForwardError> {
+        let probes = Probes::from_config(config);
+        let mut outcome = CheckOutcome {
+            trigger: Some(trigger.clone()),
+            ..CheckOutcome::default()
+        };
+        let mut unchecked = Vec::new();
+        for api_id in api_ids {
+            let checked =
+                match check(self.inspector, self.prober, api_id, probes, CHECK_BUDGET).await {
+                    Ok(c) => c,
+                    Err(InspectError::ApiNotFound(_)) => {
+                        outcome.apis.push(ApiOutcome {
+                            api_id: api_id.clone(),
+                            verdict: Verdict::NotFound,
+                        });
+                        continue;
+                    }
+                    Err(e) => {
+                        tracing::error!(api_id, error = %e, "API not checked");
+                        unchecked.push(format!("{api_id}: {e}"));
+                        outcome.apis.push(ApiOutcome {
+                            api_id: api_id.clone(),
+                            verdict: Verdict::Unchecked {
+                                reason: e.to_string(),
+                            },
+                        });
+                        continue;
+                    }
+                };
+            let failures = checked.failures();
+            let proven = checked
+                .authorizers
+                .iter()
+                .filter(|a| {
+                    a.checks
+                        .iter()
+                        .any(|c| matches!(c.proves, Some(Proof::Fails(_))))
+                })
+                .count();
+            outcome.apis.push(ApiOutcome {
+                api_id: api_id.clone(),
+                verdict: Verdict::Checked {
+                    api_kind: checked.api_kind,
+                    failures: failures.clone(),
+                    unproven_problems: checked.with_problems() - proven,
+                },
+            });
+            match failures.first() {
+                Some(&cause) => {
+                    alert_found(
+                        &checked,
+                        cause,
+                        &trigger,
+                        account,
+                        batch,
+                        config,
+                        services,
+                        &mut outcome,
+                    )
+                    .await?;
+                }
+                None => {
+                    report_fixed(&checked, &trigger, account, config, services, &mut outcome)
+                        .await?
+                }
+            }
+        }
+        tracing::info!(outcome = %serde_json::to_string(&outcome).unwrap_or_default(), "checked");
+        if unchecked.is_empty() {
+            Ok(outcome)
+        } else {
+            Err(ForwardError::Check(CheckError::Unchecked {
+                total: api_ids.len(),
+                unchecked,
+            }))
+        }
+    }
 }
 
 /// The answer to an SQS invocation
@@ -410,102 +558,6 @@ pub struct QueueResponse {
     pub outcome: CheckOutcome,
     /// Records that start no check, each with why.
     pub not_checked: Vec<String>,
-}
-
-/// Handles a batch of CloudTrail-recorded calls from the queue: the calls that arrived while the
-/// batch gathered are one burst, checked once per API however many calls named it. A Lambda
-/// permission change is mapped to the APIs whose authorizers call that function.
-pub async fn handle_api_changes<P, I, W, C, Q, J>(
-    bytes: &[u8],
-    config: &Config,
-    services: &Services<'_, P, I, W>,
-    checkers: &Checkers<'_, C, Q, J>,
-) -> Result<QueueResponse, ForwardError>
-where
-    P: Publisher,
-    I: Inspector,
-    W: AlertWindows,
-    C: Catalog,
-    Q: Prober,
-    J: Inspector,
-{
-    services
-        .in_time(async {
-            let records = events::queue_records(bytes).map_err(CheckError::from)?;
-            let mut response = QueueResponse::default();
-            // Per API: the messages that named it, so a failed check fails exactly those.
-            let mut apis: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            let mut functions: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            let (mut calls, mut by, mut account) = (Vec::new(), Vec::new(), None);
-            for r in &records {
-                match events::api_call(r.body.as_bytes()) {
-                    Err(e) => {
-                        tracing::error!(message_id = %r.message_id, error = %e, "record rejected");
-                        response.batch_item_failures.push(item(&r.message_id));
-                    }
-                    Ok(Err(why)) => response.not_checked.push(why.0),
-                    Ok(Ok(call)) => {
-                        push_once(&mut calls, call.event_name.clone());
-                        if let Some(who) = call.by {
-                            push_once(&mut by, who);
-                        }
-                        account.get_or_insert(call.account);
-                        let target = match call.changed {
-                            Changed::Api(id) => apis.entry(id),
-                            Changed::Function(f) => functions.entry(f),
-                        };
-                        target.or_default().push(r.message_id.clone());
-                    }
-                }
-            }
-            if !functions.is_empty() {
-                match apis_using(checkers.catalog, services.inspector, functions.keys()).await {
-                    Ok(using) => {
-                        for (function, ids) in using {
-                            for id in ids {
-                                apis.entry(id)
-                                    .or_default()
-                                    .extend(functions[&function].iter().cloned());
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "APIs using the changed functions unknown");
-                        for m in functions.values().flatten() {
-                            response.batch_item_failures.push(item(m));
-                        }
-                    }
-                }
-            }
-            let Some(account) = account else {
-                return Ok(response);
-            };
-            calls.truncate(MAX_NAMED);
-            by.truncate(MAX_NAMED);
-            let ids: Vec<String> = apis.keys().cloned().collect();
-            let first = records.first().map_or("", |r| r.message_id.as_str());
-            let batch = format!("{}calls:{first}", flood::CHECK_BATCH_PREFIX);
-            let trigger = Trigger::ApiChange { calls, by };
-            match check_and_alert(&ids, trigger, &account, &batch, config, services, checkers).await
-            {
-                Ok(outcome) => response.outcome = outcome,
-                Err(ForwardError::Check(CheckError::Unchecked { unchecked, .. })) => {
-                    for entry in &unchecked {
-                        let id = entry.split(':').next().unwrap_or("");
-                        for m in apis.get(id).into_iter().flatten() {
-                            response.batch_item_failures.push(item(m));
-                        }
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-            response
-                .batch_item_failures
-                .sort_by(|a, b| a.item_identifier.cmp(&b.item_identifier));
-            response.batch_item_failures.dedup();
-            Ok(response)
-        })
-        .await
 }
 
 /// Calls and callers an alert names at most.
@@ -552,131 +604,15 @@ pub async fn apis_using<'f, C: Catalog, I: Inspector>(
     Ok(using)
 }
 
-/// Checks each API, alerts on what a check proves, and reports over what a check finds gone.
-/// Every API is checked even when one fails; the invocation fails after, naming the APIs not
-/// checked, so a retry checks them (and flood control keeps the others from alerting twice).
-pub async fn check_and_alert<P, I, W, C, Q, J>(
-    api_ids: &[String],
-    trigger: Trigger,
-    account: &str,
-    batch: &str,
-    config: &Config,
-    services: &Services<'_, P, I, W>,
-    checkers: &Checkers<'_, C, Q, J>,
-) -> Result<CheckOutcome, ForwardError>
-where
-    P: Publisher,
-    I: Inspector,
-    W: AlertWindows,
-    C: Catalog,
-    Q: Prober,
-    J: Inspector,
-{
-    let probes = Probes::from_config(config);
-    let mut outcome = CheckOutcome {
-        trigger: Some(trigger.clone()),
-        ..CheckOutcome::default()
-    };
-    let mut unchecked = Vec::new();
-    for api_id in api_ids {
-        let checked = match check(
-            checkers.inspector,
-            checkers.prober,
-            api_id,
-            probes,
-            CHECK_BUDGET,
-        )
-        .await
-        {
-            Ok(c) => c,
-            Err(InspectError::ApiNotFound(_)) => {
-                outcome.apis.push(ApiOutcome {
-                    api_id: api_id.clone(),
-                    verdict: Verdict::NotFound,
-                });
-                continue;
-            }
-            Err(e) => {
-                tracing::error!(api_id, error = %e, "API not checked");
-                unchecked.push(format!("{api_id}: {e}"));
-                outcome.apis.push(ApiOutcome {
-                    api_id: api_id.clone(),
-                    verdict: Verdict::Unchecked {
-                        reason: e.to_string(),
-                    },
-                });
-                continue;
-            }
-        };
-        let failures = checked.failures();
-        let proven = checked
-            .authorizers
-            .iter()
-            .filter(|a| {
-                a.checks
-                    .iter()
-                    .any(|c| matches!(c.proves, Some(Proof::Fails(_))))
-            })
-            .count();
-        outcome.apis.push(ApiOutcome {
-            api_id: api_id.clone(),
-            verdict: Verdict::Checked {
-                api_kind: checked.api_kind,
-                failures: failures.clone(),
-                unproven_problems: checked.with_problems() - proven,
-            },
-        });
-        match failures.first() {
-            Some(&cause) => {
-                alert_found(
-                    &checked,
-                    cause,
-                    &trigger,
-                    account,
-                    batch,
-                    config,
-                    services,
-                    &mut outcome,
-                )
-                .await?;
-            }
-            None => {
-                report_fixed(&checked, &trigger, account, config, services, &mut outcome).await?
-            }
-        }
-    }
-    tracing::info!(outcome = %serde_json::to_string(&outcome).unwrap_or_default(), "checked");
-    if unchecked.is_empty() {
-        Ok(outcome)
-    } else {
-        Err(ForwardError::Check(CheckError::Unchecked {
-            total: api_ids.len(),
-            unchecked,
-        }))
-    }
-}
-
 /// The problem as flood control and the alert's thread key it: the API in the account.
 fn group_of(checked: &Checked, cause: Cause, account: &str) -> Group {
     Group {
-        cause,
-        log_group: None,
-        count: 0,
-        statuses: Vec::new(),
-        first_seen: None,
-        last_seen: None,
-        sample_request_ids: Vec::new(),
-        errors: Vec::new(),
         routes: checked.routes_failing(cause),
         api_ids: vec![checked.api_id.clone()],
-        stages: Vec::new(),
         account_id: Some(account.to_owned()),
         owner: Some(account.to_owned()),
         diagnosis: Some(checked.diagnosis()),
-        suppressed_before: None,
-        drift: None,
-        unverified: 0,
-        first_event_id: None,
+        ..Group::empty(cause)
     }
 }
 

@@ -78,16 +78,16 @@ async fn run(
         prober: &NoProbes,
         inspector,
     };
-    check_and_alert(
-        &[API.to_owned()],
-        Trigger::Sweep,
-        ACCOUNT,
-        batch,
-        config,
-        &services,
-        &checkers,
-    )
-    .await
+    checkers
+        .check_and_alert(
+            &[API.to_owned()],
+            Trigger::Sweep,
+            ACCOUNT,
+            batch,
+            config,
+            &services,
+        )
+        .await
 }
 
 fn traffic(cause: Cause) -> Group {
@@ -242,12 +242,14 @@ async fn the_sweep_of_every_api_checks_what_the_account_lists() {
         prober: &NoProbes,
         inspector: &inspector,
     };
-    let outcome = handle_sweep("e1", ACCOUNT, &config, &services, &checkers)
+    let outcome = checkers
+        .sweep("e1", ACCOUNT, &config, &services)
         .await
         .unwrap();
     assert_eq!(outcome.apis.len(), 1);
     assert_eq!(publisher.sent().len(), 1);
-    let off = handle_sweep("e1", ACCOUNT, &Config::default(), &services, &checkers)
+    let off = checkers
+        .sweep("e1", ACCOUNT, &Config::default(), &services)
         .await
         .unwrap();
     assert!(off.ignored.is_some());
