@@ -177,7 +177,11 @@ pub fn stack_change(bytes: &[u8]) -> Result<StackChange, EventError> {
         event_id: e.id.into_owned(),
         account: e.account.into_owned(),
         region: e.region.into_owned(),
-        time: e.time.map(Cow::into_owned),
+        // EventBridge's ISO 8601 time; anything else is left out of what an alert says.
+        time: e
+            .time
+            .filter(|t| t.len() <= 40 && t.bytes().all(|b| b.is_ascii_graphic()))
+            .map(Cow::into_owned),
         stack_id,
         status,
     })
@@ -298,9 +302,14 @@ pub fn api_call(bytes: &[u8]) -> Result<Result<ApiCall, NotChecked>, EventError>
         account: e.account.into_owned(),
         region: e.region.into_owned(),
         changed,
-        event_name,
-        by: text(&d["userIdentity"]["arn"]),
+        by: text(&d["userIdentity"]["arn"]).map(|by| bounded(&by)),
+        event_name: bounded(&event_name),
     }))
+}
+
+/// A name from a record, as alerts may show it: at most 256 bytes.
+fn bounded(s: &str) -> String {
+    crate::escape::truncate(s, 256).into_owned()
 }
 
 /// The function's name from what `AddPermission` accepts: a name, `name:qualifier`, a partial
