@@ -204,11 +204,13 @@ pub async fn chatbot_stub() -> (String, mpsc::UnboundedReceiver<Request>) {
     .await
 }
 
-/// API Gateway (v1) as far as the tests need it: `TestInvokeAuthorizer`
-/// (`POST /restapis/{id}/authorizers/{id}`), which moto does not serve, answered with `answer`
-/// (the JSON API Gateway answers with), and every other call passed to `upstream` (moto) as it
-/// came, one request per connection. The test-invoke requests are handed over.
-pub async fn test_invoke_proxy(
+/// What moto cannot answer, answered as AWS would, and every other call passed to `upstream`
+/// (moto) as it came, one request per connection: API Gateway's `TestInvokeAuthorizer`
+/// (`POST /restapis/{id}/authorizers/{id}`) with `answer`'s JSON, and Lambda's synchronous
+/// `Invoke` (`POST /2015-03-31/functions/{name}/invocations`), which moto would run in Docker,
+/// with `answer` as the function's payload. The requests answered are handed over. Point the
+/// SDK's `AWS_ENDPOINT_URL_API_GATEWAY` or `AWS_ENDPOINT_URL_LAMBDA` at it.
+pub async fn answering_proxy(
     upstream: String,
     answer: Arc<std::sync::Mutex<serde_json::Value>>,
 ) -> (String, mpsc::UnboundedReceiver<Request>) {
@@ -231,9 +233,13 @@ pub async fn test_invoke_proxy(
                 };
                 let path = request.path.split('?').next().unwrap_or("");
                 let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-                let response = if request.method == "POST"
-                    && matches!(parts[..], ["restapis", _, "authorizers", _])
-                {
+                let answered = request.method == "POST"
+                    && matches!(
+                        parts[..],
+                        ["restapis", _, "authorizers", _]
+                            | ["2015-03-31", "functions", _, "invocations"]
+                    );
+                let response = if answered {
                     let body = answer.lock().expect("not poisoned").to_string();
                     let _ = tx.send(request);
                     format!(

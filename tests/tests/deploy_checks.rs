@@ -9,12 +9,13 @@
 //! moto does not serve `TestInvokeAuthorizer`, so API Gateway v1 is reached through a loopback
 //! server that answers that one call with the JSON API Gateway answers (its log lines as
 //! serverless/serverless#1784 quotes them) and passes every other call to moto
-//! (`forwarder_tests::http::test_invoke_proxy`).
+//! (`forwarder_tests::http::answering_proxy`). moto would run a function's code in Docker, so
+//! Lambda's `Invoke` of an authorizer is answered the same way, with what the function returns.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use forwarder_tests::http::test_invoke_proxy;
+use forwarder_tests::http::answering_proxy;
 use forwarder_tests::runtime_api::{Outcome, RuntimeApi};
 use forwarder_tests::{
     ACCOUNT, LocalTopic, REGION, create_windows_table, forwarder, forwarder_bin, moto_endpoint,
@@ -180,12 +181,23 @@ struct Function {
 
 impl Function {
     fn start(topic: &str, rest_endpoint: &str, extra: &[(&str, &str)]) -> Self {
+        Self::start_with(topic, rest_endpoint, &moto_endpoint(), extra)
+    }
+
+    /// [`Function::start`], reaching Lambda through `lambda_endpoint`.
+    fn start_with(
+        topic: &str,
+        rest_endpoint: &str,
+        lambda_endpoint: &str,
+        extra: &[(&str, &str)],
+    ) -> Self {
         let api = RuntimeApi::start();
         let child = std::process::Command::new(forwarder_bin())
             .env_clear()
             .envs(api.environment(128))
             .env("AWS_ENDPOINT_URL", moto_endpoint())
             .env("AWS_ENDPOINT_URL_API_GATEWAY", rest_endpoint)
+            .env("AWS_ENDPOINT_URL_LAMBDA", lambda_endpoint)
             .env("ALERT_TOPIC_ARN", topic)
             .env("TEST_INVOKE_AUTHORIZERS", "true")
             .env("METRICS_NAMESPACE", "")
@@ -239,7 +251,7 @@ async fn a_deployment_that_breaks_an_authorizer_is_alerted_from_its_status_event
     )
     .await;
     let answer = Arc::new(Mutex::new(test_invoke_denied()));
-    let (rest, mut tests) = test_invoke_proxy(moto_endpoint(), answer.clone()).await;
+    let (rest, mut tests) = answering_proxy(moto_endpoint(), answer.clone()).await;
     let function = Function::start(
         &topic.topic_arn,
         &rest,
@@ -389,7 +401,7 @@ async fn a_burst_of_recorded_calls_is_one_check_per_api() {
     let stack = Stack::create("calls").await;
     let topic = LocalTopic::create("deploy-calls").await;
     let (rest, _tests) =
-        test_invoke_proxy(moto_endpoint(), Arc::new(Mutex::new(test_invoke_denied()))).await;
+        answering_proxy(moto_endpoint(), Arc::new(Mutex::new(test_invoke_denied()))).await;
     let function = Function::start(&topic.topic_arn, &rest, &[]);
     let gw = |name: &str, key: &str, id: &str| call("aws.apigateway", name, json!({key: id}), None);
     let mut burst: Vec<Value> = Vec::new();
@@ -478,7 +490,7 @@ async fn the_sweep_checks_the_apis_it_names_on_its_own_schedule() {
     let stack = Stack::create("sweep").await;
     let topic = LocalTopic::create("deploy-sweep").await;
     let (rest, _tests) =
-        test_invoke_proxy(moto_endpoint(), Arc::new(Mutex::new(test_invoke_denied()))).await;
+        answering_proxy(moto_endpoint(), Arc::new(Mutex::new(test_invoke_denied()))).await;
     let apis = format!("{},{}", stack.http_api, stack.rest_api);
     let function = Function::start(
         &topic.topic_arn,
@@ -509,11 +521,73 @@ async fn the_sweep_checks_the_apis_it_names_on_its_own_schedule() {
     );
 }
 
+/// With `INVOKE_AUTHORIZERS` the HTTP API's authorizer function is invoked with a made-up request
+/// of its payload format: one that answers without `isAuthorized`, which simple responses need,
+/// is found before traffic though its permission is in place.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_api_gateway_cannot_read_is_found_when_invoking_is_allowed() {
+    let stack = Stack::create("invoke").await;
+    stack.fix().await;
+    let topic = LocalTopic::create("deploy-invoke").await;
+    let (rest, _tests) =
+        answering_proxy(moto_endpoint(), Arc::new(Mutex::new(test_invoke_ran()))).await;
+    let (lambda, mut invocations) = answering_proxy(
+        moto_endpoint(),
+        Arc::new(Mutex::new(json!({"authorized": true}))),
+    )
+    .await;
+    let function = Function::start_with(
+        &topic.topic_arn,
+        &rest,
+        &lambda,
+        &[("INVOKE_AUTHORIZERS", "true")],
+    );
+    let response = function.invoke(&stack.status_event("UPDATE_COMPLETE", 1));
+    assert_eq!(
+        response["message_ids"].as_array().unwrap().len(),
+        1,
+        "{response}"
+    );
+    let alerts = machine(&topic, 1).await;
+    assert_eq!(alerts[0]["api_id"], stack.http_api.as_str());
+    assert_eq!(
+        alerts[0]["cause"], "invalid_response_format",
+        "{}",
+        alerts[0]
+    );
+    assert!(
+        alerts[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("has no boolean isAuthorized"),
+        "{}",
+        alerts[0]
+    );
+    // The request API Gateway would have sent for GET /orders, payload format 2.0.
+    let call = invocations
+        .try_recv()
+        .expect("the authorizer function was invoked");
+    assert!(call.path.contains(&stack.function), "{}", call.path);
+    let event: Value = serde_json::from_str(&call.body).unwrap();
+    assert_eq!(event["version"], "2.0", "{event}");
+    assert_eq!(event["routeKey"], "GET /orders");
+    assert_eq!(event["headers"]["authorization"], "forwarder-deploy-check");
+    assert_eq!(
+        event["routeArn"],
+        format!(
+            "arn:aws:execute-api:{REGION}:{ACCOUNT}:{}/$default/GET/orders",
+            stack.http_api
+        )
+    );
+    // The REST API is tried by API Gateway's own test, never by invoking its function.
+    assert!(invocations.try_recv().is_err());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn doctor_checks_every_api_a_stack_created() {
     let stack = Stack::create("doctor").await;
     let (rest, _tests) =
-        test_invoke_proxy(moto_endpoint(), Arc::new(Mutex::new(test_invoke_denied()))).await;
+        answering_proxy(moto_endpoint(), Arc::new(Mutex::new(test_invoke_denied()))).await;
     let env = [
         ("AWS_ENDPOINT_URL", moto_endpoint()),
         ("AWS_ENDPOINT_URL_API_GATEWAY", rest),
