@@ -122,11 +122,13 @@ def free_port():
 
 
 class Moto:
-    """A local moto_server with one SNS topic; `env` is what a function needs to publish to it."""
+    """A local moto_server with one SNS topic; `env` is what a function needs to publish to it.
+    `moto_server` is its executable, or a command list (bench/deploy_check.py runs tests/moto_server.py)."""
 
     def __init__(self, moto_server, python):
         port = free_port()
-        self.proc = subprocess.Popen([moto_server, "-H", "127.0.0.1", "-p", str(port)],
+        cmd = list(moto_server) if isinstance(moto_server, (list, tuple)) else [moto_server]
+        self.proc = subprocess.Popen(cmd + ["-H", "127.0.0.1", "-p", str(port)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         endpoint = "http://127.0.0.1:%d" % port
         for _ in range(150):
