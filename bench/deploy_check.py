@@ -33,40 +33,10 @@ import lambda_run  # noqa: E402
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
-def template(function):
-    """tests/tests/deploy_checks.rs's `template(function, false)`: no invoke permissions."""
-    uri = {"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${AuthFn.Arn}/invocations"}
-    resources = {
-        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}},
-        "AuthFn": {"Type": "AWS::Lambda::Function", "Properties": {
-            "FunctionName": function, "Runtime": "python3.12", "Handler": "index.handler",
-            "Role": {"Fn::GetAtt": ["Role", "Arn"]},
-            "Code": {"ZipFile": "def handler(event, context):\n    return {'isAuthorized': True}\n"}}},
-        "HttpApi": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Name": "orders", "ProtocolType": "HTTP"}},
-        "HttpAuth": {"Type": "AWS::ApiGatewayV2::Authorizer", "Properties": {
-            "ApiId": {"Ref": "HttpApi"}, "Name": "orders-auth", "AuthorizerType": "REQUEST",
-            "AuthorizerUri": uri, "AuthorizerPayloadFormatVersion": "2.0", "EnableSimpleResponses": True,
-            "IdentitySource": ["$request.header.Authorization"]}},
-        "HttpRoute": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {
-            "ApiId": {"Ref": "HttpApi"}, "RouteKey": "GET /orders", "AuthorizationType": "CUSTOM",
-            "AuthorizerId": {"Ref": "HttpAuth"}}},
-        "HttpStage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {
-            "ApiId": {"Ref": "HttpApi"}, "StageName": "$default", "AutoDeploy": True}},
-        "RestApi": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "legacy"}},
-        "RestAuth": {"Type": "AWS::ApiGateway::Authorizer", "Properties": {
-            "RestApiId": {"Ref": "RestApi"}, "Name": "legacy-auth", "Type": "TOKEN",
-            "AuthorizerUri": uri, "IdentitySource": "method.request.header.Authorization"}},
-        "RestItems": {"Type": "AWS::ApiGateway::Resource", "Properties": {
-            "RestApiId": {"Ref": "RestApi"}, "ParentId": {"Fn::GetAtt": ["RestApi", "RootResourceId"]},
-            "PathPart": "items"}},
-        "RestGet": {"Type": "AWS::ApiGateway::Method", "Properties": {
-            "RestApiId": {"Ref": "RestApi"}, "ResourceId": {"Ref": "RestItems"}, "HttpMethod": "GET",
-            "AuthorizationType": "CUSTOM", "AuthorizerId": {"Ref": "RestAuth"},
-            "Integration": {"Type": "MOCK"}}},
-    }
-    return json.dumps({"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources})
+def template():
+    """The stack of tests/tests/deploy_checks.rs: tests/fixtures/deploy/broken-stack.json."""
+    with open(os.path.join(os.path.dirname(HERE), "tests", "fixtures", "deploy", "broken-stack.json")) as f:
+        return f.read()
 
 
 def status_event(stack_id, status):
@@ -96,7 +66,9 @@ def create_stack(endpoint):
     cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=REGION,
                        aws_access_key_id="testing", aws_secret_access_key="testing")
     name = "deploy-bench-%d" % os.getpid()
-    stack_id = cfn.create_stack(StackName=name, TemplateBody=template("auth-bench-%d" % os.getpid()))["StackId"]
+    stack_id = cfn.create_stack(
+        StackName=name, TemplateBody=template(),
+        Parameters=[{"ParameterKey": "FunctionName", "ParameterValue": "auth-bench-%d" % os.getpid()}])["StackId"]
     made = {r["LogicalResourceId"] for r in cfn.list_stack_resources(StackName=stack_id)["StackResourceSummaries"]}
     for need in ("HttpApi", "HttpAuth", "RestApi", "RestAuth"):
         if need not in made:

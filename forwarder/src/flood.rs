@@ -1241,24 +1241,11 @@ mod tests {
 
     fn group(cause: Cause, count: usize, api: Option<&str>) -> Group {
         Group {
-            cause,
             log_group: Some("/aws/api/prod".into()),
             count,
-            statuses: Vec::new(),
-            first_seen: None,
-            last_seen: None,
             sample_request_ids: vec![format!("req-{count}")],
-            errors: Vec::new(),
-            routes: Vec::new(),
             api_ids: api.map(|a| vec![a.to_owned()]).unwrap_or_default(),
-            stages: Vec::new(),
-            account_id: None,
-            owner: None,
-            diagnosis: None,
-            suppressed_before: None,
-            drift: None,
-            unverified: 0,
-            first_event_id: None,
+            ..Group::empty(cause)
         }
     }
 

@@ -44,52 +44,31 @@ fn test_invoke_ran() -> Value {
     })
 }
 
-/// The stack: an authorizer function, an HTTP API with a Lambda authorizer on a route, and a REST
-/// API with a TOKEN authorizer on a method; with `permissions`, the invoke permission for each.
-fn template(function: &str, permissions: bool) -> String {
-    let uri = json!({"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${AuthFn.Arn}/invocations"});
-    let mut resources = json!({
-        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}},
-        "AuthFn": {"Type": "AWS::Lambda::Function", "Properties": {
-            "FunctionName": function, "Runtime": "python3.12", "Handler": "index.handler",
-            "Role": {"Fn::GetAtt": ["Role", "Arn"]},
-            "Code": {"ZipFile": "def handler(event, context):\n    return {'isAuthorized': True}\n"}}},
-        "HttpApi": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {"Name": "orders", "ProtocolType": "HTTP"}},
-        "HttpAuth": {"Type": "AWS::ApiGatewayV2::Authorizer", "Properties": {
-            "ApiId": {"Ref": "HttpApi"}, "Name": "orders-auth", "AuthorizerType": "REQUEST",
-            "AuthorizerUri": uri, "AuthorizerPayloadFormatVersion": "2.0", "EnableSimpleResponses": true,
-            "IdentitySource": ["$request.header.Authorization"]}},
-        "HttpRoute": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {
-            "ApiId": {"Ref": "HttpApi"}, "RouteKey": "GET /orders", "AuthorizationType": "CUSTOM",
-            "AuthorizerId": {"Ref": "HttpAuth"}}},
-        "HttpStage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {
-            "ApiId": {"Ref": "HttpApi"}, "StageName": "$default", "AutoDeploy": true}},
-        "RestApi": {"Type": "AWS::ApiGateway::RestApi", "Properties": {"Name": "legacy"}},
-        "RestAuth": {"Type": "AWS::ApiGateway::Authorizer", "Properties": {
-            "RestApiId": {"Ref": "RestApi"}, "Name": "legacy-auth", "Type": "TOKEN",
-            "AuthorizerUri": uri, "IdentitySource": "method.request.header.Authorization"}},
-        "RestItems": {"Type": "AWS::ApiGateway::Resource", "Properties": {
-            "RestApiId": {"Ref": "RestApi"}, "ParentId": {"Fn::GetAtt": ["RestApi", "RootResourceId"]},
-            "PathPart": "items"}},
-        "RestGet": {"Type": "AWS::ApiGateway::Method", "Properties": {
-            "RestApiId": {"Ref": "RestApi"}, "ResourceId": {"Ref": "RestItems"}, "HttpMethod": "GET",
-            "AuthorizationType": "CUSTOM", "AuthorizerId": {"Ref": "RestAuth"},
-            "Integration": {"Type": "MOCK"}}},
-    });
+/// The stack of `tests/fixtures/deploy/broken-stack.json` (an authorizer function, an HTTP API
+/// with a Lambda authorizer on a route, a REST API with a TOKEN authorizer on a method, neither
+/// with the invoke permission); with `permissions`, the invoke permission for each authorizer.
+fn template(permissions: bool) -> String {
+    let path = forwarder_tests::root().join("tests/fixtures/deploy/broken-stack.json");
+    let mut t: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     if permissions {
         for (name, api, auth) in [
             ("HttpPermission", "HttpApi", "HttpAuth"),
             ("RestPermission", "RestApi", "RestAuth"),
         ] {
-            resources[name] = json!({"Type": "AWS::Lambda::Permission", "Properties": {
+            t["Resources"][name] = json!({"Type": "AWS::Lambda::Permission", "Properties": {
                 "FunctionName": {"Ref": "AuthFn"}, "Action": "lambda:InvokeFunction",
                 "Principal": "apigateway.amazonaws.com",
                 "SourceArn": {"Fn::Sub": format!("arn:aws:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{api}}}/authorizers/${{{auth}}}")}}});
         }
     }
-    json!({"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources}).to_string()
+    t.to_string()
+}
+
+fn function_parameter(function: &str) -> aws_sdk_cloudformation::types::Parameter {
+    aws_sdk_cloudformation::types::Parameter::builder()
+        .parameter_key("FunctionName")
+        .parameter_value(function)
+        .build()
 }
 
 /// A stack in moto, and the ids of what it created.
@@ -111,7 +90,8 @@ impl Stack {
         let id = cfn
             .create_stack()
             .stack_name(&name)
-            .template_body(template(&function, false))
+            .template_body(template(false))
+            .parameters(function_parameter(&function))
             .send()
             .await
             .expect("create stack")
@@ -147,7 +127,8 @@ impl Stack {
         self.cfn
             .update_stack()
             .stack_name(&self.id)
-            .template_body(template(&self.function, true))
+            .template_body(template(true))
+            .parameters(function_parameter(&self.function))
             .send()
             .await
             .expect("update stack");
