@@ -278,11 +278,20 @@ pub enum CheckError {
     },
     #[error("listing the APIs to sweep: {0}")]
     Catalog(InspectError),
-    #[error("{} of {} APIs not checked: {}", .unchecked.len(), .total, .unchecked.join("; "))]
+    #[error("{} of {} APIs not checked: {}", .unchecked.len(), .total, unchecked_text(.unchecked))]
     Unchecked {
-        unchecked: Vec<String>,
+        /// Each API not checked, and why.
+        unchecked: Vec<(String, String)>,
         total: usize,
     },
+}
+
+fn unchecked_text(unchecked: &[(String, String)]) -> String {
+    unchecked
+        .iter()
+        .map(|(api, why)| format!("{api}: {why}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The AWS calls of a check. Its inspector reads the live API every time: a traffic alert's
@@ -434,19 +443,18 @@ impl<C: Catalog, Q: Prober, J: Inspector> Checkers<'_, C, Q, J> {
                 let first = records.first().map_or("", |r| r.message_id.as_str());
                 let batch = format!("{}calls:{first}", flood::CHECK_BATCH_PREFIX);
                 let trigger = Trigger::ApiChange { calls, by };
-                match self.check_and_alert(&ids, trigger, &account, &batch, config, services).await
-                {
-                    Ok(outcome) => response.outcome = outcome,
-                    Err(ForwardError::Check(CheckError::Unchecked { unchecked, .. })) => {
-                        for entry in &unchecked {
-                            let id = entry.split(':').next().unwrap_or("");
-                            for m in apis.get(id).into_iter().flatten() {
-                                response.batch_item_failures.push(item(m));
-                            }
+                let outcome = self
+                    .check_each(&ids, trigger, &account, &batch, config, services)
+                    .await?;
+                // An API not checked fails the records that named it, so the queue keeps them.
+                for a in &outcome.apis {
+                    if matches!(a.verdict, Verdict::Unchecked { .. }) {
+                        for m in apis.get(&a.api_id).into_iter().flatten() {
+                            response.batch_item_failures.push(item(m));
                         }
                     }
-                    Err(e) => return Err(e),
                 }
+                response.outcome = outcome;
                 response
                     .batch_item_failures
                     .sort_by(|a, b| a.item_identifier.cmp(&b.item_identifier));
@@ -468,12 +476,43 @@ impl<C: Catalog, Q: Prober, J: Inspector> Checkers<'_, C, Q, J> {
         config: &Config,
         services: &Services<'_, P, I, W>,
     ) -> Result<CheckOutcome, ForwardError> {
+        let outcome = self
+            .check_each(api_ids, trigger, account, batch, config, services)
+            .await?;
+        let unchecked: Vec<(String, String)> = outcome
+            .apis
+            .iter()
+            .filter_map(|a| match &a.verdict {
+                Verdict::Unchecked { reason } => Some((a.api_id.clone(), reason.clone())),
+                _ => None,
+            })
+            .collect();
+        if unchecked.is_empty() {
+            Ok(outcome)
+        } else {
+            Err(ForwardError::Check(CheckError::Unchecked {
+                total: api_ids.len(),
+                unchecked,
+            }))
+        }
+    }
+
+    /// [`Checkers::check_and_alert`], leaving the APIs not checked in the outcome (as
+    /// [`Verdict::Unchecked`]) for the caller to fail.
+    async fn check_each<P: Publisher, I: Inspector, W: AlertWindows>(
+        &self,
+        api_ids: &[String],
+        trigger: Trigger,
+        account: &str,
+        batch: &str,
+        config: &Config,
+        services: &Services<'_, P, I, W>,
+    ) -> Result<CheckOutcome, ForwardError> {
         let probes = Probes::from_config(config);
         let mut outcome = CheckOutcome {
             trigger: Some(trigger.clone()),
             ..CheckOutcome::default()
         };
-        let mut unchecked = Vec::new();
         for api_id in api_ids {
             let checked =
                 match check(self.inspector, self.prober, api_id, probes, CHECK_BUDGET).await {
@@ -487,7 +526,6 @@ impl<C: Catalog, Q: Prober, J: Inspector> Checkers<'_, C, Q, J> {
                     }
                     Err(e) => {
                         tracing::error!(api_id, error = %e, "API not checked");
-                        unchecked.push(format!("{api_id}: {e}"));
                         outcome.apis.push(ApiOutcome {
                             api_id: api_id.clone(),
                             verdict: Verdict::Unchecked {
@@ -536,14 +574,7 @@ impl<C: Catalog, Q: Prober, J: Inspector> Checkers<'_, C, Q, J> {
             }
         }
         tracing::info!(outcome = %serde_json::to_string(&outcome).unwrap_or_default(), "checked");
-        if unchecked.is_empty() {
-            Ok(outcome)
-        } else {
-            Err(ForwardError::Check(CheckError::Unchecked {
-                total: api_ids.len(),
-                unchecked,
-            }))
-        }
+        Ok(outcome)
     }
 }
 

@@ -254,3 +254,60 @@ async fn the_sweep_of_every_api_checks_what_the_account_lists() {
         .unwrap();
     assert!(off.ignored.is_some());
 }
+
+/// Reads like `inner`, but `api` cannot be read.
+struct Unreadable<'a>(&'a MemoryInspector, &'static str);
+
+impl Inspector for Unreadable<'_> {
+    async fn api(&self, api_id: &str) -> Result<ApiConfig, InspectError> {
+        if api_id == self.1 {
+            return Err(InspectError::Failed {
+                call: "apigateway:GetApi",
+                reason: "ThrottlingException: slow down".into(),
+            });
+        }
+        self.0.api(api_id).await
+    }
+
+    async fn policy(&self, function_arn: &str) -> Result<Option<String>, InspectError> {
+        self.0.policy(function_arn).await
+    }
+}
+
+#[tokio::test]
+async fn an_api_not_checked_fails_only_the_records_that_named_it() {
+    let call = |id: &str| {
+        serde_json::json!({
+            "id": "e", "source": "aws.apigateway", "detail-type": "AWS API Call via CloudTrail",
+            "account": ACCOUNT, "region": "us-east-1",
+            "detail": {"eventSource": "apigateway.amazonaws.com", "eventName": "UpdateStage",
+                       "requestParameters": {"apiId": id}}
+        })
+        .to_string()
+    };
+    let batch = serde_json::json!({"Records": [
+        {"messageId": "m1", "body": call(API), "eventSource": "aws:sqs"},
+        {"messageId": "m2", "body": call("zzzzzzzzzz"), "eventSource": "aws:sqs"},
+    ]});
+    let memory = inspector(None, None);
+    let publisher = MemoryPublisher::new();
+    let services = Services::new(&publisher);
+    let checkers = Checkers {
+        catalog: &MemoryCatalog::default(),
+        prober: &NoProbes,
+        inspector: &Unreadable(&memory, "zzzzzzzzzz"),
+    };
+    let response = checkers
+        .api_changes(batch.to_string().as_bytes(), &config(), &services)
+        .await
+        .unwrap();
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["m2"]);
+    // The API that was read alerted, and the response says so.
+    assert_eq!(response.outcome.message_ids.len(), 1);
+    assert_eq!(publisher.sent().len(), 1);
+}
