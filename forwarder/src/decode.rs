@@ -491,59 +491,76 @@ pub enum EventKind {
     Queue,
 }
 
-/// The `eventSource` of a batch's first record; the rest are not read.
+/// The `eventSource` of a batch's first record. Nothing else is copied: the rest of the record
+/// (a Kinesis record's data may be a megabyte) and the other records are skipped.
 struct FirstSource(Option<String>);
+
+/// Reads `Records` (`records`) or one record in it: anything but a list of records, or a record
+/// that is not an object, names no source, and the event's decoder refuses it by name.
+struct SourceVisitor {
+    records: bool,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for SourceVisitor {
+    type Value = Option<String>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for SourceVisitor {
+    type Value = Option<String>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of records")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let first = if self.records {
+            seq.next_element_seed(SourceVisitor { records: false })?
+                .flatten()
+        } else {
+            None
+        };
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(first)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut source = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if !self.records && key == "eventSource" {
+                source = map
+                    .next_value::<serde_json::Value>()?
+                    .as_str()
+                    .map(str::to_owned);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(source)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
 
 impl<'de> Deserialize<'de> for FirstSource {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl<'de> serde::de::Visitor<'de> for Visit {
-            type Value = FirstSource;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a list of records")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<FirstSource, A::Error> {
-                let first = seq
-                    .next_element::<serde_json::Value>()?
-                    .and_then(|r| r["eventSource"].as_str().map(str::to_owned));
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(FirstSource(first))
-            }
-            // Anything else under `Records` is still a stream's event, which its decoder refuses
-            // by name.
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<FirstSource, A::Error> {
-                while map
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(FirstSource(None))
-            }
-            fn visit_unit<E>(self) -> Result<FirstSource, E> {
-                Ok(FirstSource(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<FirstSource, E> {
-                Ok(FirstSource(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<FirstSource, E> {
-                Ok(FirstSource(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<FirstSource, E> {
-                Ok(FirstSource(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<FirstSource, E> {
-                Ok(FirstSource(None))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<FirstSource, E> {
-                Ok(FirstSource(None))
-            }
-        }
-        d.deserialize_any(Visit)
+        d.deserialize_any(SourceVisitor { records: true })
+            .map(FirstSource)
     }
 }
 
@@ -1281,6 +1298,21 @@ mod tests {
         for (bytes, kind) in [
             (&stack[..], EventKind::StackStatus),
             (&queue[..], EventKind::Queue),
+            // Only the first record's own `eventSource` names a queue; anything else under
+            // `Records` is a stream's event, which its decoder refuses by name.
+            (
+                br#"{"Records":[{"eventSource":7},{"eventSource":"aws:sqs"}]}"#,
+                EventKind::Kinesis,
+            ),
+            (
+                br#"{"Records":[[{"eventSource":"aws:sqs"}]]}"#,
+                EventKind::Kinesis,
+            ),
+            (
+                br#"{"Records":{"eventSource":"aws:sqs"}}"#,
+                EventKind::Kinesis,
+            ),
+            (br#"{"Records":[1]}"#, EventKind::Kinesis),
             (&schedule[..], EventKind::Schedule),
             (&kinesis[..], EventKind::Kinesis),
             (&logs[..], EventKind::Subscription),
