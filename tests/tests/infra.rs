@@ -2458,11 +2458,18 @@ fn role_grants_follow_the_checks() {
 /// Whether each event matches an EventBridge pattern, by moto's implementation of EventBridge's
 /// pattern matching (prefix, exists, nested detail), as the rule would deliver it.
 fn pattern_matches(pattern: &Value, events: &[Value]) -> Vec<bool> {
+    let out = python_on(
+        "import json, sys\nfrom moto.events.models import EventPattern\np, events = json.load(sys.stdin)\npattern = EventPattern.load(json.dumps(p))\nprint(json.dumps([pattern.matches_event(e) for e in events]))",
+        &json!([pattern, events]),
+    );
+    serde_json::from_slice(&out).unwrap()
+}
+
+/// Runs `script` on `.venv`'s Python with `input` as JSON on its standard input; what it printed.
+/// A failed run fails the test with what it wrote to standard error.
+fn python_on(script: &str, input: &Value) -> Vec<u8> {
     let out = Command::new(root().join(".venv/bin/python"))
-        .args([
-            "-c",
-            "import json, sys\nfrom moto.events.models import EventPattern\np, events = json.load(sys.stdin)\npattern = EventPattern.load(json.dumps(p))\nprint(json.dumps([pattern.matches_event(e) for e in events]))",
-        ])
+        .args(["-c", script])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -2473,7 +2480,7 @@ fn pattern_matches(pattern: &Value, events: &[Value]) -> Vec<bool> {
                 .stdin
                 .take()
                 .unwrap()
-                .write_all(json!([pattern, events]).to_string().as_bytes())?;
+                .write_all(input.to_string().as_bytes())?;
             child.wait_with_output()
         })
         .expect("python runs");
@@ -2482,7 +2489,7 @@ fn pattern_matches(pattern: &Value, events: &[Value]) -> Vec<bool> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    out.stdout
 }
 
 /// The deploy-time checks run on a stack that completed (created, updated, or rolled back to its
@@ -2760,25 +2767,10 @@ fn sweep_runs_on_its_schedule_only_when_asked() {
 
 /// Matches each value against its pattern as CloudFormation would (whole value).
 fn assert_patterns(cases: &[(String, String, String, bool)]) {
-    let out = Command::new(root().join(".venv/bin/python"))
-        .args([
-            "-c",
-            "import json, re, sys\nfor name, pattern, value, ok in json.load(sys.stdin):\n    if (re.fullmatch(pattern, value) is not None) != ok:\n        print(f'{name}: {value!r} should {\"\" if ok else \"not \"}match {pattern}')",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .unwrap()
-                .write_all(serde_json::to_string(cases).unwrap().as_bytes())?;
-            child.wait_with_output()
-        })
-        .expect("python runs");
-    assert!(out.status.success());
-    let wrong = String::from_utf8_lossy(&out.stdout);
+    let out = python_on(
+        "import json, re, sys\nfor name, pattern, value, ok in json.load(sys.stdin):\n    if (re.fullmatch(pattern, value) is not None) != ok:\n        print(f'{name}: {value!r} should {\"\" if ok else \"not \"}match {pattern}')",
+        &json!(cases),
+    );
+    let wrong = String::from_utf8_lossy(&out);
     assert!(wrong.is_empty(), "{wrong}");
 }
