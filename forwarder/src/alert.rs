@@ -1075,7 +1075,7 @@ fn event_id(thread: &str, g: &Group) -> String {
 /// FNV-1a, 64 bits (<http://www.isthe.com/chongo/tech/comp/fnv/>): a digest that stays the same
 /// across builds and releases, which thread and event ids need and the standard hasher does not
 /// promise.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
     })

@@ -303,7 +303,8 @@ impl<'a, P, I, W> Services<'a, P, I, W> {
     }
 }
 
-fn now_seconds() -> i64 {
+/// Seconds since the epoch, as flood control keeps time.
+pub(crate) fn now_seconds() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

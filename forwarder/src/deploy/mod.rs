@@ -31,7 +31,7 @@ use crate::cause::Cause;
 use crate::config::{Config, Sweep};
 use crate::diagnose::{self, ApiKind, AuthorizerReport, Check, Diagnosis, Proof};
 use crate::flood::{self, AlertWindows};
-use crate::forward::{ForwardError, Services};
+use crate::forward::{ForwardError, Services, now_seconds};
 use crate::inspect::{self, InspectError, Inspector};
 use crate::publish::Publisher;
 use catalog::{Catalog, FoundApi};
@@ -743,12 +743,6 @@ async fn report_fixed<P: Publisher, I: Inspector, W: AlertWindows>(
     outcome.fixed += 1;
     outcome.message_ids.push(id);
     Ok(())
-}
-
-fn now_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

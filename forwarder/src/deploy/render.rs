@@ -154,8 +154,5 @@ pub fn fixed_text(checked: &Checked, trigger: &Trigger) -> String {
 /// A short stable id of a trigger, for chat notification ids.
 fn trigger_id(trigger: &Trigger) -> String {
     let text = serde_json::to_string(trigger).unwrap_or_default();
-    let digest = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    format!("{digest:016x}")
+    format!("{:016x}", alert::fnv1a(text.as_bytes()))
 }
