@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let work = || -> Result<(), String> {
         while let Some(path) = paths.get(next.fetch_add(1, Ordering::Relaxed)) {
             let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-            let payload = forwarder::decode::decode_event(&bytes).map_err(|e| e.to_string())?;
+            let payload = forwarder::sources::decode_event(&bytes).map_err(|e| e.to_string())?;
             total.fetch_add(payload.len(), Ordering::Relaxed);
         }
         Ok(())

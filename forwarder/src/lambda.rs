@@ -5,18 +5,18 @@ use std::time::{Duration, Instant, SystemTime};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
+use crate::alerts::flood::DynamoWindows;
+use crate::alerts::flood::schedule::{self, EventBridgeSchedule};
+use crate::alerts::publish::SnsPublisher;
 use crate::config::Config;
-use crate::decode::{self, EventKind};
 use crate::deploy::{
-    self, Checkers,
+    Checkers,
     aws::{AwsCatalog, AwsProber},
 };
-use crate::flood::DynamoWindows;
+use crate::diagnose::inspect::{self, AwsInspector, Cached, INSPECT_CACHE_TTL};
 use crate::forward::{ForwardError, Services, handle_event, handle_kinesis, handle_recovery};
-use crate::inspect::{self, AwsInspector, Cached, INSPECT_CACHE_TTL};
 use crate::metrics::{self, Recorder, Tally};
-use crate::publish::SnsPublisher;
-use crate::schedule::{self, EventBridgeSchedule};
+use crate::sources::{self, EventKind};
 
 /// Starts the runtime loop. Configuration is checked once, before the first event: a bad setting
 /// fails the cold start with one line instead of failing every batch.
@@ -35,8 +35,8 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     // The inflate cap follows the function's memory, so a batch too large for it is refused by
     // name (`EventRejected`) instead of the function being killed for running out of memory.
     let memory_size = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok();
-    let inflate_cap = decode::inflate_cap_from_env(memory_size.as_deref());
-    decode::set_inflate_cap(inflate_cap);
+    let inflate_cap = sources::inflate_cap_from_env(memory_size.as_deref());
+    sources::set_inflate_cap(inflate_cap);
     tracing::info!(
         memory_size = memory_size.as_deref().unwrap_or("unset"),
         inflate_cap,
@@ -93,7 +93,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             let services = services.until(left.map(|left| Instant::now() + left));
             let recorder = Recorder::default();
             let services = &services.metrics(&recorder);
-            let kind = decode::event_kind(bytes);
+            let kind = sources::event_kind(bytes);
             let checkers = || {
                 let (catalog, prober) =
                     check_clients.get_or_init(|| (AwsCatalog::new(sdk), AwsProber::new(sdk)));
@@ -104,7 +104,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
                 }
             };
             let sweep = (kind == EventKind::Schedule)
-                .then(|| deploy::events::scheduled(bytes))
+                .then(|| crate::sources::changes::scheduled(bytes))
                 .flatten()
                 .filter(|s| config.sweep_rule.as_deref() == Some(s.rule.as_str()));
             let response = match kind {
@@ -173,7 +173,7 @@ fn write_metrics(tally: &Tally, namespace: &str, function: Option<&str>) {
 /// batch with several problems makes several calls, and a slow AWS could add them up past the
 /// function's timeout. Lambda would then stop the process mid-write and start a cold one; this
 /// way the invocation answers with an error first, Lambda retries the event, and flood control
-/// lets the retry of the same batch alert (see [`crate::flood::gate`]).
+/// lets the retry of the same batch alert (see [`crate::alerts::flood::gate`]).
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
 /// The longest timeout Lambda allows: a deadline further away, or already past, is not one

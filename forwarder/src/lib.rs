@@ -14,27 +14,20 @@
 //! [`publish`] and [`inspect`]. Each invocation's counts become CloudWatch metrics through
 //! [`metrics`].
 
-pub mod access_log;
-pub mod alert;
-pub mod cause;
+pub mod alerts;
 pub mod cli;
 pub mod config;
-pub mod decode;
 pub mod deploy;
 pub mod detect;
 pub mod diagnose;
-pub mod escape;
-pub mod execution_log;
-pub mod flood;
 pub mod forward;
-pub mod inspect;
 pub mod lambda;
 pub mod metrics;
+pub mod model;
 pub mod preflight;
-pub mod publish;
-pub mod schedule;
 pub mod sdk;
-pub mod shape;
+pub mod sources;
+pub mod text;
 
 /// Turns transparent huge pages off for this process, as the binary does before its allocator's
 /// first arena (see `main.rs` for why); benches and the floor process call it to run as it ships.

@@ -33,12 +33,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-use crate::alert::Group;
-use crate::cause::Cause;
+use crate::alerts::render::Group;
 use crate::config::is_api_id;
 use crate::detect::{LogKind, Scan};
 use crate::diagnose::Diagnosis;
-use crate::escape::{ascii, truncate};
+use crate::model::cause::Cause;
+use crate::text::escape::{ascii, truncate};
 
 /// The metric names; dashboards and alarms name them, so they never change.
 pub const AUTHORIZER_FAILURES: &str = "AuthorizerFailures";
@@ -341,8 +341,8 @@ fn document(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access_log::LogFormat;
-    use crate::decode::{LogBatch, LogEvent, MessageType};
+    use crate::detect::access_log::LogFormat;
+    use crate::sources::{LogBatch, LogEvent, MessageType};
 
     fn scan(log_group: &str, lines: &[&str]) -> Scan {
         let batch = LogBatch {

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use forwarder::decode::{self, LogBatch, LogEvent, MessageType};
+use forwarder::sources::{self, LogBatch, LogEvent, MessageType};
 use rand::RngExt;
 use rand_xorshift::XorShiftRng;
 
@@ -166,7 +166,7 @@ fn log_group(api: &str) -> String {
 }
 
 fn event_bytes(lines: &[String], group: &str, stream: &str) -> Vec<u8> {
-    let e = decode::encode_event(&lines.join("\n"), group, stream, ACCOUNT, 1_796_150_000_000);
+    let e = sources::encode_event(&lines.join("\n"), group, stream, ACCOUNT, 1_796_150_000_000);
     serde_json::to_vec(&e).expect("an event serialises")
 }
 
@@ -318,7 +318,9 @@ pub fn plan(rng: &mut XorShiftRng, count: usize, flood_apis: &[String]) -> Plan 
                     omitted_events: 0,
                 };
                 silent_apis.push(api);
-                Input::Async(serde_json::to_vec(&decode::encode_batch(&batch)).expect("serialises"))
+                Input::Async(
+                    serde_json::to_vec(&sources::encode_batch(&batch)).expect("serialises"),
+                )
             }
             JobKind::Malformed => {
                 let api = api_id('b', id);
@@ -331,7 +333,7 @@ pub fn plan(rng: &mut XorShiftRng, count: usize, flood_apis: &[String]) -> Plan 
                     0 => data[..data.len() / 2].trim_end_matches('=').to_owned() + "==",
                     1 => format!("{data}!not-base64"),
                     2 => base64_of(format!("batch {id} is not gzip").as_bytes()),
-                    _ => base64_of(&decode::gzip(
+                    _ => base64_of(&sources::gzip(
                         format!(r#"{{"messageType": "DATA_MESSAGE", "logStream": "{stream}", "logEvents": ["#)
                             .as_bytes(),
                     )),
@@ -350,7 +352,7 @@ pub fn plan(rng: &mut XorShiftRng, count: usize, flood_apis: &[String]) -> Plan 
                         // A record that cannot be read: its flagged lines must reach the store.
                         b"\x1f\x8bnot really gzip".to_vec()
                     } else {
-                        let e = decode::encode_event(
+                        let e = sources::encode_event(
                             &lines.join("\n"),
                             &log_group(&api),
                             &stream,
@@ -413,5 +415,5 @@ pub fn kinesis_event(records: &[Record]) -> Vec<u8> {
         .iter()
         .map(|r| (r.sequence.as_str(), r.data.clone()))
         .collect();
-    serde_json::to_vec(&decode::encode_kinesis(&pairs)).expect("serialises")
+    serde_json::to_vec(&sources::encode_kinesis(&pairs)).expect("serialises")
 }

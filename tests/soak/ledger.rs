@@ -9,7 +9,7 @@ use forwarder_tests::fault_proxy::Record as ProxyRecord;
 use crate::driver::Deliveries;
 use crate::generate::{ACCOUNT, Input, JobKind, Plan, canonical};
 
-/// The flood-control window of an API (`forwarder::flood::key`): one per API, whatever the cause,
+/// The flood-control window of an API (`forwarder::alerts::flood::key`): one per API, whatever the cause,
 /// in the account that delivered its lines (every batch here is `ACCOUNT`'s).
 pub fn window_key(api: &str) -> String {
     format!("api:{ACCOUNT}:{api}")

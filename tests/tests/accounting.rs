@@ -11,10 +11,10 @@
 
 use std::io::Write;
 
-use forwarder::access_log::LogFormat;
+use forwarder::alerts::publish::MemoryPublisher;
 use forwarder::config::Config;
+use forwarder::detect::access_log::LogFormat;
 use forwarder::forward::{Services, handle_event};
-use forwarder::publish::MemoryPublisher;
 use forwarder_tests::forwarder;
 use proptest::prelude::*;
 use serde_json::{Value, json};

@@ -5,13 +5,13 @@
 use std::io::Write;
 
 use base64::Engine;
-use forwarder::access_log::LogFormat;
-use forwarder::alert::MAX_MESSAGE_BYTES;
+use forwarder::alerts::publish::MemoryPublisher;
+use forwarder::alerts::render::MAX_MESSAGE_BYTES;
 use forwarder::config::Config;
-use forwarder::decode::{self, LogBatch, LogEvent, MessageType};
+use forwarder::detect::access_log::LogFormat;
 use forwarder::detect::{LineVerdict, scan_line};
 use forwarder::forward::{Outcome, Services, handle_event};
-use forwarder::publish::MemoryPublisher;
+use forwarder::sources::{self, LogBatch, LogEvent, MessageType};
 use proptest::prelude::*;
 
 const PERMISSION: &str = "AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again.";
@@ -48,7 +48,7 @@ fn batch_of(messages: Vec<String>) -> Vec<u8> {
             .collect(),
         omitted_events: 0,
     };
-    serde_json::to_vec(&decode::encode_batch(&batch)).unwrap()
+    serde_json::to_vec(&sources::encode_batch(&batch)).unwrap()
 }
 
 fn config() -> Config {
@@ -73,7 +73,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
         "subscriptionFilters": [], "logEvents": [{"id": "1", "timestamp": 1, "message": line(PERMISSION)}]
     }))
     .unwrap();
-    let gz = decode::gzip(&payload_json);
+    let gz = sources::gzip(&payload_json);
     let mut non_utf8 = br#"{"messageType":"DATA_MESSAGE","logGroup":"/g","logEvents":[{"id":"1","timestamp":1,"message":"AUTHORIZER_CONFIGURATION_ERROR "#.to_vec();
     non_utf8.extend_from_slice(&[0xc3, 0x28, 0xff]);
     non_utf8.extend_from_slice(br#""}]}"#);
@@ -104,27 +104,27 @@ fn cases() -> Vec<(&'static str, Vec<u8>, Expect)> {
         ("bad base64", event_of("!!not base64!!"), Expect::Error("not valid base64")),
         ("base64 of non-gzip", event_of(&b64(b"hello")), Expect::Error("not gzip")),
         ("truncated gzip", event_of(&b64(&gz[..gz.len() - 12])), Expect::Error("truncated")),
-        ("gzip of non-JSON", event_of(&b64(&decode::gzip(b"<xml/>"))), Expect::Error("payload JSON is invalid")),
+        ("gzip of non-JSON", event_of(&b64(&sources::gzip(b"<xml/>"))), Expect::Error("payload JSON is invalid")),
         (
             "JSON of the wrong shape",
-            event_of(&b64(&decode::gzip(br#"{"messageType":"DATA_MESSAGE","logGroup":"/g","logEvents":{}}"#))),
+            event_of(&b64(&sources::gzip(br#"{"messageType":"DATA_MESSAGE","logGroup":"/g","logEvents":{}}"#))),
             Expect::Error("payload JSON is invalid"),
         ),
         (
             "unknown messageType",
-            event_of(&b64(&decode::gzip(br#"{"messageType":"OTHER","logGroup":"/g","logEvents":[]}"#))),
+            event_of(&b64(&sources::gzip(br#"{"messageType":"OTHER","logGroup":"/g","logEvents":[]}"#))),
             Expect::Error("unknown variant `OTHER`"),
         ),
         (
             "CONTROL_MESSAGE",
-            event_of(&b64(&decode::gzip(
+            event_of(&b64(&sources::gzip(
                 br#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1,"message":"CWL CONTROL MESSAGE: Checking health of destination Lambda function."}]}"#,
             ))),
             Expect::Handled(0, 0, 0),
         ),
         ("empty logEvents", batch_of(vec![]), Expect::Handled(0, 0, 0)),
         ("gzip bomb", event_of(&b64(&bomb)), Expect::Error("inflates to more than 67108864 bytes")),
-        ("non-UTF-8 bytes in a message", event_of(&b64(&decode::gzip(&non_utf8))), Expect::Error("payload JSON is invalid")),
+        ("non-UTF-8 bytes in a message", event_of(&b64(&sources::gzip(&non_utf8))), Expect::Error("payload JSON is invalid")),
         ("a line just under 1 MiB", batch_of(vec![line(&format!("{PERMISSION} {}", "x".repeat((1 << 20) - 300)))]), Expect::Handled(1, 1, 1)),
         // No CloudWatch Logs event is longer: not split, unmatched, and said as format drift.
         ("a line over 1 MiB", batch_of(vec![line(&format!("{PERMISSION} {}", "x".repeat(1 << 20)))]), Expect::Handled(1, 0, 1)),
@@ -281,17 +281,17 @@ proptest! {
 
     #[test]
     fn decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let _ = decode::decode_event(&bytes).map(|p| p.parse().map(|_| ()));
-        let _ = decode::sniff(&bytes);
-        let _ = decode::inflate(&bytes, 1 << 20);
+        let _ = sources::decode_event(&bytes).map(|p| p.parse().map(|_| ()));
+        let _ = sources::sniff(&bytes);
+        let _ = sources::inflate(&bytes, 1 << 20);
     }
 
     #[test]
     fn decoder_never_panics_on_mangled_events(data in "[A-Za-z0-9+/=]{0,400}", cut in 0usize..400) {
-        let _ = decode::decode_event(&event_of(&data)).map(|p| p.parse().map(|_| ()));
+        let _ = sources::decode_event(&event_of(&data)).map(|p| p.parse().map(|_| ()));
         let good = String::from_utf8(batch_of(vec![line(PERMISSION)])).unwrap();
         let cut = cut.min(good.len());
-        let _ = decode::decode_event(&good.as_bytes()[..cut]).map(|p| p.parse().map(|_| ()));
+        let _ = sources::decode_event(&good.as_bytes()[..cut]).map(|p| p.parse().map(|_| ()));
     }
 
     #[test]
@@ -422,12 +422,12 @@ fn scan_reads_every_input_right_or_refuses_it_by_name() {
         ),
         (
             "gzip of a log",
-            decode::gzip(&log),
+            sources::gzip(&log),
             Read::Parts(&[("", 10, 5)]),
         ),
         (
             "gzip of a BOM and CRLF log",
-            decode::gzip(&bom(text(&log).replace('\n', "\r\n").as_bytes())),
+            sources::gzip(&bom(text(&log).replace('\n', "\r\n").as_bytes())),
             Read::Parts(&[("", 10, 5)]),
         ),
         ("event", event.clone(), Read::Parts(&[("", 10, 5)])),
@@ -463,7 +463,7 @@ fn scan_reads_every_input_right_or_refuses_it_by_name() {
         ),
         (
             "gzip of JSON Lines of events",
-            decode::gzip(&cat(&[&event, b"\n", &event])),
+            sources::gzip(&cat(&[&event, b"\n", &event])),
             Read::Parts(&[("#1", 10, 5), ("#2", 10, 5)]),
         ),
         (
@@ -511,7 +511,7 @@ fn scan_reads_every_input_right_or_refuses_it_by_name() {
         ),
         (
             "gzip of a dead-letter queue dump",
-            decode::gzip(&dlq_dump),
+            sources::gzip(&dlq_dump),
             Read::Parts(&[("#0f1e2d3c", 10, 5), ("#4b5a6978", 10, 5)]),
         ),
         (

@@ -445,8 +445,8 @@ fn checked_in_events_hold_exactly_the_checked_in_lines() {
         ("rest-access-json", "rest/access-json"),
         ("websocket-access-json", "websocket/access-json"),
     ] {
-        let batch =
-            forwarder::decode::decode_event(&read_sample(&format!("events/{event}.json"))).unwrap();
+        let batch = forwarder::sources::decode_event(&read_sample(&format!("events/{event}.json")))
+            .unwrap();
         let batch = batch.parse().unwrap();
         let log = String::from_utf8(read_sample(&format!("{log}.log"))).unwrap();
         let messages: Vec<_> = batch.log_events.iter().map(|e| e.message.text()).collect();

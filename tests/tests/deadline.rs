@@ -6,7 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use forwarder::decode;
+use forwarder::sources;
 use forwarder_tests::runtime_api::{Outcome, RuntimeApi};
 use forwarder_tests::{ACCOUNT, black_hole, forwarder_bin};
 
@@ -29,7 +29,7 @@ fn a_stuck_aws_fails_the_invocation_before_its_timeout() {
         .stderr(Stdio::null())
         .spawn()
         .expect("the forwarder starts");
-    let event = serde_json::to_vec(&decode::encode_event(
+    let event = serde_json::to_vec(&sources::encode_event(
         PERMISSION,
         "/aws/vendedlogs/apigateway/orders",
         "$default",

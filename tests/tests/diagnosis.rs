@@ -11,12 +11,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use aws_sdk_apigatewayv2::types::{AuthorizationType, AuthorizerType, ProtocolType};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionCode, Runtime};
-use forwarder::access_log::LogFormat;
+use forwarder::alerts::publish::MemoryPublisher;
 use forwarder::config::Config;
-use forwarder::decode;
+use forwarder::detect::access_log::LogFormat;
+use forwarder::diagnose::inspect::{self, AwsInspector};
 use forwarder::forward::{Services, handle_event};
-use forwarder::inspect::{self, AwsInspector};
-use forwarder::publish::MemoryPublisher;
+use forwarder::sources;
 use forwarder_tests::http::denying_stub;
 use forwarder_tests::{
     ACCOUNT, EMPTY_ZIP, LocalTopic, REGION, TRUST, closed_port, forwarder, moto_endpoint,
@@ -502,7 +502,7 @@ fn permission_event(api_id: &str) -> Vec<u8> {
     let line = format!(
         r#"{{"requestId":"perm-9=","routeKey":"GET /no-policy","status":"500","apiId":"{api_id}","authorizerError":"AUTHORIZER_CONFIGURATION_ERROR,{PERMISSION_TEXT}"}}"#
     );
-    let event = decode::encode_event(&line, "/aws/api/orders", "$default", ACCOUNT, now_ms());
+    let event = sources::encode_event(&line, "/aws/api/orders", "$default", ACCOUNT, now_ms());
     serde_json::to_vec(&event).unwrap()
 }
 
@@ -828,11 +828,11 @@ async fn doctor_checks_a_rest_api_token_authorizer() {
         Some(&*format!("pets-rest-json-no-policy-{}", std::process::id()))
     );
     let d = forwarder::diagnose::diagnose(
-        forwarder::cause::Cause::MissingInvokePermission,
+        forwarder::model::cause::Cause::MissingInvokePermission,
         &evidence,
         &["GET /pets".to_owned()],
     );
-    let text = forwarder::alert::diagnosis_text(&d);
+    let text = forwarder::alerts::render::diagnosis_text(&d);
     assert!(
         text.starts_with(&format!(
             "Diagnosis (REST API {}, live configuration):\n  route GET /pets -> authorizer pets-token ({}) -> function {}\n",

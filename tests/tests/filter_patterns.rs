@@ -14,9 +14,9 @@
 
 use std::collections::BTreeSet;
 
-use forwarder::access_log::LogFormat;
+use forwarder::detect::access_log::LogFormat;
+use forwarder::detect::execution_log::{self, Line};
 use forwarder::detect::{LineVerdict, LogKind, scan_line};
-use forwarder::execution_log::{self, Line};
 use forwarder_tests::filter_pattern::FilterPattern;
 use forwarder_tests::{cfn_template as template, sample};
 use serde_json::{Value, json};

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use forwarder::cause::Cause;
+use forwarder::alerts::flood::DynamoWindows;
+use forwarder::alerts::publish::MemoryPublisher;
 use forwarder::config::Config;
-use forwarder::decode;
-use forwarder::flood::DynamoWindows;
 use forwarder::forward::{Outcome, RecoveryOutcome, Services, handle_event, handle_recovery};
-use forwarder::publish::MemoryPublisher;
+use forwarder::model::cause::Cause;
+use forwarder::sources;
 use forwarder_tests::{
     ACCOUNT, SerialMoto, closed_port, create_windows_table, moto_endpoint, sdk_config,
 };
@@ -32,7 +32,7 @@ fn event(test: &str, findings: usize) -> Vec<u8> {
         .collect();
     let group = format!("/aws/vendedlogs/apigateway/{test}-{}", std::process::id());
     let stream = format!("$default-{delivery}");
-    let e = decode::encode_event(&lines.join("\n"), &group, &stream, ACCOUNT, 0);
+    let e = sources::encode_event(&lines.join("\n"), &group, &stream, ACCOUNT, 0);
     serde_json::to_vec(&e).unwrap()
 }
 
@@ -108,7 +108,7 @@ async fn a_hundred_batches_make_one_alert_and_count_the_rest() {
         "TTL after the window"
     );
     let samples = item["sample_ids"].as_ss().unwrap();
-    assert!(!samples.is_empty() && samples.len() <= forwarder::flood::MAX_WINDOW_SAMPLES);
+    assert!(!samples.is_empty() && samples.len() <= forwarder::alerts::flood::MAX_WINDOW_SAMPLES);
 }
 
 // Real parallelism: twenty invocations on four threads, all racing for the same window.
@@ -222,8 +222,8 @@ async fn a_failed_publish_leaves_the_window_to_the_retry() {
 /// `ReturnValuesOnConditionCheckFailure`.
 #[tokio::test]
 async fn the_batch_that_opened_a_window_opens_it_again_until_its_alert_is_marked() {
-    use forwarder::cause::Cause::MissingInvokePermission as Perm;
-    use forwarder::flood::{AlertWindows, Claim, OpenWindow, Opening};
+    use forwarder::alerts::flood::{AlertWindows, Claim, OpenWindow, Opening};
+    use forwarder::model::cause::Cause::MissingInvokePermission as Perm;
     let (name, client) = table("reopen").await;
     let windows = DynamoWindows::new(&sdk_config(&moto_endpoint()).await, &name);
     let key = "api:123456789012:a1b2c3d4e5";
@@ -313,10 +313,10 @@ async fn the_batch_that_opened_a_window_opens_it_again_until_its_alert_is_marked
 /// claims nothing; a claim whose alert failed is withdrawn so the retry can claim it again.
 #[tokio::test]
 async fn causes_new_to_a_window_are_claimed_once() {
-    use forwarder::cause::Cause::{
+    use forwarder::alerts::flood::{AlertWindows, OpenWindow, Opening};
+    use forwarder::model::cause::Cause::{
         InvalidResponseFormat as Format, MissingInvokePermission as Perm, Unknown,
     };
-    use forwarder::flood::{AlertWindows, OpenWindow, Opening};
     let (name, _client) = table("causes").await;
     let windows = DynamoWindows::new(&sdk_config(&moto_endpoint()).await, &name);
     let key = "api:123456789012:a1b2c3d4e5";
@@ -376,7 +376,8 @@ async fn a_retried_batch_repeats_only_the_alert_that_failed() {
         "/aws/vendedlogs/apigateway/redelivery-{}",
         std::process::id()
     );
-    let event = serde_json::to_vec(&decode::encode_event(&lines, &group, "s", ACCOUNT, 0)).unwrap();
+    let event =
+        serde_json::to_vec(&sources::encode_event(&lines, &group, "s", ACCOUNT, 0)).unwrap();
     let failing = MemoryPublisher::failing_after(1);
     handle_event(&event, &config, &Services::new(&failing).windows(&windows))
         .await
@@ -432,7 +433,7 @@ async fn items_of_the_earlier_key_shape_are_left_to_expire() {
             .await
             .unwrap();
     }
-    use forwarder::flood::AlertWindows;
+    use forwarder::alerts::flood::AlertWindows;
     assert_eq!(windows.quiet(5_000, 900).await.unwrap(), []);
 }
 
@@ -521,7 +522,7 @@ async fn a_problem_that_stays_quiet_is_reported_over_once() {
 #[tokio::test]
 async fn the_recovery_schedule_runs_only_while_a_problem_is_open() {
     use aws_sdk_eventbridge::types::RuleState;
-    use forwarder::schedule::{self, EventBridgeSchedule};
+    use forwarder::alerts::flood::schedule::{self, EventBridgeSchedule};
     let (name, _client) = table("schedule").await;
     let sdk = sdk_config(&moto_endpoint()).await;
     let rule = recovery_rule(&sdk, "schedule").await;

@@ -9,15 +9,15 @@
 //! first JSON error.
 
 use base64::Engine;
-use forwarder::access_log::LogFormat;
-use forwarder::alert::{self, MAX_MESSAGE_BYTES};
+use forwarder::alerts::publish::MemoryPublisher;
+use forwarder::alerts::render::{self, MAX_MESSAGE_BYTES};
 use forwarder::config::Config;
-use forwarder::decode::{
-    self, Content, DecodeError, EventKind, LogBatch, LogEvent, MessageType, Payload,
-};
+use forwarder::detect::access_log::LogFormat;
 use forwarder::detect::{self, Scan};
 use forwarder::forward::{self, ForwardError, Services, handle_event, handle_kinesis};
-use forwarder::publish::MemoryPublisher;
+use forwarder::sources::{
+    self, Content, DecodeError, EventKind, LogBatch, LogEvent, MessageType, Payload,
+};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -168,12 +168,12 @@ fn b64(bytes: &[u8]) -> String {
 /// `awslogs.data` or a Kinesis record's `data`: base64 of a gzip of a payload, sometimes spoiled.
 fn data() -> impl Strategy<Value = String> {
     (payload(), 0usize..4, any::<usize>()).prop_map(|(payload, spoil, at)| {
-        let gz = decode::gzip(&payload);
+        let gz = sources::gzip(&payload);
         match spoil {
             0 => b64(&gz),
             1 => b64(&gz[..at % (gz.len() + 1)]),
             2 => b64(&payload),
-            _ => b64(&decode::gzip(&gz)),
+            _ => b64(&sources::gzip(&gz)),
         }
     })
 }
@@ -271,7 +271,7 @@ fn input() -> impl Strategy<Value = Vec<u8>> {
     ];
     prop_oneof![
         3 => text.clone().prop_map(String::into_bytes),
-        1 => text.prop_map(|t| decode::gzip(t.as_bytes())),
+        1 => text.prop_map(|t| sources::gzip(t.as_bytes())),
         1 => proptest::collection::vec(any::<u8>(), 0..1024),
     ]
 }
@@ -312,8 +312,8 @@ fn config(which: usize) -> Config {
 /// Every alert a scan gives fits SNS, and there are no more than the cap allows.
 fn check_alerts(scan: &Scan, config: &Config) {
     let groups = forward::groups_for(scan, config);
-    let alerts = alert::render_all(&groups, config);
-    let cap = alert::MAX_ALERTS;
+    let alerts = render::render_all(&groups, config);
+    let cap = render::MAX_ALERTS;
     assert_eq!(
         alerts.len(),
         groups.len().min(cap) + usize::from(groups.len() > cap)
@@ -339,16 +339,16 @@ fn scan_input(
     bytes: &[u8],
     config: &Config,
 ) -> Result<Vec<Result<Scan, DecodeError>>, DecodeError> {
-    let parts = decode::sniff(bytes)?;
+    let parts = sources::sniff(bytes)?;
     Ok(parts
         .into_iter()
         .map(|part| {
             let scan = match part.content? {
                 Content::Lines(text) => detect::scan_text(&text, &config.format),
-                Content::Encoded(data) => scan_payload(decode::decode_data(&data)?, config)?,
+                Content::Encoded(data) => scan_payload(sources::decode_data(&data)?, config)?,
                 Content::Payload(payload) => scan_payload(payload, config)?,
                 Content::Events(events) => {
-                    detect::scan_batch(&decode::output_batch(&events, None), &config.format)
+                    detect::scan_batch(&sources::output_batch(&events, None), &config.format)
                 }
             };
             check_alerts(&scan, config);
@@ -367,7 +367,7 @@ fn handle(event: &[u8], config: &Config) -> Result<usize, DecodeError> {
     let publisher = MemoryPublisher::new();
     let services = Services::new(&publisher);
     // As the function's loop dispatches it; a schedule carries no input to read.
-    let outcome = match decode::event_kind(event) {
+    let outcome = match sources::event_kind(event) {
         EventKind::Kinesis => runtime
             .block_on(handle_kinesis(event, config, &services))
             // A record that fails is reported by its sequence number, not as the event's error.
@@ -381,7 +381,7 @@ fn handle(event: &[u8], config: &Config) -> Result<usize, DecodeError> {
             let checkers = Checkers {
                 catalog: &MemoryCatalog::default(),
                 prober: &NoProbes,
-                inspector: &forwarder::inspect::Offline,
+                inspector: &forwarder::diagnose::inspect::Offline,
             };
             runtime.block_on(async {
                 let _ = checkers.stack_event(event, config, &services).await;
@@ -392,7 +392,7 @@ fn handle(event: &[u8], config: &Config) -> Result<usize, DecodeError> {
         }
     };
     let sent = publisher.sent();
-    assert!(sent.len() <= alert::MAX_ALERTS + 1, "{}", sent.len());
+    assert!(sent.len() <= render::MAX_ALERTS + 1, "{}", sent.len());
     for a in &sent {
         assert!(
             a.publish_bytes() < MAX_MESSAGE_BYTES,

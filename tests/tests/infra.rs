@@ -201,7 +201,7 @@ fn environment_matches_what_the_forwarder_reads() {
         .collect();
     assert_eq!(
         offered,
-        forwarder::cause::Severity::ALL.map(forwarder::cause::Severity::code)
+        forwarder::model::cause::Severity::ALL.map(forwarder::model::cause::Severity::code)
     );
     // The examples the parameter descriptions give are settings the forwarder accepts (the
     // patterns are checked against the same examples in parameter_patterns_...).
@@ -417,7 +417,7 @@ fn sends_only_token_lines_never_lambda_logs(t: &Value) {
         (true, "AUTHORIZER_FAILURE".to_owned()),
     ];
     access_terms.extend(
-        forwarder::cause::FAILURE_MESSAGES
+        forwarder::model::cause::FAILURE_MESSAGES
             .iter()
             .map(|m| (true, m.phrase.to_owned())),
     );
@@ -1196,10 +1196,13 @@ fn demo_reproduces_both_failures_next_to_a_healthy_route() {
     // The stage logs in the recommended format, which its forwarder is given, to the group it
     // watches.
     let stage = &res["Stage"]["Properties"]["AccessLogSettings"];
-    assert_eq!(stage["Format"], forwarder::access_log::RECOMMENDED_FORMAT);
+    assert_eq!(
+        stage["Format"],
+        forwarder::detect::access_log::RECOMMENDED_FORMAT
+    );
     assert_eq!(
         res["Forwarder"]["Properties"]["Parameters"]["AccessLogFormat"],
-        forwarder::access_log::RECOMMENDED_FORMAT
+        forwarder::detect::access_log::RECOMMENDED_FORMAT
     );
     assert_eq!(
         stage["DestinationArn"],

@@ -2,10 +2,10 @@
 //! delivers them. One corrupt record must come back as exactly that record's failure while the
 //! others alert; the CLI reads the same events record by record.
 
+use forwarder::alerts::publish::MemoryPublisher;
 use forwarder::config::Config;
-use forwarder::decode::{self, encode_kinesis};
 use forwarder::forward::{BatchItemFailure, Services, handle_kinesis};
-use forwarder::publish::MemoryPublisher;
+use forwarder::sources::{self, encode_kinesis};
 use forwarder_tests::{ACCOUNT, forwarder, read_sample};
 
 const PERMISSION: &str = r#"198.51.100.7 - - [25/Nov/2026:10:00:00 +0000] "GET GET /orders HTTP/1.1" 500 35 req-1= AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again."#;
@@ -13,7 +13,7 @@ const SHAPE: &str = r#"198.51.100.7 - - [25/Nov/2026:10:00:01 +0000] "GET GET /p
 
 /// The gzip payload a destination writes for `line` from `account`'s log group.
 fn record_payload(line: &str, group: &str) -> Vec<u8> {
-    let event = decode::encode_event(line, group, "$default", ACCOUNT, 0);
+    let event = sources::encode_event(line, group, "$default", ACCOUNT, 0);
     let data = event["awslogs"]["data"].as_str().unwrap();
     use base64::Engine;
     base64::engine::general_purpose::STANDARD

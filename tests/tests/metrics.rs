@@ -218,7 +218,8 @@ async fn a_request_in_both_logs_counts_once_in_authorizer_failures() {
     let access = r#"{"requestId":"Wk1aBjQ2IAMEb2A=","ip":"203.0.113.10","requestTime":"20/Nov/2026:10:02:12 +0000","httpMethod":"GET","routeKey":"GET /invoices","path":"/invoices","status":"500","protocol":"HTTP/1.1","responseLength":"35","userAgent":"Mozilla/5.0","apiId":"k7x2p9q4md","stage":"prod","authorizerError":"AUTHORIZER_CONFIGURATION_ERROR"}"#;
     let execution = "(0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0) Execution failed due to configuration error: Invalid permissions on Lambda function\n(0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0) AuthorizerConfigurationException";
     let event = |lines: &str, group: &str| {
-        let e = forwarder::decode::encode_event(lines, group, "s", "123456789012", now_ms() as i64);
+        let e =
+            forwarder::sources::encode_event(lines, group, "s", "123456789012", now_ms() as i64);
         serde_json::to_vec(&e).unwrap()
     };
     let (stdout, outcomes) = run_function(
@@ -316,7 +317,7 @@ fn scan_prints_the_metrics_each_sample_would_give() {
         let causes = expected_causes(entry);
         // Each log's failures in its own metric, the other's left at zero.
         let text = std::fs::read_to_string(&path).unwrap();
-        let (metric, other) = if forwarder::execution_log::looks_like_execution_log(&text) {
+        let (metric, other) = if forwarder::detect::execution_log::looks_like_execution_log(&text) {
             (forwarder::metrics::EXECUTION_LOG_FAILURES, FAILURES)
         } else {
             (FAILURES, forwarder::metrics::EXECUTION_LOG_FAILURES)
@@ -364,7 +365,7 @@ proptest::proptest! {
         function in proptest::option::of("\\PC{0,300}"),
         forged in 0u64..100,
     ) {
-        use forwarder::cause::Cause;
+        use forwarder::model::cause::Cause;
         use forwarder::metrics::{Scope, Tally, emf_lines};
         let mut tally = Tally { forged_ignored: forged, ..Tally::default() };
         for (cause, api, group, n) in &scopes {

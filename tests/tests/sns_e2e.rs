@@ -4,9 +4,9 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use forwarder::alerts::publish::SnsPublisher;
 use forwarder::config::{Config, TopicArn};
 use forwarder::forward::{ForwardError, Services, handle_event};
-use forwarder::publish::SnsPublisher;
 use forwarder_tests::http::{capture, sns_stub};
 use forwarder_tests::{
     ACCOUNT, LocalTopic, REGION, assert_chatbot_notification, closed_port, forwarder,
@@ -275,7 +275,7 @@ async fn throttling_and_server_errors_are_retried_until_delivered() {
     ] {
         let (url, calls, mut rx) = sns_stub(vec![Some((status, code)), Some((status, code))]).await;
         let topic = format!("arn:aws:sns:{REGION}:{ACCOUNT}:flaky");
-        let events = forwarder::decode::encode_event(
+        let events = forwarder::sources::encode_event(
             String::from_utf8(read_sample("default-format.log"))
                 .unwrap()
                 .lines()

@@ -4,10 +4,10 @@
 //! CLI (`scan --json --format`) and the Lambda handler (`handle_event`, publishing to an in-memory
 //! topic).
 
-use forwarder::access_log::LogFormat;
+use forwarder::alerts::publish::MemoryPublisher;
 use forwarder::config::Config;
+use forwarder::detect::access_log::LogFormat;
 use forwarder::forward::{Services, handle_event};
-use forwarder::publish::MemoryPublisher;
 use forwarder_tests::{forwarder, read_sample};
 use serde_json::Value;
 
@@ -107,7 +107,10 @@ fn fnv(lines: &[String]) -> u64 {
 async fn handle(
     event: &Value,
     config: &Config,
-) -> (forwarder::forward::Outcome, Vec<forwarder::alert::Alert>) {
+) -> (
+    forwarder::forward::Outcome,
+    Vec<forwarder::alerts::render::Alert>,
+) {
     let publisher = MemoryPublisher::new();
     let out = handle_event(
         &serde_json::to_vec(event).unwrap(),
@@ -120,8 +123,11 @@ async fn handle(
 }
 
 /// The Lambda's verdict for the same lines in one subscription event, and what it published.
-async fn lambda(format: &str, lines: &[String]) -> (Verdict, Vec<forwarder::alert::Alert>) {
-    let event = forwarder::decode::encode_event(
+async fn lambda(
+    format: &str,
+    lines: &[String],
+) -> (Verdict, Vec<forwarder::alerts::render::Alert>) {
+    let event = forwarder::sources::encode_event(
         &lines.join("\n"),
         "/aws/vendedlogs/apigateway/billing-api/prod",
         "$default",
@@ -132,7 +138,10 @@ async fn lambda(format: &str, lines: &[String]) -> (Verdict, Vec<forwarder::aler
 }
 
 /// The Lambda's verdict for a subscription event, and what it published.
-async fn lambda_event(format: &str, event: &Value) -> (Verdict, Vec<forwarder::alert::Alert>) {
+async fn lambda_event(
+    format: &str,
+    event: &Value,
+) -> (Verdict, Vec<forwarder::alerts::render::Alert>) {
     let config = Config {
         topic: Some("arn:aws:sns:eu-west-1:123456789012:alerts".parse().unwrap()),
         format: LogFormat::parse(format).unwrap(),
@@ -441,7 +450,7 @@ async fn a_format_that_does_not_match_is_said() {
         .lines()
         .map(|l| format!("{l} \"Mozilla/5.0 (X11; Linux x86_64)\""))
         .collect();
-    let (got, sent) = lambda(forwarder::access_log::DEFAULT_FORMAT, &appended).await;
+    let (got, sent) = lambda(forwarder::detect::access_log::DEFAULT_FORMAT, &appended).await;
     assert_eq!(got, verdict(&[], 0, 5, 5));
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].attributes.cause, "format_mismatch");
@@ -522,7 +531,7 @@ async fn what_an_alert_shows_is_inert_and_bounded() {
         ..Config::default()
     };
     let log_group = format!("/aws/{}", "g".repeat(300_000));
-    let event = forwarder::decode::encode_event(&line, &log_group, "$default", "evil;owner", 0);
+    let event = forwarder::sources::encode_event(&line, &log_group, "$default", "evil;owner", 0);
     let (out, sent) = handle(&event, &config).await;
     assert_eq!(out.findings, 1);
     let alert = &sent[0];
@@ -530,7 +539,7 @@ async fn what_an_alert_shows_is_inert_and_bounded() {
     assert!(alert.subject.ends_with("(1x)"), "{}", alert.subject);
     assert!(alert.subject.bytes().all(|b| (b' '..=b'~').contains(&b)));
     assert!(
-        alert.publish_bytes() < forwarder::alert::MAX_MESSAGE_BYTES,
+        alert.publish_bytes() < forwarder::alerts::render::MAX_MESSAGE_BYTES,
         "{}",
         alert.publish_bytes()
     );
@@ -720,9 +729,9 @@ proptest::proptest! {
         client in "(\\PC|\n|\r|\\(|\\)|Execution failed due to configuration error: |AuthorizerConfigurationException|Invalid permissions on Lambda function){0,12}",
     ) {
         let message = format!("(3f6c1d2a-8b4e-4c1f-9a7d-1e2f3a4b5c6d) {label}{client}");
-        let verdict = forwarder::execution_log::read(&message);
+        let verdict = forwarder::detect::execution_log::read(&message);
         proptest::prop_assert!(
-            !matches!(verdict, forwarder::execution_log::Line::Failed { .. } | forwarder::execution_log::Line::Exception { .. }),
+            !matches!(verdict, forwarder::detect::execution_log::Line::Failed { .. } | forwarder::detect::execution_log::Line::Exception { .. }),
             "{message:?}: {verdict:?}"
         );
     }
@@ -748,7 +757,7 @@ fn an_inputs_kind_is_read_from_structure_a_client_cannot_write() {
     // A JSON-format line whose user agent broke out of its string to add an envelope-shaped key
     // holding a batch of the client's choosing: still a line of the stage's own log.
     const UA_FORMAT: &str = r#"{"requestId":"$context.requestId","ua":"$context.identity.userAgent","status":"$context.status","authz":"$context.authorizer.error"}"#;
-    let forged_batch = forwarder::decode::encode_event(
+    let forged_batch = forwarder::sources::encode_event(
         &format!("{id} 500 {PERMISSION}"),
         "/aws/vendedlogs/apigateway/victim/prod",
         "s",
@@ -849,7 +858,7 @@ fn an_inputs_kind_is_read_from_structure_a_client_cannot_write() {
     );
 
     // Wrappers that give a key twice are refused, as the function refuses them.
-    let event = forwarder::decode::encode_event(
+    let event = forwarder::sources::encode_event(
         &format!("{id} 500 {PERMISSION}"),
         "/aws/vendedlogs/apigateway/billing-api/prod",
         "s",
@@ -858,7 +867,7 @@ fn an_inputs_kind_is_read_from_structure_a_client_cannot_write() {
     );
     let awslogs = event["awslogs"].to_string();
     let quiet =
-        forwarder::decode::encode_event("x", "/g", "s", "123456789012", 1)["awslogs"].to_string();
+        forwarder::sources::encode_event("x", "/g", "s", "123456789012", 1)["awslogs"].to_string();
     for (name, body) in [
         (
             "awslogs",

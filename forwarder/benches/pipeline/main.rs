@@ -50,7 +50,7 @@ fn workloads() -> Vec<Workload> {
             decompressed,
         });
     };
-    const DEFAULT: &str = forwarder::access_log::DEFAULT_FORMAT;
+    const DEFAULT: &str = forwarder::detect::access_log::DEFAULT_FORMAT;
     const JSON: &str = include_str!("../../../samplelogs/json-format.fmt");
     add(
         "default_1pct",
@@ -110,8 +110,8 @@ fn inflate_floor(event: &[u8]) -> Vec<u8> {
     let envelope: Envelope = serde_json::from_slice(event).expect("event");
     // The forwarder's own base64 decoder and gunzip: the fastest this code base has, so the floor
     // stays a floor.
-    let gz = forwarder::decode::decode_base64(envelope.awslogs.data).expect("base64");
-    forwarder::decode::inflate(&gz, forwarder::decode::MAX_DECOMPRESSED_BYTES).expect("gzip")
+    let gz = forwarder::sources::decode_base64(envelope.awslogs.data).expect("base64");
+    forwarder::sources::inflate(&gz, forwarder::sources::MAX_DECOMPRESSED_BYTES).expect("gzip")
 }
 
 fn parse_floor(event: &[u8]) -> usize {
@@ -121,7 +121,7 @@ fn parse_floor(event: &[u8]) -> usize {
 }
 
 fn full(event: &[u8], config: &Config) -> usize {
-    let payload = forwarder::decode::decode_event(event).expect("event");
+    let payload = forwarder::sources::decode_event(event).expect("event");
     let batch = payload.parse_candidates().expect("payload");
     let (scan, alerts) = forwarder::forward::prepare(&batch, config);
     scan.findings.len() + alerts.len()
@@ -164,11 +164,11 @@ fn main() {
         let config = Config {
             region: Some("us-east-1".into()),
             label: Some("bench".into()),
-            format: forwarder::access_log::LogFormat::parse(w.format).expect("a format"),
+            format: forwarder::detect::access_log::LogFormat::parse(w.format).expect("a format"),
             ..Config::default()
         };
         // The workload must be read as the stage wrote it, or this measures the wrong path.
-        let payload = forwarder::decode::decode_event(&w.event).expect("event");
+        let payload = forwarder::sources::decode_event(&w.event).expect("event");
         let (scan, _) =
             forwarder::forward::prepare(&payload.parse_candidates().expect("payload"), &config);
         assert_eq!(

@@ -1,6 +1,6 @@
 //! Deterministic access-log workloads: the same bytes on every run and machine.
 
-use forwarder::decode::{LogBatch, LogEvent, MessageType, encode_batch};
+use forwarder::sources::{LogBatch, LogEvent, MessageType, encode_batch};
 
 /// A small xorshift generator: reproducible without a dependency.
 pub struct Rng(u64);

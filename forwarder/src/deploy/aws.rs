@@ -4,7 +4,7 @@
 use super::catalog::{Catalog, FoundApi, StackResource};
 use super::probe::{Invocation, Prober, TestInvoke, TestRequest};
 use crate::diagnose::ApiKind;
-use crate::inspect::{InspectError, failure, next_page};
+use crate::diagnose::inspect::{InspectError, failure, next_page};
 
 /// Reads stacks and API listings through the SDK.
 #[derive(Clone, Debug)]
@@ -101,7 +101,7 @@ impl Catalog for AwsCatalog {
                 None => break,
             }
         }
-        out.retain(|a| crate::shape::is_api_id(&a.api_id));
+        out.retain(|a| crate::text::shape::is_api_id(&a.api_id));
         Ok(out)
     }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 
 use crate::diagnose::ApiKind;
-use crate::inspect::InspectError;
+use crate::diagnose::inspect::InspectError;
 
 /// One resource of a stack, as `ListStackResources` gives it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,7 +73,7 @@ pub async fn stack_apis<C: Catalog>(
                     }
                     _ => continue,
                 };
-                if crate::shape::is_api_id(&r.physical_id)
+                if crate::text::shape::is_api_id(&r.physical_id)
                     && seen_apis.insert(r.physical_id.clone())
                 {
                     found.push(FoundApi {

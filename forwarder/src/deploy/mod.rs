@@ -17,7 +17,7 @@
 
 pub mod aws;
 pub mod catalog;
-pub mod events;
+
 pub mod probe;
 pub mod render;
 
@@ -26,16 +26,16 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::alert::Group;
-use crate::cause::Cause;
+use crate::alerts::flood::{self, AlertWindows};
+use crate::alerts::publish::Publisher;
+use crate::alerts::render::Group;
 use crate::config::{Config, Sweep};
+use crate::diagnose::inspect::{self, InspectError, Inspector};
 use crate::diagnose::{self, ApiKind, AuthorizerReport, Check, Diagnosis, Proof};
-use crate::flood::{self, AlertWindows};
 use crate::forward::{ForwardError, Services, now_seconds};
-use crate::inspect::{self, InspectError, Inspector};
-use crate::publish::Publisher;
+use crate::model::cause::Cause;
+use crate::sources::changes::{self, Changed, EventError};
 use catalog::{Catalog, FoundApi};
-use events::{Changed, EventError};
 use probe::Prober;
 
 /// What set a check off, as AWS wrote it; alerts and outcomes name it.
@@ -312,7 +312,7 @@ impl<C: Catalog, Q: Prober, J: Inspector> Checkers<'_, C, Q, J> {
     ) -> Result<CheckOutcome, ForwardError> {
         services
             .in_time(async {
-                let change = events::stack_change(bytes).map_err(CheckError::from)?;
+                let change = changes::stack_change(bytes).map_err(CheckError::from)?;
                 let trigger = Trigger::Deployment {
                     stack_name: change.stack_name.clone(),
                     stack_id: change.stack_id.clone(),
@@ -388,14 +388,14 @@ impl<C: Catalog, Q: Prober, J: Inspector> Checkers<'_, C, Q, J> {
     ) -> Result<QueueResponse, ForwardError> {
         services
             .in_time(async {
-                let records = events::queue_records(bytes).map_err(CheckError::from)?;
+                let records = changes::queue_records(bytes).map_err(CheckError::from)?;
                 let mut response = QueueResponse::default();
                 // Per API: the messages that named it, so a failed check fails exactly those.
                 let mut apis: BTreeMap<String, Vec<String>> = BTreeMap::new();
                 let mut functions: BTreeMap<String, Vec<String>> = BTreeMap::new();
                 let (mut calls, mut by, mut account) = (Vec::new(), Vec::new(), None);
                 for r in &records {
-                    match events::api_call(r.body.as_bytes()) {
+                    match changes::api_call(r.body.as_bytes()) {
                         Err(e) => {
                             tracing::error!(message_id = %r.message_id, error = %e, "record rejected");
                             response.batch_item_failures.push(item(&r.message_id));
@@ -716,7 +716,7 @@ async fn report_fixed<P: Publisher, I: Inspector, W: AlertWindows>(
     let Some(q) = window.filter(|q| checked.clears(q.cause)) else {
         return Ok(());
     };
-    let note = crate::alert::render_recovered_because(
+    let note = crate::alerts::render::render_recovered_because(
         &q,
         config,
         Some(&render::fixed_text(checked, trigger)),

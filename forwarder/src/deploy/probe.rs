@@ -10,9 +10,9 @@ use std::future::Future;
 
 use serde_json::{Value, json};
 
-use crate::cause::{self, Cause};
+use crate::diagnose::inspect::InspectError;
 use crate::diagnose::{ApiKind, Authorizer, Check};
-use crate::inspect::InspectError;
+use crate::model::cause::{self, Cause};
 
 /// The value given for every identity source: no real caller has it.
 pub const PROBE_IDENTITY: &str = "forwarder-deploy-check";
@@ -118,7 +118,7 @@ pub fn judge_test_invoke(t: &TestInvoke) -> Check {
             cause,
             format!(
                 "API Gateway's test of the authorizer: {}; status {}",
-                crate::escape::truncate(why, 200),
+                crate::text::escape::truncate(why, 200),
                 t.client_status
             ),
             None,
@@ -137,7 +137,7 @@ pub fn judge_test_invoke(t: &TestInvoke) -> Check {
                 "API Gateway's test of the authorizer ended with status {status}{}; its log says why",
                 errors
                     .first()
-                    .map(|e| format!(" ({})", crate::escape::truncate(e, 200)))
+                    .map(|e| format!(" ({})", crate::text::escape::truncate(e, 200)))
                     .unwrap_or_default()
             ),
             None,
@@ -221,7 +221,7 @@ pub fn judge_response(kind: ApiKind, auth: &Authorizer, inv: &Invocation) -> Che
         return Check::problem(
             format!(
                 "the function raised ({}) on a made-up caller; a real caller may fare otherwise",
-                crate::escape::truncate(error, 100)
+                crate::text::escape::truncate(error, 100)
             ),
             None,
         );

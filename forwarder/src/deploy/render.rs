@@ -1,13 +1,13 @@
 //! The alert a check sends: the same topic, attributes, thread and severities as a traffic alert
-//! (see [`crate::alert`]), saying that no request has failed yet and what set the check off.
+//! (see [`crate::alerts::render`]), saying that no request has failed yet and what set the check off.
 
 use serde_json::json;
 
 use super::{Checked, Trigger};
-use crate::alert::{self, Alert, Attributes, Group};
+use crate::alerts::render::{self, Alert, Attributes, Group};
 use crate::config::Config;
 use crate::diagnose::Diagnosis;
-use crate::escape::{chat_text, json_safe, truncate, visible};
+use crate::text::escape::{chat_text, json_safe, truncate, visible};
 
 /// What the subject ends with, in place of a traffic alert's count.
 const SUBJECT_TAIL: &str = " (before traffic)";
@@ -48,14 +48,14 @@ pub fn found(group: &Group, checked: &Checked, trigger: &Trigger, config: &Confi
     let lang = config.language;
     let cause = group.cause;
     let severity = config.severity(cause);
-    let label = alert::label(config);
-    let subject = alert::fit_subject(
+    let label = render::label(config);
+    let subject = render::fit_subject(
         label.as_deref(),
         cause.subject_lead(),
         cause.subject_words(),
         SUBJECT_TAIL,
     );
-    let diagnosis = alert::bounded_diagnosis(&checked.diagnosis());
+    let diagnosis = render::bounded_diagnosis(&checked.diagnosis());
     let commands: Vec<String> = diagnosis
         .commands()
         .into_iter()
@@ -77,7 +77,7 @@ pub fn found(group: &Group, checked: &Checked, trigger: &Trigger, config: &Confi
         visible(account),
         visible(region),
     );
-    text.push_str(&alert::diagnosis_text(&diagnosis));
+    text.push_str(&render::diagnosis_text(&diagnosis));
     if !commands.is_empty() {
         text.push_str("\nFix:\n");
         for c in &commands {
@@ -89,8 +89,8 @@ pub fn found(group: &Group, checked: &Checked, trigger: &Trigger, config: &Confi
         cause.explanation(lang),
         cause.code()
     ));
-    let thread = alert::thread_id(&crate::flood::key(group));
-    let description = alert::mentioned(config, severity, chat_text(&text));
+    let thread = render::thread_id(&crate::alerts::flood::key(group));
+    let description = render::mentioned(config, severity, chat_text(&text));
     let chat = json!({
         "version": "1.0",
         "source": "custom",
@@ -154,5 +154,5 @@ pub fn fixed_text(checked: &Checked, trigger: &Trigger) -> String {
 /// A short stable id of a trigger, for chat notification ids.
 fn trigger_id(trigger: &Trigger) -> String {
     let text = serde_json::to_string(trigger).unwrap_or_default();
-    format!("{:016x}", alert::fnv1a(text.as_bytes()))
+    format!("{:016x}", render::fnv1a(text.as_bytes()))
 }

@@ -2,10 +2,10 @@
 //! check's window meets traffic.
 
 use super::*;
+use crate::alerts::flood::MemoryWindows;
+use crate::alerts::publish::MemoryPublisher;
+use crate::diagnose::inspect::MemoryInspector;
 use crate::diagnose::{ApiConfig, Authorizer, Route};
-use crate::flood::MemoryWindows;
-use crate::inspect::MemoryInspector;
-use crate::publish::MemoryPublisher;
 use catalog::MemoryCatalog;
 use probe::NoProbes;
 

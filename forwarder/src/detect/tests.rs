@@ -109,14 +109,14 @@ fn custom_line(path: &str, status: u16, ua: &str, error: &str) -> String {
 /// client writes.
 #[test]
 fn failure_messages_without_a_token() {
-    use crate::access_log::{RECOMMENDED_FORMAT, RECOMMENDED_JSON_FORMAT};
+    use crate::detect::access_log::{RECOMMENDED_FORMAT, RECOMMENDED_JSON_FORMAT};
     let shape = "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Invalid json in authorizer response";
     let crashed = "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Unrecognized field \"errorType\"";
     let iam =
         "The request for the IAM Authorizer doesn't match the format that API Gateway expects.";
     let text = LogFormat::parse(RECOMMENDED_FORMAT).unwrap();
     let json = LogFormat::parse(RECOMMENDED_JSON_FORMAT).unwrap();
-    let old = LogFormat::parse(crate::access_log::DEFAULT_FORMAT).unwrap();
+    let old = LogFormat::parse(crate::detect::access_log::DEFAULT_FORMAT).unwrap();
     let line = |route: &str, status: u16, response_type: &str, error: &str| {
         format!(
             r#"93.142.91.220 - - [12/Oct/2021:13:57:46 +0000] "POST {route} HTTP/1.1" {status} 35 HGQeGiXZliAEPSw= a1b2c3d4e5 prod {response_type} {error}"#
@@ -620,14 +620,14 @@ fn batch_fills_origin() {
         // No format and no time of its own: the event's timestamp stands in.
         "AUTHORIZER_CONFIGURATION_ERROR timed out"
     );
-    let event = crate::decode::encode_event(
+    let event = crate::sources::encode_event(
         &lines,
         "/aws/http-api/prod",
         "s1",
         "123456789012",
         1_700_000_000_000,
     );
-    let payload = crate::decode::decode_event(&serde_json::to_vec(&event).unwrap()).unwrap();
+    let payload = crate::sources::decode_event(&serde_json::to_vec(&event).unwrap()).unwrap();
     let batch = payload.parse().unwrap();
     // With the format given, the line in no format is unmatched, and kept as a sample.
     let strict = scan_batch(&batch, &LogFormat::default());
@@ -726,12 +726,12 @@ fn any_event_timestamp_is_read() {
     for ts in [i64::MAX, i64::MIN, MAX_RFC3339_MILLIS + 1, -1, 0] {
         for (group, line) in lines {
             let batch = LogBatch {
-                message_type: crate::decode::MessageType::DataMessage,
+                message_type: crate::sources::MessageType::DataMessage,
                 owner: "123456789012".into(),
                 log_group: group.into(),
                 log_stream: "s".into(),
                 subscription_filters: Vec::new(),
-                log_events: vec![crate::decode::LogEvent {
+                log_events: vec![crate::sources::LogEvent {
                     id: "1".into(),
                     timestamp: ts,
                     message: line.into(),
@@ -915,7 +915,7 @@ fn execution_log_batches_are_told_by_their_group() {
         serde_json::json!({"awslogs": {"data": data}}).to_string()
     };
     let scan_of = |group: &str| {
-        let payload = crate::decode::decode_event(event(group).as_bytes()).unwrap();
+        let payload = crate::sources::decode_event(event(group).as_bytes()).unwrap();
         let batch = payload.parse_candidates().unwrap();
         scan_batch(&batch, &LogFormat::guess())
     };

@@ -204,7 +204,7 @@ fn missing_permission_names_route_authorizer_function_and_command() {
 fn hostile_configuration_never_reaches_the_command() {
     type Case<'a> = (&'a str, fn(&str) -> bool, String, &'a str, &'a str, &'a str);
     let good_fn = "arn:aws:lambda:eu-west-1:123456789012:function:f";
-    for bad in crate::shape::HOSTILE {
+    for bad in crate::text::shape::HOSTILE {
         // (what, the shape `bad` must not have, function ARN, API id, authorizer id, expected)
         let cases: [Case; 5] = [
             (

@@ -1,9 +1,9 @@
 //! Unit tests of `forward`, beside it so its source stays readable.
 
 use super::*;
+use crate::alerts::publish::MemoryPublisher;
+use crate::diagnose::inspect::{InspectError, MemoryInspector};
 use crate::diagnose::{ApiConfig, ApiKind, Authorizer, Route};
-use crate::inspect::{InspectError, MemoryInspector};
-use crate::publish::MemoryPublisher;
 
 const PERMISSION: &str = r#"198.51.100.7 - - [10/Oct/2023:01:01:01 +0000] "GET GET /orders HTTP/1.1" 500 35 req-1= AUTHORIZER_CONFIGURATION_ERROR,The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again."#;
 const FORMAT: &str = r#"198.51.100.7 - - [10/Oct/2023:01:01:02 +0000] "GET GET /pets HTTP/1.1" 500 35 req-2= AUTHORIZER_CONFIGURATION_ERROR,The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Simple response did not include 'isAuthorized'"#;
@@ -11,7 +11,7 @@ const HEALTHY: &str =
     r#"198.51.100.7 - - [10/Oct/2023:01:01:03 +0000] "GET GET /health HTTP/1.1" 200 2 req-3= -"#;
 
 fn event(lines: &[&str]) -> Vec<u8> {
-    let e = decode::encode_event(&lines.join("\n"), "/aws/api/prod", "s", "123456789012", 0);
+    let e = sources::encode_event(&lines.join("\n"), "/aws/api/prod", "s", "123456789012", 0);
     serde_json::to_vec(&e).unwrap()
 }
 
@@ -36,12 +36,12 @@ impl Publisher for Stuck {
 #[tokio::test]
 async fn kinesis_reports_the_records_left_when_time_runs_out() {
     let gz = |line: &str| {
-        let e = decode::encode_event(line, "/aws/api/prod", "s", "123456789012", 0);
+        let e = sources::encode_event(line, "/aws/api/prod", "s", "123456789012", 0);
         let data = e["awslogs"]["data"].as_str().unwrap().to_owned();
         base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data).unwrap()
     };
     let records = [("1", gz(HEALTHY)), ("2", gz(PERMISSION)), ("3", gz(FORMAT))];
-    let event = serde_json::to_vec(&decode::encode_kinesis(&records)).unwrap();
+    let event = serde_json::to_vec(&sources::encode_kinesis(&records)).unwrap();
     let stuck = Stuck;
     let services = Services::new(&stuck).until(Some(Instant::now() + Duration::from_millis(50)));
     let response = handle_kinesis(&event, &config(), &services).await.unwrap();
@@ -104,7 +104,10 @@ async fn messages_without_a_token_are_alerted() {
     };
     let message = "The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Invalid json in authorizer response";
     let recommended = Config {
-        format: crate::access_log::LogFormat::parse(crate::access_log::RECOMMENDED_FORMAT).unwrap(),
+        format: crate::detect::access_log::LogFormat::parse(
+            crate::detect::access_log::RECOMMENDED_FORMAT,
+        )
+        .unwrap(),
         ..config()
     };
     let publisher = MemoryPublisher::new();
@@ -136,7 +139,7 @@ async fn messages_without_a_token_are_alerted() {
     );
 
     // Only a client wrote the words (the route, in a format that logs the path): ignored.
-    let path_format = crate::access_log::LogFormat::parse(
+    let path_format = crate::detect::access_log::LogFormat::parse(
         r#"$context.requestId "$context.path" $context.status $context.authorizer.error"#,
     )
     .unwrap();
@@ -183,7 +186,11 @@ async fn format_drift_is_alerted_not_silent() {
             .email
             .contains("Lines not read: 2 / 3 lines carrying the token")
     );
-    assert!(drift.email.contains(crate::access_log::DEFAULT_FORMAT));
+    assert!(
+        drift
+            .email
+            .contains(crate::detect::access_log::DEFAULT_FORMAT)
+    );
     assert!(
         drift
             .email
@@ -212,18 +219,18 @@ async fn format_drift_is_alerted_not_silent() {
 async fn the_forwarder_never_reads_its_own_log_group() {
     let own = "/aws/lambda/alerts-forwarder";
     let batch = LogBatch {
-        message_type: decode::MessageType::DataMessage,
+        message_type: sources::MessageType::DataMessage,
         owner: "123456789012".into(),
         log_group: own.into(),
         log_stream: "2026/12/07/[$LATEST]abc".into(),
         subscription_filters: vec![],
         log_events: vec![
-            decode::LogEvent {
+            sources::LogEvent {
                 id: "1".into(),
                 timestamp: 0,
                 message: PERMISSION.into(),
             },
-            decode::LogEvent {
+            sources::LogEvent {
                 id: "2".into(),
                 timestamp: 0,
                 message: "START RequestId: 1".into(),
@@ -231,7 +238,7 @@ async fn the_forwarder_never_reads_its_own_log_group() {
         ],
         omitted_events: 0,
     };
-    let bytes = serde_json::to_vec(&decode::encode_batch(&batch)).unwrap();
+    let bytes = serde_json::to_vec(&sources::encode_batch(&batch)).unwrap();
     let publisher = MemoryPublisher::new();
     let own_config = Config {
         own_log_group: Some(own.into()),
@@ -252,19 +259,19 @@ async fn the_forwarder_never_reads_its_own_log_group() {
 #[tokio::test]
 async fn control_message_publishes_nothing() {
     let batch = LogBatch {
-        message_type: decode::MessageType::ControlMessage,
+        message_type: sources::MessageType::ControlMessage,
         owner: "CloudwatchLogs".into(),
         log_group: "".into(),
         log_stream: "".into(),
         subscription_filters: vec![],
-        log_events: vec![decode::LogEvent {
+        log_events: vec![sources::LogEvent {
             id: "".into(),
             timestamp: 0,
             message: PERMISSION.into(),
         }],
         omitted_events: 0,
     };
-    let bytes = serde_json::to_vec(&decode::encode_batch(&batch)).unwrap();
+    let bytes = serde_json::to_vec(&sources::encode_batch(&batch)).unwrap();
     let publisher = MemoryPublisher::new();
     let out = handle_event(&bytes, &config(), &Services::new(&publisher))
         .await
@@ -305,7 +312,7 @@ async fn partial_publish_is_an_error_that_counts() {
 async fn an_invocation_counts_what_it_saw_held_back_and_sent() {
     const FORGED: &str = r#"198.51.100.7 - - [10/Oct/2023:01:01:04 +0000] "GET GET /AUTHORIZER_CONFIGURATION_ERROR HTTP/1.1" 200 2 req-4= -"#;
     let publisher = MemoryPublisher::failing_after(1);
-    let windows = crate::flood::MemoryWindows::default();
+    let windows = crate::alerts::flood::MemoryWindows::default();
     let flood = Config {
         state_table: Some("windows".into()),
         ..config()
@@ -347,7 +354,7 @@ async fn an_invocation_counts_what_it_saw_held_back_and_sent() {
         "invalid_response_format"
     );
     // Another batch of the same problems, from another stream: both held back.
-    let other = decode::encode_event(
+    let other = sources::encode_event(
         &[PERMISSION, FORMAT].join("\n"),
         "/aws/api/prod",
         "s2",
@@ -383,14 +390,14 @@ fn many_apis(apis: usize, stream: &str) -> (Vec<u8>, Config) {
                 )
             })
             .collect();
-    let e = decode::encode_event(
+    let e = sources::encode_event(
         &lines.join("\n"),
         "/aws/api/prod",
         stream,
         "123456789012",
         0,
     );
-    let format = crate::access_log::LogFormat::parse(
+    let format = crate::detect::access_log::LogFormat::parse(
             r#"{"requestId":"$context.requestId","status":"$context.status","apiId":"$context.apiId","authorizerError":"$context.authorizer.error"}"#,
         )
         .unwrap();
@@ -423,16 +430,16 @@ async fn a_batch_of_many_apis_sends_capped_alerts_and_one_summary() {
         .unwrap();
     assert_eq!(
         (out.findings, out.summarised),
-        (APIS, APIS - alert::MAX_ALERTS)
+        (APIS, APIS - render::MAX_ALERTS)
     );
     let sent = publisher.sent();
-    assert_eq!(sent.len(), alert::MAX_ALERTS + 1);
+    assert_eq!(sent.len(), render::MAX_ALERTS + 1);
     assert_eq!(out.message_ids.len(), sent.len());
     let summary = sent.last().unwrap();
-    let left = (APIS - alert::MAX_ALERTS) as u64;
+    let left = (APIS - render::MAX_ALERTS) as u64;
     assert_eq!(summary_totals(summary), (left, left));
-    assert_eq!(summary.attributes.cause, alert::OVERFLOW_CAUSE_CODE);
-    assert!(summary.publish_bytes() < alert::MAX_MESSAGE_BYTES);
+    assert_eq!(summary.attributes.cause, render::OVERFLOW_CAUSE_CODE);
+    assert!(summary.publish_bytes() < render::MAX_MESSAGE_BYTES);
     assert!(
         summary
             .email
@@ -447,10 +454,10 @@ async fn a_batch_of_many_apis_sends_capped_alerts_and_one_summary() {
         summary.email
     );
     // The command line's rendering of the same scan.
-    let payload = decode::decode_event(&event).unwrap();
+    let payload = sources::decode_event(&event).unwrap();
     let (scan, alerts) = prepare(&payload.parse_candidates().unwrap(), &config);
     assert_eq!(scan.findings.len(), APIS);
-    assert_eq!(alerts.len(), alert::MAX_ALERTS + 1);
+    assert_eq!(alerts.len(), render::MAX_ALERTS + 1);
     assert_eq!(summary_totals(alerts.last().unwrap()), (left, left));
 }
 
@@ -466,7 +473,7 @@ async fn kinesis_records_share_the_invocations_alerts() {
     let gz = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data).unwrap();
     let (first, second, third) = (gz.clone(), gz.clone(), gz);
     let records = [("1", first), ("2", second), ("3", third)];
-    let event = serde_json::to_vec(&decode::encode_kinesis(&records)).unwrap();
+    let event = serde_json::to_vec(&sources::encode_kinesis(&records)).unwrap();
     let publisher = MemoryPublisher::new();
     let out = handle_kinesis(&event, &config, &Services::new(&publisher))
         .await
@@ -475,11 +482,11 @@ async fn kinesis_records_share_the_invocations_alerts() {
     let sent = publisher.sent();
     let summaries: Vec<(u64, u64)> = sent
         .iter()
-        .filter(|a| a.attributes.cause == alert::OVERFLOW_CAUSE_CODE)
+        .filter(|a| a.attributes.cause == render::OVERFLOW_CAUSE_CODE)
         .map(summary_totals)
         .collect();
     // 20 from the first record, 5 from the second and its summary of 15, the third's summary.
-    assert_eq!(sent.len(), alert::MAX_ALERTS + 2);
+    assert_eq!(sent.len(), render::MAX_ALERTS + 2);
     assert_eq!(summaries, [(15, 15), (20, 20)]);
 }
 
@@ -488,7 +495,7 @@ async fn kinesis_records_share_the_invocations_alerts() {
 #[tokio::test]
 async fn flood_control_asks_about_a_bounded_number_of_groups() {
     const APIS: usize = 1_000;
-    let windows = crate::flood::MemoryWindows::default();
+    let windows = crate::alerts::flood::MemoryWindows::default();
     let publisher = MemoryPublisher::new();
     let services = Services::new(&publisher).windows(&windows);
     let (first, config) = many_apis(APIS, "s1");
@@ -497,7 +504,7 @@ async fn flood_control_asks_about_a_bounded_number_of_groups() {
         ..config
     };
     let out = handle_event(&first, &config, &services).await.unwrap();
-    let cap = alert::MAX_ALERTS;
+    let cap = render::MAX_ALERTS;
     assert_eq!((out.suppressed, out.summarised), (0, APIS - cap));
     assert_eq!(out.message_ids.len(), cap + 1);
     // The same problems again: the first windows are open, the next ones open now.
@@ -516,7 +523,11 @@ async fn flood_control_asks_about_a_bounded_number_of_groups() {
     assert_eq!(summary_totals(second[cap]), (left, left));
     // Each batch reaches 25 further, until every window it may ask about is open: then none
     // alerts one by one, and the summary still tells what was left out.
-    assert_eq!(crate::flood::DECISIONS_PER_ALERT, 4, "the table assumes it");
+    assert_eq!(
+        crate::alerts::flood::DECISIONS_PER_ALERT,
+        4,
+        "the table assumes it"
+    );
     for (stream, suppressed, alerts) in [
         ("s3", 2 * cap, cap),
         ("s4", 3 * cap, cap),

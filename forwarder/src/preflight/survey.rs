@@ -234,7 +234,7 @@ impl Survey for AwsSurvey {
             {
                 return Ok(true);
             }
-            match crate::inspect::next_page(next.as_deref(), page.next_token()) {
+            match crate::diagnose::inspect::next_page(next.as_deref(), page.next_token()) {
                 Some(t) => next = Some(t),
                 None => return Ok(false),
             }
@@ -269,7 +269,7 @@ impl Survey for AwsSurvey {
                         destination_arn: f.destination_arn().unwrap_or_default().to_owned(),
                     }),
             );
-            match crate::inspect::next_page(next.as_deref(), page.next_token()) {
+            match crate::diagnose::inspect::next_page(next.as_deref(), page.next_token()) {
                 Some(t) => next = Some(t),
                 None => return Ok(filters),
             }
@@ -294,7 +294,7 @@ impl Survey for AwsSurvey {
                 name: p.policy_name().unwrap_or_default().to_owned(),
                 selection_criteria: p.selection_criteria().map(str::to_owned),
             }));
-            match crate::inspect::next_page(next.as_deref(), page.next_token()) {
+            match crate::diagnose::inspect::next_page(next.as_deref(), page.next_token()) {
                 Some(t) => next = Some(t),
                 None => return Ok(policies),
             }
@@ -339,7 +339,7 @@ impl Survey for AwsSurvey {
                     topic_arns: c.sns_topic_arns().to_vec(),
                 }
             }));
-            match crate::inspect::next_page(next.as_deref(), page.next_token()) {
+            match crate::diagnose::inspect::next_page(next.as_deref(), page.next_token()) {
                 Some(t) => next = Some(t),
                 None => return Ok(found),
             }

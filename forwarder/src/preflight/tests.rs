@@ -578,7 +578,7 @@ fn each_check_passes_and_fails() {
         // Commands joined by `&&` run one after the other; each is plain.
         if let Some(fix) = f.fix.as_ref().filter(|fix| fix.starts_with("aws ")) {
             assert!(
-                fix.split(" && ").all(crate::shape::is_plain_command),
+                fix.split(" && ").all(crate::text::shape::is_plain_command),
                 "{what}: {fix}"
             );
         }
@@ -587,7 +587,7 @@ fn each_check_passes_and_fails() {
 
 #[test]
 fn hostile_names_never_reach_a_command_line() {
-    for bad in crate::shape::HOSTILE {
+    for bad in crate::text::shape::HOSTILE {
         let mut p = plan();
         p.log_groups = vec![(GroupRole::Access, ACCESS.to_owned())];
         p.whole_account = true;
@@ -623,7 +623,7 @@ fn hostile_names_never_reach_a_command_line() {
         let fixes: Vec<&String> = findings.iter().filter_map(|f| f.fix.as_ref()).collect();
         assert!(fixes.len() >= 3, "{bad:?}: {fixes:?}");
         for fix in fixes.into_iter().filter(|f| f.starts_with("aws ")) {
-            assert!(crate::shape::is_plain_command(fix), "{bad:?}: {fix}");
+            assert!(crate::text::shape::is_plain_command(fix), "{bad:?}: {fix}");
         }
     }
 }

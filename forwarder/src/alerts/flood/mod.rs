@@ -11,6 +11,8 @@
 //! and a TTL attribute lets the table clean itself. If the table cannot be reached the forwarder
 //! alerts anyway: a duplicate alert is better than a lost one.
 
+pub mod schedule;
+
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::ops::ControlFlow;
@@ -22,8 +24,8 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
-use crate::alert::Group;
-use crate::cause::Cause;
+use crate::alerts::render::Group;
+use crate::model::cause::Cause;
 
 /// What a window kept quiet, reported by the next alert for the same problem.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -229,7 +231,7 @@ pub trait AlertWindows: Sync {
     ) -> impl Future<Output = Result<bool, FloodError>> + Send;
 
     /// Whether a window waits for its recovery to be reported (open, or closed and not yet
-    /// reported) by the recovery schedule ([`crate::schedule`]), which must run while one does.
+    /// reported) by the recovery schedule ([`crate::alerts::flood::schedule`]), which must run while one does.
     /// A window a check found waits for a check instead.
     fn pending(&self) -> impl Future<Output = Result<bool, FloodError>> + Send;
 
@@ -247,10 +249,10 @@ pub trait AlertWindows: Sync {
 /// owner when it is an account id, never a line's own `$context.accountId`: in an organisation
 /// (infra/org) a member account's lines naming another account's API id must not join that API's
 /// window. Without an owner (a scan of a file) the lines' account stands in.
-/// A group holds one API at most ([`crate::alert::group`]), so the key does not depend on which
+/// A group holds one API at most ([`crate::alerts::render::group`]), so the key does not depend on which
 /// of several APIs failed first.
 pub fn key(group: &Group) -> String {
-    let is_account = |a: &&str| crate::shape::is_account_id(a);
+    let is_account = |a: &&str| crate::text::shape::is_account_id(a);
     let account = group
         .owner
         .as_deref()
@@ -270,7 +272,7 @@ pub fn key(group: &Group) -> String {
 pub fn scope_parts(scope: &str) -> ScopeParts<'_> {
     match scope.split_once(':') {
         Some(("api", rest)) => match rest.split_once(':') {
-            Some((account, api)) if crate::shape::is_account_id(account) => ScopeParts::Api {
+            Some((account, api)) if crate::text::shape::is_account_id(account) => ScopeParts::Api {
                 account: Some(account),
                 api,
             },
@@ -280,7 +282,7 @@ pub fn scope_parts(scope: &str) -> ScopeParts<'_> {
             },
         },
         Some(("log", rest)) => match rest.split_once(':') {
-            Some((account, group)) if crate::shape::is_account_id(account) => {
+            Some((account, group)) if crate::text::shape::is_account_id(account) => {
                 ScopeParts::LogGroup {
                     account: Some(account),
                     group,

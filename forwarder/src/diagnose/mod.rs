@@ -2,17 +2,19 @@
 //! route uses, which function it calls, and whether that function's resource policy lets API
 //! Gateway invoke it for that authorizer.
 //!
-//! Plain functions over what [`crate::inspect`] fetched, so every verdict is testable without AWS.
+//! Plain functions over what [`crate::diagnose::inspect`] fetched, so every verdict is testable without AWS.
 //! Policies are read the way IAM evaluates them for this one request
 //! (<https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html>):
 //! an explicit deny wins, then any allow whose principal, action and conditions all match.
+
+pub mod inspect;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::cause::Cause;
-use crate::shape;
+use crate::model::cause::Cause;
+use crate::text::shape;
 
 /// Which of API Gateway's three kinds of API an id names. Each has Lambda authorizers, with the
 /// same invoke permission but different settings and response shapes.
@@ -128,7 +130,7 @@ pub struct FunctionArn {
 
 impl FunctionArn {
     pub fn parse(arn: &str) -> Option<Self> {
-        let (partition, region, account, name, _) = crate::shape::function_arn_parts(arn)?;
+        let (partition, region, account, name, _) = crate::text::shape::function_arn_parts(arn)?;
         (!region.is_empty() && account.len() == 12 && !name.is_empty()).then(|| Self {
             arn: arn.to_owned(),
             partition: partition.to_owned(),
@@ -515,7 +517,7 @@ impl Diagnosis {
     }
 }
 
-/// What [`crate::inspect`] fetched for one API: its configuration and, per function ARN, the
+/// What [`crate::diagnose::inspect`] fetched for one API: its configuration and, per function ARN, the
 /// resource policy (`Ok(None)`: no policy) or why it could not be read.
 #[derive(Clone, Debug, Default)]
 pub struct Evidence {

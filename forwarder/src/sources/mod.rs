@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+pub mod changes;
 mod compact;
 mod input;
 
@@ -595,8 +596,8 @@ pub fn event_kind(bytes: &[u8]) -> EventKind {
             source: Some(source),
             detail_type: Some(detail),
             ..
-        }) if source == crate::deploy::events::STACK_SOURCE
-            && detail == crate::deploy::events::STACK_STATUS_CHANGE =>
+        }) if source == crate::sources::changes::STACK_SOURCE
+            && detail == crate::sources::changes::STACK_STATUS_CHANGE =>
         {
             EventKind::StackStatus
         }

@@ -23,9 +23,9 @@
 
 use std::sync::Arc;
 
-use crate::cause::{Cause, classify};
-use crate::decode::LogBatch;
 use crate::detect::{FAILURE_TOKEN, Finding, FindingText, LineVerdict, Scan, TOKEN, format_millis};
+use crate::model::cause::{Cause, classify};
+use crate::sources::LogBatch;
 
 /// What every execution-log group's name starts with.
 pub const GROUP_PREFIX: &str = "API-Gateway-Execution-Logs_";
@@ -57,7 +57,8 @@ pub fn group_place(log_group: &str) -> Option<(&str, &str)> {
         && stage
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    (api_id.len() == 10 && crate::shape::is_api_id(api_id) && stage_ok).then_some((api_id, stage))
+    (api_id.len() == 10 && crate::text::shape::is_api_id(api_id) && stage_ok)
+        .then_some((api_id, stage))
 }
 
 /// What one execution-log event says.
@@ -550,7 +551,7 @@ mod tests {
              (4e4e4e4e-0000-0000-0000-000000000000) {FAILED}Malformed Lambda proxy response\n"
         );
         assert!(looks_like_execution_log(&log));
-        let scan = crate::detect::scan_text(&log, &crate::access_log::LogFormat::guess());
+        let scan = crate::detect::scan_text(&log, &crate::detect::access_log::LogFormat::guess());
         let got: Vec<(Option<&str>, Cause)> = scan
             .findings
             .iter()
@@ -588,7 +589,7 @@ mod tests {
              (Rz0bCd3eIAMEbXy=) Execution failed due to configuration error: Invalid permissions on Lambda function\n"
         );
         assert!(looks_like_execution_log(&log));
-        let scan = crate::detect::scan_text(&log, &crate::access_log::LogFormat::guess());
+        let scan = crate::detect::scan_text(&log, &crate::detect::access_log::LogFormat::guess());
         let got: Vec<(Option<&str>, Cause, Option<u16>)> = scan
             .findings
             .iter()
@@ -696,8 +697,10 @@ mod tests {
             ),
         ];
         for (name, lines, want) in cases {
-            let scan =
-                crate::detect::scan_text(&lines.join("\n"), &crate::access_log::LogFormat::guess());
+            let scan = crate::detect::scan_text(
+                &lines.join("\n"),
+                &crate::detect::access_log::LogFormat::guess(),
+            );
             let got: Vec<Cause> = scan.findings.iter().map(|f| f.cause).collect();
             assert_eq!(got, want, "{name}");
         }
@@ -735,7 +738,7 @@ mod tests {
                 ],
             ),
         ];
-        let format = crate::access_log::LogFormat::guess();
+        let format = crate::detect::access_log::LogFormat::guess();
         for (name, lines) in &requests {
             for cut in 0..=lines.len() {
                 let (a, b) = lines.split_at(cut);

@@ -9,25 +9,25 @@ use clap::{Args, Parser, Subcommand};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::access_log::LogFormat;
-use crate::alert::{self, Alert, Group};
+use crate::alerts::publish::SnsPublisher;
+use crate::alerts::render::{self, Alert, Group};
 use crate::config::{
     Config, ConfigError, DEFAULT_METRICS_NAMESPACE, Given, Language, Setting, TopicArn,
     parse_api_id, parse_log_group,
 };
-use crate::decode::{self, Content};
 use crate::deploy::{
     self,
     aws::{AwsCatalog, AwsProber},
 };
+use crate::detect::access_log::LogFormat;
 use crate::detect::{self, Finding, LogKind, Scan};
+use crate::diagnose::inspect::{self, AwsInspector, AwsLogSearch, LogSearch};
 use crate::diagnose::{ApiKind, AuthorizerReport};
-use crate::escape::{json_safe, visible};
 use crate::forward;
-use crate::inspect::{self, AwsInspector, AwsLogSearch, LogSearch};
 use crate::metrics::{self, Tally};
 use crate::preflight::{self, AwsSurvey, GroupRole, Plan, Status};
-use crate::publish::SnsPublisher;
+use crate::sources::{self, Content};
+use crate::text::escape::{json_safe, visible};
 
 /// Exit status when nothing was flagged.
 pub const EXIT_CLEAN: u8 = 0;
@@ -478,7 +478,7 @@ struct Scanned {
 impl Scanned {
     fn new(name: String, kind: LogKind, scan: Scan, config: &Config, control: bool) -> Self {
         let groups = forward::groups_for(&scan, config);
-        let alerts = alert::render_all(&groups, config);
+        let alerts = render::render_all(&groups, config);
         Self {
             name,
             kind,
@@ -516,11 +516,11 @@ fn scan_input(
     config: &Config,
     log_group: Option<&str>,
 ) -> Vec<Result<Scanned>> {
-    let parts = match decode::sniff(bytes) {
+    let parts = match sources::sniff(bytes) {
         Ok(parts) => parts,
         Err(e) => return vec![Err(anyhow!("{name}: {e}"))],
     };
-    let scan_payload = |name: String, payload: Result<decode::Payload, decode::DecodeError>| {
+    let scan_payload = |name: String, payload: Result<sources::Payload, sources::DecodeError>| {
         let payload = payload.map_err(|e| anyhow!("{name}: {e}"))?;
         let batch = payload
             .parse_candidates()
@@ -534,7 +534,7 @@ fn scan_input(
     let kind_of_lines = |text: &str| match log_group {
         Some(g) => config.log_kind(g),
         None if config.format.is_given() => LogKind::Access,
-        None if crate::execution_log::looks_like_execution_log(text) => LogKind::Execution,
+        None if crate::detect::execution_log::looks_like_execution_log(text) => LogKind::Execution,
         None => LogKind::Access,
     };
     // Each part is decoded as it is scanned, so one payload is held at a time.
@@ -552,7 +552,7 @@ fn scan_input(
                     Ok(Scanned::new(name, kind, scan, config, false))
                 }
                 Ok(Content::Events(events)) => {
-                    let batch = decode::output_batch(&events, log_group);
+                    let batch = sources::output_batch(&events, log_group);
                     let kind = match log_group {
                         Some(g) => config.log_kind(g),
                         None if config.format.is_given() => LogKind::Access,
@@ -564,7 +564,7 @@ fn scan_input(
                     let scan = detect::scan_batch_as(&batch, &config.format, kind);
                     Ok(Scanned::new(name, kind, scan, config, false))
                 }
-                Ok(Content::Encoded(data)) => scan_payload(name, decode::decode_data(&data)),
+                Ok(Content::Encoded(data)) => scan_payload(name, sources::decode_data(&data)),
                 Ok(Content::Payload(payload)) => scan_payload(name, Ok(payload)),
                 Err(e) => Err(anyhow!("{name}: {e}")),
             }
@@ -661,7 +661,7 @@ async fn diagnose_all(results: &mut [Scanned], config: &Config) {
     ) {
         for r in results {
             forward::diagnose_groups(&mut r.groups, config, inspector).await;
-            r.alerts = alert::render_all(&r.groups, config);
+            r.alerts = render::render_all(&r.groups, config);
         }
     }
     if !config.diagnose || results.iter().all(|r| r.groups.is_empty()) {
@@ -741,10 +741,10 @@ fn print_metrics(out: &mut impl Write, r: &Scanned, config: &Config) -> Result<(
     let mut tally = Tally::default();
     tally.count_scan_as(&r.scan, r.kind);
     // As the function publishes them: the first groups one alert each, the rest one summary.
-    for g in r.groups.iter().take(alert::MAX_ALERTS) {
+    for g in r.groups.iter().take(render::MAX_ALERTS) {
         tally.count_published(g);
     }
-    if r.groups.len() > alert::MAX_ALERTS {
+    if r.groups.len() > render::MAX_ALERTS {
         tally.alerts_published += 1;
     }
     let namespace = config
@@ -805,7 +805,7 @@ async fn doctor(args: DoctorArgs) -> Result<u8> {
         .transpose()?;
     if let Some(stack) = &args.stack
         && !crate::preflight::is_stack_name(stack)
-        && crate::deploy::events::stack_arn_parts(stack).is_none()
+        && crate::sources::changes::stack_arn_parts(stack).is_none()
     {
         bail!(
             "--stack {stack:?} is not a stack name (a letter, then letters, digits and -, at most 128) or a stack ARN"
@@ -1053,7 +1053,7 @@ fn warn_unmatched(r: &Scanned) {
         visible(&r.name),
         r.scan.unmatched,
         r.scan.with_token(),
-        visible(&crate::escape::truncate(
+        visible(&crate::text::escape::truncate(
             r.scan.unmatched_sample.as_deref().unwrap_or_default(),
             300
         )),
@@ -1102,7 +1102,7 @@ fn print_summary(out: &mut impl Write, r: &Scanned, max_listed: usize) -> std::i
         writeln!(
             out,
             "  {}: most lines carrying the token do not follow the format; detection is blind for them",
-            crate::cause::Cause::FormatMismatch.code()
+            crate::model::cause::Cause::FormatMismatch.code()
         )?;
     }
     // Each cause with its first findings; `--json` lists every one.
@@ -1127,7 +1127,7 @@ fn print_summary(out: &mut impl Write, r: &Scanned, max_listed: usize) -> std::i
                 f.status.map_or("-".to_owned(), |s| s.to_string()),
                 visible(f.route().unwrap_or("-")),
                 visible(f.request_id().unwrap_or("-")),
-                visible(&crate::escape::truncate(f.error(), 200)),
+                visible(&crate::text::escape::truncate(f.error(), 200)),
             )?;
         }
         if findings.len() > max_listed && max_listed > 0 {
@@ -1139,7 +1139,7 @@ fn print_summary(out: &mut impl Write, r: &Scanned, max_listed: usize) -> std::i
         }
         for g in r.groups.iter().filter(|g| g.cause == *cause) {
             if let Some(d) = &g.diagnosis {
-                for line in alert::diagnosis_text(d).lines() {
+                for line in render::diagnosis_text(d).lines() {
                     writeln!(out, "    {line}")?;
                 }
             }
@@ -1211,7 +1211,7 @@ fn encode(args: EncodeArgs) -> Result<u8> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64)
     });
-    let event = decode::encode_event(&text, &args.log_group, &args.log_stream, &args.owner, start);
+    let event = sources::encode_event(&text, &args.log_group, &args.log_stream, &args.owner, start);
     let mut out = Closable::stdout();
     writeln!(out, "{event}")?;
     Ok(EXIT_CLEAN)

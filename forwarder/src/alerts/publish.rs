@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use crate::alert::Alert;
+use crate::alerts::render::Alert;
 use crate::config::TopicArn;
 
 /// A publish that failed after the SDK's own retries.

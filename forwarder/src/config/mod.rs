@@ -4,9 +4,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::access_log::{DEFAULT_FORMAT, FormatError, LogFormat};
-use crate::cause::{Cause, Severity};
 use crate::detect::LogKind;
+use crate::detect::access_log::{DEFAULT_FORMAT, FormatError, LogFormat};
+use crate::model::cause::{Cause, Severity};
 use crate::sdk::Roots;
 
 pub const DEFAULT_MAX_SAMPLES: usize = 5;
@@ -370,7 +370,7 @@ pub struct Config {
     /// (`EXECUTION_LOG_GROUPS`), besides the groups API Gateway names itself.
     pub execution_log_groups: Vec<String>,
     /// The EventBridge rule that runs the recovery check (`RECOVERY_RULE_NAME`), turned on and off
-    /// by the function ([`crate::schedule`]); none leaves whatever schedule there is alone.
+    /// by the function ([`crate::alerts::flood::schedule`]); none leaves whatever schedule there is alone.
     pub recovery_rule: Option<String>,
     /// The function's own log group (`AWS_LAMBDA_LOG_GROUP_NAME`, set by Lambda). A batch from it
     /// is never read: an account-level subscription policy that reaches it would otherwise feed

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::shape;
+use crate::text::shape;
 
 /// Why an event cannot start a check. The invocation fails with it, so Lambda's retries and the
 /// dead-letter queue keep the event.
@@ -27,7 +27,7 @@ pub enum EventError {
 fn field(field: &'static str, value: &str, expected: &'static str) -> EventError {
     EventError::Field {
         field,
-        value: crate::escape::truncate(value, 200).into_owned(),
+        value: crate::text::escape::truncate(value, 200).into_owned(),
         expected,
     }
 }
@@ -309,7 +309,7 @@ pub fn api_call(bytes: &[u8]) -> Result<Result<ApiCall, NotChecked>, EventError>
 
 /// A name from a record, as alerts may show it: at most 256 bytes.
 fn bounded(s: &str) -> String {
-    crate::escape::truncate(s, 256).into_owned()
+    crate::text::escape::truncate(s, 256).into_owned()
 }
 
 /// The function's name from what `AddPermission` accepts: a name, `name:qualifier`, a partial

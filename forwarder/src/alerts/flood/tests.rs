@@ -1,7 +1,7 @@
 //! Unit tests of `flood`, beside it so its source stays readable.
 
 use super::*;
-use crate::cause::Cause;
+use crate::model::cause::Cause;
 
 fn group(cause: Cause, count: usize, api: Option<&str>) -> Group {
     Group {

@@ -1,6 +1,6 @@
 //! Finding an authorizer failure where API Gateway wrote it: `AUTHORIZER_CONFIGURATION_ERROR` (and a
 //! REST or WebSocket API's `AUTHORIZER_FAILURE`), or one of the messages an HTTP API writes in
-//! `$context.authorizer.error` without a token ([`crate::cause::FAILURE_MESSAGES`]).
+//! `$context.authorizer.error` without a token ([`crate::model::cause::FAILURE_MESSAGES`]).
 //!
 //! Paths, query strings and headers are client input, so a client can send the token or the
 //! message in a URL or a user agent. A line is flagged only when it is in a field API Gateway
@@ -9,7 +9,10 @@
 //! (for lines that follow no known format) outside every double-quoted segment.
 //!
 //! A REST or WebSocket API's execution log says the same in words; its batches are told apart by
-//! their log group's name and read by [`crate::execution_log`].
+//! their log group's name and read by [`crate::detect::execution_log`].
+
+pub mod access_log;
+pub mod execution_log;
 
 use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
@@ -18,11 +21,11 @@ use memchr::memmem;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::access_log::{
+use crate::detect::access_log::{
     Fields, LogFormat, Place, Scratch, Split, guess_var_for_key, is_error_name,
 };
-use crate::cause::{Cause, classify, classify_failure};
-use crate::decode::{LogBatch, LogEvent};
+use crate::model::cause::{Cause, classify, classify_failure};
+use crate::sources::{LogBatch, LogEvent};
 
 /// The token API Gateway writes before the reason.
 pub const TOKEN: &str = "AUTHORIZER_CONFIGURATION_ERROR";
@@ -55,7 +58,7 @@ impl Needles {
     }
 
     /// Whether any needle is in `haystack`. No needle holds a character JSON escapes, so a
-    /// message still escaped reads the same (see [`crate::decode::Message::escaped_contains`]).
+    /// message still escaped reads the same (see [`crate::sources::Message::escaped_contains`]).
     pub fn is_in(&self, haystack: &[u8]) -> bool {
         self.0.iter().any(|f| f.find(haystack).is_some())
     }
@@ -106,10 +109,14 @@ impl NeedleWalk<'_> {
 
 /// Access-log candidates: a line with either token, or a phrase of one of API Gateway's failure
 /// messages, which an HTTP API writes without a token. Every access-log line, and every payload
-/// walked by [`crate::decode::Payload::parse_candidates`], is searched with it.
+/// walked by [`crate::sources::Payload::parse_candidates`], is searched with it.
 pub(crate) static ACCESS_NEEDLES: LazyLock<Needles> = LazyLock::new(|| {
     let mut needles = vec![TOKEN_PREFIX];
-    needles.extend(crate::cause::FAILURE_MESSAGES.iter().map(|m| m.phrase));
+    needles.extend(
+        crate::model::cause::FAILURE_MESSAGES
+            .iter()
+            .map(|m| m.phrase),
+    );
     Needles::new(&needles)
 });
 
@@ -119,7 +126,11 @@ pub(crate) static ACCESS_NEEDLES: LazyLock<Needles> = LazyLock::new(|| {
 /// log in a group of the other is read and counted, never passed over as clean.
 pub(crate) static CANDIDATE_NEEDLES: LazyLock<Needles> = LazyLock::new(|| {
     let mut needles = vec![TOKEN_PREFIX, "onfiguration"];
-    needles.extend(crate::cause::FAILURE_MESSAGES.iter().map(|m| m.phrase));
+    needles.extend(
+        crate::model::cause::FAILURE_MESSAGES
+            .iter()
+            .map(|m| m.phrase),
+    );
     Needles::new(&needles)
 });
 
@@ -135,7 +146,7 @@ pub enum LogKind {
 
 impl LogKind {
     pub fn of_group(log_group: &str) -> Self {
-        if crate::execution_log::is_execution_log_group(log_group) {
+        if crate::detect::execution_log::is_execution_log_group(log_group) {
             LogKind::Execution
         } else {
             LogKind::Access
@@ -147,7 +158,7 @@ impl LogKind {
     /// (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html>:
     /// terms are case-sensitive and match anywhere in the event, `?` makes them alternatives, and a
     /// term with characters other than letters, digits and `_` is quoted). Access logs: either token,
-    /// or a phrase of API Gateway's failure messages ([`crate::cause::FAILURE_MESSAGES`]); execution
+    /// or a phrase of API Gateway's failure messages ([`crate::model::cause::FAILURE_MESSAGES`]); execution
     /// logs: the failure line, the exception line, and a gateway response line naming either token
     /// (a WebSocket API's).
     pub const fn filter_pattern(self) -> &'static str {
@@ -241,7 +252,7 @@ impl Finding {
         for (span, field) in spans.iter_mut().zip(fields) {
             if let Some(field) = field {
                 let room = len.saturating_sub(buffer.len());
-                let field = crate::escape::truncate(field, room);
+                let field = crate::text::escape::truncate(field, room);
                 let start = buffer.len() as u32;
                 buffer.push_str(&field);
                 *span = Span {
@@ -421,8 +432,9 @@ impl Scan {
     fn add_unmatched(&mut self, line: &str, drifted: bool) {
         // The drift alert shows the sample: a line no client could have made, when there is one.
         if self.unmatched_sample.is_none() || (drifted && self.drifted == 0) {
-            self.unmatched_sample =
-                Some(crate::escape::truncate(line.trim(), UNMATCHED_SAMPLE_BYTES).into_owned());
+            self.unmatched_sample = Some(
+                crate::text::escape::truncate(line.trim(), UNMATCHED_SAMPLE_BYTES).into_owned(),
+            );
         }
         self.unmatched += 1;
         self.drifted += usize::from(drifted);
@@ -488,11 +500,13 @@ pub fn scan_batch_as(batch: &LogBatch, format: &LogFormat, kind: LogKind) -> Sca
     }
     let shared = |s: &str| (!s.is_empty()).then(|| Arc::<str>::from(s));
     let (log_group, log_stream) = (shared(&batch.log_group), shared(&batch.log_stream));
-    let account_id = crate::shape::is_account_id(&batch.owner).then_some(&*batch.owner);
+    let account_id = crate::text::shape::is_account_id(&batch.owner).then_some(&*batch.owner);
     scan.log_group = log_group.clone();
     scan.account_id = account_id.map(str::to_owned);
     if kind == LogKind::Execution {
-        crate::execution_log::scan_events(batch, log_group, log_stream, account_id, &mut scan);
+        crate::detect::execution_log::scan_events(
+            batch, log_group, log_stream, account_id, &mut scan,
+        );
         return scan;
     }
     let mut text = String::new();
@@ -557,7 +571,7 @@ fn access_candidate(
 /// format's layout (no client value can write a whole line), so the format alert says so;
 /// anything else is clean.
 fn execution_line_here(line: &str, format: &LogFormat, scratch: &mut Scratch) -> LineVerdict {
-    use crate::execution_log::{Line, read};
+    use crate::detect::execution_log::{Line, read};
     match read(line) {
         Line::Failed { .. } | Line::Exception { .. } | Line::GatewayResponse { .. } => {
             if format.is_given() && !format.keeps_layout(line, scratch) {
@@ -573,7 +587,8 @@ fn execution_line_here(line: &str, format: &LogFormat, scratch: &mut Scratch) ->
 /// Scans plain log lines (one per line of `text`): with a format given, access-log lines in it;
 /// without one, a REST API's execution log when most lines have its shape, else access-log lines.
 pub fn scan_text(text: &str, format: &LogFormat) -> Scan {
-    let kind = if !format.is_given() && crate::execution_log::looks_like_execution_log(text) {
+    let kind = if !format.is_given() && crate::detect::execution_log::looks_like_execution_log(text)
+    {
         LogKind::Execution
     } else {
         LogKind::Access
@@ -584,7 +599,7 @@ pub fn scan_text(text: &str, format: &LogFormat) -> Scan {
 /// Scans plain log lines as `kind` of log.
 pub fn scan_text_as(text: &str, format: &LogFormat, kind: LogKind) -> Scan {
     if kind == LogKind::Execution {
-        return crate::execution_log::scan_text(text);
+        return crate::detect::execution_log::scan_text(text);
     }
     let mut scan = Scan::default();
     let mut scratch = Scratch::default();
@@ -693,18 +708,20 @@ fn read_candidate(
 /// token there is a client's (a path, a user agent, an IAM caller's session name). `None` when the
 /// line follows no preset.
 fn scan_preset(line: &str, origin: &Origin, scratch: &mut Scratch) -> Option<LineVerdict> {
-    crate::access_log::PRESET_FORMATS.iter().find_map(|preset| {
-        let verdict = if preset.format.is_json() {
-            scan_json_given(line, &preset.format, origin)
-        } else {
-            scan_split(line, &preset.format, origin, scratch)
-        };
-        match verdict {
-            LineVerdict::Unmatched if preset.frames(line) => Some(LineVerdict::Ignored),
-            LineVerdict::Unmatched => None,
-            verdict => Some(verdict),
-        }
-    })
+    crate::detect::access_log::PRESET_FORMATS
+        .iter()
+        .find_map(|preset| {
+            let verdict = if preset.format.is_json() {
+                scan_json_given(line, &preset.format, origin)
+            } else {
+                scan_split(line, &preset.format, origin, scratch)
+            };
+            match verdict {
+                LineVerdict::Unmatched if preset.frames(line) => Some(LineVerdict::Ignored),
+                LineVerdict::Unmatched => None,
+                verdict => Some(verdict),
+            }
+        })
 }
 
 /// Where a token stands as a whole word in `s`.
@@ -749,9 +766,9 @@ fn says_something(value: &str) -> bool {
 }
 
 /// Where the first sentences of API Gateway's failure messages stand in `s`.
-fn message_marks(s: &str) -> Vec<(usize, usize, &'static crate::cause::FailureMessage)> {
+fn message_marks(s: &str) -> Vec<(usize, usize, &'static crate::model::cause::FailureMessage)> {
     let mut marks = Vec::new();
-    for message in &crate::cause::FAILURE_MESSAGES {
+    for message in &crate::model::cause::FAILURE_MESSAGES {
         if s.contains(message.phrase) {
             marks.extend(
                 s.match_indices(message.sentence)
@@ -860,12 +877,12 @@ fn scan_messages(
 /// that crashed).
 fn flagged_message(
     fields: &Fields,
-    message: &crate::cause::FailureMessage,
+    message: &crate::model::cause::FailureMessage,
     value: &str,
     origin: &Origin,
 ) -> LineVerdict {
     let value = value.trim();
-    let cause = if crate::cause::shows_lambda_error(value) {
+    let cause = if crate::model::cause::shows_lambda_error(value) {
         Cause::AuthorizerFailure
     } else {
         message.cause
@@ -926,7 +943,7 @@ fn scan_json_given(line: &str, format: &LogFormat, origin: &Origin) -> LineVerdi
                     error = Some((&s[start..end], reason(&s[end..])));
                 }
                 if message.is_none() && var.holds_authorizer_message() {
-                    message = crate::cause::failure_message(s).map(|m| (m, &**s));
+                    message = crate::model::cause::failure_message(s).map(|m| (m, &**s));
                 }
             }
             JsonLeaf::Number(n) => fields.set(&var.0, n.as_str()),
@@ -1084,7 +1101,7 @@ fn scan_json(
                     }
                 }
                 if leaf_is_error && message.is_none() {
-                    message = crate::cause::failure_message(s).map(|m| (m, &**s));
+                    message = crate::model::cause::failure_message(s).map(|m| (m, &**s));
                 }
                 let token = if leaf_is_error { after_token(s) } else { None };
                 match token {

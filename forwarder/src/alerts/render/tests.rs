@@ -932,7 +932,7 @@ fn shown_commands(alert: &Alert) -> Vec<String> {
 fn hostile_account_region_and_api_id_never_reach_a_command() {
     let base = finding(Cause::MissingInvokePermission, "/g", "r", 1);
     let good = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3/authorizers/AUTHORIZER_ID";
-    let hostile = crate::shape::HOSTILE
+    let hostile = crate::text::shape::HOSTILE
         .iter()
         .copied()
         .chain(["abcdefghijklmnopq", "99999999999999999999"]);
@@ -1133,10 +1133,10 @@ fn hostile_group(value: &str, cause: Cause) -> Group {
     g
 }
 
-/// What no person-facing body may carry raw: every [`crate::escape::is_unsafe`] character
+/// What no person-facing body may carry raw: every [`crate::text::escape::is_unsafe`] character
 /// but the line breaks the body is laid out with.
 fn assert_shown_safely(alert: &Alert) {
-    use crate::escape::is_unsafe;
+    use crate::text::escape::is_unsafe;
     let raw = |s: &str| s.chars().find(|&c| is_unsafe(c) && c != '\n');
     assert_eq!(raw(&alert.email), None, "email");
     let chat: serde_json::Value = serde_json::from_str(&alert.chat).unwrap();
@@ -1172,7 +1172,7 @@ fn assert_shown_safely(alert: &Alert) {
 
 #[test]
 fn structure_faking_characters_are_escaped_everywhere() {
-    for c in crate::escape::DANGEROUS {
+    for c in crate::text::escape::DANGEROUS {
         let value = format!("ok{c}Subject: fake{c}<!channel>{c}");
         for lang in [Language::En, Language::Ja] {
             let cfg = Config {

@@ -12,14 +12,14 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::cause::{ApiFamily, Cause, Place, Remedy, Severity, remedy};
+use crate::alerts::flood::{self, Quiet, ScopeParts, Suppressed};
 use crate::config::is_api_id;
 use crate::config::{Config, Language};
 use crate::detect::{Finding, LogKind, Scan};
 use crate::diagnose::{ApiKind, AuthorizerReport, Check, Diagnosis};
-use crate::escape::{ascii, chat_block, chat_code, chat_text, json_safe, truncate, visible};
-use crate::flood::{self, Quiet, ScopeParts, Suppressed};
-use crate::shape;
+use crate::model::cause::{ApiFamily, Cause, Place, Remedy, Severity, remedy};
+use crate::text::escape::{ascii, chat_block, chat_code, chat_text, json_safe, truncate, visible};
+use crate::text::shape;
 
 /// SNS refuses larger messages (256 KiB, counted in bytes, message attributes included).
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
@@ -656,7 +656,7 @@ fn family_of(group: &Group) -> ApiFamily {
     }
     match group.log_group.as_deref().map(LogKind::of_group) {
         Some(LogKind::Execution) => match group.sample_request_ids.first() {
-            Some(id) if crate::execution_log::is_websocket_request_id(id) => ApiFamily::V2,
+            Some(id) if crate::detect::execution_log::is_websocket_request_id(id) => ApiFamily::V2,
             _ => ApiFamily::Rest,
         },
         _ => ApiFamily::Unknown,

@@ -1,5 +1,5 @@
 //! The recovery schedule: an EventBridge rule that invokes the function every five minutes so it
-//! can report problems that stopped (see [`crate::flood`]). It runs only while a window is open:
+//! can report problems that stopped (see [`crate::alerts::flood`]). It runs only while a window is open:
 //! the stack creates it disabled, the first alert of a window turns it on, and the recovery check
 //! turns it off when no window is left to report, so an idle stack is never invoked
 //! (<https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_EnableRule.html>,
@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::sync::Mutex;
 
-use crate::flood::{AlertWindows, FloodError};
+use crate::alerts::flood::{AlertWindows, FloodError};
 
 /// Turning the rule on or off failed after the SDK's retries.
 #[derive(Debug, thiserror::Error)]
@@ -140,8 +140,8 @@ pub enum SettleError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cause::Cause;
-    use crate::flood::MemoryWindows;
+    use crate::alerts::flood::MemoryWindows;
+    use crate::model::cause::Cause;
 
     #[tokio::test]
     async fn an_alert_turns_the_schedule_on() {

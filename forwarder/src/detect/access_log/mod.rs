@@ -17,7 +17,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::cause::Cause;
+use crate::model::cause::Cause;
 
 /// The format in our reference material. The Lambda uses it when `ACCESS_LOG_FORMAT` is not set;
 /// the command line, given no format, tries it first among its guesses.
@@ -216,7 +216,7 @@ impl Var {
     }
 
     /// Variables API Gateway writes its authorizer messages in, with or without a token
-    /// ([`crate::cause::FAILURE_MESSAGES`]).
+    /// ([`crate::model::cause::FAILURE_MESSAGES`]).
     pub fn holds_authorizer_message(&self) -> bool {
         matches!(self.0.as_str(), "authorizer.error" | "authorize.error")
     }

@@ -195,8 +195,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::decode::{Payload, parse_payload};
     use crate::detect::ACCESS_NEEDLES;
+    use crate::sources::{Payload, parse_payload};
 
     const TOKEN: &str = crate::detect::TOKEN;
 
@@ -617,8 +617,8 @@ mod tests {
     #[test]
     fn encoded_payloads_are_walked() {
         let lines = format!("a \"q\" \\ é\n{TOKEN} \"x\"\n\u{1} tab\there\nlast {TOKEN}\n");
-        let event = crate::decode::encode_event(&lines, "/aws/g", "s", "123456789012", 7);
-        let payload = crate::decode::decode_event(&serde_json::to_vec(&event).unwrap()).unwrap();
+        let event = crate::sources::encode_event(&lines, "/aws/g", "s", "123456789012", 7);
+        let payload = crate::sources::decode_event(&serde_json::to_vec(&event).unwrap()).unwrap();
         let json = std::str::from_utf8(&payload.0).unwrap();
         // serde_json writes control characters as \u escapes, which the walk hands to the parser.
         assert!(json.contains(r#"\u0001"#), "{json}");

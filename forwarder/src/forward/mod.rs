@@ -6,16 +6,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use crate::alert::{self, Alert, Group};
-use crate::cause::Cause;
+use crate::alerts::flood::{self, AlertWindows};
+use crate::alerts::publish::{PublishError, Publisher};
+use crate::alerts::render::{self, Alert, Group};
 use crate::config::Config;
-use crate::decode::{self, DecodeError, LogBatch};
 use crate::detect::{self, Scan};
+use crate::diagnose::inspect::{self, FoundEvent, Inspector, Offline};
 use crate::diagnose::{self, Diagnosis, Evidence};
-use crate::flood::{self, AlertWindows};
-use crate::inspect::{self, FoundEvent, Inspector, Offline};
 use crate::metrics::{Recorder, Tally};
-use crate::publish::{PublishError, Publisher};
+use crate::model::cause::Cause;
+use crate::sources::{self, DecodeError, LogBatch};
 
 /// How long all diagnoses of one invocation may take together; an alert never waits longer.
 pub const DIAGNOSIS_BUDGET: Duration = Duration::from_secs(3);
@@ -60,7 +60,7 @@ pub struct Outcome {
     pub drifted: usize,
     /// Groups flood control counted instead of alerting.
     pub suppressed: usize,
-    /// Groups past [`alert::MAX_ALERTS`], told in one summary alert instead of one each.
+    /// Groups past [`render::MAX_ALERTS`], told in one summary alert instead of one each.
     pub summarised: usize,
     pub message_ids: Vec<String>,
 }
@@ -82,14 +82,14 @@ pub fn scan_found(log_group: &str, events: &[FoundEvent], config: &Config) -> Sc
     let mut scan = Scan::default();
     for (stream, events) in streams {
         let batch = LogBatch {
-            message_type: decode::MessageType::DataMessage,
+            message_type: sources::MessageType::DataMessage,
             owner: "".into(),
             log_group: log_group.into(),
             log_stream: stream.into(),
             subscription_filters: Vec::new(),
             log_events: events
                 .into_iter()
-                .map(|e| decode::LogEvent {
+                .map(|e| sources::LogEvent {
                     id: e.event_id.as_str().into(),
                     timestamp: e.timestamp,
                     message: e.message.as_str().into(),
@@ -115,24 +115,24 @@ pub fn scan_as_configured(batch: &LogBatch, config: &Config) -> Scan {
 }
 
 /// The groups of a scan's findings: one per (log group, API, cause), and one for lines that did
-/// not follow the format when most did not. [`alert::render_all`] alerts on the first
-/// [`alert::MAX_ALERTS`] and summarises the rest.
+/// not follow the format when most did not. [`render::render_all`] alerts on the first
+/// [`render::MAX_ALERTS`] and summarises the rest.
 pub fn groups_for(scan: &Scan, config: &Config) -> Vec<Group> {
-    let mut groups = alert::group(&scan.findings, config.max_samples);
+    let mut groups = render::group(&scan.findings, config.max_samples);
     for g in &mut groups {
         g.owner.clone_from(&scan.account_id);
     }
-    groups.extend(alert::format_drift_group(scan, config.format.source()));
+    groups.extend(render::format_drift_group(scan, config.format.source()));
     groups
 }
 
-/// The alerts for a scan's findings: one per group up to [`alert::MAX_ALERTS`], and a summary of
+/// The alerts for a scan's findings: one per group up to [`render::MAX_ALERTS`], and a summary of
 /// the rest.
 pub fn alerts_for(scan: &Scan, config: &Config) -> Vec<Alert> {
-    alert::render_all(&groups_for(scan, config), config)
+    render::render_all(&groups_for(scan, config), config)
 }
 
-/// Checks each group that gets an alert of its own (the first [`alert::MAX_ALERTS`]) against its
+/// Checks each group that gets an alert of its own (the first [`render::MAX_ALERTS`]) against its
 /// API's live configuration when `config.diagnose` is set. Each of them gets a diagnosis or the
 /// reason there is none; all of it together takes at most [`DIAGNOSIS_BUDGET`], and nothing here
 /// can fail the alert. A summary names no authorizer, so the groups past the cap are not read.
@@ -145,7 +145,7 @@ pub async fn diagnose_groups<I: Inspector>(groups: &mut [Group], config: &Config
     // The live API says nothing about lines the forwarder could not read.
     for g in groups
         .iter_mut()
-        .take(alert::MAX_ALERTS)
+        .take(render::MAX_ALERTS)
         .filter(|g| g.cause != Cause::FormatMismatch)
     {
         let Some(api_id) = g.api_ids.first().or(config.api_id.as_ref()).cloned() else {
@@ -319,7 +319,7 @@ pub async fn handle_event<P: Publisher, I: Inspector, W: AlertWindows>(
     services
         .in_time(async {
             let rejected = |e: &DecodeError| tracing::error!(error = %e, "event rejected");
-            let payload = decode::decode_event(event).inspect_err(rejected)?;
+            let payload = sources::decode_event(event).inspect_err(rejected)?;
             let batch = payload.parse_candidates().inspect_err(rejected)?;
             forward_batch(&batch, config, services).await
         })
@@ -327,24 +327,24 @@ pub async fn handle_event<P: Publisher, I: Inspector, W: AlertWindows>(
 }
 
 /// Scans one batch, keeps the groups flood control lets through, diagnoses and publishes them:
-/// up to [`alert::MAX_ALERTS`] one by one, and a summary of the rest.
+/// up to [`render::MAX_ALERTS`] one by one, and a summary of the rest.
 pub async fn forward_batch<P: Publisher, I: Inspector, W: AlertWindows>(
     batch: &LogBatch<'_>,
     config: &Config,
     services: &Services<'_, P, I, W>,
 ) -> Result<Outcome, ForwardError> {
-    forward_batch_within(batch, config, services, alert::MAX_ALERTS).await
+    forward_batch_within(batch, config, services, render::MAX_ALERTS).await
 }
 
 /// [`forward_batch`] with at most `max_alerts` groups alerted on one by one (at most
-/// [`alert::MAX_ALERTS`]): the invocation's records share that many.
+/// [`render::MAX_ALERTS`]): the invocation's records share that many.
 async fn forward_batch_within<P: Publisher, I: Inspector, W: AlertWindows>(
     batch: &LogBatch<'_>,
     config: &Config,
     services: &Services<'_, P, I, W>,
     max_alerts: usize,
 ) -> Result<Outcome, ForwardError> {
-    let max_alerts = max_alerts.min(alert::MAX_ALERTS);
+    let max_alerts = max_alerts.min(render::MAX_ALERTS);
     if batch.is_control() {
         tracing::info!("control message acknowledged");
         return Ok(Outcome {
@@ -370,9 +370,9 @@ async fn forward_batch_within<P: Publisher, I: Inspector, W: AlertWindows>(
     left.append(&mut gate.left);
     diagnose_groups(&mut groups, config, services.inspector).await;
     services.record(|t| t.alerts_suppressed += gate.suppressed as u64);
-    let mut alerts = alert::render_all(&groups, config);
-    let summary = alert::overflow(&left);
-    alerts.extend(summary.as_ref().map(|o| alert::render_overflow(o, config)));
+    let mut alerts = render::render_all(&groups, config);
+    let summary = render::overflow(&left);
+    alerts.extend(summary.as_ref().map(|o| render::render_overflow(o, config)));
     tracing::info!(
         log_group = %batch.log_group,
         lines = scan.lines,
@@ -462,7 +462,7 @@ async fn recover<P: Publisher, I: Inspector, W: AlertWindows>(
         .map_err(|e| ForwardError::Windows(e.to_string()))?;
     let mut outcome = RecoveryOutcome::default();
     for (i, q) in over.iter().enumerate() {
-        let alert = alert::render_recovered(q, config);
+        let alert = render::render_recovered(q, config);
         let id =
             services
                 .publisher
@@ -517,17 +517,17 @@ pub async fn handle_kinesis<P: Publisher, I: Inspector, W: AlertWindows>(
     config: &Config,
     services: &Services<'_, P, I, W>,
 ) -> Result<KinesisResponse, ForwardError> {
-    let event = decode::parse_kinesis(event).inspect_err(|e| {
+    let event = sources::parse_kinesis(event).inspect_err(|e| {
         tracing::error!(error = %e, "event rejected");
     })?;
     let mut response = KinesisResponse::default();
     // The records share the invocation's alerts: past MAX_ALERTS, each record's problems go into
     // its summary.
-    let mut alerts_left = alert::MAX_ALERTS;
+    let mut alerts_left = render::MAX_ALERTS;
     for (i, record) in event.records.iter().enumerate() {
         let sequence = record.kinesis.sequence_number.as_ref();
         let work = async {
-            match decode::decode_data(&record.kinesis.data) {
+            match sources::decode_data(&record.kinesis.data) {
                 Ok(payload) => match payload.parse_candidates() {
                     Ok(batch) => forward_batch_within(&batch, config, services, alerts_left).await,
                     Err(e) => Err(e.into()),

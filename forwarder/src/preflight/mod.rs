@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::shape::shell_word;
+use crate::text::shape::shell_word;
 pub use survey::{
     AccountPolicy, AwsSurvey, Call, MemorySurvey, SlackChannelConfiguration, SubscriptionFilter,
     Survey, SurveyError, Trail,
@@ -446,7 +446,7 @@ fn log_group_name(role: GroupRole, name: &str) -> Option<Finding> {
                 .all(|b| b.is_ascii_alphanumeric() || b".-_/#".contains(&b))
     };
     let problem = match role {
-        GroupRole::Execution if crate::execution_log::group_place(name).is_none() => {
+        GroupRole::Execution if crate::detect::execution_log::group_place(name).is_none() => {
             "is not API-Gateway-Execution-Logs_{10-character API id}/{stage}; a log delivery's group goes in ExecutionLogDeliveryGroupName (--execution-log-delivery-group)"
         }
         GroupRole::Execution => return None,
@@ -456,7 +456,9 @@ fn log_group_name(role: GroupRole, name: &str) -> Option<Finding> {
         _ if name.starts_with("/aws/lambda/") => {
             "is a Lambda function's log group: subscribing the forwarder to function logs can loop"
         }
-        GroupRole::ExecutionDelivery if name.starts_with(crate::execution_log::GROUP_PREFIX) => {
+        GroupRole::ExecutionDelivery
+            if name.starts_with(crate::detect::execution_log::GROUP_PREFIX) =>
+        {
             "is API Gateway's own execution-log group, which goes in ExecutionLogGroupName (--execution-log-group)"
         }
         _ => return None,
@@ -486,7 +488,7 @@ fn log_group(
         let group_word = shell_word(name, "LOG_GROUP");
         let f = match role {
             GroupRole::Execution => {
-                let (id, stage) = crate::execution_log::group_place(name).unwrap_or(("ID", "STAGE"));
+                let (id, stage) = crate::detect::execution_log::group_place(name).unwrap_or(("ID", "STAGE"));
                 Finding::new(
                     CheckId::LogGroup,
                     name,

@@ -140,7 +140,7 @@ fn permission_remedy_fills_what_the_log_gave() {
 
 #[test]
 fn hostile_place_values_never_reach_the_command() {
-    for bad in crate::shape::HOSTILE {
+    for bad in crate::text::shape::HOSTILE {
         let cases = [
             (
                 Place {

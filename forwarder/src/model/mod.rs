@@ -1,0 +1,3 @@
+//! The facts the pipeline shares: what API Gateway writes and what a failure is.
+
+pub mod cause;
