@@ -35,9 +35,10 @@ use serde_json::{Map, Value, json};
 
 use crate::alerts::render::Group;
 use crate::config::is_api_id;
-use crate::detect::{LogKind, Scan};
+use crate::detect::LogKind;
 use crate::diagnose::Diagnosis;
 use crate::model::cause::Cause;
+use crate::model::finding::Scan;
 use crate::text::escape::{ascii, truncate};
 
 /// The metric names; dashboards and alarms name them, so they never change.

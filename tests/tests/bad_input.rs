@@ -9,8 +9,9 @@ use forwarder::alerts::publish::MemoryPublisher;
 use forwarder::alerts::render::MAX_MESSAGE_BYTES;
 use forwarder::config::Config;
 use forwarder::detect::access_log::LogFormat;
-use forwarder::detect::{LineVerdict, scan_line};
+use forwarder::detect::scan_line;
 use forwarder::forward::{Outcome, Services, handle_event};
+use forwarder::model::finding::LineVerdict;
 use forwarder::sources::{self, LogBatch, LogEvent, MessageType};
 use proptest::prelude::*;
 

@@ -16,7 +16,8 @@ use std::collections::BTreeSet;
 
 use forwarder::detect::access_log::LogFormat;
 use forwarder::detect::execution_log::{self, Line};
-use forwarder::detect::{LineVerdict, LogKind, scan_line};
+use forwarder::detect::{LogKind, scan_line};
+use forwarder::model::finding::LineVerdict;
 use forwarder_tests::filter_pattern::FilterPattern;
 use forwarder_tests::{cfn_template as template, sample};
 use serde_json::{Value, json};

@@ -13,8 +13,9 @@ use forwarder::alerts::publish::MemoryPublisher;
 use forwarder::alerts::render::{self, MAX_MESSAGE_BYTES};
 use forwarder::config::Config;
 use forwarder::detect::access_log::LogFormat;
-use forwarder::detect::{self, Scan};
+use forwarder::detect::{self};
 use forwarder::forward::{self, ForwardError, Services, handle_event, handle_kinesis};
+use forwarder::model::finding::Scan;
 use forwarder::sources::{
     self, Content, DecodeError, EventKind, LogBatch, LogEvent, MessageType, Payload,
 };

@@ -12,19 +12,22 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::alerts::publish::SnsPublisher;
 use crate::alerts::render::{self, Alert, Group};
 use crate::config::{
-    Config, ConfigError, DEFAULT_METRICS_NAMESPACE, Given, Language, Setting, TopicArn,
-    parse_api_id, parse_log_group,
+    Config, ConfigError, DEFAULT_METRICS_NAMESPACE, Given, Setting, TopicArn, parse_api_id,
+    parse_log_group,
 };
 use crate::deploy::{
     self,
     aws::{AwsCatalog, AwsProber},
 };
 use crate::detect::access_log::LogFormat;
-use crate::detect::{self, Finding, LogKind, Scan};
+use crate::detect::{self, LogKind};
 use crate::diagnose::inspect::{self, AwsInspector, AwsLogSearch, LogSearch};
 use crate::diagnose::{ApiKind, AuthorizerReport};
 use crate::forward;
 use crate::metrics::{self, Tally};
+use crate::model::finding::Finding;
+use crate::model::finding::Scan;
+use crate::model::language::Language;
 use crate::preflight::{self, AwsSurvey, GroupRole, Plan, Status};
 use crate::sources::{self, Content};
 use crate::text::escape::{json_safe, visible};
@@ -804,7 +807,7 @@ async fn doctor(args: DoctorArgs) -> Result<u8> {
         .map(|id| parse_api_id(id).map_err(|p| ConfigError::new("--api-id", p)))
         .transpose()?;
     if let Some(stack) = &args.stack
-        && !crate::preflight::is_stack_name(stack)
+        && !crate::text::shape::is_stack_name(stack)
         && crate::sources::changes::stack_arn_parts(stack).is_none()
     {
         bail!(
@@ -1106,7 +1109,7 @@ fn print_summary(out: &mut impl Write, r: &Scanned, max_listed: usize) -> std::i
         )?;
     }
     // Each cause with its first findings; `--json` lists every one.
-    let mut by_cause: std::collections::BTreeMap<_, Vec<&crate::detect::Finding>> =
+    let mut by_cause: std::collections::BTreeMap<_, Vec<&crate::model::finding::Finding>> =
         std::collections::BTreeMap::new();
     for f in &r.scan.findings {
         by_cause.entry(f.cause).or_default().push(f);

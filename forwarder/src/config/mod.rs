@@ -7,6 +7,7 @@ use std::str::FromStr;
 use crate::detect::LogKind;
 use crate::detect::access_log::{DEFAULT_FORMAT, FormatError, LogFormat};
 use crate::model::cause::{Cause, Severity};
+use crate::model::language::Language;
 use crate::sdk::Roots;
 
 pub const DEFAULT_MAX_SAMPLES: usize = 5;
@@ -248,14 +249,6 @@ pub const DEFAULT_WINDOW_SECONDS: u64 = 900;
 /// A day; longer would hide a problem that came back.
 pub const MAX_WINDOW_SECONDS: u64 = 86_400;
 
-/// Language of the email and chat text. Subjects stay English: SNS requires ASCII there.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Language {
-    #[default]
-    En,
-    Ja,
-}
-
 impl FromStr for Language {
     type Err = Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -264,15 +257,6 @@ impl FromStr for Language {
             "ja" => Ok(Language::Ja),
             _ => Err(Invalid::Language(s.to_owned())),
         }
-    }
-}
-
-impl fmt::Display for Language {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Language::En => "en",
-            Language::Ja => "ja",
-        })
     }
 }
 

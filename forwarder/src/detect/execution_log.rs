@@ -23,8 +23,14 @@
 
 use std::sync::Arc;
 
-use crate::detect::{FAILURE_TOKEN, Finding, FindingText, LineVerdict, Scan, TOKEN, format_millis};
 use crate::model::cause::{Cause, classify};
+use crate::model::finding::Finding;
+use crate::model::finding::FindingText;
+use crate::model::finding::LineVerdict;
+use crate::model::finding::Scan;
+use crate::model::finding::format_millis;
+use crate::model::tokens::FAILURE_TOKEN;
+use crate::model::tokens::TOKEN;
 use crate::sources::LogBatch;
 
 /// What every execution-log group's name starts with.
@@ -229,7 +235,7 @@ fn verdict(message: &str, origin: &Origin, unit: Unit) -> LineVerdict {
             (request_id, cause, token)
         }
         Line::Quoted => return leftover(message, unit),
-        Line::Other if crate::detect::ACCESS_NEEDLES.is_in(message.as_bytes()) => {
+        Line::Other if crate::model::tokens::ACCESS_NEEDLES.is_in(message.as_bytes()) => {
             return leftover(message, unit);
         }
         Line::Other => return LineVerdict::Clean,
@@ -268,7 +274,7 @@ pub(crate) fn scan_events(
     for event in &batch.log_events {
         if !event
             .message
-            .escaped_contains(&crate::detect::CANDIDATE_NEEDLES)
+            .escaped_contains(&crate::model::tokens::CANDIDATE_NEEDLES)
         {
             scan.lines += 1;
             continue;
@@ -481,7 +487,7 @@ mod tests {
                 ),
                 Line::GatewayResponse {
                     request_id: WS,
-                    token: crate::detect::TOKEN,
+                    token: crate::model::tokens::TOKEN,
                     status: 500,
                 },
             ),

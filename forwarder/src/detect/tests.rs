@@ -1,6 +1,8 @@
 //! Unit tests of `detect`, beside it so its source stays readable.
 
 use super::*;
+use crate::model::finding::MAX_RFC3339_MILLIS;
+use crate::model::tokens::Needles;
 
 const PERMISSION: &str = "The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer. Check the permissions and try again.";
 

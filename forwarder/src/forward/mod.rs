@@ -10,11 +10,12 @@ use crate::alerts::flood::{self, AlertWindows};
 use crate::alerts::publish::{PublishError, Publisher};
 use crate::alerts::render::{self, Alert, Group};
 use crate::config::Config;
-use crate::detect::{self, Scan};
+use crate::detect::{self};
 use crate::diagnose::inspect::{self, FoundEvent, Inspector, Offline};
 use crate::diagnose::{self, Diagnosis, Evidence};
 use crate::metrics::{Recorder, Tally};
 use crate::model::cause::Cause;
+use crate::model::finding::Scan;
 use crate::sources::{self, DecodeError, LogBatch};
 
 /// How long all diagnoses of one invocation may take together; an alert never waits longer.

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Language;
+use crate::model::language::Language;
 use crate::text::shape;
 
 /// Stable cause codes; subscribers filter on them, so they never change.

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::text::shape::shell_word;
+use crate::text::shape::{is_stack_name, shell_word};
 pub use survey::{
     AccountPolicy, AwsSurvey, Call, MemorySurvey, SlackChannelConfiguration, SubscriptionFilter,
     Survey, SurveyError, Trail,
@@ -405,14 +405,6 @@ fn slack_ids(plan: &Plan) -> Option<Finding> {
         )
         .fix("give both SlackWorkspaceId and SlackChannelId, or neither"),
     )
-}
-
-/// CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128 characters
-/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-using-console-create-stack-parameters.html>).
-pub fn is_stack_name(s: &str) -> bool {
-    s.len() <= 128
-        && s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 fn stack_name(name: &str) -> Finding {

@@ -120,7 +120,7 @@ pub fn stack_arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
         && service == "cloudformation"
         && shape::is_region(region)
         && shape::is_account_id(account)
-        && crate::preflight::is_stack_name(name)
+        && crate::text::shape::is_stack_name(name)
         && !id.is_empty()
         && id.len() <= 64
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');

@@ -15,7 +15,7 @@
 
 use std::borrow::Cow;
 
-use crate::detect::Needles;
+use crate::model::tokens::Needles;
 
 use super::{LogBatch, LogEvent, Message, MessageRepr, MessageType};
 
@@ -195,10 +195,10 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::detect::ACCESS_NEEDLES;
+    use crate::model::tokens::ACCESS_NEEDLES;
     use crate::sources::{Payload, parse_payload};
 
-    const TOKEN: &str = crate::detect::TOKEN;
+    const TOKEN: &str = crate::model::tokens::TOKEN;
 
     /// What a scan reads of a batch: the header, each event whose message holds the token (id,
     /// timestamp, text) and how many events there were.

@@ -276,7 +276,7 @@ impl<'a> Message<'a> {
     /// printable ASCII without `"`, `\` and `/` that do not start with `b f n r t`: an escape is a
     /// `\` and one of `" \ / b f n r t` (`\u` is never kept escaped), so it neither makes nor
     /// splits such a needle.
-    pub fn escaped_contains(&self, needles: &crate::detect::Needles) -> bool {
+    pub fn escaped_contains(&self, needles: &crate::model::tokens::Needles) -> bool {
         let haystack = match &self.0 {
             MessageRepr::Text(text) => text.as_bytes(),
             MessageRepr::Escaped(inner) => inner.as_bytes(),
@@ -400,7 +400,7 @@ impl Payload {
     /// result and the errors are those of [`Payload::parse`].
     pub fn parse_candidates(&self) -> Result<LogBatch<'_>, DecodeError> {
         let json = payload_str(&self.0)?;
-        let finder_for = |_: &str| &*crate::detect::CANDIDATE_NEEDLES;
+        let finder_for = |_: &str| &*crate::model::tokens::CANDIDATE_NEEDLES;
         match compact::parse(json, finder_for) {
             Some(batch) => Ok(batch),
             None => parse_payload_str(json),

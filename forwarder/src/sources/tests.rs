@@ -52,7 +52,7 @@ fn encodes_any_start_time() {
 /// escaped text agreeing with a search on the decoded text.
 #[test]
 fn messages_stay_escaped_until_read() {
-    let token = &*crate::detect::CANDIDATE_NEEDLES;
+    let token = &*crate::model::tokens::CANDIDATE_NEEDLES;
     let cases = [
         "a \"q\" The IAM role configured on the authorizer or API Gateway doesn't have permissions to call the authorizer.",
         "The response from the Lambda Authorizer function doesn't match\nthe format",

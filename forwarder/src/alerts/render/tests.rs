@@ -1,7 +1,7 @@
 //! Unit tests of `alert`, beside it so its source stays readable.
 
 use super::*;
-use crate::detect::FindingText;
+use crate::model::finding::FindingText;
 
 fn finding(cause: Cause, group: &str, id: &str, ts: i64) -> Finding {
     let mut f = Finding::new(

@@ -533,7 +533,7 @@ impl LogFormat {
                 let line = self.render(failure, realistic);
                 matches!(
                     crate::detect::scan_line(&line, self),
-                    crate::detect::LineVerdict::Flagged(f) if f.cause == failure.cause
+                    crate::model::finding::LineVerdict::Flagged(f) if f.cause == failure.cause
                 )
             })
         });
