@@ -33,7 +33,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 
-use crate::alerts::render::Group;
+use crate::alerts::group::Group;
 use crate::config::is_api_id;
 use crate::detect::LogKind;
 use crate::diagnose::Diagnosis;

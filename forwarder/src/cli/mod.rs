@@ -9,8 +9,9 @@ use clap::{Args, Parser, Subcommand};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::alerts::group::Group;
 use crate::alerts::publish::SnsPublisher;
-use crate::alerts::render::{self, Alert, Group};
+use crate::alerts::render::{self, Alert};
 use crate::config::{
     Config, ConfigError, DEFAULT_METRICS_NAMESPACE, Given, Setting, TopicArn, parse_api_id,
     parse_log_group,

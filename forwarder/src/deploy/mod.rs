@@ -27,8 +27,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::alerts::flood::{self, AlertWindows};
+use crate::alerts::group::Group;
 use crate::alerts::publish::Publisher;
-use crate::alerts::render::Group;
 use crate::config::{Config, Sweep};
 use crate::diagnose::inspect::{self, InspectError, Inspector};
 use crate::diagnose::{self, ApiKind, AuthorizerReport, Check, Diagnosis, Proof};

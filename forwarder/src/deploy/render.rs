@@ -4,7 +4,8 @@
 use serde_json::json;
 
 use super::{Checked, Trigger};
-use crate::alerts::render::{self, Alert, Attributes, Group};
+use crate::alerts::group::Group;
+use crate::alerts::render::{self, Alert, Attributes};
 use crate::config::Config;
 use crate::diagnose::Diagnosis;
 use crate::text::escape::{chat_text, json_safe, truncate, visible};

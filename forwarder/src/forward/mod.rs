@@ -7,8 +7,10 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::alerts::flood::{self, AlertWindows};
+use crate::alerts::group;
+use crate::alerts::group::Group;
 use crate::alerts::publish::{PublishError, Publisher};
-use crate::alerts::render::{self, Alert, Group};
+use crate::alerts::render::{self, Alert};
 use crate::config::Config;
 use crate::detect::{self};
 use crate::diagnose::inspect::{self, FoundEvent, Inspector, Offline};
@@ -119,11 +121,11 @@ pub fn scan_as_configured(batch: &LogBatch, config: &Config) -> Scan {
 /// not follow the format when most did not. [`render::render_all`] alerts on the first
 /// [`render::MAX_ALERTS`] and summarises the rest.
 pub fn groups_for(scan: &Scan, config: &Config) -> Vec<Group> {
-    let mut groups = render::group(&scan.findings, config.max_samples);
+    let mut groups = group::group(&scan.findings, config.max_samples);
     for g in &mut groups {
         g.owner.clone_from(&scan.account_id);
     }
-    groups.extend(render::format_drift_group(scan, config.format.source()));
+    groups.extend(group::format_drift_group(scan, config.format.source()));
     groups
 }
 

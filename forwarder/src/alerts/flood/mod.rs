@@ -24,21 +24,8 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
-use crate::alerts::render::Group;
+use crate::alerts::group::{Group, Suppressed};
 use crate::model::cause::Cause;
-
-/// What a window kept quiet, reported by the next alert for the same problem.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Suppressed {
-    /// Failed requests not alerted on.
-    pub failed_requests: u64,
-    /// Batches (invocations) they came in.
-    pub batches: u64,
-    /// Seconds since the epoch of the window's start and of the last suppressed batch.
-    pub window_start: i64,
-    pub last_suppressed: i64,
-    pub sample_request_ids: Vec<String>,
-}
 
 /// A problem that is over: its window closed and nothing came for a whole window length.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -249,7 +236,7 @@ pub trait AlertWindows: Sync {
 /// owner when it is an account id, never a line's own `$context.accountId`: in an organisation
 /// (infra/org) a member account's lines naming another account's API id must not join that API's
 /// window. Without an owner (a scan of a file) the lines' account stands in.
-/// A group holds one API at most ([`crate::alerts::render::group`]), so the key does not depend on which
+/// A group holds one API at most ([`crate::alerts::group::group`]), so the key does not depend on which
 /// of several APIs failed first.
 pub fn key(group: &Group) -> String {
     let is_account = |a: &&str| crate::text::shape::is_account_id(a);

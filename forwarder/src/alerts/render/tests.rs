@@ -1,6 +1,8 @@
 //! Unit tests of `alert`, beside it so its source stays readable.
 
 use super::*;
+use crate::alerts::group::*;
+use crate::model::finding::Finding;
 use crate::model::finding::FindingText;
 
 fn finding(cause: Cause, group: &str, id: &str, ts: i64) -> Finding {
