@@ -200,10 +200,11 @@ fn graph(modules: &[Module]) -> BTreeMap<String, BTreeSet<String>> {
             let mut paths = named_paths(code, &as_module);
             paths.extend(child_paths(code, own, &known));
             for path in paths {
-                if let Some(target) = owner(&path, &known) {
-                    if *target != node && !node.starts_with(&format!("{target}::tests")) {
-                        to.insert(target.clone());
-                    }
+                if let Some(target) = owner(&path, &known)
+                    && *target != node
+                    && !node.starts_with(&format!("{target}::tests"))
+                {
+                    to.insert(target.clone());
                 }
             }
         }
