@@ -99,7 +99,13 @@ fn named_paths(code: &str, module: &str) -> Vec<String> {
             if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':') {
                 continue;
             }
-            expand(&code[from..], &base, &mut out);
+            let mut rest = &code[from..];
+            let mut base = base.clone();
+            while keyword == "super::" && rest.starts_with("super::") {
+                rest = &rest["super::".len()..];
+                base = base.rsplit_once("::").map_or("", |(p, _)| p).to_string();
+            }
+            expand(rest, &base, &mut out);
         }
     }
     out
@@ -337,7 +343,7 @@ fn no_source_file_is_over_800_lines_and_each_says_what_it_is_for() {
 
 #[test]
 fn the_reader_follows_paths_through_groups_and_super() {
-    let code = "use crate::a::b::{self, c, d::{e, F}};\nlet x = super::g::h();\nfoo_crate::z;";
+    let code = "use crate::a::b::{self, c, d::{e, F}};\nlet x = super::g::h();\nfoo_crate::z;\nsuper::super::k::K;";
     let mut paths = named_paths(code, "p::q");
     paths.sort();
     assert_eq!(
@@ -347,6 +353,7 @@ fn the_reader_follows_paths_through_groups_and_super() {
             "a::b::d::F",
             "a::b::d::e",
             "a::b::self",
+            "k::K",
             "p::g::h"
         ]
     );

@@ -17,7 +17,7 @@ use std::borrow::Cow;
 
 use crate::model::tokens::Needles;
 
-use super::{LogBatch, LogEvent, Message, MessageRepr, MessageType};
+use super::batch::{LogBatch, LogEvent, Message, MessageRepr, MessageType};
 
 /// The payload's header up to the owner's value.
 const HEAD: &[u8] = br#"{"messageType":"DATA_MESSAGE","owner":""#;
