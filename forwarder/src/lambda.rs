@@ -231,7 +231,7 @@ fn diagnostic(e: ForwardError) -> Diagnostic {
         ForwardError::Publish { .. } => "PublishFailed",
         ForwardError::Windows(_) => "WindowsUnavailable",
         ForwardError::Deadline => "DeadlineNear",
-        ForwardError::Check(crate::deploy::CheckError::Event(_)) => "EventRejected",
+        ForwardError::Check(crate::forward::CheckError::Event(_)) => "EventRejected",
         ForwardError::Check(_) => "CheckIncomplete",
     };
     Diagnostic {

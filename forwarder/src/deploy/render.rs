@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{Checked, Trigger};
+use super::check::{Checked, Trigger};
 use crate::alerts::group::Group;
 use crate::alerts::render::{self, Alert, Attributes};
 use crate::config::Config;

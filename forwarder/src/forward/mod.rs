@@ -1,5 +1,9 @@
 //! The handler's work for one invocation: decode, scan, group, render, publish.
 
+mod error;
+
+pub use error::{CheckError, ForwardError};
+
 use serde::Serialize;
 
 use std::collections::{BTreeMap, HashMap};
@@ -7,12 +11,11 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::alerts::flood::{self, AlertWindows};
-use crate::alerts::group;
-use crate::alerts::group::Group;
-use crate::alerts::publish::{PublishError, Publisher};
+use crate::alerts::group::{self, Group};
+use crate::alerts::publish::Publisher;
 use crate::alerts::render::{self, Alert};
 use crate::config::Config;
-use crate::detect::{self};
+use crate::detect;
 use crate::diagnose::inspect::{self, FoundEvent, Inspector, Offline};
 use crate::diagnose::{self, Diagnosis, Evidence};
 use crate::metrics::{Recorder, Tally};
@@ -22,33 +25,6 @@ use crate::sources::{self, DecodeError, LogBatch};
 
 /// How long all diagnoses of one invocation may take together; an alert never waits longer.
 pub const DIAGNOSIS_BUDGET: Duration = Duration::from_secs(3);
-
-/// Why an invocation failed. Both kinds are returned to Lambda as errors, so its retries and the
-/// on-failure destination keep the event: a bad event is kept for a person to look at, a failed
-/// publish is tried again.
-#[derive(Debug, thiserror::Error)]
-pub enum ForwardError {
-    #[error("event rejected: {0}")]
-    Decode(#[from] DecodeError),
-    /// Delivery is at least once: the alerts sent before the failure are sent again on retry.
-    #[error("{published} of {total} alerts published, then {source}")]
-    Publish {
-        published: usize,
-        total: usize,
-        #[source]
-        source: PublishError,
-    },
-    /// Only the scheduled recovery check reads the windows without a batch to alert on; it
-    /// fails, and the next run tries again.
-    #[error("flood-control windows unreadable: {0}")]
-    Windows(String),
-    /// A check before traffic could not be finished (see [`crate::deploy`]).
-    #[error(transparent)]
-    Check(#[from] crate::deploy::CheckError),
-    /// The invocation's time ran out (see [`Services::until`]); Lambda retries the event.
-    #[error("stopped before the function's timeout with the batch not done; the event is retried")]
-    Deadline,
-}
 
 /// What an invocation did; the handler's response and its log line.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -1,7 +1,7 @@
 //! Unit tests of `forward`, beside it so its source stays readable.
 
 use super::*;
-use crate::alerts::publish::MemoryPublisher;
+use crate::alerts::publish::{MemoryPublisher, PublishError};
 use crate::diagnose::inspect::{InspectError, MemoryInspector};
 use crate::diagnose::{ApiConfig, ApiKind, Authorizer, Route};
 
