@@ -1,3 +1,6 @@
+//! The one binary: the Lambda handler when Lambda runs it, the command line otherwise. It only
+//! picks which and hands over to the library ([`forwarder::lambda`], [`forwarder::cli`]).
+
 use std::process::ExitCode;
 
 /// A batch's few large buffers are most of what a run touches; mimalloc keeps them in arenas it
