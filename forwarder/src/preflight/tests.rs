@@ -1,6 +1,7 @@
 //! Unit tests of `preflight`, beside it so its source stays readable.
 
 use super::*;
+use crate::text::shape::is_stack_name;
 
 const STACK: &str = "alerts";
 const EXEC: &str = "API-Gateway-Execution-Logs_a1b2c3d4e5/prod";
