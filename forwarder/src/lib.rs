@@ -9,54 +9,53 @@
 //! When asked to, each alert is checked against the API's live configuration: the route's
 //! authorizer, its function and that function's resource policy.
 //!
-//! The crate is laid out as that pipeline, and each module uses only those declared before it
-//! (ARCHITECTURE.md has the map and the invariants; `tests/tests/layout.rs` holds the code to
-//! them): shared text and facts ([`text`], [`model`]), the SDK's set-up ([`sdk`]), then the
-//! stages from event to alert ([`sources`], [`detect`], [`diagnose`], [`config`], [`alerts`],
-//! [`metrics`], [`forward`]), the checks before traffic ([`deploy`]), and the edges a person
-//! or Lambda calls ([`preflight`], [`cli`], [`lambda`]). The stages are plain functions over
-//! plain data; each AWS call sits behind a small trait with an in-memory version.
+//! The crate is laid out as that pipeline. Each module uses only those declared before it;
+//! ARCHITECTURE.md maps them with their invariants, and `tests/tests/layout.rs` holds the code
+//! to the map. The stages are plain functions over plain data, and each AWS call sits behind a
+//! small trait with an in-memory version.
+//!
+//! - [`text`]: hostile text made safe to show, and the grammars of AWS names and ids.
+//! - [`model`]: what every stage shares: API Gateway's tokens and messages, causes, findings.
+//! - [`sdk`]: the AWS SDK's set-up: one HTTPS client, Region, timeouts, one-line errors.
+//! - [`sources`]: reading what AWS delivers: subscription, Kinesis and change events, gzip, and
+//!   what a file given to the CLI holds.
+//! - [`detect`]: finding the token and reading each line by its log's format.
+//! - [`diagnose`]: the live API read and judged: which authorizer, function and policy.
+//! - [`config`]: the operator's settings, read once from the environment or the command line.
+//! - [`alerts`]: grouping findings, flood control, rendering and publishing alerts.
+//! - [`metrics`]: each invocation's counts as CloudWatch metrics (embedded metric format).
+//! - [`forward`]: the pipeline from an event to published alerts, and the invocation's errors.
+//! - [`deploy`]: checks of an API before any request fails: deployments, changes, a sweep.
+//! - [`preflight`]: what a deploy of the templates would fail on in an account, and the fix.
+//! - [`cli`]: the command line.
+//! - [`lambda`]: the Lambda handler.
 
-/// Hostile text made safe to show, and the grammars of AWS names and ids.
 pub mod text;
 
-/// What every stage shares: API Gateway's tokens and messages, causes, findings, log kinds.
 pub mod model;
 
-/// The AWS SDK's set-up: Region, credentials, timeouts, TLS roots, one-line errors.
 pub mod sdk;
 
-/// Reading what AWS delivers: subscription and Kinesis events, gzip, CLI inputs, change events.
 pub mod sources;
 
-/// Finding the token and reading each line by its log's format.
 pub mod detect;
 
-/// The live API read and judged: which authorizer, which function, which policy.
 pub mod diagnose;
 
-/// The operator's settings, read once from the environment or the command line.
 pub mod config;
 
-/// Grouping findings, flood control, rendering and publishing alerts.
 pub mod alerts;
 
-/// Each invocation's counts as CloudWatch metrics (embedded metric format).
 pub mod metrics;
 
-/// The pipeline from an event to published alerts, and the invocation's errors.
 pub mod forward;
 
-/// Checks of an API before any request fails: deployments, API changes, a sweep.
 pub mod deploy;
 
-/// `check`: whether a log group is set up so failures reach the forwarder.
 pub mod preflight;
 
-/// The command line.
 pub mod cli;
 
-/// The Lambda handler.
 pub mod lambda;
 
 /// Turns transparent huge pages off for this process, as the binary does before its allocator's

@@ -333,7 +333,7 @@ fn scan_payload(payload: Payload, config: &Config) -> Result<Scan, DecodeError> 
     Ok(detect::scan_batch(&batch, &config.format))
 }
 
-/// What `forwarder scan` does with one input (`cli::scan_input`): each part decoded when read,
+/// What `forwarder scan` does with one input (`cli::scan::scan_input`): each part decoded when read,
 /// scanned, grouped and rendered. The outer error is about the whole input, an inner one about
 /// its part.
 fn scan_input(

@@ -124,7 +124,7 @@ fn environment_matches_what_the_forwarder_reads() {
     for name in names.iter().filter(|n| **n != "RUST_LOG") {
         assert!(
             read.contains(name),
-            "the stack sets {name}, which forwarder/src/config.rs (Setting::ALL) does not read"
+            "the stack sets {name}, which forwarder/src/config/settings.rs (Setting::ALL) does not read"
         );
     }
     // The checks' switches are the parameters themselves, and the sweep is told the name of its

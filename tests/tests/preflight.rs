@@ -5,7 +5,7 @@
 //! GetAccount/UpdateAccount, so those checks run here for real. It implements neither CloudWatch
 //! Logs account policies (DescribeAccountPolicies answers 500, which preflight reports as a
 //! warning) nor the chat applications API: the whole-account and Slack channel checks are tested
-//! through the in-memory survey (`forwarder/src/preflight.rs`), and the chat adapter once here
+//! through the in-memory survey (`forwarder/src/preflight/`), and the chat adapter once here
 //! against a loopback stub that answers as the service does.
 
 use forwarder_tests::http::chatbot_stub;

@@ -67,7 +67,7 @@ pub struct Group {
     pub stages: Vec<String>,
     pub account_id: Option<String>,
     /// The account that delivered the lines (the batch's owner), when it is an account id: the
-    /// account of the problem's key and thread ([`flood::key`]), which no line can choose.
+    /// account of the problem's key and thread ([`crate::alerts::flood::key`]), which no line can choose.
     #[serde(skip)]
     pub owner: Option<String>,
     /// What the API's live configuration says, when the forwarder was asked to check it.

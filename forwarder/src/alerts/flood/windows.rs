@@ -24,7 +24,7 @@ pub struct Quiet {
     pub last_seen: i64,
     /// What the window held back after its alert.
     pub suppressed: Suppressed,
-    /// A check found the problem ([`is_check_batch`]): only a check that finds it gone reports
+    /// A check found the problem ([`CHECK_BATCH_PREFIX`]): only a check that finds it gone reports
     /// it over, never silence (an API nobody calls is quiet and still broken).
     #[serde(skip)]
     pub by_check: bool,

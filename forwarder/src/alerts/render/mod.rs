@@ -1,4 +1,4 @@
-//! Grouping findings and rendering the SNS message for each group.
+//! Rendering the SNS message for each group.
 //!
 //! One message per (log group, cause) and invocation, published with `MessageStructure=json`
 //! (<https://docs.aws.amazon.com/sns/latest/dg/sns-send-custom-platform-specific-payloads-mobile-devices.html>):

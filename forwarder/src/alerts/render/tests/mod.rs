@@ -1,4 +1,4 @@
-//! Unit tests of `alert`, beside it so its source stays readable.
+//! Unit tests of `render`, beside it so its source stays readable.
 
 mod bodies;
 mod commands;
