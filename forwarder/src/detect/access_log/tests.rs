@@ -1,6 +1,10 @@
 //! Unit tests of `access_log`, beside it so its source stays readable.
 
+use serde_json::Value;
+
 use super::*;
+use crate::detect::access_log::presets::literals_of;
+use crate::detect::access_log::vars::Class;
 
 /// Every console preset parses, holds no error variable (so it can never show a failure), and
 /// frames a line rendered in it however a client's value breaks its quoting.
