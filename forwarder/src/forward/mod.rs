@@ -60,22 +60,15 @@ pub fn scan_found(log_group: &str, events: &[FoundEvent], config: &Config) -> Sc
     }
     let mut scan = Scan::default();
     for (stream, events) in streams {
-        let batch = LogBatch {
-            message_type: sources::MessageType::DataMessage,
-            owner: "".into(),
-            log_group: log_group.into(),
-            log_stream: stream.into(),
-            subscription_filters: Vec::new(),
-            log_events: events
-                .into_iter()
-                .map(|e| sources::LogEvent {
-                    id: e.event_id.as_str().into(),
-                    timestamp: e.timestamp,
-                    message: e.message.as_str().into(),
-                })
-                .collect(),
-            omitted_events: 0,
-        };
+        let events = events
+            .into_iter()
+            .map(|e| sources::LogEvent {
+                id: e.event_id.as_str().into(),
+                timestamp: e.timestamp,
+                message: e.message.as_str().into(),
+            })
+            .collect();
+        let batch = LogBatch::of_events(log_group, stream, events);
         scan.merge(scan_as_configured(&batch, config));
     }
     scan

@@ -213,7 +213,25 @@ impl<'de: 'a, 'a> Deserialize<'de> for Message<'a> {
     }
 }
 
-impl LogBatch<'_> {
+impl<'a> LogBatch<'a> {
+    /// Events read another way than a subscription delivers them (a log search, `aws logs`
+    /// output), as a data batch: no owner and no filter, so nothing in it names an account.
+    pub fn of_events(
+        log_group: &'a str,
+        log_stream: &'a str,
+        log_events: Vec<LogEvent<'a>>,
+    ) -> Self {
+        LogBatch {
+            message_type: MessageType::DataMessage,
+            owner: Cow::Borrowed(""),
+            log_group: Cow::Borrowed(log_group),
+            log_stream: Cow::Borrowed(log_stream),
+            subscription_filters: Vec::new(),
+            log_events,
+            omitted_events: 0,
+        }
+    }
+
     pub fn is_control(&self) -> bool {
         self.message_type == MessageType::ControlMessage
     }

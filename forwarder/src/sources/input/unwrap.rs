@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use super::part::{Content, OutputEvent, Part, part};
 use super::shape::{MAX_WRAPPING, Object, Shape, key_name, not_an_event, shape};
-use crate::sources::batch::{LogBatch, LogEvent, MessageType};
+use crate::sources::batch::{LogBatch, LogEvent};
 use crate::sources::error::DecodeError;
 use crate::sources::kinesis::KinesisData;
 use crate::sources::payload::{AwsLogs, Payload};
@@ -296,20 +296,13 @@ pub(super) fn log_events(events: Option<&RawValue>) -> Result<Content<'static>, 
 /// `aws logs` output as one batch, each event whole, so an execution log's events are read as the
 /// function reads a subscription's.
 pub fn output_batch<'a>(events: &'a [OutputEvent], log_group: Option<&'a str>) -> LogBatch<'a> {
-    LogBatch {
-        message_type: MessageType::DataMessage,
-        owner: Cow::Borrowed(""),
-        log_group: Cow::Borrowed(log_group.unwrap_or_default()),
-        log_stream: Cow::Borrowed(""),
-        subscription_filters: Vec::new(),
-        log_events: events
-            .iter()
-            .map(|e| LogEvent {
-                id: Cow::Borrowed(e.event_id.as_deref().unwrap_or_default()),
-                timestamp: e.timestamp.unwrap_or_default(),
-                message: e.message.as_str().into(),
-            })
-            .collect(),
-        omitted_events: 0,
-    }
+    let events = events
+        .iter()
+        .map(|e| LogEvent {
+            id: Cow::Borrowed(e.event_id.as_deref().unwrap_or_default()),
+            timestamp: e.timestamp.unwrap_or_default(),
+            message: e.message.as_str().into(),
+        })
+        .collect();
+    LogBatch::of_events(log_group.unwrap_or_default(), "", events)
 }
