@@ -41,10 +41,10 @@ fn scan_input(
     };
     // Lines and `aws logs` output name no group: the operator's --log-group says which log they
     // are; without it, a given format says access log, and only with neither are they sniffed.
-    let kind_of_lines = |text: &str| match log_group {
+    let kind_unnamed = |looks_like_execution_log: &dyn Fn() -> bool| match log_group {
         Some(g) => config.log_kind(g),
         None if config.format.is_given() => LogKind::Access,
-        None if crate::detect::execution_log::looks_like_execution_log(text) => LogKind::Execution,
+        None if looks_like_execution_log() => LogKind::Execution,
         None => LogKind::Access,
     };
     // Each part is decoded as it is scanned, so one payload is held at a time.
@@ -54,7 +54,9 @@ fn scan_input(
             let name = format!("{name}{}", part.at);
             match part.content {
                 Ok(Content::Lines(text)) => {
-                    let kind = kind_of_lines(&text);
+                    let kind = kind_unnamed(&|| {
+                        crate::detect::execution_log::looks_like_execution_log(&text)
+                    });
                     let mut scan = detect::scan_text_as(&text, &config.format, kind);
                     if let Some(g) = log_group {
                         scan = scan.in_log_group(g);
@@ -63,14 +65,7 @@ fn scan_input(
                 }
                 Ok(Content::Events(events)) => {
                     let batch = sources::output_batch(&events, log_group);
-                    let kind = match log_group {
-                        Some(g) => config.log_kind(g),
-                        None if config.format.is_given() => LogKind::Access,
-                        None if events.iter().all(|e| e.message.starts_with('(')) => {
-                            LogKind::Execution
-                        }
-                        None => LogKind::Access,
-                    };
+                    let kind = kind_unnamed(&|| events.iter().all(|e| e.message.starts_with('(')));
                     let scan = detect::scan_batch_as(&batch, &config.format, kind);
                     Ok(Scanned::new(name, kind, scan, config, false))
                 }
