@@ -6,7 +6,8 @@
 //! - No module uses one that uses it back: the graph of `crate::` and `super::` paths between
 //!   files has no cycle. A folder's `mod.rs` is a module like any other, so a child that reaches
 //!   into its parent while the parent uses the child is a cycle too.
-//! - No source file is over 800 lines, and each opens with a `//!` line that says what it is for.
+//! - No Rust file of the repository (the crate, its benches and examples, the tests) is over 800
+//!   lines, and each opens with a `//!` line that says what it is for.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -30,8 +31,12 @@ fn src() -> PathBuf {
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy();
         if path.is_dir() {
-            rust_files(&path, out);
+            // Build output and tools' environments hold no source of ours.
+            if name != "target" && !name.starts_with('.') && name != "node_modules" {
+                rust_files(&path, out);
+            }
         } else if path.extension().is_some_and(|e| e == "rs") {
             out.push(path);
         }
@@ -324,12 +329,14 @@ fn no_module_uses_one_that_uses_it_back() {
 #[test]
 fn no_source_file_is_over_800_lines_and_each_says_what_it_is_for() {
     let mut files = Vec::new();
-    rust_files(&src(), &mut files);
+    for dir in ["forwarder", "tests"] {
+        rust_files(&root().join(dir), &mut files);
+    }
     let mut wrong = Vec::new();
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         let lines = text.lines().count();
-        let name = f.strip_prefix(src()).unwrap().display();
+        let name = f.strip_prefix(root()).unwrap().display();
         if lines > MAX_LINES {
             wrong.push(format!("{name}: {lines} lines"));
         }
@@ -337,7 +344,7 @@ fn no_source_file_is_over_800_lines_and_each_says_what_it_is_for() {
             wrong.push(format!("{name}: does not open with a //! line"));
         }
     }
-    assert!(files.len() > 30, "found {} files", files.len());
+    assert!(files.len() > 60, "found {} files", files.len());
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
