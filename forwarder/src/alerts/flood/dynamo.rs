@@ -6,6 +6,7 @@ use std::ops::ControlFlow;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::alerts::group::Suppressed;
@@ -122,6 +123,22 @@ impl DynamoWindows {
     }
 }
 
+impl DynamoWindows {
+    /// A write to one window's item; each caller adds its expression and its condition.
+    fn update(&self, key: &str) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(key.to_owned()))
+    }
+}
+
+/// Whether a conditional write was refused: the window was not as the write expected, which is
+/// an answer (another invocation got there first), not a failure.
+fn refused(e: &impl ProvideErrorMetadata) -> bool {
+    e.code() == Some("ConditionalCheckFailedException")
+}
+
 impl AlertWindows for DynamoWindows {
     async fn open(
         &self,
@@ -131,11 +148,7 @@ impl AlertWindows for DynamoWindows {
         now: i64,
         until: i64,
     ) -> Result<Opening, FloodError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(key.to_owned()))
+        let result = self.update(key)
             .update_expression(
                 "SET #scope = :key, window_start = :now, window_end = :until, expires_at = :ttl, suppressed = :zero, batches = :zero, opened_by = :batch, causes = :cause, claims = :claim REMOVE sample_ids, last_suppressed, recovered_at, sent",
             )
@@ -197,10 +210,7 @@ impl AlertWindows for DynamoWindows {
             "window_end >= :now AND NOT contains(causes, :code)"
         };
         let mut request = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(key.to_owned()))
+            .update(key)
             .update_expression("ADD causes :cause, claims :claim")
             .condition_expression(condition)
             .expression_attribute_values(":now", n(now))
@@ -212,7 +222,7 @@ impl AlertWindows for DynamoWindows {
         }
         match request.send().await {
             Ok(_) => Ok(true),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) if refused(&e) => Ok(false),
             Err(e) => Err(store_error(&e)),
         }
     }
@@ -220,10 +230,7 @@ impl AlertWindows for DynamoWindows {
     async fn mark_sent(&self, key: &str, batch: &str, cause: Cause) -> Result<(), FloodError> {
         let tag = claim_tag(cause, batch);
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(key.to_owned()))
+            .update(key)
             .update_expression("ADD sent :tags")
             // Only in the window the claim was made in; a later window is not this batch's.
             .condition_expression("contains(claims, :tag)")
@@ -233,7 +240,7 @@ impl AlertWindows for DynamoWindows {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(e) if refused(&e) => Ok(()),
             Err(e) => Err(store_error(&e)),
         }
     }
@@ -246,10 +253,7 @@ impl AlertWindows for DynamoWindows {
         sample_request_ids: &[String],
     ) -> Result<(), FloodError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(key.to_owned()))
+            .update(key)
             .update_expression("ADD suppressed :count, batches :one SET last_suppressed = :now")
             .condition_expression("window_end >= :now")
             .expression_attribute_values(":count", AttributeValue::N(failed_requests.to_string()))
@@ -260,7 +264,7 @@ impl AlertWindows for DynamoWindows {
             .await;
         let out = match result {
             Ok(out) => out,
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => {
+            Err(e) if refused(&e) => {
                 return Err(FloodError::WindowClosed);
             }
             Err(e) => return Err(store_error(&e)),
@@ -278,10 +282,7 @@ impl AlertWindows for DynamoWindows {
             .collect();
         if before < MAX_WINDOW_SAMPLES as i64 && !ids.is_empty() {
             let samples = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", AttributeValue::S(key.to_owned()))
+                .update(key)
                 .update_expression("ADD sample_ids :ids")
                 .expression_attribute_values(":ids", AttributeValue::Ss(ids))
                 .send()
@@ -302,10 +303,7 @@ impl AlertWindows for DynamoWindows {
     ) -> Result<(), FloodError> {
         let tag = claim_tag(cause, batch);
         let withdrawn = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(key.to_owned()))
+            .update(key)
             .update_expression("DELETE causes :cause, claims :tags")
             .condition_expression("contains(claims, :tag)")
             .expression_attribute_values(":cause", ss(cause.code().to_owned()))
@@ -316,16 +314,13 @@ impl AlertWindows for DynamoWindows {
         match withdrawn {
             Ok(_) => {}
             // Someone else's window by now: leave it.
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => return Ok(()),
+            Err(e) if refused(&e) => return Ok(()),
             Err(e) => return Err(store_error(&e)),
         }
         // A window whose every alert failed ends, so the retry opens the next one and reports
         // what this one counted.
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(key.to_owned()))
+            .update(key)
             .update_expression("SET window_end = :ended")
             .condition_expression("opened_by = :batch AND attribute_not_exists(causes)")
             .expression_attribute_values(":ended", n(now.saturating_sub(1)))
@@ -334,7 +329,7 @@ impl AlertWindows for DynamoWindows {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(()),
+            Err(e) if refused(&e) => Ok(()),
             Err(e) => Err(store_error(&e)),
         }
     }
@@ -437,10 +432,7 @@ impl AlertWindows for DynamoWindows {
         now: i64,
     ) -> Result<bool, FloodError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", AttributeValue::S(key.to_owned()))
+            .update(key)
             .update_expression("SET recovered_at = :now")
             .condition_expression("window_start = :opened AND attribute_not_exists(recovered_at)")
             .expression_attribute_values(":now", n(now))
@@ -449,7 +441,7 @@ impl AlertWindows for DynamoWindows {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e) if e.code() == Some("ConditionalCheckFailedException") => Ok(false),
+            Err(e) if refused(&e) => Ok(false),
             Err(e) => Err(store_error(&e)),
         }
     }
