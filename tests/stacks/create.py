@@ -1,5 +1,5 @@
 """Creates every stack of infra/ in moto's CloudFormation, the way a deployment would, and prints
-what was created as JSON on standard output (tests/tests/stacks.rs asserts on it and reads the
+what was created as JSON on standard output (tests/tests/stacks/ asserts on it and reads the
 resources back).
 
 For each template: the build `sam build` made (tests/run runs it on each template as
