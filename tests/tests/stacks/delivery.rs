@@ -131,7 +131,7 @@ fn member_stacks_take_the_central_destination() {
         let s = stack(variant);
         assert_eq!(s["parameters"]["DestinationArn"], destination, "{variant}");
         // The access-log subscription or the account policy, never both (conditions, checked in
-        // infra.rs), and a REST stage's execution-log subscription, in either mode.
+        // tests/tests/infra/), and a REST stage's execution-log subscription, in either mode.
         let logical: BTreeMap<&str, &str> = s["template_resources"]
             .as_object()
             .unwrap()

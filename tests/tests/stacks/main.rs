@@ -1,7 +1,8 @@
 //! Every template is packaged the way `sam package` does, translated offline by the SAM translator,
 //! and created in moto's CloudFormation with each variant's parameters (tests/stacks/create.py);
-//! then the created resources are read back with the SDK clients. infra.rs reads the templates;
-//! this proves they deploy and that what gets created carries the properties that matter.
+//! then the created resources are read back with the SDK clients. tests/tests/infra/ reads the
+//! templates; this proves they deploy and that what gets created carries the properties that
+//! matter.
 
 mod created;
 mod delivery;
@@ -15,7 +16,7 @@ use forwarder_tests::{moto_endpoint, root};
 use serde_json::Value;
 
 /// Resource types in the templates that moto's CloudFormation does not create: it skips them and
-/// completes the stack. What they do is checked only by the linters (tests/run) and infra.rs.
+/// completes the stack. What they do is checked only by the linters (tests/run) and tests/tests/infra/.
 /// Asserted to be exactly the templates' types that moto lacks, so the list cannot go stale.
 const MOTO_CANNOT_CREATE: &[&str] = &[
     "AWS::ApiGateway::Account",
