@@ -2,7 +2,7 @@
 //! is made outside CloudFormation, or the sweep comes round, and an alert for each problem found,
 //! before any request fails.
 //!
-//! Three events start a check, each read from what AWS wrote ([`events`]): CloudFormation's
+//! Three events start a check, each read from what AWS wrote ([`crate::sources::changes`]): CloudFormation's
 //! `Stack Status Change` (every API the stack and its nested stacks created, [`catalog`]), a
 //! batch of `AWS API Call via CloudTrail` events gathered by an SQS queue (one check per API
 //! however many calls named it), and the sweep's schedule. Each API gets the checks `doctor`

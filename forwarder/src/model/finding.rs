@@ -205,7 +205,7 @@ pub enum LineVerdict {
     /// without a client value deciding where the token falls.
     Unmatched,
     /// Unmatched, in a line that lacks the configured format's layout
-    /// ([`LogFormat::keeps_layout`]): no client value can do that, so the stage's format changed.
+    /// ([`LogFormat::keeps_layout`](crate::detect::access_log::LogFormat::keeps_layout)): no client value can do that, so the stage's format changed.
     Drifted,
     /// The token where API Gateway wrote it.
     Flagged(Finding),

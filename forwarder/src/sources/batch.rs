@@ -15,7 +15,7 @@ pub enum MessageType {
 }
 
 /// The decoded payload of one subscription delivery. Strings borrow from the decompressed bytes
-/// (see [`Payload`]) unless JSON escapes force a copy, so a batch costs one buffer, not two.
+/// (see [`Payload`](crate::sources::Payload)) unless JSON escapes force a copy, so a batch costs one buffer, not two.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LogBatch<'a> {
@@ -28,7 +28,7 @@ pub struct LogBatch<'a> {
     pub log_stream: Cow<'a, str>,
     #[serde(default, borrow)]
     pub subscription_filters: Vec<Cow<'a, str>>,
-    /// The batch's events; after [`Payload::parse_candidates`], only those that may hold the token.
+    /// The batch's events; after [`Payload::parse_candidates`](crate::sources::Payload::parse_candidates), only those that may hold the token.
     #[serde(borrow, deserialize_with = "events_sized")]
     pub log_events: Vec<LogEvent<'a>>,
     /// Events of the payload left out of `log_events` because they cannot hold the token; see

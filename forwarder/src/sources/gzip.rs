@@ -44,16 +44,16 @@ pub fn inflate_cap_from_env(memory_size: Option<&str>) -> usize {
     }
 }
 
-/// The cap [`decode_data`] and [`decode_event`] inflate to. Process-wide because the function sets
+/// The cap [`decode_data`](crate::sources::decode_data) and [`decode_event`](crate::sources::decode_event) inflate to. Process-wide because the function sets
 /// it once at cold start and every decoding path below the handler must honour it.
 static INFLATE_CAP: AtomicUsize = AtomicUsize::new(MAX_DECOMPRESSED_BYTES);
 
-/// Sets the cap for every later [`decode_data`] and [`decode_event`].
+/// Sets the cap for every later [`decode_data`](crate::sources::decode_data) and [`decode_event`](crate::sources::decode_event).
 pub fn set_inflate_cap(bytes: usize) {
     INFLATE_CAP.store(bytes, Ordering::Relaxed);
 }
 
-/// The cap [`decode_data`] and [`decode_event`] inflate to.
+/// The cap [`decode_data`](crate::sources::decode_data) and [`decode_event`](crate::sources::decode_event) inflate to.
 pub fn inflate_cap() -> usize {
     INFLATE_CAP.load(Ordering::Relaxed)
 }

@@ -33,7 +33,7 @@ impl Payload {
     }
 
     /// Parses the payload for a scan: `log_events` holds at least every event whose message holds
-    /// the token (as [`Message::escaped_contains`] finds it), the rest may be left out and counted
+    /// the token (as [`Message::escaped_contains`](crate::sources::Message::escaped_contains) finds it), the rest may be left out and counted
     /// in `omitted_events`. A payload in CloudWatch Logs' own compact layout is read without
     /// building the events left out; anything else, and every error, is the full parser's, so the
     /// result and the errors are those of [`Payload::parse`].

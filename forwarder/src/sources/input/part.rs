@@ -21,7 +21,7 @@ pub enum Content<'a> {
     /// Access-log lines, text or JSON. Lines end in `\n` or `\r\n`; a lone `\r` has been made a `\n`.
     Lines(Cow<'a, str>),
     /// A batch as `awslogs.data` or a Kinesis record's `data` holds it. Decoded when read
-    /// ([`super::decode_data`]), so an input of many events holds one payload at a time.
+    /// ([`crate::sources::decode_data`]), so an input of many events holds one payload at a time.
     Encoded(String),
     /// A decoded payload.
     Payload(Payload),
