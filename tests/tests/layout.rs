@@ -93,18 +93,10 @@ fn named_paths(code: &str, module: &str) -> Vec<String> {
         Some((p, _)) => p.to_string(),
         None => String::new(),
     };
-    let bytes = code.as_bytes();
     let mut out = Vec::new();
     for (keyword, base) in [("crate::", String::new()), ("super::", parent)] {
-        let mut from = 0;
-        while let Some(i) = code[from..].find(keyword) {
-            let at = from + i;
-            from = at + keyword.len();
-            let before = at.checked_sub(1).map(|b| bytes[b]);
-            if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':') {
-                continue;
-            }
-            let mut rest = &code[from..];
+        for at in path_starts(code, keyword) {
+            let mut rest = &code[at + keyword.len()..];
             let mut base = base.clone();
             while keyword == "super::" && rest.starts_with("super::") {
                 rest = &rest["super::".len()..];
@@ -157,27 +149,24 @@ fn child_paths(code: &str, module: &str, known: &BTreeSet<String>) -> Vec<String
         true => String::new(),
         false => format!("{module}::"),
     };
-    let bytes = code.as_bytes();
     let mut out = Vec::new();
     for child in known.iter().filter_map(|k| k.strip_prefix(&prefix)) {
         if child.contains("::") {
             continue;
         }
-        let needle = format!("{child}::");
-        let mut from = 0;
-        while let Some(i) = code[from..].find(&needle) {
-            let at = from + i;
-            from = at + needle.len();
-            let before = at.checked_sub(1).map(|b| bytes[b]);
-            if before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':') {
-                continue;
-            }
-            expand(&code[at..], "", &mut out);
-            let last = out.pop().unwrap();
-            out.push(format!("{prefix}{last}"));
+        for at in path_starts(code, &format!("{child}::")) {
+            expand(&code[at..], module, &mut out);
         }
     }
     out
+}
+
+/// Where `needle` starts a path in `code`: not inside a longer name or after another `::`.
+fn path_starts<'c>(code: &'c str, needle: &'c str) -> impl Iterator<Item = usize> + 'c {
+    code.match_indices(needle).map(|(at, _)| at).filter(|&at| {
+        let before = at.checked_sub(1).map(|b| code.as_bytes()[b]);
+        !before.is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+    })
 }
 
 /// The module a path lands in: its longest prefix that is a module of the crate.
@@ -365,8 +354,11 @@ fn the_reader_follows_paths_through_groups_and_super() {
         ]
     );
     let children: BTreeSet<String> = ["p::q::r"].map(String::from).into();
-    let code = "pub use r::X;\nlet y = qr::z;";
-    assert_eq!(child_paths(code, "p::q", &children), ["p::q::r::X"]);
+    let code = "pub use r::X;\nlet y = qr::z;\npub use r::{A, s::B};";
+    assert_eq!(
+        child_paths(code, "p::q", &children),
+        ["p::q::r::X", "p::q::r::A", "p::q::r::s::B"]
+    );
     let known: BTreeSet<String> = ["a", "a::b", "a::b::d"].map(String::from).into();
     assert_eq!(owner("a::b::d::e", &known).unwrap(), "a::b::d");
     assert_eq!(owner("a::x", &known).unwrap(), "a");
