@@ -36,6 +36,49 @@ pub struct Scratch {
     pub(super) bounds: Vec<(usize, usize)>,
     /// The runs of bytes outside every literal that the forward pass read in one step.
     runs: Vec<Run>,
+    /// The stretches where one state alone was live, found with one search; their sets are not
+    /// written to `sets`.
+    singles: Vec<Single>,
+}
+
+/// Bytes `from..to` of a line, read by state set `set` (one state) that none of them changes: the
+/// state after each of them is that one state.
+#[derive(Clone, Copy, Debug)]
+struct Single {
+    from: usize,
+    to: usize,
+    set: u64,
+}
+
+/// The bytes that change a set of one state, when few enough to search for with `memchr`.
+#[derive(Clone, Copy, Debug)]
+enum Stops {
+    /// No byte does: the state reads the rest of the line.
+    None,
+    One(u8),
+    Two(u8, u8),
+    Three(u8, u8, u8),
+}
+
+impl Stops {
+    fn of(bytes: &[u8]) -> Option<Self> {
+        match *bytes {
+            [] => Some(Stops::None),
+            [a] => Some(Stops::One(a)),
+            [a, b] => Some(Stops::Two(a, b)),
+            [a, b, c] => Some(Stops::Three(a, b, c)),
+            _ => None,
+        }
+    }
+
+    fn find(self, hay: &[u8]) -> Option<usize> {
+        match self {
+            Stops::None => None,
+            Stops::One(a) => memchr::memchr(a, hay),
+            Stops::Two(a, b) => memchr::memchr2(a, b, hay),
+            Stops::Three(a, b, c) => memchr::memchr3(a, b, c, hay),
+        }
+    }
 }
 
 /// Bytes `start..end` of a line, none of them in a literal of the format, after a byte that began
@@ -96,6 +139,14 @@ pub(super) struct Automaton {
     /// Whether runs of bytes outside every literal can be read in one step: true for formats of
     /// one word whose variables are all separated by literal text (see [`Automaton::split`]).
     runs: bool,
+    /// Per state of a one-word format: the bytes that change the set holding only that state, when
+    /// `memchr` can search for them.
+    stops: Vec<Option<Stops>>,
+    /// The states of `stops` that have them.
+    skippable: u64,
+    /// A literal byte and its state (as a bit) that no later state reads: every split reads the
+    /// line's last such byte there, so only that state is live after it. The latest such state.
+    cut: Option<(u8, u64)>,
 }
 
 /// In [`Automaton::kinds`]: the byte occurs in the format's literal text.
@@ -194,6 +245,31 @@ impl Automaton {
                 None => masks[byte as usize * words + w] |= bit,
             }
         }
+        let (mut stops, mut skippable, mut cut) = (Vec::new(), 0, None);
+        if words == 1 {
+            let step = |d: u64, b: u8| {
+                let x = ((d << 1) | (d & loops[0])) & masks[b as usize];
+                x | ((x << 1) & empties[0])
+            };
+            for s in 0..states {
+                let bit = 1u64 << s;
+                let changing: Vec<u8> = (0..=255u8).filter(|&b| step(bit, b) != bit).collect();
+                let found = (loops[0] & bit != 0)
+                    .then(|| Stops::of(&changing))
+                    .flatten();
+                if found.is_some() {
+                    skippable |= bit;
+                }
+                stops.push(found);
+            }
+            for (e, &(var, _, byte)) in elements.iter().enumerate() {
+                let s = e + 1;
+                let later = masks[byte as usize].checked_shr(s as u32 + 1).unwrap_or(0);
+                if var.is_none() && later == 0 {
+                    cut = Some((byte, 1u64 << s));
+                }
+            }
+        }
         Automaton {
             words,
             masks,
@@ -207,6 +283,9 @@ impl Automaton {
             kinds,
             survive,
             runs: words == 1 && !adjacent,
+            stops,
+            skippable,
+            cut,
         }
     }
 
@@ -247,25 +326,34 @@ impl Automaton {
         if self.words > 1 {
             return self.split_words(line, spans, scratch);
         }
-        self.split_word(line, spans, scratch, self.runs)
+        self.split_word(line, spans, scratch, true)
     }
 
-    /// Splits with one-word state sets, reading runs of bytes that no literal holds in one step
-    /// when `runs` is set.
+    /// Splits with one-word state sets. With `fast` set it takes three shortcuts, each of which
+    /// leaves every narrowed set as the byte-by-byte passes leave it (the property tests in
+    /// `tests.rs` hold all of them to the byte-by-byte path and the general one):
     ///
-    /// Such a byte can only be read by a variable, and when variables are separated by literals a
-    /// variable reading it stays where it is. So after a run's first byte the set can only lose
-    /// the variables whose class refuses a later byte of the run: one table lookup per byte finds
-    /// the run's end and the classes its bytes need, and a run that no live state leaves is filled
-    /// in at once. Most of a flagged line is such runs (the words of the error text, the route,
-    /// the time), so each pass does its per-byte work only at the format's literal bytes.
+    /// - **Runs.** A byte no literal holds can only be read by a variable, and when variables are
+    ///   separated by literals a variable reading it stays where it is. So after a run's first
+    ///   byte the set can only lose the variables whose class refuses a later byte of the run: one
+    ///   table lookup per byte finds the run's end and the classes its bytes need, and a run that
+    ///   no live state leaves is filled in at once.
+    /// - **The cut.** When no state after a literal byte's state reads that byte, every split
+    ///   reads the line's last such byte in that state (the format's last `"`, before values that
+    ///   cannot hold one), so the forward set there is narrowed to it. That drops the client
+    ///   values before it, which could otherwise stretch to any later byte.
+    /// - **Single states.** When one state alone is live and only one to three byte values would
+    ///   change that, `memchr` finds the next of them; the state holds to there (the words and
+    ///   spaces of an error text read in one search). Such a stretch narrows to that one state,
+    ///   so the backward pass steps over it and its sets are never written.
     pub(super) fn split_word(
         &self,
         line: &[u8],
         spans: &[(usize, usize)],
         scratch: &mut Scratch,
-        runs: bool,
+        fast: bool,
     ) -> Split {
+        let runs = fast && self.runs;
         let n = line.len();
         let m: &[u64; 256] = self.masks[..256]
             .try_into()
@@ -273,6 +361,15 @@ impl Automaton {
         let (loops, empties, errors) = (self.loops[0], self.empties[0], self.errors[0]);
         let last = 1u64 << self.last;
         let kinds = &self.kinds;
+        // Where the cut narrows the set: after the line's last cut byte. A line without one cannot
+        // follow the format.
+        let (cut_at, cut_bit) = match self.cut.filter(|_| fast) {
+            Some((byte, bit)) => match memchr::memrchr(byte, line) {
+                Some(at) => (at + 1, bit),
+                None => return Split::NoMatch,
+            },
+            None => (n + 1, u64::MAX),
+        };
         // Forwards: the states reachable after each byte.
         // Every set up to the line's end is written before it is read, so the buffer only grows.
         let sets = &mut scratch.sets;
@@ -281,6 +378,8 @@ impl Automaton {
         }
         let spans_of_runs = &mut scratch.runs;
         spans_of_runs.clear();
+        let singles = &mut scratch.singles;
+        singles.clear();
         let mut d = 1 | ((1 << 1) & empties);
         sets[0] = d;
         let mut p = 0;
@@ -288,10 +387,27 @@ impl Automaton {
             let b = line[p];
             d = ((d << 1) | (d & loops)) & m[b as usize];
             d |= (d << 1) & empties;
-            sets[p + 1] = d;
             p += 1;
+            if p == cut_at {
+                d &= cut_bit;
+            }
+            sets[p] = d;
             if d == 0 {
                 return Split::NoMatch;
+            }
+            if !fast {
+                continue;
+            }
+            if d & self.skippable == d && d.is_power_of_two() {
+                // Up to the cut's byte at most, so the cut still narrows there.
+                let limit = if p < cut_at { cut_at - 1 } else { n };
+                let stops = self.stops[d.trailing_zeros() as usize].expect("skippable");
+                let to = stops.find(&line[p..limit]).map_or(limit, |i| p + i);
+                if to > p {
+                    singles.push(Single { from: p, to, set: d });
+                    p = to;
+                }
+                continue;
             }
             if !runs || kinds[b as usize] & IN_LITERAL != 0 {
                 continue;
@@ -338,7 +454,17 @@ impl Automaton {
         let mut back = last | ((last & empties) >> 1);
         let mut p = n;
         let mut r = spans_of_runs.len();
+        let mut r1 = singles.len();
         loop {
+            if r1 > 0 && singles[r1 - 1].to == p {
+                // The line follows the format, so every narrowed set has a state, and over a
+                // single state's stretch that is the state: the states that can finish from its
+                // start are, among those reachable there, that state alone. Narrowing by those
+                // instead of every state that can finish gives the same sets before it.
+                r1 -= 1;
+                back = singles[r1].set;
+                p = singles[r1].from;
+            }
             sets[p] &= back;
             if p == 0 {
                 break;
@@ -371,7 +497,13 @@ impl Automaton {
         let mut state = 0;
         let mut p = 0;
         let mut runs_left = scratch.runs.iter().filter(|r| r.narrow).peekable();
+        let mut singles_left = scratch.singles.iter().peekable();
         while p < n {
+            if let Some(run) = singles_left.next_if(|r| r.from == p) {
+                debug_assert_eq!(run.set, 1u64 << state);
+                p = run.to;
+                continue;
+            }
             // Inside a run both passes read in one step, the live states are one set of
             // variables, so the split stays in its variable to the run's end.
             if let Some(run) = runs_left.next_if(|r| r.start == p) {
@@ -422,16 +554,25 @@ impl Automaton {
         {
             bounds[v] = (n, n);
         }
+        // The narrowed set after byte `q`, inside a single state's stretch or not.
+        let singles = &scratch.singles;
+        let set_at = |q: usize| {
+            let i = singles.partition_point(|r| r.from < q);
+            match i.checked_sub(1).map(|i| singles[i]) {
+                Some(run) if q <= run.to => run.set,
+                _ => sets[q],
+            }
+        };
         let places = spans
             .iter()
             .map(|&(a, b)| {
-                if sets[a + 1..=b].iter().all(|l| l & !errors == 0) {
-                    let s = sets[a + 1].trailing_zeros() as usize;
+                if (a + 1..=b).all(|q| set_at(q) & !errors == 0) {
+                    let s = set_at(a + 1).trailing_zeros() as usize;
                     return Place::Error {
                         var: self.state_var[s].expect("error states read variables"),
                     };
                 }
-                if sets[a + 1] & sets[b] & errors != 0 {
+                if set_at(a + 1) & set_at(b) & errors != 0 {
                     Place::Ambiguous
                 } else {
                     Place::Elsewhere

@@ -49,7 +49,7 @@ pub struct LogFormat {
     pub(super) automaton: Automaton,
     /// The format's layout: its literal text, values only API Gateway writes in their classes,
     /// and any text where a client can write (see [`LogFormat::keeps_layout`]).
-    layout: Automaton,
+    pub(super) layout: Automaton,
     /// For JSON formats: key path (dotted) to the variable it holds.
     json_keys: Vec<(String, Var)>,
 }
