@@ -404,7 +404,11 @@ impl Automaton {
                 let stops = self.stops[d.trailing_zeros() as usize].expect("skippable");
                 let to = stops.find(&line[p..limit]).map_or(limit, |i| p + i);
                 if to > p {
-                    singles.push(Single { from: p, to, set: d });
+                    singles.push(Single {
+                        from: p,
+                        to,
+                        set: d,
+                    });
                     p = to;
                 }
                 continue;

@@ -365,7 +365,14 @@ fn shortcuts_split_as_bytes_do() {
                         "AUTHORIZER_CONFIGURATION_ERROR",
                     ],
                     Class::Any => {
-                        vec!["GET /x", " ", "\"", "AUTHORIZER_CONFIGURATION_ERROR", "ua", "\" 5"]
+                        vec![
+                            "GET /x",
+                            " ",
+                            "\"",
+                            "AUTHORIZER_CONFIGURATION_ERROR",
+                            "ua",
+                            "\" 5",
+                        ]
                     }
                 };
                 let piece = proptest::prop_oneof![
@@ -423,16 +430,28 @@ fn long_stretches_split_as_bytes_do() {
     let f = LogFormat::default();
     let pad = "padding ".repeat(20_000);
     let lines = [
-        format!(r#"1.2.3.4 - - [t] "GET / HTTP/1.1" 500 35 r= AUTHORIZER_CONFIGURATION_ERROR,x {pad}"#),
-        format!(r#"1.2.3.4 - - [t] "GET /{pad}" HTTP/1.1" 500 35 r= AUTHORIZER_CONFIGURATION_ERROR,x"#),
-        format!(r#"1.2.3.4 - - [t] "GET / HTTP/1.1" 500 35 r= AUTHORIZER_CONFIGURATION_ERROR,x {pad}""#),
-        format!(r#"1.2.3.4 - - [t] "GET / HTTP/1.1" 500 35 r= AUTHORIZER_CONFIGURATION_ERROR "{pad} AUTHORIZER_CONFIGURATION_ERROR HTTP/1.1" 500 35 r= x"#),
+        format!(
+            r#"1.2.3.4 - - [t] "GET / HTTP/1.1" 500 35 r= AUTHORIZER_CONFIGURATION_ERROR,x {pad}"#
+        ),
+        format!(
+            r#"1.2.3.4 - - [t] "GET /{pad}" HTTP/1.1" 500 35 r= AUTHORIZER_CONFIGURATION_ERROR,x"#
+        ),
+        format!(
+            r#"1.2.3.4 - - [t] "GET / HTTP/1.1" 500 35 r= AUTHORIZER_CONFIGURATION_ERROR,x {pad}""#
+        ),
+        format!(
+            r#"1.2.3.4 - - [t] "GET / HTTP/1.1" 500 35 r= AUTHORIZER_CONFIGURATION_ERROR "{pad} AUTHORIZER_CONFIGURATION_ERROR HTTP/1.1" 500 35 r= x"#
+        ),
     ];
     for line in &lines {
         let spans = token_spans(line);
         let (mut a_s, mut b_s) = (Scratch::default(), Scratch::default());
-        let a = f.automaton.split_word(line.as_bytes(), &spans, &mut a_s, true);
-        let b = f.automaton.split_word(line.as_bytes(), &spans, &mut b_s, false);
+        let a = f
+            .automaton
+            .split_word(line.as_bytes(), &spans, &mut a_s, true);
+        let b = f
+            .automaton
+            .split_word(line.as_bytes(), &spans, &mut b_s, false);
         assert_eq!(a, b, "{}", &line[..80]);
         assert_eq!(a_s.bounds, b_s.bounds, "{}", &line[..80]);
     }
