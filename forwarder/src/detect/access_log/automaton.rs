@@ -30,7 +30,7 @@ pub enum Split {
 #[derive(Clone, Debug, Default)]
 pub struct Scratch {
     /// State sets after each byte: reachable from the start, then narrowed to those that also
-    /// reach the end.
+    /// reach the end. A one-word split leaves out the bytes of [`Scratch::singles`].
     sets: Vec<u64>,
     /// Per variable: where its value starts and ends in the chosen split.
     pub(super) bounds: Vec<(usize, usize)>,
@@ -42,12 +42,14 @@ pub struct Scratch {
 }
 
 /// Bytes `from..to` of a line, read by state set `set` (one state) that none of them changes: the
-/// state after each of them is that one state.
+/// set after each of them is that one state.
 #[derive(Clone, Copy, Debug)]
 struct Single {
     from: usize,
     to: usize,
     set: u64,
+    /// The bytes of this stretch and those before it, whose sets `Scratch::sets` leaves out.
+    skipped: usize,
 }
 
 /// The bytes that change a set of one state, when few enough to search for with `memchr`.
@@ -370,19 +372,18 @@ impl Automaton {
             },
             None => (n + 1, u64::MAX),
         };
-        // Forwards: the states reachable after each byte.
-        // Every set up to the line's end is written before it is read, so the buffer only grows.
+        // Forwards: the states reachable after each byte, but for those inside a single state's
+        // stretch: the set after byte `p` is at `p` less the length of the stretches before it.
         let sets = &mut scratch.sets;
-        if sets.len() < n + 1 {
-            sets.resize(n + 1, 0);
-        }
+        sets.clear();
         let spans_of_runs = &mut scratch.runs;
         spans_of_runs.clear();
         let singles = &mut scratch.singles;
         singles.clear();
         let mut d = 1 | ((1 << 1) & empties);
-        sets[0] = d;
+        sets.push(d);
         let mut p = 0;
+        let mut skipped = 0;
         while p < n {
             let b = line[p];
             d = ((d << 1) | (d & loops)) & m[b as usize];
@@ -391,7 +392,7 @@ impl Automaton {
             if p == cut_at {
                 d &= cut_bit;
             }
-            sets[p] = d;
+            sets.push(d);
             if d == 0 {
                 return Split::NoMatch;
             }
@@ -404,10 +405,12 @@ impl Automaton {
                 let stops = self.stops[d.trailing_zeros() as usize].expect("skippable");
                 let to = stops.find(&line[p..limit]).map_or(limit, |i| p + i);
                 if to > p {
+                    skipped += to - p;
                     singles.push(Single {
                         from: p,
                         to,
                         set: d,
+                        skipped,
                     });
                     p = to;
                 }
@@ -433,7 +436,7 @@ impl Automaton {
             }
             let refused = usize::from(refused >> 1);
             if d & self.survive[refused] == d {
-                sets[start + 1..=p].fill(d);
+                sets.extend(std::iter::repeat_n(d, p - start));
                 spans_of_runs.push(Run {
                     start,
                     end: p,
@@ -443,7 +446,7 @@ impl Automaton {
             } else {
                 for q in start..p {
                     d &= m[line[q] as usize];
-                    sets[q + 1] = d;
+                    sets.push(d);
                 }
                 if d == 0 {
                     return Split::NoMatch;
@@ -461,6 +464,7 @@ impl Automaton {
         let mut r1 = singles.len();
         loop {
             if r1 > 0 && singles[r1 - 1].to == p {
+                skipped -= p - singles[r1 - 1].from;
                 // The line follows the format, so every narrowed set has a state, and over a
                 // single state's stretch that is the state: the states that can finish from its
                 // start are, among those reachable there, that state alone. Narrowing by those
@@ -469,7 +473,7 @@ impl Automaton {
                 back = singles[r1].set;
                 p = singles[r1].from;
             }
-            sets[p] &= back;
+            sets[p - skipped] &= back;
             if p == 0 {
                 break;
             }
@@ -480,7 +484,7 @@ impl Automaton {
                 let x_all = back & self.survive[run.refused];
                 if x == x_all {
                     back = x | (x >> 1);
-                    for set in &mut sets[run.start..p] {
+                    for set in &mut sets[run.start - skipped..p - skipped] {
                         *set &= back;
                     }
                     run.narrow = true;
@@ -502,21 +506,23 @@ impl Automaton {
         let mut p = 0;
         let mut runs_left = scratch.runs.iter().filter(|r| r.narrow).peekable();
         let mut singles_left = scratch.singles.iter().peekable();
+        let mut skipped = 0;
         while p < n {
             if let Some(run) = singles_left.next_if(|r| r.from == p) {
                 debug_assert_eq!(run.set, 1u64 << state);
+                skipped = run.skipped;
                 p = run.to;
                 continue;
             }
             // Inside a run both passes read in one step, the live states are one set of
             // variables, so the split stays in its variable to the run's end.
             if let Some(run) = runs_left.next_if(|r| r.start == p) {
-                debug_assert!(sets[p] & (1u64 << state) & loops != 0);
+                debug_assert!(sets[p - skipped] & (1u64 << state) & loops != 0);
                 p = run.end;
                 continue;
             }
             let b = line[p];
-            let live = sets[p + 1];
+            let live = sets[p + 1 - skipped];
             // The states that can read this byte and still finish the line.
             let ok = m[b as usize] & live;
             let bit = 1u64 << state;
@@ -564,7 +570,8 @@ impl Automaton {
             let i = singles.partition_point(|r| r.from < q);
             match i.checked_sub(1).map(|i| singles[i]) {
                 Some(run) if q <= run.to => run.set,
-                _ => sets[q],
+                Some(run) => sets[q - run.skipped],
+                None => sets[q],
             }
         };
         let places = spans
