@@ -181,7 +181,7 @@ fn string_end(b: &[u8], at: usize) -> Option<(usize, Escapes)> {
         let Some(chunk) = b.get(base..).and_then(|rest| rest.first_chunk::<64>()) else {
             return string_end_from(b, base, escapes);
         };
-        let mut special = bits_of(chunk, b'"') | bits_of(chunk, b'\\');
+        let mut special = specials(chunk);
         let mut next = base + 64;
         while special != 0 {
             let hit = base + special.trailing_zeros() as usize;
@@ -201,13 +201,19 @@ fn string_end(b: &[u8], at: usize) -> Option<(usize, Escapes)> {
     }
 }
 
-/// One bit per byte of `chunk` that equals `byte`.
+/// One bit per quote or backslash of `chunk`: eight vector compares.
 #[inline(always)]
-fn bits_of(chunk: &[u8; 64], byte: u8) -> u64 {
+fn specials(chunk: &[u8; 64]) -> u64 {
+    use wide::{CmpEq, u8x16};
+    let (quote, backslash) = (u8x16::splat(b'"'), u8x16::splat(b'\\'));
     chunk
-        .iter()
+        .chunks_exact(16)
         .enumerate()
-        .fold(0u64, |bits, (i, &c)| bits | (u64::from(c == byte) << i))
+        .fold(0u64, |bits, (i, part)| {
+            let part = u8x16::from(<[u8; 16]>::try_from(part).expect("16 bytes"));
+            let hits = part.simd_eq(quote) | part.simd_eq(backslash);
+            bits | (u64::from(hits.to_bitmask()) << (16 * i))
+        })
 }
 
 /// [`string_end`] from `from` on, one `memchr2` per escape: for the last bytes of a payload, and
