@@ -52,33 +52,42 @@ struct Single {
     skipped: usize,
 }
 
-/// The bytes that change a set of one state, when few enough to search for with `memchr`.
-#[derive(Clone, Copy, Debug)]
+/// The bytes that change a set of one state: searched for with `memchr` when there are few, else
+/// read from a table a byte at a time.
+#[derive(Clone, Debug)]
 enum Stops {
     /// No byte does: the state reads the rest of the line.
     None,
     One(u8),
     Two(u8, u8),
     Three(u8, u8, u8),
+    Table(Box<[bool; 256]>),
 }
 
 impl Stops {
-    fn of(bytes: &[u8]) -> Option<Self> {
+    fn of(bytes: &[u8]) -> Self {
         match *bytes {
-            [] => Some(Stops::None),
-            [a] => Some(Stops::One(a)),
-            [a, b] => Some(Stops::Two(a, b)),
-            [a, b, c] => Some(Stops::Three(a, b, c)),
-            _ => None,
+            [] => Stops::None,
+            [a] => Stops::One(a),
+            [a, b] => Stops::Two(a, b),
+            [a, b, c] => Stops::Three(a, b, c),
+            _ => {
+                let mut table = Box::new([false; 256]);
+                for &b in bytes {
+                    table[b as usize] = true;
+                }
+                Stops::Table(table)
+            }
         }
     }
 
-    fn find(self, hay: &[u8]) -> Option<usize> {
+    fn find(&self, hay: &[u8]) -> Option<usize> {
         match self {
             Stops::None => None,
-            Stops::One(a) => memchr::memchr(a, hay),
-            Stops::Two(a, b) => memchr::memchr2(a, b, hay),
-            Stops::Three(a, b, c) => memchr::memchr3(a, b, c, hay),
+            Stops::One(a) => memchr::memchr(*a, hay),
+            Stops::Two(a, b) => memchr::memchr2(*a, *b, hay),
+            Stops::Three(a, b, c) => memchr::memchr3(*a, *b, *c, hay),
+            Stops::Table(table) => hay.iter().position(|&b| table[b as usize]),
         }
     }
 }
@@ -141,8 +150,8 @@ pub(super) struct Automaton {
     /// Whether runs of bytes outside every literal can be read in one step: true for formats of
     /// one word whose variables are all separated by literal text (see [`Automaton::split`]).
     runs: bool,
-    /// Per state of a one-word format: the bytes that change the set holding only that state, when
-    /// `memchr` can search for them.
+    /// Per state of a one-word format that reads a variable: the bytes that change the set
+    /// holding only that state.
     stops: Vec<Option<Stops>>,
     /// The states of `stops` that have them.
     skippable: u64,
@@ -256,9 +265,7 @@ impl Automaton {
             for s in 0..states {
                 let bit = 1u64 << s;
                 let changing: Vec<u8> = (0..=255u8).filter(|&b| step(bit, b) != bit).collect();
-                let found = (loops[0] & bit != 0)
-                    .then(|| Stops::of(&changing))
-                    .flatten();
+                let found = (loops[0] & bit != 0).then(|| Stops::of(&changing));
                 if found.is_some() {
                     skippable |= bit;
                 }
@@ -344,10 +351,11 @@ impl Automaton {
     ///   reads the line's last such byte in that state (the format's last `"`, before values that
     ///   cannot hold one), so the forward set there is narrowed to it. That drops the client
     ///   values before it, which could otherwise stretch to any later byte.
-    /// - **Single states.** When one state alone is live and only one to three byte values would
-    ///   change that, `memchr` finds the next of them; the state holds to there (the words and
-    ///   spaces of an error text read in one search). Such a stretch narrows to that one state,
-    ///   so the backward pass steps over it and its sets are never written.
+    /// - **Single states.** When one variable's state alone is live, the next byte that would
+    ///   change that is searched for (with `memchr` when one to three byte values would, so the
+    ///   words and spaces of an error text are one search; else by a table); the state holds to
+    ///   there. Such a stretch narrows to that one state, so the backward pass steps over it and
+    ///   its sets are never written.
     pub(super) fn split_word(
         &self,
         line: &[u8],
@@ -402,7 +410,9 @@ impl Automaton {
             if d & self.skippable == d && d.is_power_of_two() {
                 // Up to the cut's byte at most, so the cut still narrows there.
                 let limit = if p < cut_at { cut_at - 1 } else { n };
-                let stops = self.stops[d.trailing_zeros() as usize].expect("skippable");
+                let stops = self.stops[d.trailing_zeros() as usize]
+                    .as_ref()
+                    .expect("skippable");
                 let to = stops.find(&line[p..limit]).map_or(limit, |i| p + i);
                 if to > p {
                     skipped += to - p;
