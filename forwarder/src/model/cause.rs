@@ -258,7 +258,15 @@ pub fn failure_message(value: &str) -> Option<&'static FailureMessage> {
 /// read, as in `Invalid JSON in response: Unrecognized field "errorType" , not marked as ignorable`
 /// after a `Runtime.ImportModuleError`, but the function failed: its response was never the problem.
 pub fn shows_lambda_error(text: &str) -> bool {
-    text.contains("\"errorType\"") || text.contains("\"errorMessage\"")
+    // One search for what both keys start with, built once: `str::contains` builds a searcher per
+    // call, and every flagged line's error text is asked.
+    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("\"error"));
+    // `"error` cannot overlap itself, so these are all its occurrences.
+    KEY.find_iter(text.as_bytes()).any(|at| {
+        let rest = &text.as_bytes()[at + 6..];
+        rest.starts_with(b"Type\"") || rest.starts_with(b"Message\"")
+    })
 }
 
 /// Classifies the error text that follows the token.

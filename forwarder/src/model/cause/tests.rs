@@ -254,3 +254,18 @@ fn remedies_follow_the_api_family() {
         Cause::AuthorizerTimeout
     );
 }
+
+proptest::proptest! {
+    /// One search for `"error` finds Lambda's error object exactly where a search for each key does.
+    #[test]
+    fn lambda_error_found_as_each_key_would_be(
+        parts in proptest::collection::vec(
+            proptest::sample::select(vec!["\"error", "Type\"", "Message\"", "\"errorType\"", "\"errorMessage\"", "\"", "x", "\"errorT", "é"]),
+            0..12,
+        )
+    ) {
+        let text = parts.concat();
+        let by_key = text.contains("\"errorType\"") || text.contains("\"errorMessage\"");
+        proptest::prop_assert_eq!(shows_lambda_error(&text), by_key, "{:?}", text);
+    }
+}
