@@ -204,7 +204,7 @@ fn string_end(b: &[u8], at: usize) -> Option<(usize, Escapes)> {
 /// One bit per quote or backslash of `chunk`: eight vector compares.
 #[inline(always)]
 fn specials(chunk: &[u8; 64]) -> u64 {
-    use wide::{CmpEq, u8x16};
+    use wide::u8x16;
     let (quote, backslash) = (u8x16::splat(b'"'), u8x16::splat(b'\\'));
     chunk
         .chunks_exact(16)
