@@ -584,10 +584,20 @@ impl Automaton {
                 None => sets[q],
             }
         };
+        // Whether a set after bytes `from..to` holds a state that reads no error variable: one test
+        // when they all sit in one single state's stretch (a token inside an error text), else one
+        // per byte.
+        let leaves_errors = |from: usize, to: usize| {
+            let i = singles.partition_point(|r| r.from < from + 1);
+            match i.checked_sub(1).map(|i| singles[i]) {
+                Some(run) if to <= run.to => run.set & !errors != 0,
+                _ => (from + 1..=to).any(|q| set_at(q) & !errors != 0),
+            }
+        };
         let places = spans
             .iter()
             .map(|&(a, b)| {
-                if (a + 1..=b).all(|q| set_at(q) & !errors == 0) {
+                if !leaves_errors(a, b) {
                     let s = set_at(a + 1).trailing_zeros() as usize;
                     return Place::Error {
                         var: self.state_var[s].expect("error states read variables"),
