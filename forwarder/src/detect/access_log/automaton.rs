@@ -340,7 +340,7 @@ impl Automaton {
 
     /// Splits with one-word state sets. With `fast` set it takes three shortcuts, each of which
     /// leaves every narrowed set as the byte-by-byte passes leave it (the property tests in
-    /// `tests.rs` hold all of them to the byte-by-byte path and the general one):
+    /// `tests/paths.rs` hold all of them to the byte-by-byte path and the general one):
     ///
     /// - **Runs.** A byte no literal holds can only be read by a variable, and when variables are
     ///   separated by literals a variable reading it stays where it is. So after a run's first

@@ -4,7 +4,8 @@ use serde_json::Value;
 
 use super::*;
 use crate::detect::access_log::presets::literals_of;
-use crate::detect::access_log::vars::Class;
+
+mod paths;
 
 /// Every console preset parses, holds no error variable (so it can never show a failure), and
 /// frames a line rendered in it however a client's value breaks its quoting.
@@ -45,14 +46,14 @@ fn console_presets_parse_and_frame_their_lines() {
 const TOKEN: &str = "AUTHORIZER_CONFIGURATION_ERROR";
 
 /// Every occurrence of the token in `line`, as spans.
-fn token_spans(line: &str) -> Vec<(usize, usize)> {
+pub(super) fn token_spans(line: &str) -> Vec<(usize, usize)> {
     line.match_indices(TOKEN)
         .map(|(at, t)| (at, at + t.len()))
         .collect()
 }
 
 /// Where the splits put the line's tokens, `None` when it does not follow the format.
-fn places(format: &LogFormat, line: &str) -> Option<Vec<Place>> {
+pub(super) fn places(format: &LogFormat, line: &str) -> Option<Vec<Place>> {
     match format.split(line, &token_spans(line), &mut Scratch::default()) {
         Split::Parsed { places } => Some(places),
         Split::NoMatch => None,
@@ -60,7 +61,7 @@ fn places(format: &LogFormat, line: &str) -> Option<Vec<Place>> {
 }
 
 /// Each variable's value in the split chosen for the fields.
-fn split_map(format: &LogFormat, line: &str) -> Vec<(String, String)> {
+pub(super) fn split_map(format: &LogFormat, line: &str) -> Vec<(String, String)> {
     let mut scratch = Scratch::default();
     assert_ne!(
         format.split(line, &[], &mut scratch),
@@ -75,9 +76,9 @@ fn split_map(format: &LogFormat, line: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-const CUSTOM: &str = r#"$context.requestId $context.identity.sourceIp [$context.requestTime] "$context.httpMethod $context.path $context.protocol" $context.status "$context.identity.userAgent" $context.apiId $context.stage $context.authorizer.error"#;
+pub(super) const CUSTOM: &str = r#"$context.requestId $context.identity.sourceIp [$context.requestTime] "$context.httpMethod $context.path $context.protocol" $context.status "$context.identity.userAgent" $context.apiId $context.stage $context.authorizer.error"#;
 
-fn custom_line(path: &str, status: &str, ua: &str, error: &str) -> String {
+pub(super) fn custom_line(path: &str, status: &str, ua: &str, error: &str) -> String {
     format!(
         r#"Vx3kTfWGIAMEbyw= 203.0.113.7 [20/Nov/2026:09:14:03 +0000] "GET {path} HTTP/1.1" {status} "{ua}" a1b2c3d4e5 prod {error}"#
     )
@@ -245,232 +246,6 @@ fn quoted_message_string_is_read_inside_its_quotes() {
     );
 }
 
-/// Hundreds of thousands of places where a client value could end: one pass each way.
-#[test]
-fn hostile_separators_keep_splitting_linear() {
-    let f = LogFormat::parse(
-            r#"$context.requestId "$context.httpMethod $context.path $context.protocol" $context.status "$context.identity.userAgent" $context.apiId $context.authorizer.error"#,
-        )
-        .unwrap();
-    let noise = "\" 500 \" x AUTHORIZER_CONFIGURATION_ERROR".repeat(30_000);
-    let line = format!(r#"r "GET /{noise} HTTP/1.1" 200 "{noise}" api -"#);
-    let got = places(&f, &line).expect("follows the format");
-    assert!(got.iter().all(|p| *p == Place::Elsewhere));
-    assert_eq!(got.len(), 60_000);
-    let tight = split_map(
-        &f,
-        r#"r "GET /a HTTP/1.1" 200 "ua" api AUTHORIZER_CONFIGURATION_ERROR,x"#,
-    );
-    assert_eq!(tight[5].1, "ua");
-}
-
-/// Bits of lines, API Gateway's and a hostile client's, that property tests join at random.
-const HOSTILE_PIECES: &[&str] = &[
-    "\"",
-    " ",
-    "\" ",
-    "\t",
-    "AUTHORIZER_CONFIGURATION_ERROR",
-    "AUTHORIZER_CONFIGURATION_ERROR,x",
-    "500",
-    "35",
-    "-",
-    "[",
-    "]",
-    "10/Oct/2023:01:01:01 +0000",
-    "a1b2c3d4e5",
-    "prod",
-    "GET",
-    "/x",
-    "HTTP/1.1",
-    "Vx3k=",
-    ",",
-    "err=",
-    "ua=",
-    "The role can't",
-    "'isAuthorized'",
-    "\u{7f}",
-    "\u{1}",
-    "é",
-];
-
-/// The one-word fast path and the general path agree on every line: the same places and the
-/// same value bounds, or both no match.
-#[test]
-fn one_word_and_general_splits_agree() {
-    let f = LogFormat::parse(CUSTOM).unwrap();
-    assert_eq!(f.automaton.words, 1);
-    let pieces = proptest::sample::select(HOSTILE_PIECES);
-    proptest::proptest!(|(parts in proptest::collection::vec(pieces, 0..40), real in proptest::bool::ANY)| {
-        let mut line = parts.concat();
-        if real {
-            line = custom_line(&line, "500", &line, "AUTHORIZER_CONFIGURATION_ERROR,x");
-        }
-        let spans = token_spans(&line);
-        let (mut one, mut general) = (Scratch::default(), Scratch::default());
-        let a = f.automaton.split(line.as_bytes(), &spans, &mut one);
-        let b = f.automaton.split_words(line.as_bytes(), &spans, &mut general);
-        proptest::prop_assert_eq!(&a, &b);
-        if a != Split::NoMatch {
-            proptest::prop_assert_eq!(one.bounds, general.bounds);
-        }
-    });
-}
-
-/// The shortcuts (runs read at once, the cut, single states found by search) change nothing: on
-/// every format the project ships, every console preset, and hostile lines, the fast path, the
-/// byte-by-byte path and the general path give the same places and bounds, for the automaton
-/// that splits lines and the one that checks their layout.
-#[test]
-fn shortcuts_split_as_bytes_do() {
-    let mut formats = vec![
-        DEFAULT_FORMAT,
-        RECOMMENDED_FORMAT,
-        RECOMMENDED_JSON_FORMAT,
-        CUSTOM,
-        include_str!("../../../../samplelogs/custom-format.fmt"),
-        include_str!("../../../../samplelogs/default-format.fmt"),
-        include_str!("../../../../samplelogs/json-format.fmt"),
-        r#"$context.requestId $context.status "$context.error.messageString" $context.identity.userAgent"#,
-        r#"[$context.requestTime] $context.httpMethod $context.path $context.responseLatency err=$context.authorizer.error ua=$context.identity.userAgent"#,
-        r#"$context.identity.userAgent-$context.authorizer.error:$context.status"#,
-        r#"$context.stage	$context.error.message	$context.routeKey"#,
-        r#""$context.identity.userAgent" $context.error.responseType "$context.path" $context.authorizer.error"#,
-    ];
-    formats.extend(CONSOLE_PRESETS.iter().map(|(_, source)| *source));
-    let pieces = proptest::sample::select(HOSTILE_PIECES);
-    let mut one_word = 0;
-    for source in formats {
-        // Some of these could never see a failure; their splitting is what is tested.
-        let f = LogFormat::parse_layout(source).unwrap();
-        if f.automaton.words > 1 {
-            continue;
-        }
-        one_word += 1;
-        // Values mostly of their variable's class, now and then anything.
-        let values: Vec<_> = f
-            .vars()
-            .iter()
-            .map(|var| {
-                let own: Vec<&str> = match var.class() {
-                    Class::Number => vec!["500", "35", "-"],
-                    Class::Time => vec!["10/Oct/2023:01:01:01 +0000", "-"],
-                    Class::Method => vec!["GET", "POST"],
-                    Class::Token => vec!["a1b2c3d4e5", "prod", "HTTP/1.1", "Vx3k=", "-"],
-                    Class::ErrorText | Class::Quoted => vec![
-                        "AUTHORIZER_CONFIGURATION_ERROR,x",
-                        "The role can't",
-                        " ",
-                        "'isAuthorized'",
-                        "AUTHORIZER_CONFIGURATION_ERROR",
-                    ],
-                    Class::Any => {
-                        vec![
-                            "GET /x",
-                            " ",
-                            "\"",
-                            "AUTHORIZER_CONFIGURATION_ERROR",
-                            "ua",
-                            "\" 5",
-                        ]
-                    }
-                };
-                let piece = proptest::prop_oneof![
-                    9 => proptest::sample::select(own),
-                    1 => pieces.clone(),
-                ];
-                proptest::collection::vec(piece, 1..5)
-            })
-            .collect();
-        let lits = f.automaton.literals.clone();
-        let config = proptest::test_runner::Config::with_cases(256);
-        proptest::proptest!(config, |(parts in proptest::collection::vec(pieces.clone(), 0..48), values in values, fill in proptest::bool::weighted(0.8))| {
-            // Most lines follow the format's literals with hostile values in between; the
-            // rest are any concatenation.
-            let line = if fill {
-                let mut line = lits[0].clone();
-                for ((value, lit), var) in values.iter().zip(&lits[1..]).zip(f.vars()) {
-                    let value = value.concat();
-                    if var.class() == Class::Quoted {
-                        line.push_str(&format!("\"{value}\""));
-                    } else {
-                        line.push_str(&value);
-                    }
-                    line.push_str(lit);
-                }
-                line
-            } else {
-                parts.concat()
-            };
-            // The tokens, and every quote, comma and space on its own: spans in and around the
-            // stretches the shortcuts skip.
-            let mut spans = token_spans(&line);
-            spans.extend(line.bytes().enumerate().filter(|(_, b)| b"\", ".contains(b)).map(|(i, _)| (i, i + 1)));
-            for automaton in [&f.automaton, &f.layout] {
-                let (mut a_s, mut b_s, mut c_s) = (Scratch::default(), Scratch::default(), Scratch::default());
-                let a = automaton.split_word(line.as_bytes(), &spans, &mut a_s, true);
-                let b = automaton.split_word(line.as_bytes(), &spans, &mut b_s, false);
-                let c = automaton.split_words(line.as_bytes(), &spans, &mut c_s);
-                proptest::prop_assert_eq!(&a, &b, "{} on {:?}", source, line);
-                proptest::prop_assert_eq!(&a, &c, "{} on {:?}", source, line);
-                if a != Split::NoMatch {
-                    proptest::prop_assert_eq!(&a_s.bounds, &b_s.bounds, "{} on {:?}", source, line);
-                    proptest::prop_assert_eq!(&a_s.bounds, &c_s.bounds, "{} on {:?}", source, line);
-                }
-            }
-        });
-    }
-    assert!(one_word >= 18, "only {one_word} formats of one word");
-}
-
-/// Long single-state stretches: a 1 MiB error text and many quotes after the cut split alike on
-/// every path.
-#[test]
-fn long_stretches_split_as_bytes_do() {
-    let f = LogFormat::default();
-    let pad = "padding ".repeat(20_000);
-    let lines = [
-        format!(
-            r#"1.2.3.4 - - [t] "GET / HTTP/1.1" 500 35 r= AUTHORIZER_CONFIGURATION_ERROR,x {pad}"#
-        ),
-        format!(
-            r#"1.2.3.4 - - [t] "GET /{pad}" HTTP/1.1" 500 35 r= AUTHORIZER_CONFIGURATION_ERROR,x"#
-        ),
-        format!(
-            r#"1.2.3.4 - - [t] "GET / HTTP/1.1" 500 35 r= AUTHORIZER_CONFIGURATION_ERROR,x {pad}""#
-        ),
-        format!(
-            r#"1.2.3.4 - - [t] "GET / HTTP/1.1" 500 35 r= AUTHORIZER_CONFIGURATION_ERROR "{pad} AUTHORIZER_CONFIGURATION_ERROR HTTP/1.1" 500 35 r= x"#
-        ),
-    ];
-    for line in &lines {
-        let spans = token_spans(line);
-        let (mut a_s, mut b_s) = (Scratch::default(), Scratch::default());
-        let a = f
-            .automaton
-            .split_word(line.as_bytes(), &spans, &mut a_s, true);
-        let b = f
-            .automaton
-            .split_word(line.as_bytes(), &spans, &mut b_s, false);
-        assert_eq!(a, b, "{}", &line[..80]);
-        assert_eq!(a_s.bounds, b_s.bounds, "{}", &line[..80]);
-    }
-}
-
-/// Formats wider than one 64-bit word of states split the same way.
-#[test]
-fn long_formats_span_several_words() {
-    let pad = "x".repeat(150);
-    let f = LogFormat::parse(&format!(
-        r#"{pad} $context.requestId "$context.identity.userAgent" {pad} $context.authorizer.error"#
-    ))
-    .unwrap();
-    let line = format!(r#"{pad} r1 "a" {pad} b" {pad} AUTHORIZER_CONFIGURATION_ERROR,e"#);
-    assert_eq!(places(&f, &line), Some(vec![Place::Error { var: 2 }]));
-    let forged = format!(r#"{pad} r1 "a" {pad} AUTHORIZER_CONFIGURATION_ERROR" {pad} -"#);
-    assert_eq!(places(&f, &forged), Some(vec![Place::Elsewhere]));
-}
-
 const REAL_LINE: &str = r#"203.0.113.0 - - [10/Oct/2023:01:01:01 +0000] "GET ANY / HTTP/1.1" 500 35 abcdefghijklmno= - Internal Server Error AUTHORIZER_CONFIGURATION_ERROR,The response from the Lambda Authorizer function doesn't match the format that API Gateway expects. Simple response did not include 'isAuthorized'"#;
 
 #[test]
@@ -581,6 +356,17 @@ fn json_formats_are_checked_as_json() {
 /// Every format we ship, recommend or use in the samples and templates loads.
 #[test]
 fn the_formats_in_use_all_load() {
+    let formats = formats_in_use();
+    assert!(formats.len() > 11, "the demo's formats were found");
+    for (name, format) in formats {
+        if let Err(e) = LogFormat::parse(&format) {
+            panic!("{name}: {e}");
+        }
+    }
+}
+
+/// Every format we ship, recommend or use in the samples and templates, named by where it is.
+pub(super) fn formats_in_use() -> Vec<(String, String)> {
     let mut formats: Vec<(String, String)> = [
         ("DEFAULT_FORMAT", DEFAULT_FORMAT),
         ("RECOMMENDED_FORMAT", RECOMMENDED_FORMAT),
@@ -656,12 +442,7 @@ fn the_formats_in_use_all_load() {
             formats.push((format!("infra/demo: {}", line.trim()), format.to_owned()));
         }
     }
-    assert!(formats.len() > 11, "the demo's formats were found");
-    for (name, format) in formats {
-        if let Err(e) = LogFormat::parse(&format) {
-            panic!("{name}: {e}");
-        }
-    }
+    formats
 }
 
 /// A format with which no failure API Gateway reports is ever flagged is refused when it is
