@@ -178,11 +178,15 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
     }
     let mut slots: Vec<Slot> = Vec::new();
     let mut index: HashMap<(Cause, Option<&str>, Option<&str>), usize> = HashMap::new();
+    // A batch's findings mostly repeat the group before them: that one is compared first, and
+    // only another is hashed.
+    let mut last: Option<((Cause, Option<&str>, Option<&str>), usize)> = None;
     for f in findings {
         let api = f.api_id().filter(|a| is_api_id(a));
-        let at = *index
-            .entry((f.cause, f.log_group.as_deref(), api))
-            .or_insert_with(|| {
+        let key = (f.cause, f.log_group.as_deref(), api);
+        let at = match last {
+            Some((seen, at)) if seen == key => at,
+            _ => *index.entry(key).or_insert_with(|| {
                 slots.push(Slot {
                     group: Group {
                         log_group: f.log_group.as_deref().map(str::to_owned),
@@ -194,7 +198,9 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
                     statuses: BTreeMap::new(),
                 });
                 slots.len() - 1
-            });
+            }),
+        };
+        last = Some((key, at));
         let slot = &mut slots[at];
         let g = &mut slot.group;
         g.count += 1;
