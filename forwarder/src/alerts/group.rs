@@ -177,10 +177,12 @@ pub fn group(findings: &[Finding], max_samples: usize) -> Vec<Group> {
         statuses: BTreeMap<Option<u16>, usize>,
     }
     let mut slots: Vec<Slot> = Vec::new();
-    let mut index: HashMap<(Cause, Option<&str>, Option<&str>), usize> = HashMap::new();
+    // (cause, log group, API): what makes a group.
+    type Key<'f> = (Cause, Option<&'f str>, Option<&'f str>);
+    let mut index: HashMap<Key, usize> = HashMap::new();
     // A batch's findings mostly repeat the group before them: that one is compared first, and
     // only another is hashed.
-    let mut last: Option<((Cause, Option<&str>, Option<&str>), usize)> = None;
+    let mut last: Option<(Key, usize)> = None;
     for f in findings {
         let api = f.api_id().filter(|a| is_api_id(a));
         let key = (f.cause, f.log_group.as_deref(), api);
