@@ -533,14 +533,9 @@ impl Automaton {
             }
             let b = line[p];
             let live = sets[p + 1 - skipped];
-            let bit = 1u64 << state;
-            if live == bit {
-                // Only this state can read the byte and finish: the split stays in it.
-                p += 1;
-                continue;
-            }
             // The states that can read this byte and still finish the line.
             let ok = m[b as usize] & live;
+            let bit = 1u64 << state;
             let stay = ok & loops & bit != 0;
             let advance = ok & (bit << 1) != 0;
             let skip = ok & (bit << 2) != 0 && empties & (bit << 1) != 0;
