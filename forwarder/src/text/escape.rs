@@ -57,10 +57,7 @@ pub fn visible(s: &str) -> Cow<'_, str> {
 /// Whether `s` may hold an [`is_unsafe`] character: printable ASCII never is one, and a pass over
 /// bytes (vector compares) clears most text without decoding a character.
 fn may_hold_unsafe(s: &str) -> bool {
-    s.as_bytes().chunks(64).any(|c| {
-        c.iter()
-            .fold(false, |any, &b| any | !(0x20..0x7f).contains(&b))
-    })
+    super::any_byte(s.as_bytes(), |b| !(0x20..0x7f).contains(&b))
 }
 
 /// [`visible`], but keeping the characters `keep` accepts.

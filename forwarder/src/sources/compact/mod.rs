@@ -117,13 +117,9 @@ pub(super) fn parse<'a, 'f>(
     })
 }
 
-/// Whether any byte is below 0x20, in chunks the compiler turns into vector compares.
+/// Whether any byte is below 0x20.
 fn has_control_byte(b: &[u8]) -> bool {
-    let mut chunks = b.chunks_exact(64);
-    let found = chunks
-        .by_ref()
-        .any(|c| c.iter().fold(0u8, |acc, &x| acc | u8::from(x < 0x20)) != 0);
-    found || chunks.remainder().iter().any(|&x| x < 0x20)
+    crate::text::any_byte(b, |x| x < 0x20)
 }
 
 /// The position after `literal` if `b` holds it at `at`.
