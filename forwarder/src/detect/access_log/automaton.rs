@@ -160,6 +160,15 @@ pub(super) struct Automaton {
     cut: Option<(u8, u64)>,
 }
 
+/// One forward step of a one-word state set `d` over a byte whose states are `mask`: each state
+/// steps to the next or loops in its variable, then values that may be empty are stepped over.
+/// The stopping bytes of [`Stops`] are read off this same step.
+#[inline(always)]
+fn step_word(d: u64, mask: u64, loops: u64, empties: u64) -> u64 {
+    let x = ((d << 1) | (d & loops)) & mask;
+    x | ((x << 1) & empties)
+}
+
 /// In [`Automaton::kinds`]: the byte occurs in the format's literal text.
 const IN_LITERAL: u8 = 1;
 
@@ -258,10 +267,7 @@ impl Automaton {
         }
         let (mut stops, mut skippable, mut cut) = (Vec::new(), 0, None);
         if words == 1 {
-            let step = |d: u64, b: u8| {
-                let x = ((d << 1) | (d & loops[0])) & masks[b as usize];
-                x | ((x << 1) & empties[0])
-            };
+            let step = |d: u64, b: u8| step_word(d, masks[b as usize], loops[0], empties[0]);
             for s in 0..states {
                 let bit = 1u64 << s;
                 let changing: Vec<u8> = (0..=255u8).filter(|&b| step(bit, b) != bit).collect();
@@ -394,8 +400,7 @@ impl Automaton {
         let mut skipped = 0;
         while p < n {
             let b = line[p];
-            d = ((d << 1) | (d & loops)) & m[b as usize];
-            d |= (d << 1) & empties;
+            d = step_word(d, m[b as usize], loops, empties);
             p += 1;
             if p == cut_at {
                 d &= cut_bit;
